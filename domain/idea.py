@@ -1,0 +1,168 @@
+"""Ideas: posted in a forum, discussed, voted on, moderated and decided."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import ConflictingState, NotAuthor
+from domain.text import BODY_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX, require_text
+from domain.values import Decision, parse_enum
+
+if TYPE_CHECKING:
+    from domain.jam import Jam
+    from domain.participant import Participant
+
+
+class Idea(Aggregate):
+    id: UUID
+
+    @classmethod
+    def post(
+        cls,
+        *,
+        idea_id: UUID,
+        jam: Jam,
+        author: Participant,
+        forum: str,
+        title: str,
+        body: str,
+        at: datetime,
+    ) -> Idea:
+        author.require_active(jam.id)
+        jam.require_open(at)
+        jam.require_forum(forum)
+        return cls(
+            id=idea_id,
+            jam_id=jam.id,
+            forum=forum,
+            author_id=author.id,
+            author_segment=author.segment.value,
+            title=require_text("title", title, max_len=TITLE_MAX),
+            body=require_text("body", body, max_len=BODY_MAX, multiline=True),
+            timestamp=at,
+        )
+
+    @event("Posted")
+    def __init__(
+        self,
+        jam_id: UUID,
+        forum: str,
+        author_id: UUID,
+        author_segment: str,
+        title: str,
+        body: str,
+        timestamp: datetime,
+    ) -> None:
+        self.jam_id = jam_id
+        self.forum = forum
+        self.author_id = author_id
+        self.author_segment = author_segment
+        self.title = title
+        self.body = body
+        self.hidden = False
+        self.flagged_by: set[UUID] = set()
+        self.duplicate_of: UUID | None = None
+        self.decision: str | None = None
+
+    def edit(self, *, title: str, body: str, by: Participant, jam: Jam, at: datetime) -> None:
+        if by.id != self.author_id:
+            raise NotAuthor("only the author may edit an idea")
+        by.require_active(self.jam_id)
+        jam.require_open(at)
+        new_title = require_text("title", title, max_len=TITLE_MAX)
+        new_body = require_text("body", body, max_len=BODY_MAX, multiline=True)
+        if (new_title, new_body) == (self.title, self.body):
+            raise ConflictingState("the edit changes nothing")
+        self._edited(title=new_title, body=new_body, timestamp=at)
+
+    @event("Edited")
+    def _edited(self, title: str, body: str, timestamp: datetime) -> None:
+        self.title = title
+        self.body = body
+
+    def flag(self, *, reason: str, by: Participant, at: datetime) -> None:
+        by.require_active(self.jam_id)
+        if by.id in self.flagged_by:
+            raise ConflictingState("you have already flagged this idea")
+        self._flagged(
+            flagged_by=by.id,
+            reason=require_text("reason", reason, max_len=REASON_MAX),
+            timestamp=at,
+        )
+
+    @event("Flagged")
+    def _flagged(self, flagged_by: UUID, reason: str, timestamp: datetime) -> None:
+        self.flagged_by.add(flagged_by)
+
+    def hide(self, *, reason: str, by: Participant, at: datetime) -> None:
+        by.require_organizer(self.jam_id)
+        if self.hidden:
+            raise ConflictingState("the idea is already hidden")
+        self._hidden(
+            reason=require_text("reason", reason, max_len=REASON_MAX), hidden_by=by.id, timestamp=at
+        )
+
+    @event("Hidden")
+    def _hidden(self, reason: str, hidden_by: UUID, timestamp: datetime) -> None:
+        self.hidden = True
+
+    def restore(self, *, reason: str, by: Participant, at: datetime) -> None:
+        by.require_organizer(self.jam_id)
+        if not self.hidden:
+            raise ConflictingState("the idea is not hidden")
+        self._restored(
+            reason=require_text("reason", reason, max_len=REASON_MAX),
+            restored_by=by.id,
+            timestamp=at,
+        )
+
+    @event("Restored")
+    def _restored(self, reason: str, restored_by: UUID, timestamp: datetime) -> None:
+        self.hidden = False
+
+    def mark_duplicate(self, *, original: Idea, by: Participant, at: datetime) -> None:
+        by.require_organizer(self.jam_id)
+        if original.id == self.id:
+            raise ConflictingState("an idea cannot duplicate itself")
+        if original.jam_id != self.jam_id:
+            raise ConflictingState("the original idea belongs to another jam")
+        if original.duplicate_of is not None:
+            # Links point at the root idea, so votes are never counted through a chain.
+            raise ConflictingState("the original is itself marked as a duplicate")
+        if self.duplicate_of == original.id:
+            raise ConflictingState("the idea is already marked as this duplicate")
+        self._marked_duplicate(original_id=original.id, marked_by=by.id, timestamp=at)
+
+    @event("MarkedDuplicate")
+    def _marked_duplicate(self, original_id: UUID, marked_by: UUID, timestamp: datetime) -> None:
+        self.duplicate_of = original_id
+
+    def unmark_duplicate(self, *, by: Participant, at: datetime) -> None:
+        by.require_organizer(self.jam_id)
+        if self.duplicate_of is None:
+            raise ConflictingState("the idea is not marked as a duplicate")
+        self._unmarked_duplicate(unmarked_by=by.id, timestamp=at)
+
+    @event("UnmarkedDuplicate")
+    def _unmarked_duplicate(self, unmarked_by: UUID, timestamp: datetime) -> None:
+        self.duplicate_of = None
+
+    def decide(self, *, decision: str, note: str, by: Participant, at: datetime) -> None:
+        by.require_leader(self.jam_id)
+        checked = parse_enum(Decision, decision, "decision")
+        self._decision_recorded(
+            decision=checked.value,
+            note=require_text("note", note, max_len=NOTE_MAX, min_len=0, multiline=True),
+            decided_by=by.id,
+            timestamp=at,
+        )
+
+    @event("DecisionRecorded")
+    def _decision_recorded(
+        self, decision: str, note: str, decided_by: UUID, timestamp: datetime
+    ) -> None:
+        self.decision = decision

@@ -1,0 +1,188 @@
+"""Participants and the invites they join with."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import (
+    ConflictingState,
+    InvalidValue,
+    InviteUsedUp,
+    NotLeader,
+    NotOrganizer,
+    NotPermitted,
+    OtherJam,
+    ParticipantBlocked,
+)
+from domain.text import NAME_MAX, REASON_MAX, require_text
+from domain.values import Role, Segment, invite_id, parse_enum
+
+MAX_INVITE_USES = 100_000
+
+
+class Invite(Aggregate):
+    """A code that lets people join with a given role and segment.
+
+    Its id is derived from the code (uuid5), so the code itself is never stored.
+    """
+
+    id: UUID
+
+    @classmethod
+    def issue(
+        cls,
+        *,
+        code: str,
+        role: str,
+        segment: str,
+        jam_id: UUID | None,
+        uses: int,
+        by: Participant | None,
+        at: datetime,
+    ) -> Invite:
+        """Issue an invite; `by` is None for the operator at the command line."""
+        checked_role = parse_enum(Role, role, "role")
+        checked_segment = parse_enum(Segment, segment, "segment")
+        if jam_id is None and checked_role is not Role.ORGANIZER:
+            raise InvalidValue(f"a {checked_role.value} invite needs a jam")
+        if by is not None:
+            by.require_organizer(jam_id)
+        if not 1 <= uses <= MAX_INVITE_USES:
+            raise InvalidValue(f"uses must be between 1 and {MAX_INVITE_USES:,}")
+        return cls(
+            id=invite_id(code),
+            role=checked_role.value,
+            segment=checked_segment.value,
+            jam_id=jam_id,
+            uses=uses,
+            issued_by=by.id if by else None,
+            timestamp=at,
+        )
+
+    @event("Issued")
+    def __init__(
+        self,
+        role: str,
+        segment: str,
+        jam_id: UUID | None,
+        uses: int,
+        issued_by: UUID | None,
+        timestamp: datetime,
+    ) -> None:
+        self.role = Role(role)
+        self.segment = Segment(segment)
+        self.jam_id = jam_id
+        self.uses = uses
+        self.redeemed = 0
+
+    def redeem(self, *, participant_id: UUID, at: datetime) -> None:
+        if self.redeemed >= self.uses:
+            raise InviteUsedUp("this invite code has been used up")
+        self._redeemed(participant_id=participant_id, timestamp=at)
+
+    @event("Redeemed")
+    def _redeemed(self, participant_id: UUID, timestamp: datetime) -> None:
+        self.redeemed += 1
+
+
+class Participant(Aggregate):
+    id: UUID
+
+    @classmethod
+    def join(
+        cls, *, participant_id: UUID, invite: Invite, display_name: str, at: datetime
+    ) -> Participant:
+        """Join with an invite; the caller saves the redeemed invite alongside."""
+        name = require_text("display name", display_name, max_len=NAME_MAX)
+        invite.redeem(participant_id=participant_id, at=at)
+        return cls(
+            id=participant_id,
+            jam_id=invite.jam_id,
+            display_name=name,
+            segment=invite.segment.value,
+            role=invite.role.value,
+            invite_id=invite.id,
+            timestamp=at,
+        )
+
+    @event("Joined")
+    def __init__(
+        self,
+        jam_id: UUID | None,
+        display_name: str,
+        segment: str,
+        role: str,
+        invite_id: UUID,
+        timestamp: datetime,
+    ) -> None:
+        self.jam_id = jam_id
+        self.display_name = display_name
+        self.segment = Segment(segment)
+        self.role = Role(role)
+        self.blocked = False
+
+    # Permission checks. An organizer without a jam organizes every jam.
+    def belongs_to(self, jam_id: UUID | None) -> bool:
+        return self.jam_id is None or self.jam_id == jam_id
+
+    def require_active(self, jam_id: UUID) -> None:
+        if self.blocked:
+            raise ParticipantBlocked("this participant is blocked and cannot write")
+        if not self.belongs_to(jam_id):
+            raise OtherJam("this participant belongs to another jam")
+
+    def require_organizer(self, jam_id: UUID | None) -> None:
+        if self.blocked or self.role is not Role.ORGANIZER or not self.belongs_to(jam_id):
+            raise NotOrganizer("only an organizer of this jam may do that")
+
+    def require_leader(self, jam_id: UUID) -> None:
+        if self.blocked or self.role is not Role.LEADER or not self.belongs_to(jam_id):
+            raise NotLeader("only a leader of this jam may do that")
+
+    def rename(self, *, display_name: str, by: Participant, at: datetime) -> None:
+        if by.id != self.id:
+            by.require_organizer(self.jam_id)
+        name = require_text("display name", display_name, max_len=NAME_MAX)
+        if name == self.display_name:
+            raise ConflictingState("that is already the display name")
+        self._renamed(display_name=name, renamed_by=by.id, timestamp=at)
+
+    @event("Renamed")
+    def _renamed(self, display_name: str, renamed_by: UUID, timestamp: datetime) -> None:
+        self.display_name = display_name
+
+    def block(self, *, reason: str, by: Participant, at: datetime) -> None:
+        self._require_moderator(by)
+        if self.blocked:
+            raise ConflictingState("this participant is already blocked")
+        self._blocked(
+            reason=require_text("reason", reason, max_len=REASON_MAX),
+            blocked_by=by.id,
+            timestamp=at,
+        )
+
+    @event("Blocked")
+    def _blocked(self, reason: str, blocked_by: UUID, timestamp: datetime) -> None:
+        self.blocked = True
+
+    def unblock(self, *, reason: str, by: Participant, at: datetime) -> None:
+        self._require_moderator(by)
+        if not self.blocked:
+            raise ConflictingState("this participant is not blocked")
+        self._unblocked(
+            reason=require_text("reason", reason, max_len=REASON_MAX, min_len=0),
+            unblocked_by=by.id,
+            timestamp=at,
+        )
+
+    @event("Unblocked")
+    def _unblocked(self, reason: str, unblocked_by: UUID, timestamp: datetime) -> None:
+        self.blocked = False
+
+    def _require_moderator(self, by: Participant) -> None:
+        by.require_organizer(self.jam_id)
+        if by.id == self.id:
+            raise NotPermitted("organizers cannot block or unblock themselves")

@@ -1,0 +1,82 @@
+"""Value types shared by the aggregates: segments, roles, decisions, ids."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import TypeVar
+from uuid import UUID, uuid5
+
+from domain.errors import InvalidValue
+
+
+class Segment(StrEnum):
+    EMPLOYEE = "employee"
+    CLIENT = "client"
+    FAMILY = "family"
+    PARTNER = "partner"
+
+
+class Role(StrEnum):
+    PARTICIPANT = "participant"
+    ORGANIZER = "organizer"
+    LEADER = "leader"
+
+
+class Decision(StrEnum):
+    SHORTLISTED = "shortlisted"
+    FUNDED = "funded"
+    PARKED = "parked"
+    DECLINED = "declined"
+
+
+class JamState(StrEnum):
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+# Namespaces for ids derived from natural keys (uuid5), fixed forever.
+VOTE_NAMESPACE = UUID("6f1c1c3e-3d5a-4a36-9a51-9e1f2b0c7a10")
+INVITE_NAMESPACE = UUID("0b9e4f6e-58d4-4c53-a0f4-3d0f3f1c2e77")
+
+E = TypeVar("E", bound=StrEnum)
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+
+
+def vote_id(idea_id: UUID, participant_id: UUID) -> UUID:
+    """One vote per person per idea: the id is the consistency boundary."""
+    return uuid5(VOTE_NAMESPACE, f"{idea_id.hex}:{participant_id.hex}")
+
+
+def normalise_invite_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def invite_id(code: str) -> UUID:
+    """Invites are found by their code without storing the code itself."""
+    return uuid5(INVITE_NAMESPACE, normalise_invite_code(code))
+
+
+def parse_enum(kind: type[E], value: str, field: str) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in kind)
+        raise InvalidValue(f"{field} must be one of: {allowed} (got {value!r})") from None
+
+
+def require_slug(slug: str) -> str:
+    if not isinstance(slug, str) or not _SLUG.match(slug):
+        raise InvalidValue(
+            f"forum slug {slug!r} must be 1-40 lowercase letters, digits or inner hyphens"
+        )
+    return slug
+
+
+def require_aware(field: str, value: datetime) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidValue(f"{field} must be a timezone-aware datetime")
+    return value

@@ -1,0 +1,89 @@
+"""Votes: one aggregate per (idea, participant).
+
+The deterministic id makes "one vote per person per idea" the aggregate's own
+consistency boundary, and votes on a popular idea never contend with each other.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import ConflictingState, IdeaHidden, InvalidValue
+from domain.values import vote_id
+
+if TYPE_CHECKING:
+    from domain.idea import Idea
+    from domain.jam import Jam
+    from domain.participant import Participant
+
+
+def check_can_vote(idea: Idea, jam: Jam, voter: Participant, at: datetime) -> None:
+    voter.require_active(idea.jam_id)
+    jam.require_open(at)
+    if idea.hidden:
+        raise IdeaHidden("hidden ideas cannot be voted on")
+
+
+def _check_value(value: int) -> int:
+    if value not in (1, -1):
+        raise InvalidValue("a vote is +1 or -1")
+    return value
+
+
+class Vote(Aggregate):
+    @staticmethod
+    def create_id(idea_id: UUID, participant_id: UUID) -> UUID:
+        return vote_id(idea_id, participant_id)
+
+    @classmethod
+    def cast(cls, *, idea: Idea, jam: Jam, voter: Participant, value: int, at: datetime) -> Vote:
+        check_can_vote(idea, jam, voter, at)
+        return cls(
+            idea_id=idea.id,
+            participant_id=voter.id,
+            jam_id=idea.jam_id,
+            segment=voter.segment.value,
+            value=_check_value(value),
+            timestamp=at,
+        )
+
+    @event("Cast")
+    def __init__(
+        self,
+        idea_id: UUID,
+        participant_id: UUID,
+        jam_id: UUID,
+        segment: str,
+        value: int,
+        timestamp: datetime,
+    ) -> None:
+        self.idea_id = idea_id
+        self.participant_id = participant_id
+        self.jam_id = jam_id
+        self.segment = segment
+        self.value = value
+
+    def change(self, *, value: int, idea: Idea, jam: Jam, voter: Participant, at: datetime) -> None:
+        """Set the vote to +1 or -1 (also after a withdrawal)."""
+        check_can_vote(idea, jam, voter, at)
+        if _check_value(value) == self.value:
+            raise ConflictingState("the vote already has that value")
+        self._changed(value=value, timestamp=at)
+
+    @event("Changed")
+    def _changed(self, value: int, timestamp: datetime) -> None:
+        self.value = value
+
+    def withdraw(self, *, idea: Idea, jam: Jam, voter: Participant, at: datetime) -> None:
+        check_can_vote(idea, jam, voter, at)
+        if self.value == 0:
+            raise ConflictingState("the vote is already withdrawn")
+        self._withdrawn(timestamp=at)
+
+    @event("Withdrawn")
+    def _withdrawn(self, timestamp: datetime) -> None:
+        self.value = 0

@@ -1,0 +1,153 @@
+"""OpenJam's event-sourced application: the only writer of events."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID, uuid4, uuid5
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import (
+    InterfaceError,
+    OperationalError,
+    Recording,
+)
+from eventsourcing.utils import Environment
+
+from domain.errors import InvalidValue
+from domain.values import require_aware
+from jam.clock import Clock, system_clock
+from jam.commands import Command, Done
+from jam.committer import GroupCommitter, Prepared
+from jam.errors import IdempotencyKeyReused, NotFound, StoreUnavailable
+from jam.handlers import HANDLERS, Decision
+from jam.receipts import Receipt, fingerprint, receipt_id
+from jam.settings import Settings
+
+A = TypeVar("A", bound=Aggregate)
+
+ID_NAMESPACE = UUID("3c1d8a52-7e0b-4f5e-9d2a-64b7c1e0f9a3")
+
+
+class JamApplication(Application[UUID]):
+    name = "OpenJam"
+
+    def __init__(self, settings: Settings | None = None, *, clock: Clock = system_clock) -> None:
+        self.settings = settings or Settings.from_env()
+        self.clock = clock
+        super().__init__(env=self.settings.store_env())
+        self._commit_listeners: list[Callable[[int], None]] = []
+        self._listeners_lock = threading.Lock()
+        self.committer: GroupCommitter | None = None
+        if self.settings.group_commit:
+            self.committer = GroupCommitter(
+                self._prepare,
+                self._save_changed,
+                window_s=self.settings.commit_window_ms / 1000,
+                max_batch=self.settings.commit_max_batch,
+            )
+
+    def construct_env(self, name: str, env: Any = None) -> Environment:
+        # Settings own the configuration: nothing leaks in from os.environ.
+        return Environment(name, dict(env or {}))
+
+    # The one entry point for writes.
+    def handle(self, command: Command) -> Done:
+        """Decide and durably record a command; return its last event's log position."""
+        try:
+            prepared = self._prepare(command)
+            if isinstance(prepared, Done):
+                return prepared
+            if self.committer is None:
+                positions = self._save_changed(prepared.changed)
+                return Done(
+                    position=max(r.notification.id for r in positions), id=prepared.result_id
+                )
+            return self.committer.submit(prepared)
+        except (InterfaceError, OperationalError) as exc:
+            raise StoreUnavailable(f"the event store is unavailable: {exc}") from exc
+
+    def _prepare(self, command: Command) -> Prepared | Done:
+        handler = HANDLERS.get(type(command))
+        if handler is None:
+            raise InvalidValue(f"unknown command {type(command).__name__}")
+        at = command.at or self.clock()
+        require_aware("at", at)
+        receipt_key = None
+        if command.client_key is not None:
+            receipt_key = receipt_id(command.actor, command.client_key)
+            earlier = self.find(Receipt, receipt_key)
+            if earlier is not None:
+                return self._repeat(earlier, command)
+        decision: Decision = handler(command, self, at)
+        changed = [a for a in decision.changed if a.pending_events]
+        if receipt_key is not None:
+            # Last, so the receipt's position is the command's position.
+            changed.append(
+                Receipt(
+                    id=receipt_key,
+                    fingerprint=fingerprint(command),
+                    result_id=decision.result_id,
+                    timestamp=at,
+                )
+            )
+        if not changed:
+            return Done(position=self.position(), id=decision.result_id)
+        return Prepared(command=command, changed=changed, result_id=decision.result_id)
+
+    def _repeat(self, receipt: Receipt, command: Command) -> Done:
+        if receipt.fingerprint != fingerprint(command):
+            raise IdempotencyKeyReused("this idempotency key was used for a different request")
+        position = self.recorder.position_of(receipt.id, 1)  # type: ignore[attr-defined]
+        return Done(position=position, id=receipt.result_id)
+
+    def _save_changed(self, changed: Sequence[Aggregate]) -> list[Recording[UUID]]:
+        recordings = self.save(*changed)
+        last = recordings[-1].notification.id
+        with self._listeners_lock:
+            listeners = list(self._commit_listeners)
+        for listener in listeners:
+            listener(last)
+        return recordings
+
+    # Reading aggregates (the handlers' Loader).
+    def load(self, kind: type[A], ident: UUID) -> A:
+        found = self.find(kind, ident)
+        if found is None:
+            raise NotFound(kind.__name__.lower(), ident)
+        return found
+
+    def find(self, kind: type[A], ident: UUID) -> A | None:
+        try:
+            aggregate = self.repository.get(ident)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
+
+    # Positions and ids.
+    def position(self) -> int:
+        """The log position of the last recorded event (0 for an empty log)."""
+        return self.recorder.max_notification_id() or 0
+
+    def on_commit(self, listener: Callable[[int], None]) -> None:
+        """Call `listener(position)` after each commit made by this process."""
+        with self._listeners_lock:
+            self._commit_listeners.append(listener)
+
+    @staticmethod
+    def new_id(actor: UUID | None = None, client_key: str | None = None) -> UUID:
+        """A fresh id, or, for a keyed request, the same id on every retry."""
+        if client_key is None:
+            return uuid4()
+        return uuid5(ID_NAMESPACE, f"{actor.hex if actor else '-'}:{client_key}")
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def close(self) -> None:
+        if self.committer is not None:
+            self.committer.stop()
+        super().close()

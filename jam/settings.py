@@ -1,0 +1,118 @@
+"""Settings, read once from environment variables prefixed OPENJAM_.
+
+| variable                   | default  | meaning                                              |
+|----------------------------|----------|------------------------------------------------------|
+| OPENJAM_DATA_DIR           | ./var    | where the embedded SQLite store lives                |
+| OPENJAM_DATABASE_URL       | (unset)  | postgresql://user:password@host:port/db; unset: SQLite |
+| OPENJAM_DATABASE_SCHEMA    | public   | PostgreSQL schema for the event tables               |
+| OPENJAM_SQLITE_SYNCHRONOUS | FULL     | FULL (fsync each commit), NORMAL or EXTRA            |
+| OPENJAM_GROUP_COMMIT       | on       | batch concurrent commands into one transaction       |
+| OPENJAM_COMMIT_WINDOW_MS   | 2        | the longest a command waits for others to join it    |
+| OPENJAM_COMMIT_MAX_BATCH   | 500      | the most commands in one transaction                 |
+| OPENJAM_REDIS_URL          | (unset)  | redis://host:port/db for live fan-out between workers |
+| OPENJAM_HOST, OPENJAM_PORT | 127.0.0.1, 8000 | where `jam serve` listens                     |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import msgspec
+
+PREFIX = "OPENJAM_"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names it."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    database_schema: str = ""
+    sqlite_synchronous: str = "FULL"
+    group_commit: bool = True
+    commit_window_ms: float = 2.0
+    commit_max_batch: int = 500
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field in msgspec.structs.fields(cls):
+            raw = env.get(PREFIX + field.name.upper())
+            if raw is not None and raw != "":
+                values[field.name] = _parse(field.name, field.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url is not None
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "events.sqlite3"
+
+    def store_env(self) -> dict[str, str]:
+        """The eventsourcing library's settings for the chosen store."""
+        env = {"TRANSCODER_TOPIC": "jam.transcoder:MsgpackTranscoder"}
+        if self.database_url is None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            env.update(
+                PERSISTENCE_MODULE="jam.stores.sqlite:Factory",
+                SQLITE_DBNAME=str(self.sqlite_path),
+                SQLITE_SYNCHRONOUS=self.sqlite_synchronous,
+                SQLITE_LOCK_TIMEOUT="30",
+            )
+        else:
+            env.update(PERSISTENCE_MODULE="jam.stores.postgres:Factory")
+            env.update(postgres_env(self.database_url))
+            if self.database_schema:
+                env["POSTGRES_SCHEMA"] = self.database_schema
+        return env
+
+
+def postgres_env(url: str) -> dict[str, str]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise SettingsError(f"{PREFIX}DATABASE_URL must start with postgresql:// (got {url!r})")
+    dbname = parts.path.lstrip("/")
+    if not dbname:
+        raise SettingsError(f"{PREFIX}DATABASE_URL names no database: {url!r}")
+    return {
+        "POSTGRES_DBNAME": unquote(dbname),
+        "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": unquote(parts.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+    }
+
+
+def _parse(name: str, kind: object, raw: str) -> object:
+    try:
+        if kind is bool:
+            lowered = raw.strip().lower()
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+            raise ValueError("expected on/off")
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        if kind is Path:
+            return Path(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{PREFIX}{name.upper()}={raw!r} is not valid: {exc}") from None
+    return raw
