@@ -1,0 +1,226 @@
+"""The `jam` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Notification
+
+from domain.errors import DomainError
+from domain.values import Role, Segment
+from jam import commands as c
+from jam.application import JamApplication
+from jam.directory import jam_ids
+from jam.errors import ApplicationError
+from jam.invites import new_invite_code
+from jam.settings import Settings, SettingsError
+
+
+class UsageError(Exception):
+    """Bad arguments: printed as a message, exit code 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env(
+            host=getattr(args, "host", None), port=getattr(args, "port", None)
+        )
+        return int(args.run(args, settings) or 0)
+    except (UsageError, SettingsError, DomainError, ApplicationError) as exc:
+        print(f"jam: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jam", description="OpenJam: run idea jams (settings: OPENJAM_* variables)."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="seed a demo jam (open now, 72 hours) and serve it")
+    _add_server_args(demo)
+    demo.add_argument("--no-serve", action="store_true", help="seed and print, but do not serve")
+    demo.set_defaults(run=_demo)
+
+    serve = sub.add_parser("serve", help="serve the web app on the configured store")
+    _add_server_args(serve)
+    serve.set_defaults(run=_serve)
+
+    invite = sub.add_parser("invite", help="print new invite codes, one per line")
+    invite.add_argument("--role", required=True, choices=[r.value for r in Role])
+    invite.add_argument("--jam", type=_uuid, help="the jam (not needed for organizers)")
+    invite.add_argument("--segment", default="employee", choices=[s.value for s in Segment])
+    invite.add_argument("--count", type=_positive, default=1, help="how many codes (default 1)")
+    invite.add_argument("--uses", type=_positive, default=1, help="people per code (default 1)")
+    invite.set_defaults(run=_invite)
+
+    events = sub.add_parser("events", help="show the event log in a readable form")
+    events.add_argument("--from", dest="start", type=_positive, default=1, help="first position")
+    events.add_argument("--limit", type=_positive, help="show at most this many events")
+    events.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
+    events.add_argument("--json", action="store_true", help="one JSON object per line")
+    events.set_defaults(run=_events)
+    return parser
+
+
+def _add_server_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=_port, help="port to listen on (default 8000)")
+
+
+def _uuid(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a jam id: {value!r}") from None
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
+    return number
+
+
+def _port(value: str) -> int:
+    number = _positive(value)
+    if number > 65535:
+        raise argparse.ArgumentTypeError(f"a port is at most 65535, got {value}")
+    return number
+
+
+# Commands
+def _invite(args: argparse.Namespace, settings: Settings) -> int:
+    with JamApplication(settings) as app:
+        jam_id = args.jam
+        if args.role != Role.ORGANIZER and jam_id is None:
+            jam_id = _only_jam(app)
+        codes = []
+        for _ in range(args.count):
+            code = new_invite_code()
+            app.handle(
+                c.IssueInvite(
+                    code=code, role=args.role, segment=args.segment, jam_id=jam_id, uses=args.uses
+                )
+            )
+            codes.append(code)
+    print("\n".join(codes))
+    return 0
+
+
+def _only_jam(app: JamApplication) -> UUID:
+    ids = jam_ids(app)
+    if len(ids) == 1:
+        return ids[0]
+    if not ids:
+        raise UsageError("there is no jam yet: an organizer creates one first")
+    raise UsageError(
+        f"there are {len(ids)} jams; say which with --jam (one of: {', '.join(map(str, ids))})"
+    )
+
+
+def _events(args: argparse.Namespace, settings: Settings) -> int:
+    with JamApplication(settings) as app:
+        for shown, notification in enumerate(_tail(app, args.start, follow=args.follow), 1):
+            print(_format(app, notification, as_json=args.json), flush=True)
+            if args.limit and shown >= args.limit:
+                break
+    return 0
+
+
+def _tail(app: JamApplication, start: int, *, follow: bool) -> Iterator[Notification]:
+    position = start
+    while True:
+        page = app.recorder.select_notifications(position, 500)
+        yield from page
+        if page:
+            position = page[-1].id + 1
+            continue
+        if not follow:
+            return
+        time.sleep(0.5)
+
+
+def _format(app: JamApplication, notification: Notification, *, as_json: bool) -> str:
+    event = app.mapper.to_domain_event(notification)
+    fields = {
+        k: _plain(v)
+        for k, v in vars(event).items()
+        if k not in ("originator_id", "originator_version", "timestamp", "originator_topic")
+    }
+    name = type(event).__qualname__
+    when = event.timestamp.isoformat()  # type: ignore[attr-defined]
+    if as_json:
+        return json.dumps(
+            {
+                "position": notification.id,
+                "event": name,
+                "at": when,
+                "id": str(notification.originator_id),
+                "version": notification.originator_version,
+                **fields,
+            },
+            ensure_ascii=False,
+        )
+    details = " ".join(f"{k}={_short(v)}" for k, v in fields.items())
+    origin = f"{str(notification.originator_id)[:8]} v{notification.originator_version}"
+    return f"#{notification.id:<7} {when[:19]}  {name:<26} {origin}  {details}"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (UUID, datetime)):
+        return str(value) if isinstance(value, UUID) else value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, str):
+        if len(value) == 36 and value.count("-") == 4:
+            return value[:8]  # an id: its first block is enough to follow it by eye
+        text = value.replace("\n", " ")
+        return repr(text[:60] + "…" if len(text) > 60 else text)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from ui.server import serve
+
+    serve(settings)
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from jam.demo import seed_or_reuse
+
+    with JamApplication(settings) as app:
+        demo = seed_or_reuse(app, progress=lambda msg: print(msg, flush=True))
+    base = f"http://{settings.host}:{settings.port}"
+    print(demo.describe(base), flush=True)
+    if args.no_serve:
+        return 0
+    from ui.server import serve
+
+    serve(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

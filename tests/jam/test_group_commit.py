@@ -1,0 +1,165 @@
+"""Group commit: concurrent commands share a transaction, and none fails its neighbours."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from uuid import uuid4
+
+import msgspec
+import pytest
+from eventsourcing.persistence import IntegrityError, OperationalError
+
+from domain import Idea, Vote
+from domain.errors import IdeaHidden, InvalidText
+from domain.values import vote_id
+from jam import commands as c
+from jam.application import JamApplication
+from jam.committer import GroupCommitter
+from jam.errors import ConcurrentUpdate, StoreUnavailable
+from tests.stories import Scene, open_jam
+
+
+def _ideas(scene: Scene, authors: list, n: int) -> list[c.PostIdea]:
+    return [
+        c.PostIdea(
+            actor=authors[i % len(authors)],
+            jam_id=scene.jam_id,
+            idea_id=uuid4(),
+            forum="health",
+            title=f"Idea {i}",
+            body="Body",
+        )
+        for i in range(n)
+    ]
+
+
+def _slow_committer(app: JamApplication, save=None, window_s: float = 0.3) -> GroupCommitter:
+    """A committer with a wide window, so commands sent together share a batch."""
+    app.committer.stop()
+    app.committer = GroupCommitter(app._prepare, save or app._save_changed, window_s=window_s)
+    return app.committer
+
+
+def _together(app: JamApplication, cmds: list[c.Command]) -> list[object]:
+    """Send commands at the same moment; return each one's Done or exception."""
+    barrier = threading.Barrier(len(cmds))
+
+    def send(cmd: c.Command) -> object:
+        barrier.wait()
+        try:
+            return app.handle(cmd)
+        except Exception as exc:
+            return exc
+
+    with ThreadPoolExecutor(len(cmds)) as pool:
+        return list(pool.map(send, cmds))
+
+
+def test_concurrent_commands_share_transactions_and_each_gets_its_own_position(app, clock):
+    scene = open_jam(app, clock)
+    authors = [scene.join(name=f"P{i}") for i in range(4)]
+    start = app.position()
+    cmds = _ideas(scene, authors, 200)
+    batches_before = app.committer.stats.batches
+    with ThreadPoolExecutor(32) as pool:
+        results = list(pool.map(app.handle, cmds))
+    positions = [r.position for r in results]
+    assert sorted(positions) == list(range(start + 1, start + 201))
+    assert app.committer.stats.batches - batches_before < 200
+    assert app.committer.stats.largest > 1
+    for cmd, done in zip(cmds, results, strict=True):
+        assert done.id == cmd.idea_id
+
+
+def test_a_caller_is_answered_only_after_the_commit_is_visible_to_other_processes(
+    settings, app, clock
+):
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    with JamApplication(settings, clock=clock) as other:
+        for done in ThreadPoolExecutor(8).map(app.handle, _ideas(scene, [ada], 40)):
+            assert other.find(Idea, done.id) is not None
+
+
+def test_a_bad_command_in_a_batch_fails_alone(app, clock):
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    hidden = scene.post_idea(ada)
+    app.handle(c.HideIdea(actor=scene.organizer, idea_id=hidden, reason="spam"))
+    _slow_committer(app)
+    good = _ideas(scene, [ada], 6)
+    bad_text = msgspec.structs.replace(good[0], idea_id=uuid4(), title="")
+    bad_vote = c.CastVote(actor=ada, idea_id=hidden, value=1)
+    results = _together(app, [*good, bad_text, bad_vote])
+    assert isinstance(results[-2], InvalidText)
+    assert isinstance(results[-1], IdeaHidden)
+    for cmd in good:
+        assert app.find(Idea, cmd.idea_id) is not None
+
+
+def test_two_first_votes_by_one_person_on_one_idea_in_one_batch_both_succeed(app, clock):
+    scene = open_jam(app, clock)
+    ada, bob = scene.join(name="Ada"), scene.join(name="Bob")
+    idea = scene.post_idea(ada)
+    committer = _slow_committer(app)
+    up = c.CastVote(actor=bob, idea_id=idea, value=1)
+    down = c.CastVote(actor=bob, idea_id=idea, value=-1)
+    neighbour = c.CastVote(actor=ada, idea_id=idea, value=1)
+    results = _together(app, [up, down, neighbour])
+    assert all(isinstance(r, c.Done) for r in results), results
+    # Both were decided as "first vote"; the second was decided again after the first.
+    assert committer.stats.retried >= 1
+    vote = app.load(Vote, vote_id(idea, bob))
+    assert vote.version == 2
+    assert app.load(Vote, vote_id(idea, ada)).value == 1
+
+
+def test_a_conflict_with_another_writer_falls_back_to_one_by_one(settings, app, clock):
+    scene = open_jam(app, clock)
+    ada, bob = scene.join(name="Ada"), scene.join(name="Bob")
+    idea = scene.post_idea(ada)
+    other = JamApplication(settings, clock=clock)
+    conflicts = []
+
+    def save_after_another_writer(changed):
+        if not conflicts:
+            # Another process records Bob's first vote between our decision and our save.
+            conflicts.append(other.handle(c.CastVote(actor=bob, idea_id=idea, value=-1)))
+        return app._save_changed(changed)
+
+    committer = _slow_committer(app, save=save_after_another_writer)
+    neighbours = _ideas(scene, [ada], 4)
+    results = _together(app, [c.CastVote(actor=bob, idea_id=idea, value=1), *neighbours])
+    other.close()
+    assert all(isinstance(r, c.Done) for r in results), results
+    assert committer.stats.retried == 5
+    vote = app.load(Vote, vote_id(idea, bob))
+    assert (vote.version, vote.value) == (2, 1)
+    assert all(app.find(Idea, cmd.idea_id) for cmd in neighbours)
+
+
+def test_endless_conflicts_give_up_with_a_clear_error(app, clock):
+    scene = open_jam(app, clock)
+    ada = scene.join()
+
+    def always_conflicting(changed):
+        raise IntegrityError("duplicate key")
+
+    _slow_committer(app, save=always_conflicting, window_s=0)
+    with pytest.raises(ConcurrentUpdate, match="retry"):
+        app.handle(_ideas(scene, [ada], 1)[0])
+
+
+def test_a_store_failure_fails_the_batch_and_writes_nothing(app, clock):
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    before = app.position()
+
+    def unreachable(changed):
+        raise OperationalError("connection refused")
+
+    _slow_committer(app, save=unreachable)
+    results = _together(app, _ideas(scene, [ada], 3))
+    assert all(isinstance(r, StoreUnavailable) for r in results)
+    assert app.position() == before

@@ -1,0 +1,1 @@
+"""The web app (litestar): JSON API, pages and live streams."""
