@@ -1,0 +1,1 @@
+"""Read models built only by following the event log (thread views, stats, live feeds)."""
