@@ -1,0 +1,65 @@
+"""`jam serve` keeps its state under ./var of the working directory and answers /health."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get_when_up(url: str, proc: subprocess.Popen, deadline_s: float = 30) -> dict:
+    # Waiting for a server to start listening: poll the port, since no log position exists yet.
+    end = time.monotonic() + deadline_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return json.loads(response.read())
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > end:
+                raise
+            time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_serve_answers_health_with_state_in_the_working_directory(tmp_path: Path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENJAM_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jam.cli", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        health = _get_when_up(f"http://127.0.0.1:{port}/health", proc)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert health == {"status": "ok", "store": "sqlite", "position": 0}
+    assert (tmp_path / "var" / "events.sqlite3").exists()
+
+
+def test_serve_refuses_a_bad_port(tmp_path: Path):
+    result = subprocess.run(
+        [sys.executable, "-m", "jam.cli", "serve", "--port", "70000"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "a port is at most 65535" in result.stderr
