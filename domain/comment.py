@@ -32,6 +32,7 @@ class Comment(Aggregate):
         body: str,
         at: datetime,
     ) -> Comment:
+        idea.require_in(jam)
         author.require_active(jam.id)
         jam.require_open(at)
         if idea.hidden:
@@ -72,6 +73,8 @@ class Comment(Aggregate):
         self.hidden = False
 
     def edit(self, *, body: str, by: Participant, jam: Jam, at: datetime) -> None:
+        if jam.id != self.jam_id:
+            raise ConflictingState("the comment belongs to another jam")
         if by.id != self.author_id:
             raise NotAuthor("only the author may edit a comment")
         by.require_active(self.jam_id)

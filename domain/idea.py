@@ -68,7 +68,12 @@ class Idea(Aggregate):
         self.duplicate_of: UUID | None = None
         self.decision: str | None = None
 
+    def require_in(self, jam: Jam) -> None:
+        if jam.id != self.jam_id:
+            raise ConflictingState("the idea belongs to another jam")
+
     def edit(self, *, title: str, body: str, by: Participant, jam: Jam, at: datetime) -> None:
+        self.require_in(jam)
         if by.id != self.author_id:
             raise NotAuthor("only the author may edit an idea")
         by.require_active(self.jam_id)

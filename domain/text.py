@@ -26,13 +26,14 @@ def normalise(value: str, *, multiline: bool) -> str:
 
     Single-line text also has every run of white space folded to one space.
     """
-    value = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
-    keep = "\n\t" if multiline else ""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
     value = "".join(
         ch
         for ch in value
-        if ch in keep or (unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS)
+        if ch in "\n\t" or (unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS)
     )
+    # NFC last: removing a control character can bring a letter and its accent together.
+    value = unicodedata.normalize("NFC", value)
     if not multiline:
         value = " ".join(value.split())
     return value.strip()

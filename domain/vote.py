@@ -12,7 +12,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import ConflictingState, IdeaHidden, InvalidValue
+from domain.errors import ConflictingState, IdeaHidden, InvalidValue, NotPermitted
 from domain.values import vote_id
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 
 def check_can_vote(idea: Idea, jam: Jam, voter: Participant, at: datetime) -> None:
+    idea.require_in(jam)
     voter.require_active(idea.jam_id)
     jam.require_open(at)
     if idea.hidden:
@@ -69,6 +70,7 @@ class Vote(Aggregate):
 
     def change(self, *, value: int, idea: Idea, jam: Jam, voter: Participant, at: datetime) -> None:
         """Set the vote to +1 or -1 (also after a withdrawal)."""
+        self._require_owner(idea, voter)
         check_can_vote(idea, jam, voter, at)
         if _check_value(value) == self.value:
             raise ConflictingState("the vote already has that value")
@@ -79,6 +81,7 @@ class Vote(Aggregate):
         self.value = value
 
     def withdraw(self, *, idea: Idea, jam: Jam, voter: Participant, at: datetime) -> None:
+        self._require_owner(idea, voter)
         check_can_vote(idea, jam, voter, at)
         if self.value == 0:
             raise ConflictingState("the vote is already withdrawn")
@@ -87,3 +90,7 @@ class Vote(Aggregate):
     @event("Withdrawn")
     def _withdrawn(self, timestamp: datetime) -> None:
         self.value = 0
+
+    def _require_owner(self, idea: Idea, voter: Participant) -> None:
+        if (voter.id, idea.id) != (self.participant_id, self.idea_id):
+            raise NotPermitted("only the voter can change their vote on this idea")

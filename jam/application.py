@@ -11,8 +11,10 @@ from uuid import UUID, uuid4, uuid5
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
+    ConnectionPoolClosedError,
     InterfaceError,
     OperationalError,
+    PersistenceError,
     Recording,
 )
 from eventsourcing.utils import Environment
@@ -130,7 +132,10 @@ class JamApplication(Application[UUID]):
     # Positions and ids.
     def position(self) -> int:
         """The log position of the last recorded event (0 for an empty log)."""
-        return self.recorder.max_notification_id() or 0
+        try:
+            return self.recorder.max_notification_id() or 0
+        except (PersistenceError, ConnectionPoolClosedError) as exc:
+            raise StoreUnavailable(f"the event store is unavailable: {exc}") from exc
 
     def on_commit(self, listener: Callable[[int], None]) -> None:
         """Call `listener(position)` after each commit made by this process."""

@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 import msgspec
 
 PREFIX = "OPENJAM_"
+SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -42,6 +43,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.port <= 65535:
+            raise SettingsError(f"{PREFIX}PORT must be between 1 and 65535 (got {self.port})")
+        if self.sqlite_synchronous.upper() not in SYNCHRONOUS_MODES:
+            modes = ", ".join(SYNCHRONOUS_MODES)
+            got = self.sqlite_synchronous
+            raise SettingsError(f"{PREFIX}SQLITE_SYNCHRONOUS must be one of {modes} (got {got!r})")
+        if not 0 <= self.commit_window_ms <= 1000:
+            raise SettingsError(f"{PREFIX}COMMIT_WINDOW_MS must be 0 to 1000 milliseconds")
+        if self.commit_max_batch < 1:
+            raise SettingsError(f"{PREFIX}COMMIT_MAX_BATCH must be at least 1")
+        if self.database_url is not None:
+            postgres_env(self.database_url)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -70,7 +85,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             env.update(
                 PERSISTENCE_MODULE="jam.stores.sqlite:Factory",
                 SQLITE_DBNAME=str(self.sqlite_path),
-                SQLITE_SYNCHRONOUS=self.sqlite_synchronous,
+                SQLITE_SYNCHRONOUS=self.sqlite_synchronous.upper(),
                 SQLITE_LOCK_TIMEOUT="30",
             )
         else:
@@ -88,10 +103,14 @@ def postgres_env(url: str) -> dict[str, str]:
     dbname = parts.path.lstrip("/")
     if not dbname:
         raise SettingsError(f"{PREFIX}DATABASE_URL names no database: {url!r}")
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise SettingsError(f"{PREFIX}DATABASE_URL has an invalid port: {url!r}") from None
     return {
         "POSTGRES_DBNAME": unquote(dbname),
         "POSTGRES_HOST": parts.hostname or "127.0.0.1",
-        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_PORT": str(port),
         "POSTGRES_USER": unquote(parts.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
         "POSTGRES_CONNECT_TIMEOUT": "5",

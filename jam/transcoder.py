@@ -8,6 +8,7 @@ datetimes as MessagePack timestamps, which decode to aware UTC datetimes.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -17,20 +18,27 @@ from eventsourcing.persistence import Transcoder
 _UUID_EXT = 1
 
 
+_PLAIN = (str, int, float, bool, bytes, type(None))
+
+
 def _tag_uuids(value: Any) -> Any:
-    # msgspec encodes UUIDs natively, as plain strings or bytes that would come
-    # back untyped, so they are wrapped before encoding.
+    """Prepare a payload: UUIDs wrapped, anything that would not come back as itself refused.
+
+    msgspec would encode UUIDs, Decimals, dates and naive datetimes as strings that
+    decode untyped, silently changing the event on replay.
+    """
+    if isinstance(value, _PLAIN):
+        return value
     if isinstance(value, UUID):
         return msgspec.msgpack.Ext(_UUID_EXT, value.bytes)
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        return value
     if isinstance(value, dict):
         return {k: _tag_uuids(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_tag_uuids(v) for v in value]
-    return value
-
-
-def _enc_hook(obj: Any) -> Any:
-    msg = f"cannot encode {type(obj).__name__} in an event payload"
+    kind = "naive datetime" if isinstance(value, datetime) else type(value).__name__
+    msg = f"cannot encode {kind} in an event payload"
     raise TypeError(msg)
 
 
@@ -43,7 +51,7 @@ def _ext_hook(code: int, data: memoryview) -> Any:
 
 class MsgpackTranscoder(Transcoder):
     def __init__(self) -> None:
-        self._encoder = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
+        self._encoder = msgspec.msgpack.Encoder()
         self._decoder = msgspec.msgpack.Decoder(ext_hook=_ext_hook)
 
     def encode(self, obj: Any) -> bytes:

@@ -12,7 +12,7 @@ from eventsourcing.sqlite import (
     SQLiteFactory,
 )
 
-SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
+from jam.settings import SYNCHRONOUS_MODES
 
 
 class DurableConnectionPool(SQLiteConnectionPool):

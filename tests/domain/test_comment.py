@@ -1,0 +1,299 @@
+"""Comments: a discussion under a visible idea while the jam is open."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from domain import Comment, Forum, Idea, Invite, Jam, Participant
+from domain.errors import (
+    ConflictingState,
+    IdeaHidden,
+    InvalidText,
+    JamNotOpen,
+    NotAuthor,
+    NotOrganizer,
+    OtherJam,
+    ParticipantBlocked,
+)
+
+CREATED = datetime(2030, 4, 30, 9, tzinfo=UTC)
+STARTS = datetime(2030, 5, 1, 9, tzinfo=UTC)
+DURING = datetime(2030, 5, 2, 9, tzinfo=UTC)
+ENDS = datetime(2030, 5, 4, 9, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+OUTSIDE = ["before it starts", "once it has ended", "after it closed early"]
+
+
+def join(role: str = "participant", jam: Jam | None = None) -> Participant:
+    invite = Invite.issue(
+        code=uuid4().hex,
+        role=role,
+        segment="employee",
+        jam_id=jam.id if jam else None,
+        uses=1,
+        by=None,
+        at=CREATED,
+    )
+    return Participant.join(participant_id=uuid4(), invite=invite, display_name="Ada", at=CREATED)
+
+
+def create_jam() -> Jam:
+    return Jam.create(
+        jam_id=uuid4(),
+        title="InnovationJam",
+        description="",
+        forums=[Forum.checked("future-of-work", "The future of work")],
+        starts_at=STARTS,
+        ends_at=ENDS,
+        by=join("organizer"),
+        at=CREATED,
+    )
+
+
+def an_idea_in_an_open_jam() -> tuple[Jam, Idea]:
+    jam = create_jam()
+    idea = Idea.post(
+        idea_id=uuid4(),
+        jam=jam,
+        author=join(jam=jam),
+        forum="future-of-work",
+        title="Four-day week",
+        body="Try it.",
+        at=STARTS,
+    )
+    return jam, idea
+
+
+def comment(
+    jam: Jam,
+    idea: Idea,
+    author: Participant,
+    *,
+    body: str = "Yes, please.",
+    parent: Comment | None = None,
+    at: datetime = DURING,
+) -> Comment:
+    return Comment.post(
+        comment_id=uuid4(), idea=idea, jam=jam, author=author, parent=parent, body=body, at=at
+    )
+
+
+def a_moment_outside_the_window(when: str, jam: Jam) -> datetime:
+    if when == "before it starts":
+        return STARTS - timedelta(seconds=1)
+    if when == "once it has ended":
+        return ENDS
+    jam.close_early(reason="Enough ideas", by=join("organizer"), at=DURING + MINUTE)
+    return DURING + 2 * MINUTE
+
+
+def block(participant: Participant) -> None:
+    participant.block(reason="Spam", by=join("organizer"), at=DURING)
+
+
+def replay(events: list[Any]) -> Any:
+    aggregate = None
+    for e in events:
+        aggregate = e.mutate(aggregate)
+    assert aggregate is not None
+    return aggregate
+
+
+# Posting
+
+
+def test_a_participant_comments_on_an_idea_and_replies_nest() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    ada, bob = join(jam=jam), join(jam=jam)
+    first = comment(jam, idea, ada)
+    reply = comment(jam, idea, bob, body="Why?", parent=first)
+    answer = comment(jam, idea, ada, body="Rest.", parent=reply)
+    assert (first.idea_id, first.jam_id, first.author_id) == (idea.id, jam.id, ada.id)
+    assert (first.parent_id, first.depth) == (None, 0)
+    assert (reply.parent_id, reply.depth) == (first.id, 1)
+    assert (answer.parent_id, answer.depth) == (reply.id, 2)
+
+
+def test_a_reply_is_on_the_same_idea_as_its_parent() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    _, other_idea = an_idea_in_an_open_jam()
+    parent = comment(jam, idea, join(jam=jam))
+    with pytest.raises(ConflictingState):
+        comment(jam, other_idea, join(jam=jam), parent=parent)
+
+
+def test_no_one_comments_on_a_hidden_idea() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    organizer = join("organizer", jam)
+    idea.hide(reason="Off topic", by=organizer, at=DURING)
+    with pytest.raises(IdeaHidden):
+        comment(jam, idea, join(jam=jam), at=DURING + MINUTE)
+    with pytest.raises(IdeaHidden):
+        comment(jam, idea, organizer, at=DURING + MINUTE)
+    idea.restore(reason="Fine", by=organizer, at=DURING + 2 * MINUTE)
+    assert comment(jam, idea, join(jam=jam), at=DURING + 3 * MINUTE).idea_id == idea.id
+
+
+@pytest.mark.parametrize("when", OUTSIDE)
+def test_no_one_comments_outside_the_jams_open_window(when: str) -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    with pytest.raises(JamNotOpen):
+        comment(jam, idea, join(jam=jam), at=a_moment_outside_the_window(when, jam))
+
+
+def test_a_blocked_participant_cannot_comment() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    ada = join(jam=jam)
+    block(ada)
+    with pytest.raises(ParticipantBlocked):
+        comment(jam, idea, ada)
+
+
+def test_a_participant_of_another_jam_cannot_comment() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    with pytest.raises(OtherJam):
+        comment(jam, idea, join(jam=create_jam()))
+
+
+@pytest.mark.parametrize("body", ["b" * 5_000, "  " + "b" * 5_000 + "\n"])
+def test_a_comment_of_up_to_5000_characters_is_accepted(body: str) -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    assert comment(jam, idea, join(jam=jam), body=body).body == "b" * 5_000
+
+
+@pytest.mark.parametrize("body", ["b" * 5_001, "", "\n \t\n"], ids=["5001", "empty", "whitespace"])
+def test_a_comment_has_1_to_5000_characters(body: str) -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    with pytest.raises(InvalidText):
+        comment(jam, idea, join(jam=jam), body=body)
+
+
+def test_a_comment_keeps_its_newlines_but_not_control_characters() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    posted = comment(jam, idea, join(jam=jam), body="Cafe\u0301\x07\r\n\u202eSecond line")
+    assert posted.body == "Caf\u00e9\nSecond line"
+
+
+# Editing
+
+
+def test_the_author_edits_their_comment() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    ada = join(jam=jam)
+    posted = comment(jam, idea, ada)
+    posted.edit(body="Yes, from June.", by=ada, jam=jam, at=DURING + MINUTE)
+    assert posted.body == "Yes, from June."
+
+
+@pytest.mark.parametrize("role", ["participant", "organizer", "leader"])
+def test_only_the_author_edits_a_comment(role: str) -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    posted = comment(jam, idea, join(jam=jam))
+    with pytest.raises(NotAuthor):
+        posted.edit(body="Mine now.", by=join(role, jam), jam=jam, at=DURING)
+
+
+def test_a_blocked_author_cannot_edit_their_comment() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    ada = join(jam=jam)
+    posted = comment(jam, idea, ada)
+    block(ada)
+    with pytest.raises(ParticipantBlocked):
+        posted.edit(body="Changed.", by=ada, jam=jam, at=DURING + MINUTE)
+
+
+@pytest.mark.parametrize("when", OUTSIDE)
+def test_no_comment_is_edited_outside_the_jams_open_window(when: str) -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    ada = join(jam=jam)
+    posted = comment(jam, idea, ada)
+    at = a_moment_outside_the_window(when, jam)
+    with pytest.raises(JamNotOpen):
+        posted.edit(body="Changed.", by=ada, jam=jam, at=at)
+
+
+def test_an_edit_keeps_to_the_limits_and_must_change_something() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    ada = join(jam=jam)
+    posted = comment(jam, idea, ada)
+    with pytest.raises(InvalidText):
+        posted.edit(body="b" * 5_001, by=ada, jam=jam, at=DURING)
+    with pytest.raises(ConflictingState):
+        posted.edit(body=" Yes, please. ", by=ada, jam=jam, at=DURING)
+
+
+# Moderating
+
+
+def hide(posted: Comment, by: Participant) -> None:
+    posted.hide(reason="Rude", by=by, at=DURING)
+
+
+def restore(posted: Comment, by: Participant) -> None:
+    posted.hide(reason="Rude", by=join("organizer"), at=DURING)
+    posted.restore(reason="Apologised", by=by, at=DURING + MINUTE)
+
+
+@pytest.mark.parametrize("moderate", [hide, restore])
+@pytest.mark.parametrize("role", ["participant", "leader"])
+def test_only_organizers_hide_or_restore_comments(moderate, role: str) -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    posted = comment(jam, idea, join(jam=jam))
+    with pytest.raises(NotOrganizer):
+        moderate(posted, join(role, jam))
+
+
+@pytest.mark.parametrize("moderate", [hide, restore])
+def test_an_organizer_of_another_jam_cannot_hide_or_restore_comments(moderate) -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    posted = comment(jam, idea, join(jam=jam))
+    with pytest.raises(NotOrganizer):
+        moderate(posted, join("organizer", create_jam()))
+
+
+@pytest.mark.parametrize("organizer_of", ["this jam", "no jam"])
+def test_an_organizer_of_this_jam_or_of_no_jam_hides_and_restores_a_comment(
+    organizer_of: str,
+) -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    posted = comment(jam, idea, join(jam=jam))
+    organizer = join("organizer", jam if organizer_of == "this jam" else None)
+    posted.hide(reason="Rude", by=organizer, at=DURING)
+    assert posted.hidden
+    with pytest.raises(ConflictingState):
+        posted.hide(reason="Rude", by=organizer, at=DURING)
+    posted.restore(reason="Apologised", by=organizer, at=DURING + MINUTE)
+    assert not posted.hidden
+    with pytest.raises(ConflictingState):
+        posted.restore(reason="Apologised", by=organizer, at=DURING + MINUTE)
+
+
+# Events
+
+
+def a_comment_with_a_history() -> Comment:
+    jam, idea = an_idea_in_an_open_jam()
+    ada, organizer = join(jam=jam), join("organizer", jam)
+    parent = comment(jam, idea, join(jam=jam), at=STARTS)
+    posted = comment(jam, idea, ada, parent=parent, at=DURING)
+    posted.edit(body="Yes, from June.", by=ada, jam=jam, at=DURING + MINUTE)
+    posted.hide(reason="Rude", by=organizer, at=DURING + 2 * MINUTE)
+    posted.restore(reason="Apologised", by=organizer, at=DURING + 3 * MINUTE)
+    return posted
+
+
+def test_comment_events_are_past_tense_and_stamped_with_the_given_time() -> None:
+    events = a_comment_with_a_history().collect_events()
+    assert [type(e).__name__ for e in events] == ["Posted", "Edited", "Hidden", "Restored"]
+    assert [e.timestamp for e in events] == [DURING + n * MINUTE for n in range(4)]
+
+
+def test_replaying_a_comments_events_rebuilds_the_same_comment() -> None:
+    posted = a_comment_with_a_history()
+    rebuilt = replay(posted.collect_events())
+    assert vars(rebuilt) == vars(posted)
+    assert (rebuilt.body, rebuilt.depth, rebuilt.hidden) == ("Yes, from June.", 1, False)

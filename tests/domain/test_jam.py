@@ -1,0 +1,307 @@
+"""The Jam: its state is derived from its schedule, and only organizers change it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from domain import Forum, Invite, Jam, Participant
+from domain.errors import (
+    ConflictingState,
+    InvalidSchedule,
+    InvalidText,
+    InvalidValue,
+    JamNotOpen,
+    NotOrganizer,
+)
+from domain.values import JamState
+
+CREATED = datetime(2030, 4, 30, 9, tzinfo=UTC)
+STARTS = datetime(2030, 5, 1, 9, tzinfo=UTC)
+DURING = datetime(2030, 5, 2, 9, tzinfo=UTC)
+ENDS = datetime(2030, 5, 4, 9, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
+FORUMS = [Forum.checked("future-of-work", "The future of work"), Forum.checked("health", "Health")]
+
+
+def join(role: str = "participant", jam: Jam | None = None) -> Participant:
+    invite = Invite.issue(
+        code=uuid4().hex,
+        role=role,
+        segment="employee",
+        jam_id=jam.id if jam else None,
+        uses=1,
+        by=None,
+        at=CREATED,
+    )
+    return Participant.join(participant_id=uuid4(), invite=invite, display_name="Ada", at=CREATED)
+
+
+def create_jam(organizer: Participant | None = None, **changes: object) -> Jam:
+    details: dict[str, object] = {
+        "jam_id": uuid4(),
+        "title": "InnovationJam",
+        "description": "Ideas worth funding",
+        "forums": FORUMS,
+        "starts_at": STARTS,
+        "ends_at": ENDS,
+        "by": organizer or join("organizer"),
+        "at": CREATED,
+    }
+    return Jam.create(**(details | changes))  # type: ignore[arg-type]
+
+
+def replay(events: list[Any]) -> Any:
+    aggregate = None
+    for e in events:
+        aggregate = e.mutate(aggregate)
+    assert aggregate is not None
+    return aggregate
+
+
+# Creating a jam
+
+
+def test_an_organizer_creates_a_jam_with_its_forums() -> None:
+    jam = create_jam(title="  Innovation   Jam ")
+    assert jam.title == "Innovation Jam"
+    assert list(jam.forums) == ["future-of-work", "health"]
+    assert (jam.starts_at, jam.ends_at) == (STARTS, ENDS)
+
+
+@pytest.mark.parametrize("role", ["participant", "leader"])
+def test_only_an_organizer_can_create_a_jam(role: str) -> None:
+    other = create_jam()
+    with pytest.raises(NotOrganizer):
+        create_jam(join(role, other))
+
+
+def test_an_organizer_of_one_jam_cannot_create_another() -> None:
+    first = create_jam()
+    with pytest.raises(NotOrganizer):
+        create_jam(join("organizer", first))
+
+
+def test_a_jam_must_end_after_it_starts() -> None:
+    with pytest.raises(InvalidSchedule):
+        create_jam(ends_at=STARTS)
+    with pytest.raises(InvalidSchedule):
+        create_jam(ends_at=STARTS - SECOND)
+
+
+def test_a_jam_lasts_at_most_31_days() -> None:
+    create_jam(ends_at=STARTS + timedelta(days=31))
+    with pytest.raises(InvalidSchedule):
+        create_jam(ends_at=STARTS + timedelta(days=31) + SECOND)
+
+
+def test_a_jam_needs_timezone_aware_times() -> None:
+    with pytest.raises(InvalidValue):
+        create_jam(starts_at=STARTS.replace(tzinfo=None))
+
+
+def test_a_jam_needs_at_least_one_forum_with_unique_slugs() -> None:
+    with pytest.raises(InvalidValue):
+        create_jam(forums=[])
+    with pytest.raises(InvalidValue):
+        create_jam(forums=[FORUMS[0], Forum.checked("future-of-work", "Again")])
+
+
+def test_a_forum_slug_is_lowercase_letters_digits_and_inner_hyphens() -> None:
+    with pytest.raises(InvalidValue):
+        Forum.checked("Future of work", "The future of work")
+    with pytest.raises(InvalidText):
+        Forum.checked("future", " ")
+
+
+# State
+
+
+def test_a_jam_is_scheduled_then_open_then_closed() -> None:
+    jam = create_jam()
+    assert jam.state_at(STARTS - SECOND) is JamState.SCHEDULED
+    assert jam.state_at(STARTS) is JamState.OPEN
+    assert jam.state_at(ENDS - SECOND) is JamState.OPEN
+    assert jam.state_at(ENDS) is JamState.CLOSED
+
+
+def test_a_jam_closed_early_is_closed_from_that_moment() -> None:
+    organizer = join("organizer")
+    jam = create_jam(organizer)
+    jam.close_early(reason="Enough ideas", by=organizer, at=DURING)
+    assert jam.state_at(DURING - SECOND) is JamState.OPEN
+    assert jam.state_at(DURING) is JamState.CLOSED
+    assert jam.close_reason == "Enough ideas"
+
+
+@pytest.mark.parametrize("at", [STARTS - SECOND, ENDS, ENDS + timedelta(days=1)])
+def test_a_jam_is_not_open_outside_its_window(at: datetime) -> None:
+    with pytest.raises(JamNotOpen):
+        create_jam().require_open(at)
+
+
+def test_a_closed_jam_cannot_be_closed_again() -> None:
+    organizer = join("organizer")
+    jam = create_jam(organizer)
+    jam.close_early(reason="", by=organizer, at=DURING)
+    with pytest.raises(ConflictingState):
+        jam.close_early(reason="", by=organizer, at=DURING + SECOND)
+    with pytest.raises(ConflictingState):
+        create_jam(organizer).close_early(reason="", by=organizer, at=ENDS)
+
+
+# Rescheduling, extending, closing
+
+
+def test_a_scheduled_jam_can_be_rescheduled() -> None:
+    organizer = join("organizer")
+    jam = create_jam(organizer)
+    jam.reschedule(starts_at=DURING, ends_at=ENDS + timedelta(days=1), by=organizer, at=CREATED)
+    assert jam.state_at(STARTS) is JamState.SCHEDULED
+    assert jam.state_at(ENDS) is JamState.OPEN
+
+
+@pytest.mark.parametrize("at", [STARTS, DURING, ENDS], ids=["opening", "open", "ended"])
+def test_a_jam_can_be_rescheduled_only_before_it_starts(at: datetime) -> None:
+    organizer = join("organizer")
+    jam = create_jam(organizer)
+    with pytest.raises(ConflictingState):
+        jam.reschedule(starts_at=ENDS, ends_at=ENDS + timedelta(days=1), by=organizer, at=at)
+
+
+def test_a_jam_cannot_be_rescheduled_to_start_in_the_past() -> None:
+    organizer = join("organizer")
+    jam = create_jam(organizer)
+    with pytest.raises(InvalidSchedule):
+        jam.reschedule(starts_at=CREATED - SECOND, ends_at=ENDS, by=organizer, at=CREATED)
+
+
+def test_an_extension_must_move_the_end_later() -> None:
+    organizer = join("organizer")
+    jam = create_jam(organizer)
+    with pytest.raises(InvalidSchedule):
+        jam.extend(ends_at=ENDS, by=organizer, at=DURING)
+    with pytest.raises(InvalidSchedule):
+        jam.extend(ends_at=ENDS - SECOND, by=organizer, at=DURING)
+    jam.extend(ends_at=ENDS + SECOND, by=organizer, at=DURING)
+    assert jam.ends_at == ENDS + SECOND
+
+
+def test_extending_a_jam_that_ran_out_of_time_reopens_it() -> None:
+    organizer = join("organizer")
+    jam = create_jam(organizer)
+    later = ENDS + timedelta(hours=1)
+    assert jam.state_at(later) is JamState.CLOSED
+    jam.extend(ends_at=ENDS + timedelta(days=1), by=organizer, at=later)
+    assert jam.state_at(later) is JamState.OPEN
+
+
+def test_a_jam_closed_early_cannot_be_extended() -> None:
+    organizer = join("organizer")
+    jam = create_jam(organizer)
+    jam.close_early(reason="", by=organizer, at=DURING)
+    with pytest.raises(ConflictingState):
+        jam.extend(ends_at=ENDS + timedelta(days=1), by=organizer, at=DURING)
+
+
+def reschedule(jam: Jam, by: Participant) -> None:
+    jam.reschedule(starts_at=DURING, ends_at=ENDS, by=by, at=CREATED)
+
+
+def extend(jam: Jam, by: Participant) -> None:
+    jam.extend(ends_at=ENDS + timedelta(days=1), by=by, at=DURING)
+
+
+def close(jam: Jam, by: Participant) -> None:
+    jam.close_early(reason="Enough ideas", by=by, at=DURING)
+
+
+def add_forum(jam: Jam, by: Participant) -> None:
+    jam.add_forum(Forum.checked("travel", "Travel"), by=by, at=DURING)
+
+
+ORGANIZER_ACTIONS = [reschedule, extend, close, add_forum]
+
+
+@pytest.mark.parametrize("action", ORGANIZER_ACTIONS)
+@pytest.mark.parametrize("role", ["participant", "leader"])
+def test_only_organizers_reschedule_extend_close_or_add_forums(action, role: str) -> None:
+    jam = create_jam()
+    with pytest.raises(NotOrganizer):
+        action(jam, join(role, jam))
+
+
+@pytest.mark.parametrize("action", ORGANIZER_ACTIONS)
+def test_an_organizer_of_another_jam_cannot_change_this_one(action) -> None:
+    jam = create_jam()
+    with pytest.raises(NotOrganizer):
+        action(jam, join("organizer", create_jam()))
+
+
+@pytest.mark.parametrize("action", ORGANIZER_ACTIONS)
+def test_an_organizer_of_this_jam_or_of_no_jam_can_change_it(action) -> None:
+    jam = create_jam()
+    action(jam, join("organizer", jam))
+    action(create_jam(), join("organizer"))
+
+
+def test_a_blocked_organizer_cannot_change_a_jam() -> None:
+    jam = create_jam()
+    blocked = join("organizer", jam)
+    blocked.block(reason="Spam", by=join("organizer"), at=CREATED)
+    with pytest.raises(NotOrganizer):
+        close(jam, blocked)
+
+
+def test_a_forum_added_later_must_be_new_and_the_jam_not_closed() -> None:
+    organizer = join("organizer")
+    jam = create_jam(organizer)
+    with pytest.raises(ConflictingState):
+        jam.add_forum(FORUMS[0], by=organizer, at=DURING)
+    with pytest.raises(JamNotOpen):
+        jam.add_forum(Forum.checked("travel", "Travel"), by=organizer, at=ENDS)
+    add_forum(jam, organizer)
+    assert jam.require_forum("travel").title == "Travel"
+
+
+# Events
+
+
+def a_jam_with_a_history() -> Jam:
+    organizer = join("organizer")
+    jam = create_jam(organizer)
+    jam.reschedule(starts_at=STARTS, ends_at=DURING, by=organizer, at=CREATED + SECOND)
+    jam.add_forum(Forum.checked("travel", "Travel"), by=organizer, at=STARTS)
+    jam.extend(ends_at=ENDS, by=organizer, at=DURING + SECOND)
+    jam.close_early(reason="Done", by=organizer, at=DURING + 2 * SECOND)
+    return jam
+
+
+def test_jam_events_are_past_tense_and_stamped_with_the_given_time() -> None:
+    events = a_jam_with_a_history().collect_events()
+    assert [type(e).__name__ for e in events] == [
+        "Created",
+        "Rescheduled",
+        "ForumAdded",
+        "Extended",
+        "ClosedEarly",
+    ]
+    assert [e.timestamp for e in events] == [
+        CREATED,
+        CREATED + SECOND,
+        STARTS,
+        DURING + SECOND,
+        DURING + 2 * SECOND,
+    ]
+
+
+def test_replaying_a_jams_events_rebuilds_the_same_jam() -> None:
+    jam = a_jam_with_a_history()
+    rebuilt = replay(jam.collect_events())
+    assert vars(rebuilt) == vars(jam)
+    assert rebuilt.version == 5
+    assert rebuilt.state_at(DURING + 2 * SECOND) is JamState.CLOSED
+    assert rebuilt.summary(STARTS) == jam.summary(STARTS)

@@ -1,0 +1,266 @@
+"""Votes: one per person per idea, +1 or -1, only on visible ideas of an open jam."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4, uuid5
+
+import pytest
+
+from domain import Forum, Idea, Invite, Jam, Participant, Vote
+from domain.errors import (
+    ConflictingState,
+    IdeaHidden,
+    InvalidValue,
+    JamNotOpen,
+    NotPermitted,
+    OtherJam,
+    ParticipantBlocked,
+)
+from domain.values import VOTE_NAMESPACE, vote_id
+
+CREATED = datetime(2030, 4, 30, 9, tzinfo=UTC)
+STARTS = datetime(2030, 5, 1, 9, tzinfo=UTC)
+DURING = datetime(2030, 5, 2, 9, tzinfo=UTC)
+ENDS = datetime(2030, 5, 4, 9, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
+OUTSIDE = ["before it starts", "once it has ended", "after it closed early"]
+
+
+def join(
+    role: str = "participant", jam: Jam | None = None, segment: str = "employee"
+) -> Participant:
+    invite = Invite.issue(
+        code=uuid4().hex,
+        role=role,
+        segment=segment,
+        jam_id=jam.id if jam else None,
+        uses=1,
+        by=None,
+        at=CREATED,
+    )
+    return Participant.join(participant_id=uuid4(), invite=invite, display_name="Ada", at=CREATED)
+
+
+def an_idea_in_an_open_jam() -> tuple[Jam, Idea]:
+    organizer = join("organizer")
+    jam = Jam.create(
+        jam_id=uuid4(),
+        title="InnovationJam",
+        description="",
+        forums=[Forum.checked("future-of-work", "The future of work")],
+        starts_at=STARTS,
+        ends_at=ENDS,
+        by=organizer,
+        at=CREATED,
+    )
+    idea = Idea.post(
+        idea_id=uuid4(),
+        jam=jam,
+        author=join(jam=jam),
+        forum="future-of-work",
+        title="Four-day week",
+        body="Try it.",
+        at=STARTS,
+    )
+    return jam, idea
+
+
+def cast(jam: Jam, idea: Idea, voter: Participant, value: int = 1, at: datetime = DURING) -> Vote:
+    return Vote.cast(idea=idea, jam=jam, voter=voter, value=value, at=at)
+
+
+def a_moment_outside_the_window(when: str, jam: Jam) -> datetime:
+    if when == "before it starts":
+        return STARTS - timedelta(seconds=1)
+    if when == "once it has ended":
+        return ENDS
+    jam.close_early(reason="Enough ideas", by=join("organizer"), at=DURING + MINUTE)
+    return DURING + 2 * MINUTE
+
+
+def replay(events: list[Any]) -> Any:
+    aggregate = None
+    for e in events:
+        aggregate = e.mutate(aggregate)
+    assert aggregate is not None
+    return aggregate
+
+
+# Who may vote on what, and when. Each way of voting is readied while all is well,
+# then something changes, then the voter tries.
+
+Attempt = Callable[[datetime], object]
+
+
+def cast_a_vote(jam: Jam, idea: Idea, voter: Participant) -> Attempt:
+    return lambda at: cast(jam, idea, voter, at=at)
+
+
+def change_a_vote(jam: Jam, idea: Idea, voter: Participant) -> Attempt:
+    vote = cast(jam, idea, voter, value=1, at=DURING)
+    return lambda at: vote.change(value=-1, idea=idea, jam=jam, voter=voter, at=at)
+
+
+def withdraw_a_vote(jam: Jam, idea: Idea, voter: Participant) -> Attempt:
+    vote = cast(jam, idea, voter, value=1, at=DURING)
+    return lambda at: vote.withdraw(idea=idea, jam=jam, voter=voter, at=at)
+
+
+VOTING = [cast_a_vote, change_a_vote, withdraw_a_vote]
+
+
+@pytest.mark.parametrize("ready", VOTING)
+@pytest.mark.parametrize("when", OUTSIDE)
+def test_no_one_votes_outside_the_jams_open_window(ready, when: str) -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    attempt = ready(jam, idea, join(jam=jam))
+    at = a_moment_outside_the_window(when, jam)
+    with pytest.raises(JamNotOpen):
+        attempt(at)
+
+
+@pytest.mark.parametrize("ready", VOTING)
+def test_no_one_votes_on_a_hidden_idea(ready) -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    organizer = join("organizer", jam)
+    attempt = ready(jam, idea, join(jam=jam))
+    idea.hide(reason="Off topic", by=organizer, at=DURING + MINUTE)
+    with pytest.raises(IdeaHidden):
+        attempt(DURING + 2 * MINUTE)
+    idea.restore(reason="Fine", by=organizer, at=DURING + 3 * MINUTE)
+    attempt(DURING + 4 * MINUTE)
+
+
+@pytest.mark.parametrize("ready", VOTING)
+def test_a_blocked_participant_cannot_vote(ready) -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    voter = join(jam=jam)
+    attempt = ready(jam, idea, voter)
+    voter.block(reason="Spam", by=join("organizer"), at=DURING + MINUTE)
+    with pytest.raises(ParticipantBlocked):
+        attempt(DURING + 2 * MINUTE)
+
+
+def test_a_participant_of_another_jam_cannot_vote() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    other_jam, _ = an_idea_in_an_open_jam()
+    with pytest.raises(OtherJam):
+        cast(jam, idea, join(jam=other_jam))
+
+
+# Values
+
+
+def test_a_vote_records_the_idea_voter_jam_segment_and_value() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    voter = join(jam=jam, segment="client")
+    vote = cast(jam, idea, voter, value=-1)
+    assert (vote.idea_id, vote.participant_id, vote.jam_id) == (idea.id, voter.id, jam.id)
+    assert (vote.segment, vote.value) == ("client", -1)
+
+
+def test_a_votes_id_is_derived_from_the_idea_and_the_voter() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    voter = join(jam=jam)
+    vote = cast(jam, idea, voter)
+    assert vote.id == vote_id(idea.id, voter.id) == Vote.create_id(idea.id, voter.id)
+    assert vote.id == uuid5(VOTE_NAMESPACE, f"{idea.id.hex}:{voter.id.hex}")
+    assert cast(jam, idea, voter, value=-1, at=DURING + MINUTE).id == vote.id
+    assert cast(jam, idea, join(jam=jam)).id != vote.id
+
+
+@pytest.mark.parametrize("value", [0, 2, -2, 10])
+def test_a_vote_is_cast_as_plus_or_minus_one(value: int) -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    with pytest.raises(InvalidValue):
+        cast(jam, idea, join(jam=jam), value=value)
+
+
+@pytest.mark.parametrize("value", [0, 2, -2])
+def test_a_vote_is_changed_to_plus_or_minus_one(value: int) -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    voter = join(jam=jam)
+    vote = cast(jam, idea, voter, value=1)
+    with pytest.raises(InvalidValue):
+        vote.change(value=value, idea=idea, jam=jam, voter=voter, at=DURING + MINUTE)
+
+
+def test_a_voter_changes_their_mind() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    voter = join(jam=jam)
+    vote = cast(jam, idea, voter, value=1)
+    vote.change(value=-1, idea=idea, jam=jam, voter=voter, at=DURING + MINUTE)
+    assert vote.value == -1
+
+
+def test_changing_a_vote_to_the_value_it_has_conflicts() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    voter = join(jam=jam)
+    vote = cast(jam, idea, voter, value=1)
+    with pytest.raises(ConflictingState):
+        vote.change(value=1, idea=idea, jam=jam, voter=voter, at=DURING + MINUTE)
+
+
+def test_withdrawing_sets_the_vote_to_zero_and_cannot_be_repeated() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    voter = join(jam=jam)
+    vote = cast(jam, idea, voter, value=-1)
+    vote.withdraw(idea=idea, jam=jam, voter=voter, at=DURING + MINUTE)
+    assert vote.value == 0
+    with pytest.raises(ConflictingState):
+        vote.withdraw(idea=idea, jam=jam, voter=voter, at=DURING + 2 * MINUTE)
+
+
+def test_a_withdrawn_vote_is_cast_again_by_changing_it() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    voter = join(jam=jam)
+    vote = cast(jam, idea, voter, value=1)
+    vote.withdraw(idea=idea, jam=jam, voter=voter, at=DURING + MINUTE)
+    vote.change(value=1, idea=idea, jam=jam, voter=voter, at=DURING + 2 * MINUTE)
+    assert vote.value == 1
+
+
+# Events
+
+
+def a_vote_with_a_history() -> Vote:
+    jam, idea = an_idea_in_an_open_jam()
+    voter = join(jam=jam)
+    vote = cast(jam, idea, voter, value=1, at=DURING)
+    vote.change(value=-1, idea=idea, jam=jam, voter=voter, at=DURING + MINUTE)
+    vote.withdraw(idea=idea, jam=jam, voter=voter, at=DURING + 2 * MINUTE)
+    vote.change(value=1, idea=idea, jam=jam, voter=voter, at=DURING + 3 * MINUTE)
+    return vote
+
+
+def test_vote_events_are_past_tense_and_stamped_with_the_given_time() -> None:
+    events = a_vote_with_a_history().collect_events()
+    assert [type(e).__name__ for e in events] == ["Cast", "Changed", "Withdrawn", "Changed"]
+    assert [e.timestamp for e in events] == [DURING + n * MINUTE for n in range(4)]
+
+
+def test_replaying_a_votes_events_rebuilds_the_same_vote() -> None:
+    vote = a_vote_with_a_history()
+    rebuilt = replay(vote.collect_events())
+    assert vars(rebuilt) == vars(vote)
+    assert (rebuilt.id, rebuilt.value, rebuilt.version) == (vote.id, 1, 4)
+
+
+def test_only_the_voter_can_change_or_withdraw_their_vote() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    vote = cast(jam, idea, join(jam=jam))
+    mallory = join(jam=jam)
+    with pytest.raises(NotPermitted):
+        vote.change(value=-1, idea=idea, jam=jam, voter=mallory, at=DURING)
+    with pytest.raises(NotPermitted):
+        vote.withdraw(idea=idea, jam=jam, voter=mallory, at=DURING)
+
+
+def test_a_vote_names_the_jam_its_idea_belongs_to() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    other_jam, _ = an_idea_in_an_open_jam()
+    with pytest.raises(ConflictingState, match="another jam"):
+        cast(other_jam, idea, join(jam=jam))

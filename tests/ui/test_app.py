@@ -1,0 +1,109 @@
+"""The web app: up, healthy while its event store answers, and self-describing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from jam import commands as c
+from jam.application import JamApplication
+from jam.invites import new_invite_code
+from jam.settings import Settings
+from tests.services import drop_schema, fresh_schema
+from ui.app import create_app
+
+
+@pytest.fixture
+def sqlite(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "var")
+
+
+@pytest.fixture
+def client(sqlite: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(sqlite)) as test_client:  # the lifespan opens the store
+        yield test_client
+
+
+def issue_invite(settings: Settings) -> int:
+    """Another process on the same store records something; return its position."""
+    with JamApplication(settings) as other:
+        return other.handle(c.IssueInvite(code=new_invite_code(), role="organizer")).position
+
+
+def test_health_reports_ok_the_store_and_the_log_position(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "store": "sqlite", "position": 0}
+
+
+def test_the_health_position_follows_the_log(client, sqlite):
+    first = issue_invite(sqlite)
+    assert client.get("/health").json()["position"] == first == 1
+    second = issue_invite(sqlite)
+    assert client.get("/health").json()["position"] == second == 2
+
+
+def test_health_on_postgresql_names_that_store():
+    url, schema = fresh_schema()
+    try:
+        settings = Settings(database_url=url, database_schema=schema)
+        with TestClient(create_app(settings)) as client:
+            assert client.get("/health").json() == {
+                "status": "ok",
+                "store": "postgresql",
+                "position": 0,
+            }
+            position = issue_invite(settings)
+            assert client.get("/health").json()["position"] == position == 1
+    finally:
+        drop_schema(url, schema)
+
+
+def test_health_answers_503_when_the_store_is_unavailable(sqlite):
+    jam = JamApplication(sqlite)
+    with TestClient(create_app(sqlite, jam=jam)) as client:
+        assert client.get("/health").status_code == 200
+        jam.close()  # the store's connections are gone
+        response = client.get("/health")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"].startswith("unavailable: ")
+    assert (body["store"], body["position"]) == ("sqlite", -1)
+
+
+def test_an_application_passed_in_is_left_open_for_its_owner(sqlite):
+    with JamApplication(sqlite) as jam:
+        with TestClient(create_app(sqlite, jam=jam)) as client:
+            assert client.get("/health").status_code == 200
+        assert jam.handle(c.IssueInvite(code=new_invite_code(), role="organizer")).position == 1
+
+
+def test_the_home_page_is_html_naming_the_service_and_its_store(client, sqlite):
+    issue_invite(sqlite)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "OpenJam" in response.text
+    assert "<code>sqlite</code>" in response.text
+    assert "log position <code>1</code>" in response.text
+
+
+def test_the_home_page_answers_503_when_the_store_is_unavailable(sqlite):
+    jam = JamApplication(sqlite)
+    with TestClient(create_app(sqlite, jam=jam)) as client:
+        jam.close()
+        response = client.get("/")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "2"
+
+
+def test_the_openapi_schema_describes_health_but_not_the_home_page(client):
+    response = client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["info"]["title"] == "OpenJam"
+    assert "/health" in schema["paths"]
+    assert "/" not in schema["paths"]
