@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime
 from uuid import uuid4
 
 import pytest
 
-from domain import Comment, Forum, Idea, Invite, Jam, Participant
+from domain import Comment, Idea, Jam, Participant
 from domain.errors import (
     ConflictingState,
     IdeaHidden,
@@ -19,53 +18,18 @@ from domain.errors import (
     OtherJam,
     ParticipantBlocked,
 )
-
-CREATED = datetime(2030, 4, 30, 9, tzinfo=UTC)
-STARTS = datetime(2030, 5, 1, 9, tzinfo=UTC)
-DURING = datetime(2030, 5, 2, 9, tzinfo=UTC)
-ENDS = datetime(2030, 5, 4, 9, tzinfo=UTC)
-MINUTE = timedelta(minutes=1)
-OUTSIDE = ["before it starts", "once it has ended", "after it closed early"]
-
-
-def join(role: str = "participant", jam: Jam | None = None) -> Participant:
-    invite = Invite.issue(
-        code=uuid4().hex,
-        role=role,
-        segment="employee",
-        jam_id=jam.id if jam else None,
-        uses=1,
-        by=None,
-        at=CREATED,
-    )
-    return Participant.join(participant_id=uuid4(), invite=invite, display_name="Ada", at=CREATED)
-
-
-def create_jam() -> Jam:
-    return Jam.create(
-        jam_id=uuid4(),
-        title="InnovationJam",
-        description="",
-        forums=[Forum.checked("future-of-work", "The future of work")],
-        starts_at=STARTS,
-        ends_at=ENDS,
-        by=join("organizer"),
-        at=CREATED,
-    )
-
-
-def an_idea_in_an_open_jam() -> tuple[Jam, Idea]:
-    jam = create_jam()
-    idea = Idea.post(
-        idea_id=uuid4(),
-        jam=jam,
-        author=join(jam=jam),
-        forum="future-of-work",
-        title="Four-day week",
-        body="Try it.",
-        at=STARTS,
-    )
-    return jam, idea
+from tests.domain.builders import (
+    DURING,
+    MINUTE,
+    OUTSIDE,
+    STARTS,
+    a_moment_outside_the_window,
+    an_idea_in_an_open_jam,
+    block,
+    create_jam,
+    join,
+    replay,
+)
 
 
 def comment(
@@ -80,27 +44,6 @@ def comment(
     return Comment.post(
         comment_id=uuid4(), idea=idea, jam=jam, author=author, parent=parent, body=body, at=at
     )
-
-
-def a_moment_outside_the_window(when: str, jam: Jam) -> datetime:
-    if when == "before it starts":
-        return STARTS - timedelta(seconds=1)
-    if when == "once it has ended":
-        return ENDS
-    jam.close_early(reason="Enough ideas", by=join("organizer"), at=DURING + MINUTE)
-    return DURING + 2 * MINUTE
-
-
-def block(participant: Participant) -> None:
-    participant.block(reason="Spam", by=join("organizer"), at=DURING)
-
-
-def replay(events: list[Any]) -> Any:
-    aggregate = None
-    for e in events:
-        aggregate = e.mutate(aggregate)
-    assert aggregate is not None
-    return aggregate
 
 
 # Posting

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
-from uuid import uuid4
-
 import pytest
 
-from domain import Forum, Idea, Invite, Jam, Participant
+from domain import Idea, Jam, Participant
 from domain.errors import (
     ConflictingState,
     InvalidText,
@@ -21,75 +17,18 @@ from domain.errors import (
     ParticipantBlocked,
     UnknownForum,
 )
-
-CREATED = datetime(2030, 4, 30, 9, tzinfo=UTC)
-STARTS = datetime(2030, 5, 1, 9, tzinfo=UTC)
-DURING = datetime(2030, 5, 2, 9, tzinfo=UTC)
-ENDS = datetime(2030, 5, 4, 9, tzinfo=UTC)
-MINUTE = timedelta(minutes=1)
-OUTSIDE = ["before it starts", "once it has ended", "after it closed early"]
-
-
-def join(role: str = "participant", jam: Jam | None = None) -> Participant:
-    invite = Invite.issue(
-        code=uuid4().hex,
-        role=role,
-        segment="employee",
-        jam_id=jam.id if jam else None,
-        uses=1,
-        by=None,
-        at=CREATED,
-    )
-    return Participant.join(participant_id=uuid4(), invite=invite, display_name="Ada", at=CREATED)
-
-
-def create_jam() -> Jam:
-    return Jam.create(
-        jam_id=uuid4(),
-        title="InnovationJam",
-        description="",
-        forums=[Forum.checked("future-of-work", "The future of work")],
-        starts_at=STARTS,
-        ends_at=ENDS,
-        by=join("organizer"),
-        at=CREATED,
-    )
-
-
-def post(
-    jam: Jam,
-    author: Participant,
-    *,
-    title: str = "Four-day week",
-    body: str = "Try it for a quarter.",
-    forum: str = "future-of-work",
-    at: datetime = DURING,
-) -> Idea:
-    return Idea.post(
-        idea_id=uuid4(), jam=jam, author=author, forum=forum, title=title, body=body, at=at
-    )
-
-
-def a_moment_outside_the_window(when: str, jam: Jam) -> datetime:
-    if when == "before it starts":
-        return STARTS - timedelta(seconds=1)
-    if when == "once it has ended":
-        return ENDS
-    jam.close_early(reason="Enough ideas", by=join("organizer"), at=DURING + MINUTE)
-    return DURING + 2 * MINUTE
-
-
-def block(participant: Participant) -> None:
-    participant.block(reason="Spam", by=join("organizer"), at=DURING)
-
-
-def replay(events: list[Any]) -> Any:
-    aggregate = None
-    for e in events:
-        aggregate = e.mutate(aggregate)
-    assert aggregate is not None
-    return aggregate
-
+from tests.domain.builders import (
+    DURING,
+    ENDS,
+    MINUTE,
+    OUTSIDE,
+    a_moment_outside_the_window,
+    block,
+    create_jam,
+    join,
+    post,
+    replay,
+)
 
 # Posting
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
-from uuid import uuid4
+from datetime import datetime, timedelta
 
 import pytest
 
-from domain import Forum, Invite, Jam, Participant
+from domain import Forum, Jam, Participant
 from domain.errors import (
     ConflictingState,
     InvalidSchedule,
@@ -18,55 +16,27 @@ from domain.errors import (
     NotOrganizer,
 )
 from domain.values import JamState
+from tests.domain.builders import (
+    CREATED,
+    DURING,
+    ENDS,
+    FUTURE_OF_WORK,
+    SECOND,
+    STARTS,
+    block,
+    create_jam,
+    join,
+    replay,
+)
 
-CREATED = datetime(2030, 4, 30, 9, tzinfo=UTC)
-STARTS = datetime(2030, 5, 1, 9, tzinfo=UTC)
-DURING = datetime(2030, 5, 2, 9, tzinfo=UTC)
-ENDS = datetime(2030, 5, 4, 9, tzinfo=UTC)
-SECOND = timedelta(seconds=1)
-FORUMS = [Forum.checked("future-of-work", "The future of work"), Forum.checked("health", "Health")]
-
-
-def join(role: str = "participant", jam: Jam | None = None) -> Participant:
-    invite = Invite.issue(
-        code=uuid4().hex,
-        role=role,
-        segment="employee",
-        jam_id=jam.id if jam else None,
-        uses=1,
-        by=None,
-        at=CREATED,
-    )
-    return Participant.join(participant_id=uuid4(), invite=invite, display_name="Ada", at=CREATED)
-
-
-def create_jam(organizer: Participant | None = None, **changes: object) -> Jam:
-    details: dict[str, object] = {
-        "jam_id": uuid4(),
-        "title": "InnovationJam",
-        "description": "Ideas worth funding",
-        "forums": FORUMS,
-        "starts_at": STARTS,
-        "ends_at": ENDS,
-        "by": organizer or join("organizer"),
-        "at": CREATED,
-    }
-    return Jam.create(**(details | changes))  # type: ignore[arg-type]
-
-
-def replay(events: list[Any]) -> Any:
-    aggregate = None
-    for e in events:
-        aggregate = e.mutate(aggregate)
-    assert aggregate is not None
-    return aggregate
+FORUMS = [FUTURE_OF_WORK, Forum.checked("health", "Health")]
 
 
 # Creating a jam
 
 
 def test_an_organizer_creates_a_jam_with_its_forums() -> None:
-    jam = create_jam(title="  Innovation   Jam ")
+    jam = create_jam(title="  Innovation   Jam ", forums=FORUMS)
     assert jam.title == "Innovation Jam"
     assert list(jam.forums) == ["future-of-work", "health"]
     assert (jam.starts_at, jam.ends_at) == (STARTS, ENDS)
@@ -251,7 +221,7 @@ def test_an_organizer_of_this_jam_or_of_no_jam_can_change_it(action) -> None:
 def test_a_blocked_organizer_cannot_change_a_jam() -> None:
     jam = create_jam()
     blocked = join("organizer", jam)
-    blocked.block(reason="Spam", by=join("organizer"), at=CREATED)
+    block(blocked, at=CREATED)
     with pytest.raises(NotOrganizer):
         close(jam, blocked)
 
@@ -272,7 +242,7 @@ def test_a_forum_added_later_must_be_new_and_the_jam_not_closed() -> None:
 
 def a_jam_with_a_history() -> Jam:
     organizer = join("organizer")
-    jam = create_jam(organizer)
+    jam = create_jam(organizer, forums=FORUMS)
     jam.reschedule(starts_at=STARTS, ends_at=DURING, by=organizer, at=CREATED + SECOND)
     jam.add_forum(Forum.checked("travel", "Travel"), by=organizer, at=STARTS)
     jam.extend(ends_at=ENDS, by=organizer, at=DURING + SECOND)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import pytest
 
-from domain import Forum, Invite, Jam, Participant
+from domain import Participant
 from domain.errors import (
     ConflictingState,
     InvalidValue,
@@ -17,62 +15,17 @@ from domain.errors import (
     NotPermitted,
 )
 from domain.values import Role, Segment, invite_id
-
-CREATED = datetime(2030, 4, 30, 9, tzinfo=UTC)
-STARTS = datetime(2030, 5, 1, 9, tzinfo=UTC)
-DURING = datetime(2030, 5, 2, 9, tzinfo=UTC)
-ENDS = datetime(2030, 5, 4, 9, tzinfo=UTC)
-MINUTE = timedelta(minutes=1)
-
-
-def issue(
-    role: str = "participant",
-    jam: Jam | None = None,
-    *,
-    code: str | None = None,
-    uses: int = 1,
-    by: Participant | None = None,
-    segment: str = "employee",
-) -> Invite:
-    return Invite.issue(
-        code=code or uuid4().hex,
-        role=role,
-        segment=segment,
-        jam_id=jam.id if jam else None,
-        uses=uses,
-        by=by,
-        at=CREATED,
-    )
-
-
-def redeem(invite: Invite, name: str = "Ada", at: datetime = CREATED) -> Participant:
-    return Participant.join(participant_id=uuid4(), invite=invite, display_name=name, at=at)
-
-
-def join(role: str = "participant", jam: Jam | None = None) -> Participant:
-    return redeem(issue(role, jam))
-
-
-def create_jam() -> Jam:
-    return Jam.create(
-        jam_id=uuid4(),
-        title="InnovationJam",
-        description="",
-        forums=[Forum.checked("health", "Health")],
-        starts_at=STARTS,
-        ends_at=ENDS,
-        by=join("organizer"),
-        at=CREATED,
-    )
-
-
-def replay(events: list[Any]) -> Any:
-    aggregate = None
-    for e in events:
-        aggregate = e.mutate(aggregate)
-    assert aggregate is not None
-    return aggregate
-
+from tests.domain.builders import (
+    CREATED,
+    DURING,
+    MINUTE,
+    STARTS,
+    create_jam,
+    issue,
+    join,
+    redeem,
+    replay,
+)
 
 # Invites
 

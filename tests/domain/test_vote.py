@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any
-from uuid import uuid4, uuid5
+from datetime import datetime
+from uuid import uuid5
 
 import pytest
 
-from domain import Forum, Idea, Invite, Jam, Participant, Vote
+from domain import Idea, Jam, Participant, Vote
 from domain.errors import (
     ConflictingState,
     IdeaHidden,
@@ -20,73 +19,20 @@ from domain.errors import (
     ParticipantBlocked,
 )
 from domain.values import VOTE_NAMESPACE, vote_id
-
-CREATED = datetime(2030, 4, 30, 9, tzinfo=UTC)
-STARTS = datetime(2030, 5, 1, 9, tzinfo=UTC)
-DURING = datetime(2030, 5, 2, 9, tzinfo=UTC)
-ENDS = datetime(2030, 5, 4, 9, tzinfo=UTC)
-MINUTE = timedelta(minutes=1)
-OUTSIDE = ["before it starts", "once it has ended", "after it closed early"]
-
-
-def join(
-    role: str = "participant", jam: Jam | None = None, segment: str = "employee"
-) -> Participant:
-    invite = Invite.issue(
-        code=uuid4().hex,
-        role=role,
-        segment=segment,
-        jam_id=jam.id if jam else None,
-        uses=1,
-        by=None,
-        at=CREATED,
-    )
-    return Participant.join(participant_id=uuid4(), invite=invite, display_name="Ada", at=CREATED)
-
-
-def an_idea_in_an_open_jam() -> tuple[Jam, Idea]:
-    organizer = join("organizer")
-    jam = Jam.create(
-        jam_id=uuid4(),
-        title="InnovationJam",
-        description="",
-        forums=[Forum.checked("future-of-work", "The future of work")],
-        starts_at=STARTS,
-        ends_at=ENDS,
-        by=organizer,
-        at=CREATED,
-    )
-    idea = Idea.post(
-        idea_id=uuid4(),
-        jam=jam,
-        author=join(jam=jam),
-        forum="future-of-work",
-        title="Four-day week",
-        body="Try it.",
-        at=STARTS,
-    )
-    return jam, idea
+from tests.domain.builders import (
+    DURING,
+    MINUTE,
+    OUTSIDE,
+    a_moment_outside_the_window,
+    an_idea_in_an_open_jam,
+    block,
+    join,
+    replay,
+)
 
 
 def cast(jam: Jam, idea: Idea, voter: Participant, value: int = 1, at: datetime = DURING) -> Vote:
     return Vote.cast(idea=idea, jam=jam, voter=voter, value=value, at=at)
-
-
-def a_moment_outside_the_window(when: str, jam: Jam) -> datetime:
-    if when == "before it starts":
-        return STARTS - timedelta(seconds=1)
-    if when == "once it has ended":
-        return ENDS
-    jam.close_early(reason="Enough ideas", by=join("organizer"), at=DURING + MINUTE)
-    return DURING + 2 * MINUTE
-
-
-def replay(events: list[Any]) -> Any:
-    aggregate = None
-    for e in events:
-        aggregate = e.mutate(aggregate)
-    assert aggregate is not None
-    return aggregate
 
 
 # Who may vote on what, and when. Each way of voting is readied while all is well,
@@ -139,7 +85,7 @@ def test_a_blocked_participant_cannot_vote(ready) -> None:
     jam, idea = an_idea_in_an_open_jam()
     voter = join(jam=jam)
     attempt = ready(jam, idea, voter)
-    voter.block(reason="Spam", by=join("organizer"), at=DURING + MINUTE)
+    block(voter, at=DURING + MINUTE)
     with pytest.raises(ParticipantBlocked):
         attempt(DURING + 2 * MINUTE)
 
