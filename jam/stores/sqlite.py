@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Environment, EnvType
+from eventsourcing.persistence import (
+    ApplicationRecorder as LibraryApplicationRecorder,
+)
+from eventsourcing.persistence import (
+    Environment,
+    EnvType,
+    ListenNotifySubscription,
+    StoredEvent,
+    Subscription,
+)
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
     SQLiteConnection,
@@ -26,7 +39,56 @@ class DurableConnectionPool(SQLiteConnectionPool):
         return conn
 
 
+POLL_INTERVAL_S = 0.1
+
+
+class SQLiteSubscription(ListenNotifySubscription["ApplicationRecorder"]):
+    """Follows an SQLite log: the library's SQLite recorder has no subscription.
+
+    The recorder wakes its subscriptions after each commit made in this process;
+    commits made by other processes are found by polling every POLL_INTERVAL_S.
+    """
+
+    def __init__(
+        self, recorder: ApplicationRecorder, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> None:
+        super().__init__(recorder=recorder, gt=gt, topics=topics)
+        self._stopped = threading.Event()
+        self._poll_thread = threading.Thread(target=self._poll, name="sqlite-poll", daemon=True)
+        self._poll_thread.start()
+
+    def wake(self) -> None:
+        self._has_been_notified.set()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        super().stop()
+
+    def _poll(self) -> None:
+        while not self._stopped.wait(POLL_INTERVAL_S):
+            self._has_been_notified.set()
+
+
 class ApplicationRecorder(SQLiteApplicationRecorder):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._subscriptions: weakref.WeakSet[SQLiteSubscription] = weakref.WeakSet()
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super().insert_events(stored_events, **kwargs)
+        for subscription in list(self._subscriptions):
+            subscription.wake()
+        return ids
+
+    def subscribe(
+        self, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> Subscription[LibraryApplicationRecorder]:
+        subscription = SQLiteSubscription(self, gt=gt, topics=topics)
+        self._subscriptions.add(subscription)
+        return subscription  # type: ignore[return-value]
+
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         with self.datastore.transaction(commit=False) as c:
             c.execute(

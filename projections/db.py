@@ -1,0 +1,152 @@
+"""The read-model database: SQLite in the embedded default, PostgreSQL in production.
+
+One small interface over both, so each projection writes portable SQL once:
+statements use `?` placeholders (rewritten to `%s` for psycopg), and upserts use
+`INSERT ... ON CONFLICT`, which both understand. Ids are stored as text.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+Row = tuple[Any, ...]
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    def fetchall(self) -> list[Row]: ...
+
+    def fetchone(self) -> Row | None: ...
+
+
+class ViewDatabase(Protocol):
+    kind: str
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]: ...
+
+    @contextmanager
+    def reading(self) -> Iterator[Cursor]: ...
+
+    def close(self) -> None: ...
+
+
+class SQLiteViews:
+    """One connection per thread; WAL lets readers run beside the projection's writes."""
+
+    kind = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # read models can always be rebuilt
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        conn = self._conn()
+        cur = conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            yield cur  # type: ignore[misc]
+        except BaseException:
+            conn.rollback()
+            raise
+        else:
+            conn.commit()
+        finally:
+            cur.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Cursor]:
+        conn = self._conn()
+        cur = conn.cursor()
+        cur.execute("BEGIN")  # one snapshot for all the queries of a read
+        try:
+            yield cur  # type: ignore[misc]
+        finally:
+            conn.rollback()
+            cur.close()
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+class _PgCursor:
+    """Adapts psycopg's cursor to `?` placeholders."""
+
+    def __init__(self, cur: Any) -> None:
+        self._cur = cur
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> _PgCursor:
+        self._cur.execute(sql.replace("?", "%s"), params)
+        return self
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cur.executemany(sql.replace("?", "%s"), rows)
+
+    def fetchall(self) -> list[Row]:
+        return self._cur.fetchall()
+
+    def fetchone(self) -> Row | None:
+        return self._cur.fetchone()
+
+
+class PostgresViews:
+    kind = "postgres"
+
+    def __init__(self, url: str, schema: str = "") -> None:
+        from psycopg_pool import ConnectionPool
+
+        self.schema = schema or "public"
+        options = f"-c search_path={self.schema}"
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=8, kwargs={"options": options}, open=True
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield _PgCursor(cur)
+
+    @contextmanager
+    def reading(self) -> Iterator[Cursor]:
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield _PgCursor(cur)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def open_views(database_url: str | None, schema: str, data_dir: Path) -> ViewDatabase:
+    """PostgreSQL when a URL is given (same database as the log), else SQLite beside it."""
+    if database_url:
+        return PostgresViews(database_url, schema)
+    return SQLiteViews(data_dir / "views.sqlite3")

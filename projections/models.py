@@ -1,0 +1,128 @@
+"""What the read side returns: msgspec structs, ready to encode at the edges."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class IdeaSummary(msgspec.Struct, frozen=True):
+    id: str
+    jam_id: str
+    forum: str
+    title: str
+    author_id: str
+    author_name: str
+    author_segment: str
+    posted_at: str
+    up: int
+    down: int
+    comments: int
+    score: float
+    hidden: bool
+    duplicate_of: str | None
+    decision: str | None
+
+
+class SegmentTally(msgspec.Struct, frozen=True):
+    segment: str
+    up: int
+    down: int
+
+
+class CommentNode(msgspec.Struct):
+    id: str
+    author_id: str
+    author_name: str
+    author_segment: str
+    body: str
+    posted_at: str
+    edited_at: str | None
+    hidden: bool
+    replies: list[CommentNode] = msgspec.field(default_factory=list)
+
+
+class Thread(msgspec.Struct, frozen=True):
+    idea: IdeaSummary
+    body: str
+    edited_at: str | None
+    hidden_reason: str
+    decision_note: str
+    segments: list[SegmentTally]
+    comments: list[CommentNode]
+
+
+class MinuteActivity(msgspec.Struct, frozen=True):
+    minute: str
+    ideas: int
+    comments: int
+    votes: int
+    joins: int
+
+
+class SegmentTotals(msgspec.Struct, frozen=True):
+    segment: str
+    participants: int
+    ideas: int
+    comments: int
+    votes: int
+
+
+class ForumTotals(msgspec.Struct, frozen=True):
+    forum: str
+    ideas: int
+    comments: int
+    votes: int
+
+
+class JamCentral(msgspec.Struct, frozen=True):
+    jam_id: str
+    position: int
+    participants: int
+    active_last_5_minutes: int
+    ideas_per_minute: float
+    comments_per_minute: float
+    votes_per_minute: float
+    segments: list[SegmentTotals]
+    forums: list[ForumTotals]
+    minutes: list[MinuteActivity]
+
+
+class FlaggedIdea(msgspec.Struct, frozen=True):
+    idea_id: str
+    title: str
+    flags: int
+    reasons: list[str]
+    hidden: bool
+
+
+class ModerationAction(msgspec.Struct, frozen=True):
+    position: int
+    target_kind: str
+    target_id: str
+    action: str
+    reason: str
+    actor_id: str | None
+    at: str
+
+
+class ModerationQueue(msgspec.Struct, frozen=True):
+    flagged: list[FlaggedIdea]
+    actions: list[ModerationAction]
+
+
+class Activity(msgspec.Struct, frozen=True):
+    participant_id: str
+    display_name: str
+    segment: str
+    role: str
+    ideas: list[IdeaSummary]
+    comment_ids: list[str]
+    votes: dict[str, int]
+
+
+class LiveUpdate(msgspec.Struct, frozen=True):
+    position: int
+    jam_id: str
+    kind: str
+    item_id: str
+    idea_id: str | None

@@ -1,0 +1,270 @@
+"""Reading the read models. Every function takes a cursor from `ViewDatabase.reading()`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from projections.db import Cursor
+from projections.models import (
+    Activity,
+    CommentNode,
+    FlaggedIdea,
+    ForumTotals,
+    IdeaSummary,
+    JamCentral,
+    LiveUpdate,
+    MinuteActivity,
+    ModerationAction,
+    ModerationQueue,
+    SegmentTally,
+    SegmentTotals,
+    Thread,
+)
+from projections.projector import TRACKING_NAME
+
+SORTS = {
+    "new": "i.posted_at DESC, i.idea_id",
+    "top": "i.wilson DESC, i.posted_at DESC, i.idea_id",
+    "hot": "i.hot DESC, i.idea_id",
+    "discussed": "i.comments DESC, i.last_activity_at DESC, i.idea_id",
+}
+_SCORE = {"new": "i.wilson", "top": "i.wilson", "hot": "i.hot", "discussed": "i.comments"}
+_IDEA_COLUMNS = (
+    "i.idea_id, i.jam_id, i.forum, i.title, i.author_id, COALESCE(p.display_name, ''), "
+    "i.author_segment, i.posted_at, i.up, i.down, i.comments, {score}, i.hidden, "
+    "i.duplicate_of, i.decision"
+)
+_IDEA_FROM = "FROM rm_ideas i LEFT JOIN rm_participants p ON p.participant_id = i.author_id"
+
+
+class UnknownSort(ValueError):
+    pass
+
+
+def position(cur: Cursor) -> int:
+    row = cur.execute(
+        "SELECT position FROM rm_tracking WHERE name = ?", (TRACKING_NAME,)
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _summary(row: tuple[Any, ...]) -> IdeaSummary:
+    return IdeaSummary(
+        id=row[0],
+        jam_id=row[1],
+        forum=row[2],
+        title=row[3],
+        author_id=row[4],
+        author_name=row[5],
+        author_segment=row[6],
+        posted_at=row[7],
+        up=row[8],
+        down=row[9],
+        comments=row[10],
+        score=float(row[11]),
+        hidden=bool(row[12]),
+        duplicate_of=row[13],
+        decision=row[14],
+    )
+
+
+def ideas(
+    cur: Cursor,
+    jam_id: str,
+    *,
+    forum: str | None = None,
+    sort: str = "new",
+    include_hidden: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[IdeaSummary]:
+    """An idea list: hidden ideas only for those who may see them (organizers)."""
+    if sort not in SORTS:
+        raise UnknownSort(f"sort must be one of {', '.join(SORTS)}")
+    where, params = ["i.jam_id = ?"], [jam_id]
+    if forum is not None:
+        where.append("i.forum = ?")
+        params.append(forum)
+    if not include_hidden:
+        where.append("i.hidden = 0")
+    sql = (
+        f"SELECT {_IDEA_COLUMNS.format(score=_SCORE[sort])} {_IDEA_FROM} "
+        f"WHERE {' AND '.join(where)} ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?"
+    )
+    return [_summary(r) for r in cur.execute(sql, (*params, limit, offset)).fetchall()]
+
+
+def thread(cur: Cursor, idea_id: str, *, include_hidden: bool = False) -> Thread | None:
+    """An idea with its nested comments; hidden items only for organizers."""
+    row = cur.execute(
+        f"SELECT {_IDEA_COLUMNS.format(score='i.wilson')}, i.body, i.edited_at, i.hidden_reason, "
+        f"i.decision_note {_IDEA_FROM} WHERE i.idea_id = ?",
+        (idea_id,),
+    ).fetchone()
+    if row is None or (row[12] and not include_hidden):
+        return None
+    segments = [
+        SegmentTally(*r)
+        for r in cur.execute(
+            "SELECT segment, up, down FROM rm_idea_segments WHERE idea_id = ? ORDER BY segment",
+            (idea_id,),
+        ).fetchall()
+    ]
+    nodes: dict[str, CommentNode] = {}
+    roots: list[CommentNode] = []
+    for c in cur.execute(
+        "SELECT c.comment_id, c.parent_id, c.author_id, COALESCE(p.display_name, ''), "
+        "c.author_segment, c.body, c.posted_at, c.edited_at, c.hidden FROM rm_comments c "
+        "LEFT JOIN rm_participants p ON p.participant_id = c.author_id "
+        "WHERE c.idea_id = ? ORDER BY c.posted_at, c.comment_id",
+        (idea_id,),
+    ).fetchall():
+        hidden = bool(c[8])
+        node = CommentNode(
+            id=c[0],
+            author_id=c[2],
+            author_name=c[3],
+            author_segment=c[4],
+            # A hidden comment keeps its place so replies stay in context.
+            body="" if hidden and not include_hidden else c[5],
+            posted_at=c[6],
+            edited_at=c[7],
+            hidden=hidden,
+        )
+        nodes[c[0]] = node
+        parent = nodes.get(c[1]) if c[1] else None
+        (parent.replies if parent else roots).append(node)
+    return Thread(
+        idea=_summary(row),
+        body=row[15],
+        edited_at=row[16],
+        hidden_reason=row[17] if include_hidden else "",
+        decision_note=row[18],
+        segments=segments,
+        comments=roots,
+    )
+
+
+def jam_central(cur: Cursor, jam_id: str, now: datetime) -> JamCentral:
+    """Jam Central: who is here, how busy it is, by segment, forum and minute."""
+    since = (now - timedelta(minutes=5)).isoformat(timespec="microseconds")
+    participants, active = cur.execute(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN last_active_at >= ? THEN 1 ELSE 0 END), 0) "
+        "FROM rm_participants WHERE jam_id = ?",
+        (since, jam_id),
+    ).fetchone() or (0, 0)
+    minutes = [
+        MinuteActivity(*r)
+        for r in cur.execute(
+            "SELECT minute, ideas, comments, votes, joins FROM rm_minutes WHERE jam_id = ? "
+            "ORDER BY minute",
+            (jam_id,),
+        ).fetchall()
+    ]
+    recent_from = (now - timedelta(minutes=5)).isoformat()[:16]
+    recent = [m for m in minutes if recent_from <= m.minute <= now.isoformat()[:16]]
+    return JamCentral(
+        jam_id=jam_id,
+        position=position(cur),
+        participants=int(participants),
+        active_last_5_minutes=int(active),
+        ideas_per_minute=sum(m.ideas for m in recent) / 5,
+        comments_per_minute=sum(m.comments for m in recent) / 5,
+        votes_per_minute=sum(m.votes for m in recent) / 5,
+        segments=[
+            SegmentTotals(*r)
+            for r in cur.execute(
+                "SELECT segment, participants, ideas, comments, votes FROM rm_segments "
+                "WHERE jam_id = ? ORDER BY segment",
+                (jam_id,),
+            ).fetchall()
+        ],
+        forums=[
+            ForumTotals(*r)
+            for r in cur.execute(
+                "SELECT forum, ideas, comments, votes FROM rm_forums WHERE jam_id = ? "
+                "ORDER BY forum",
+                (jam_id,),
+            ).fetchall()
+        ],
+        minutes=minutes,
+    )
+
+
+def moderation_queue(cur: Cursor, jam_id: str) -> ModerationQueue:
+    flagged: dict[str, FlaggedIdea] = {}
+    for idea_id, title, hidden, reason in cur.execute(
+        "SELECT f.idea_id, i.title, i.hidden, f.reason FROM rm_flags f "
+        "JOIN rm_ideas i ON i.idea_id = f.idea_id WHERE f.jam_id = ? "
+        "ORDER BY f.idea_id, f.flagged_at",
+        (jam_id,),
+    ).fetchall():
+        item = flagged.get(idea_id)
+        if item is None:
+            item = flagged[idea_id] = FlaggedIdea(idea_id, title, 0, [], bool(hidden))
+        flagged[idea_id] = FlaggedIdea(
+            idea_id, title, item.flags + 1, [*item.reasons, reason], bool(hidden)
+        )
+    actions = [
+        ModerationAction(*r)
+        for r in cur.execute(
+            "SELECT position, target_kind, target_id, action, reason, actor_id, at "
+            "FROM rm_moderation WHERE jam_id = ? ORDER BY position DESC LIMIT 200",
+            (jam_id,),
+        ).fetchall()
+    ]
+    queue = sorted(flagged.values(), key=lambda f: (f.hidden, -f.flags, f.idea_id))
+    return ModerationQueue(flagged=queue, actions=actions)
+
+
+def activity(cur: Cursor, participant_id: str) -> Activity | None:
+    person = cur.execute(
+        "SELECT display_name, segment, role FROM rm_participants WHERE participant_id = ?",
+        (participant_id,),
+    ).fetchone()
+    if person is None:
+        return None
+    own = cur.execute(
+        f"SELECT {_IDEA_COLUMNS.format(score='i.wilson')} {_IDEA_FROM} "
+        "WHERE i.author_id = ? ORDER BY i.posted_at DESC",
+        (participant_id,),
+    ).fetchall()
+    comments = cur.execute(
+        "SELECT comment_id FROM rm_comments WHERE author_id = ? ORDER BY posted_at DESC",
+        (participant_id,),
+    ).fetchall()
+    votes = cur.execute(
+        "SELECT idea_id, value FROM rm_votes WHERE participant_id = ? AND value <> 0 "
+        "ORDER BY idea_id",
+        (participant_id,),
+    ).fetchall()
+    return Activity(
+        participant_id=participant_id,
+        display_name=person[0],
+        segment=person[1],
+        role=person[2],
+        ideas=[_summary(r) for r in own],
+        comment_ids=[r[0] for r in comments],
+        votes={r[0]: r[1] for r in votes},
+    )
+
+
+def updates_after(
+    cur: Cursor,
+    after: int,
+    *,
+    jam_id: str | None = None,
+    idea_id: str | None = None,
+    limit: int = 500,
+) -> list[LiveUpdate]:
+    """The live feed after a position, for a jam or a thread: what a reconnecting client missed."""
+    column, value = ("idea_id", idea_id) if idea_id else ("jam_id", jam_id)
+    return [
+        LiveUpdate(*r)
+        for r in cur.execute(
+            f"SELECT position, jam_id, kind, item_id, idea_id FROM rm_updates "
+            f"WHERE {column} = ? AND position > ? ORDER BY position, item_id LIMIT ?",
+            (value, after, limit),
+        ).fetchall()
+    ]

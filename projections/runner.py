@@ -1,0 +1,170 @@
+"""Following the log: catch up in large pages, then follow the subscription.
+
+Each page of notifications is applied in one read-model transaction that also
+records the position reached, so a restarted runner resumes exactly where the
+last committed page ended.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+
+from eventsourcing.persistence import ApplicationRecorder, Notification
+
+from projections.db import Cursor, ViewDatabase
+from projections.projector import TRACKING_NAME, Projector, Update
+from projections.schema import clear_views, create_tables
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+_STOP = object()
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        log_recorder: ApplicationRecorder,
+        views: ViewDatabase,
+        projector: Projector,
+        *,
+        page_size: int = 2000,
+        on_updates: Callable[[list[Update]], None] | None = None,
+    ) -> None:
+        self._log = log_recorder
+        self.views = views
+        self._projector = projector
+        self._page_size = page_size
+        self._on_updates = on_updates
+        self._position_changed = threading.Condition()
+        self._position = 0
+        self._thread: threading.Thread | None = None
+        self._subscription = None
+        self._stopping = threading.Event()
+        self.error: BaseException | None = None
+        with views.transaction() as cur:
+            create_tables(cur)
+            self._position = self._tracked(cur)
+
+    # Position
+    @staticmethod
+    def _tracked(cur: Cursor) -> int:
+        row = cur.execute(
+            "SELECT position FROM rm_tracking WHERE name = ?", (TRACKING_NAME,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    @property
+    def position(self) -> int:
+        return self._position
+
+    def wait_for(self, position: int, timeout: float = 5.0) -> bool:
+        """Block until the read models include `position`; False on timeout."""
+        with self._position_changed:
+            return (
+                self._position_changed.wait_for(
+                    lambda: self._position >= position or self.error is not None, timeout
+                )
+                and self._position >= position
+            )
+
+    # Applying pages
+    def _apply(self, page: Sequence[Notification]) -> None:
+        last = page[-1].id
+        with self.views.transaction() as cur:
+            tracked = self._tracked(cur)
+            page = [n for n in page if n.id > tracked]  # never apply an event twice
+            if not page:
+                return
+            updates = self._projector.apply(cur, page)
+            cur.execute(
+                "INSERT INTO rm_tracking (name, position) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                (TRACKING_NAME, last),
+            )
+        with self._position_changed:
+            self._position = last
+            self._position_changed.notify_all()
+        if self._on_updates and updates:
+            try:
+                self._on_updates(updates)
+            except Exception:  # a failed publish must not stop the projection
+                log.exception("publishing read-model updates failed")
+
+    def catch_up(self, progress: Progress | None = None) -> int:
+        """Apply everything recorded so far, page by page; return the position reached."""
+        total = self._log.max_notification_id() or 0
+        while True:
+            page = self._log.select_notifications(
+                self._position + 1, self._page_size, inclusive_of_start=True
+            )
+            if not page:
+                return self._position
+            self._apply(page)
+            if progress:
+                progress(self._position, max(total, self._position))
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        """Empty every read model and project the whole log again."""
+        with self.views.transaction() as cur:
+            clear_views(cur, TRACKING_NAME)
+        with self._position_changed:
+            self._position = 0
+        return self.catch_up(progress)
+
+    # Following
+    def start(self) -> None:
+        """Catch up, then follow new events in a background thread."""
+        self.catch_up()
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._follow, name="projection", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._subscription is not None:
+            self._subscription.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _follow(self) -> None:
+        inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        try:
+            with self._log.subscribe(gt=self._position) as subscription:
+                self._subscription = subscription
+                feeder = threading.Thread(target=_feed, args=(subscription, inbox), daemon=True)
+                feeder.start()
+                while not self._stopping.is_set():
+                    first = inbox.get()
+                    if first is _STOP:
+                        break
+                    page = [first]
+                    while len(page) < self._page_size:
+                        try:
+                            item = inbox.get_nowait()
+                        except queue.Empty:
+                            break
+                        if item is _STOP:
+                            self._stopping.set()
+                            break
+                        page.append(item)
+                    fresh = [n for n in page if n.id > self._position]  # type: ignore[union-attr]
+                    if fresh:
+                        self._apply(fresh)  # type: ignore[arg-type]
+        except BaseException as exc:
+            self.error = exc
+            log.exception("the projection stopped")
+            with self._position_changed:
+                self._position_changed.notify_all()
+
+
+def _feed(subscription: object, inbox: queue.SimpleQueue[object]) -> None:
+    try:
+        for notification in subscription:  # type: ignore[attr-defined]
+            inbox.put(notification)
+    finally:
+        inbox.put(_STOP)

@@ -1,0 +1,156 @@
+"""The read models a busy jam produces, for participants and for organizers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+import pytest
+
+from projections import queries
+from tests.projections.busy import play
+from tests.projections.conftest import runner_for
+from tests.stories import open_jam
+
+
+@pytest.fixture
+def busy_views(app, clock, make_views):
+    scene = open_jam(app, clock)
+    busy = play(scene)
+    views = make_views()
+    runner = runner_for(app, views, page_size=7)  # small pages: many transactions
+    assert runner.catch_up() == app.position()
+    return busy, views
+
+
+def test_idea_lists_sort_by_new_top_hot_and_discussed(busy_views):
+    busy, views = busy_views
+    jam = str(busy.scene.jam_id)
+    ids = {v: k for k, v in busy.ideas.items()}
+    with views.reading() as cur:
+        newest = [ids[UUID(i.id)] for i in queries.ideas(cur, jam, sort="new")]
+        top = [i.title for i in queries.ideas(cur, jam, sort="top")]
+        discussed = [i.title for i in queries.ideas(cur, jam, sort="discussed")]
+        hot = queries.ideas(cur, jam, sort="hot")
+        health = queries.ideas(cur, jam, forum="health")
+    assert newest == ["week2", "clinic", "week"]  # the hidden idea is not listed
+    assert top[0] == "Four-day week"  # 4 up, 0 down
+    assert discussed[0] == "Four-day week"
+    assert hot[0].title == "Four-day week"
+    assert [i.title for i in health] == ["Walk-in clinic at the office"]
+
+
+def test_tallies_count_changed_and_withdrawn_votes_once(busy_views):
+    busy, views = busy_views
+    with views.reading() as cur:
+        clinic = queries.thread(cur, str(busy.ideas["clinic"]))
+    assert (clinic.idea.up, clinic.idea.down) == (1, 2)
+    assert {s.segment: (s.up, s.down) for s in clinic.segments} == {
+        "employee": (1, 0),
+        "client": (0, 1),
+        "family": (0, 1),
+        "partner": (0, 0),
+    }
+
+
+def test_hidden_ideas_are_shown_with_their_state_to_organizers_only(busy_views):
+    busy, views = busy_views
+    jam, spam = str(busy.scene.jam_id), str(busy.ideas["spam"])
+    with views.reading() as cur:
+        assert spam not in {i.id for i in queries.ideas(cur, jam)}
+        assert queries.thread(cur, spam) is None
+        listed = {i.id: i for i in queries.ideas(cur, jam, include_hidden=True)}
+        seen = queries.thread(cur, spam, include_hidden=True)
+    assert listed[spam].hidden
+    assert seen.hidden_reason == "advertising"
+
+
+def test_a_thread_nests_comments_and_hides_hidden_text_from_participants(busy_views):
+    busy, views = busy_views
+    with views.reading() as cur:
+        week = queries.thread(cur, str(busy.ideas["week"]))
+        clinic = queries.thread(cur, str(busy.ideas["clinic"]))
+        clinic_for_organizer = queries.thread(cur, str(busy.ideas["clinic"]), include_hidden=True)
+    assert week.body == "Pilot it." and week.edited_at is not None
+    assert week.idea.decision == "shortlisted" and week.decision_note == "Promising"
+    [first] = week.comments
+    assert first.body == "Yes please" and first.author_name == "Beatrice"
+    assert first.replies[0].replies[0].body == "Rotas"
+    assert week.idea.comments == 3
+    assert clinic.comments[0].hidden and clinic.comments[0].body == ""
+    assert clinic.idea.comments == 0
+    assert clinic_for_organizer.comments[0].body == "Rude words"
+
+
+def test_duplicates_are_marked_in_lists(busy_views):
+    busy, views = busy_views
+    with views.reading() as cur:
+        listed = {i.id: i for i in queries.ideas(cur, str(busy.scene.jam_id))}
+    assert listed[str(busy.ideas["week2"])].duplicate_of == str(busy.ideas["week"])
+
+
+def test_jam_central_counts_people_activity_segments_forums_and_minutes(busy_views):
+    busy, views = busy_views
+    now = busy.scene.clock.now
+    with views.reading() as cur:
+        central = queries.jam_central(cur, str(busy.scene.jam_id), now)
+        later = queries.jam_central(cur, str(busy.scene.jam_id), now + timedelta(hours=1))
+    assert central.participants == 5
+    assert central.active_last_5_minutes >= 3
+    assert later.active_last_5_minutes == 0
+    segments = {s.segment: s for s in central.segments}
+    assert segments["employee"].participants == 2  # Ada and the leader
+    assert sum(s.ideas for s in central.segments) == 4
+    assert sum(s.comments for s in central.segments) == 4
+    assert sum(s.votes for s in central.segments) == 9  # casts; changes are not new votes
+    forums = {f.forum: f for f in central.forums}
+    assert (forums["health"].ideas, forums["future-of-work"].ideas) == (2, 2)
+    assert sum(m.ideas for m in central.minutes) == 4
+    assert [m.minute for m in central.minutes] == sorted(m.minute for m in central.minutes)
+    assert central.position > 0
+
+
+def test_the_moderation_queue_lists_flags_and_what_was_done(busy_views):
+    busy, views = busy_views
+    with views.reading() as cur:
+        queue = queries.moderation_queue(cur, str(busy.scene.jam_id))
+    first, second = queue.flagged
+    assert (first.idea_id, first.flags) == (str(busy.ideas["clinic"]), 1)  # open items first
+    assert (second.flags, sorted(second.reasons), second.hidden) == (
+        2,
+        ["advertising", "spam"],
+        True,
+    )
+    assert [(a.action, a.target_kind) for a in queue.actions] == [
+        ("duplicate", "idea"),
+        ("hide", "comment"),
+        ("hide", "idea"),
+    ]
+
+
+def test_participant_activity_lists_their_ideas_comments_and_votes(busy_views):
+    busy, views = busy_views
+    with views.reading() as cur:
+        ada = queries.activity(cur, str(busy.people["ada"]))
+        di = queries.activity(cur, str(busy.people["di"]))
+    assert [i.title for i in ada.ideas] == ["Four-day week"]
+    assert ada.comment_ids == [str(busy.comments["c3"])]
+    assert ada.votes == {
+        str(busy.ideas["week"]): 1,
+        str(busy.ideas["clinic"]): 1,
+        str(busy.ideas["spam"]): 1,
+    }
+    assert str(busy.ideas["clinic"]) not in di.votes  # withdrawn
+
+
+def test_the_live_feed_is_in_log_order_per_jam_and_per_thread(busy_views):
+    busy, views = busy_views
+    with views.reading() as cur:
+        feed = queries.updates_after(cur, 0, jam_id=str(busy.scene.jam_id))
+        week = queries.updates_after(cur, 0, idea_id=str(busy.ideas["week"]))
+        tail = queries.updates_after(cur, feed[-3].position, jam_id=str(busy.scene.jam_id))
+    positions = [u.position for u in feed]
+    assert positions == sorted(positions)
+    assert {u.kind for u in week} >= {"idea", "comment", "vote", "decision"}
+    assert all(u.idea_id == str(busy.ideas["week"]) for u in week)
+    assert [u.position for u in tail] == positions[-2:]

@@ -1,0 +1,39 @@
+"""A projection process for the crash test: catches up page by page, printing positions."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from jam.application import JamApplication
+from jam.settings import Settings
+from projections.db import PostgresViews, SQLiteViews
+from projections.projector import Projector
+from projections.runner import ProjectionRunner
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data-dir")
+    parser.add_argument("--views")
+    parser.add_argument("--database-url")
+    parser.add_argument("--schema", default="")
+    parser.add_argument("--views-schema", default="")
+    args = parser.parse_args()
+    if args.database_url:
+        settings = Settings(database_url=args.database_url, database_schema=args.schema)
+        views = PostgresViews(args.database_url, args.views_schema)
+    else:
+        settings = Settings(data_dir=Path(args.data_dir))
+        views = SQLiteViews(Path(args.views))
+    app = JamApplication(settings)
+    runner = ProjectionRunner(
+        app.recorder, views, Projector(app.mapper.transcoder.decode), page_size=25
+    )
+    print("START", runner.position, flush=True)
+    runner.catch_up(progress=lambda done, total: print("AT", done, flush=True))
+    print("DONE", runner.position, flush=True)
+
+
+if __name__ == "__main__":
+    main()
