@@ -71,13 +71,17 @@ def test_a_thread_nests_comments_and_hides_hidden_text_from_participants(busy_vi
         week = queries.thread(cur, str(busy.ideas["week"]))
         clinic = queries.thread(cur, str(busy.ideas["clinic"]))
         clinic_for_organizer = queries.thread(cur, str(busy.ideas["clinic"]), include_hidden=True)
-    assert week.body == "Pilot it." and week.edited_at is not None
-    assert week.idea.decision == "shortlisted" and week.decision_note == "Promising"
+    assert week.body == "Pilot it."
+    assert week.edited_at is not None
+    assert week.idea.decision == "shortlisted"
+    assert week.decision_note == "Promising"
     [first] = week.comments
-    assert first.body == "Yes please" and first.author_name == "Beatrice"
+    assert first.body == "Yes please"
+    assert first.author_name == "Beatrice"
     assert first.replies[0].replies[0].body == "Rotas"
     assert week.idea.comments == 3
-    assert clinic.comments[0].hidden and clinic.comments[0].body == ""
+    assert clinic.comments[0].hidden
+    assert clinic.comments[0].body == ""
     assert clinic.idea.comments == 0
     assert clinic_for_organizer.comments[0].body == "Rude words"
 
