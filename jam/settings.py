@@ -11,6 +11,7 @@
 | OPENJAM_COMMIT_MAX_BATCH   | 500      | the most commands in one transaction                 |
 | OPENJAM_REDIS_URL          | (unset)  | redis://host:port/db for live fan-out between workers |
 | OPENJAM_HOST, OPENJAM_PORT | 127.0.0.1, 8000 | where `jam serve` listens                     |
+| OPENJAM_READ_WAIT_MS       | 5000     | how long a read with ?after= waits for the read models |
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    read_wait_ms: float = 5000.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:

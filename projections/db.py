@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 Row = tuple[Any, ...]
+PROJECTION_LOCK = 0x6F6A_7669_6577  # "ojview": the advisory lock key of the projection
 
 
 class Cursor(Protocol):
@@ -35,6 +36,8 @@ class ViewDatabase(Protocol):
 
     @contextmanager
     def reading(self) -> Iterator[Cursor]: ...
+
+    def lock_projection(self, cur: Cursor) -> None: ...
 
     def close(self) -> None: ...
 
@@ -90,6 +93,9 @@ class SQLiteViews:
             conn.rollback()
             cur.close()
 
+    def lock_projection(self, cur: Cursor) -> None:
+        """BEGIN IMMEDIATE already holds the database's single write lock."""
+
     def close(self) -> None:
         with self._lock:
             for conn in self._all:
@@ -140,6 +146,11 @@ class PostgresViews:
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield _PgCursor(cur)
+
+    def lock_projection(self, cur: Cursor) -> None:
+        # Runners in several processes may follow the same log; the lock makes
+        # them take turns, so each reads the position the previous one committed.
+        cur.execute("SELECT pg_advisory_xact_lock(?)", (PROJECTION_LOCK,))
 
     def close(self) -> None:
         self._pool.close()

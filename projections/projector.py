@@ -128,13 +128,23 @@ class Projector:
     def topics(self) -> Sequence[str]:
         return tuple(self._handlers)
 
-    def apply(self, cur: Cursor, notifications: Iterable[Notification]) -> list[Update]:
-        """Apply notifications in order; the caller records the tracking position."""
+    def apply(
+        self,
+        cur: Cursor,
+        notifications: Iterable[Notification],
+        keep: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> list[Update]:
+        """Apply notifications in order; the caller records the tracking position.
+
+        `keep` can pass over events (by their decoded state), for views "as of" a time.
+        """
         page = _Page()
         for n in notifications:
             handler = self._handlers.get(n.topic)
             if handler is not None:
-                handler(cur, page, n, self._decode(n.state))
+                event = self._decode(n.state)
+                if keep is None or keep(event):
+                    handler(cur, page, n, event)
         self._flush(cur, page)
         return page.updates
 

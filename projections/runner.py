@@ -49,6 +49,10 @@ class ProjectionRunner:
             create_tables(cur)
             self._position = self._tracked(cur)
 
+    def on_updates(self, callback: Callable[[list[Update]], None]) -> None:
+        """Call `callback` with each applied page's updates (after its commit)."""
+        self._on_updates = callback
+
     # Position
     @staticmethod
     def _tracked(cur: Cursor) -> int:
@@ -74,19 +78,20 @@ class ProjectionRunner:
     # Applying pages
     def _apply(self, page: Sequence[Notification]) -> None:
         last = page[-1].id
+        updates: list[Update] = []
         with self.views.transaction() as cur:
+            self.views.lock_projection(cur)  # one runner at a time per read-model database
             tracked = self._tracked(cur)
-            page = [n for n in page if n.id > tracked]  # never apply an event twice
-            if not page:
-                return
-            updates = self._projector.apply(cur, page)
-            cur.execute(
-                "INSERT INTO rm_tracking (name, position) VALUES (?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-                (TRACKING_NAME, last),
-            )
+            fresh = [n for n in page if n.id > tracked]  # never apply an event twice
+            if fresh:
+                updates = self._projector.apply(cur, fresh)
+                cur.execute(
+                    "INSERT INTO rm_tracking (name, position) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                    (TRACKING_NAME, last),
+                )
         with self._position_changed:
-            self._position = last
+            self._position = max(self._position, tracked, last)
             self._position_changed.notify_all()
         if self._on_updates and updates:
             try:

@@ -1,0 +1,59 @@
+"""Views "as of" a past log position or time, for the organizer's timeline.
+
+The read models are rebuilt into a scratch SQLite database by replaying the log
+up to the position asked for, passing over events that happened after the time
+asked for. The live read models are never touched.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.persistence import ApplicationRecorder
+
+from projections.db import SQLiteViews
+from projections.projector import TRACKING_NAME, Projector
+from projections.schema import create_tables
+
+PAGE = 5000
+
+
+@contextmanager
+def views_as_of(
+    log_recorder: ApplicationRecorder,
+    projector: Projector,
+    *,
+    position: int | None = None,
+    at: datetime | None = None,
+) -> Iterator[SQLiteViews]:
+    """Scratch read models as they stood at `position` and/or time `at`."""
+
+    def before(event: dict[str, Any]) -> bool:
+        return at is None or event["timestamp"] <= at
+
+    with tempfile.TemporaryDirectory(prefix="openjam-asof-") as scratch:
+        views = SQLiteViews(Path(scratch) / "views.sqlite3")
+        try:
+            with views.transaction() as cur:
+                create_tables(cur)
+            start = 1
+            while True:
+                page = log_recorder.select_notifications(start, PAGE, stop=position)
+                if not page:
+                    break
+                with views.transaction() as cur:
+                    projector.apply(cur, page, keep=before)
+                    cur.execute(
+                        "INSERT INTO rm_tracking (name, position) VALUES (?, ?) "
+                        "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                        (TRACKING_NAME, page[-1].id),
+                    )
+                start = page[-1].id + 1
+            yield views
+        finally:
+            views.close()

@@ -1,0 +1,111 @@
+"""Real web worker processes (`jam serve`) and a small SSE client, for live-stream tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def web_worker(cwd: Path, env: dict[str, str]) -> Iterator[str]:
+    """Start `jam serve` on a free port; yield its base URL once /health answers."""
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENJAM_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jam.cli", "serve", "--port", str(port)],
+        cwd=cwd,
+        env={**clean, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # waiting for the process to listen: nothing to wait on but the port
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"jam serve did not start: {proc.stderr.read().decode()}")
+            time.sleep(0.05)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@dataclass
+class Event:
+    id: int
+    kind: str
+    data: dict
+
+
+class SSEClient:
+    """Reads a Server-Sent Events stream in a thread; events arrive on a queue."""
+
+    def __init__(self, url: str, last_event_id: int | None = None) -> None:
+        self.events: queue.Queue[Event] = queue.Queue()
+        self._stop = threading.Event()
+        self._connected = threading.Event()
+        headers = {"Last-Event-ID": str(last_event_id)} if last_event_id is not None else {}
+        self._thread = threading.Thread(target=self._run, args=(url, headers), daemon=True)
+        self._thread.start()
+        if not self._connected.wait(10):
+            raise RuntimeError(f"could not connect to {url}")
+
+    def _run(self, url: str, headers: dict[str, str]) -> None:
+        try:
+            self._read(url, headers)
+        except httpx.HTTPError:
+            if not self._stop.is_set():
+                raise
+
+    def _read(self, url: str, headers: dict[str, str]) -> None:
+        with (
+            httpx.Client(timeout=httpx.Timeout(5, read=None)) as client,
+            client.stream("GET", url, headers=headers) as response,
+        ):
+            self._connected.set()
+            fields: dict[str, str] = {}
+            for line in response.iter_lines():
+                if self._stop.is_set():
+                    return
+                if line == "":
+                    if "data" in fields:
+                        self.events.put(
+                            Event(int(fields["id"]), fields["event"], json.loads(fields["data"]))
+                        )
+                    fields = {}
+                elif not line.startswith(":"):
+                    name, _, value = line.partition(":")
+                    fields[name] = value.strip()
+
+    def next(self, timeout: float = 10) -> Event:
+        return self.events.get(timeout=timeout)
+
+    def close(self) -> None:
+        self._stop.set()

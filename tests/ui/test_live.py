@@ -1,0 +1,124 @@
+"""Live streams from real web worker processes: SSE delivery, catch-up, read-your-writes."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from jam import commands as c
+from jam.application import JamApplication
+from jam.clock import system_clock
+from jam.settings import Settings
+from tests.services import drop_schema, fresh_schema, require_redis
+from tests.stories import open_jam
+from tests.ui.harness import SSEClient, web_worker
+
+pytestmark = pytest.mark.slow
+
+
+class Now:
+    """A clock object for tests.stories that reads the real time (the servers do)."""
+
+    @property
+    def now(self):
+        return system_clock()
+
+
+def _idea(app: JamApplication, scene, author, title: str = "Live idea") -> c.Done:
+    return app.handle(
+        c.PostIdea(
+            actor=author,
+            jam_id=scene.jam_id,
+            idea_id=uuid4(),
+            forum="health",
+            title=title,
+            body="B",
+        )
+    )
+
+
+def test_a_thread_stream_delivers_updates_and_resumes_from_last_event_id(tmp_path):
+    app = JamApplication(Settings(data_dir=tmp_path / "var"))
+    scene = open_jam(app, Now())
+    ada = scene.join()
+    idea = _idea(app, scene, ada)
+    with web_worker(tmp_path, {}) as base:
+        stream = SSEClient(f"{base}/api/ideas/{idea.id}/stream")
+        first = stream.next()  # the idea itself, caught up from the read model
+        assert (first.id, first.kind, first.data["item_id"]) == (
+            idea.position,
+            "idea",
+            str(idea.id),
+        )
+        comment = app.handle(
+            c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea.id, body="Live reply")
+        )
+        live = stream.next()
+        assert (live.id, live.kind, live.data["item_id"]) == (
+            comment.position,
+            "comment",
+            str(comment.id),
+        )
+        stream.close()
+
+        # While disconnected, two more things happen to the thread.
+        missed = [
+            app.handle(c.CastVote(actor=ada, idea_id=idea.id, value=1)),
+            app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea.id, body="Again")),
+        ]
+        again = SSEClient(f"{base}/api/ideas/{idea.id}/stream", last_event_id=live.id)
+        assert [again.next().id, again.next().id] == [m.position for m in missed]
+        again.close()
+    app.close()
+
+
+def test_reads_wait_for_a_position_so_writers_see_their_writes(tmp_path):
+    app = JamApplication(Settings(data_dir=tmp_path / "var"))
+    scene = open_jam(app, Now())
+    ada = scene.join()
+    with web_worker(tmp_path, {"OPENJAM_READ_WAIT_MS": "300"}) as base:
+        done = _idea(app, scene, ada, title="Seen at once")
+        thread = httpx.get(f"{base}/api/ideas/{done.id}", params={"after": done.position})
+        assert thread.status_code == 200
+        assert thread.json()["idea"]["title"] == "Seen at once"
+        listed = httpx.get(f"{base}/api/jams/{scene.jam_id}/ideas", params={"after": done.position})
+        assert [i["title"] for i in listed.json()] == ["Seen at once"]
+        ahead = httpx.get(f"{base}/api/ideas/{done.id}", params={"after": done.position + 100})
+        assert ahead.status_code == 503
+        assert ahead.headers["retry-after"] == "1"
+        assert "not reached log position" in ahead.json()["detail"]
+    app.close()
+
+
+def test_an_update_reaches_clients_of_every_web_worker_through_redis(tmp_path):
+    redis_url = require_redis()
+    url, schema = fresh_schema()
+    env = {
+        "OPENJAM_DATABASE_URL": url,
+        "OPENJAM_DATABASE_SCHEMA": schema,
+        "OPENJAM_REDIS_URL": redis_url,
+    }
+    app = JamApplication(Settings(database_url=url, database_schema=schema))
+    try:
+        scene = open_jam(app, Now())
+        ada = scene.join()
+        with web_worker(tmp_path, env) as one, web_worker(tmp_path, env) as two:
+            seen = app.position()  # both workers caught up before they answered /health
+            streams = [
+                SSEClient(f"{base}/api/jams/{scene.jam_id}/stream", last_event_id=seen)
+                for base in (one, two)
+            ]
+            done = _idea(app, scene, ada)
+            for stream in streams:
+                event = stream.next()
+                assert (event.id, event.kind, event.data["item_id"]) == (
+                    done.position,
+                    "idea",
+                    str(done.id),
+                )
+                stream.close()
+    finally:
+        app.close()
+        drop_schema(url, schema)

@@ -1,0 +1,168 @@
+"""Live streams: read-model updates fanned out over litestar channels, served as SSE.
+
+In the embedded default the channels live in process memory; with Redis
+configured they go through Redis pub/sub, so an update projected by one process
+reaches clients connected to any web worker. A client that reconnects with
+Last-Event-ID gets what it missed from the read model's update feed, then
+continues live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Request, get
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+from litestar.concurrency import sync_to_thread
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
+from litestar.params import FromPath, QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from projections import queries
+from projections.models import LiveUpdate
+from projections.projector import Update
+
+KEEP_ALIVE_S = 15.0
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(LiveUpdate)
+
+
+def jam_channel(jam_id: str) -> str:
+    return f"jam:{jam_id}"
+
+
+def idea_channel(idea_id: str) -> str:
+    return f"idea:{idea_id}"
+
+
+def channels_plugin(redis_url: str | None) -> ChannelsPlugin:
+    if redis_url:
+        from redis.asyncio import Redis
+
+        backend: Any = RedisChannelsPubSubBackend(redis=Redis.from_url(redis_url))
+    else:
+        backend = MemoryChannelsBackend()
+    return ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True)
+
+
+class Publisher:
+    """Publishes updates from the projection thread onto the event loop's channels."""
+
+    def __init__(self, plugin: ChannelsPlugin, loop: asyncio.AbstractEventLoop) -> None:
+        self._plugin = plugin
+        self._loop = loop
+
+    def __call__(self, updates: list[Update]) -> None:
+        for u in updates:
+            data = _encoder.encode(LiveUpdate(u.position, u.jam_id, u.kind, u.item_id, u.idea_id))
+            names = [jam_channel(u.jam_id)]
+            if u.idea_id:
+                names.append(idea_channel(u.idea_id))
+            # publish() is not thread-safe: hand it to the loop's own thread.
+            self._loop.call_soon_threadsafe(self._plugin.publish, data, names)
+
+
+def _last_event_id(request: Request[Any, Any, Any], after: int | None) -> int:
+    raw = request.headers.get("last-event-id")
+    if raw is None:
+        return after or 0
+    try:
+        return max(int(raw), 0)
+    except ValueError:
+        raise ValidationException("Last-Event-ID must be a log position (a whole number)") from None
+
+
+def _message(update: LiveUpdate) -> ServerSentEventMessage:
+    return ServerSentEventMessage(
+        data=_encoder.encode(update).decode(), event=update.kind, id=update.position
+    )
+
+
+async def _stream(
+    plugin: ChannelsPlugin,
+    channel: str,
+    missed: Callable[[int], list[LiveUpdate]],
+    sent: int,
+) -> AsyncIterator[ServerSentEventMessage]:
+    async with plugin.start_subscription([channel]) as subscriber:
+        # Subscribed first, then caught up from the read model: nothing falls in between.
+        while True:
+            page = await sync_to_thread(missed, sent)
+            for update in page:
+                yield _message(update)
+                sent = update.position
+            if len(page) < 500:
+                break
+        inbox: asyncio.Queue[bytes] = asyncio.Queue()
+
+        async def pump() -> None:
+            async for raw in subscriber.iter_events():
+                inbox.put_nowait(raw)
+
+        pumping = asyncio.create_task(pump())
+        try:
+            while True:
+                try:
+                    raw = await asyncio.wait_for(inbox.get(), KEEP_ALIVE_S)
+                except TimeoutError:
+                    yield ServerSentEventMessage(comment="keep-alive")
+                    continue
+                update = _decoder.decode(raw)
+                if update.position > sent:
+                    yield _message(update)
+                    sent = update.position
+        finally:
+            pumping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pumping
+
+
+@get(
+    "/api/jams/{jam_id:uuid}/stream",
+    summary="Live updates for a jam (Server-Sent Events; resumes from Last-Event-ID)",
+)
+async def jam_stream(
+    jam_id: FromPath[UUID],
+    state: State,
+    channels: NamedDependency[ChannelsPlugin],
+    request: Request[Any, Any, Any],
+    after: Annotated[int | None, QueryParameter(ge=0)] = None,
+) -> ServerSentEvent:
+    views = state.services.views
+
+    def missed(position: int) -> list[LiveUpdate]:
+        with views.reading() as cur:
+            return queries.updates_after(cur, position, jam_id=str(jam_id))
+
+    sent = _last_event_id(request, after)
+    return ServerSentEvent(_stream(channels, jam_channel(str(jam_id)), missed, sent))
+
+
+@get(
+    "/api/ideas/{idea_id:uuid}/stream",
+    summary="Live updates for one thread (Server-Sent Events; resumes from Last-Event-ID)",
+)
+async def idea_stream(
+    idea_id: FromPath[UUID],
+    state: State,
+    channels: NamedDependency[ChannelsPlugin],
+    request: Request[Any, Any, Any],
+    after: Annotated[int | None, QueryParameter(ge=0)] = None,
+) -> ServerSentEvent:
+    views = state.services.views
+
+    def missed(position: int) -> list[LiveUpdate]:
+        with views.reading() as cur:
+            return queries.updates_after(cur, position, idea_id=str(idea_id))
+
+    sent = _last_event_id(request, after)
+    return ServerSentEvent(_stream(channels, idea_channel(str(idea_id)), missed, sent))
