@@ -65,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("--uses", type=_positive, default=1, help="people per code (default 1)")
     invite.set_defaults(run=_invite)
 
+    projections = sub.add_parser("projections", help="inspect or rebuild the read models")
+    projections_sub = projections.add_subparsers(dest="action", required=True, metavar="ACTION")
+    rebuild = projections_sub.add_parser("rebuild", help="rebuild every read model from the log")
+    rebuild.set_defaults(run=_projections_rebuild)
+    status = projections_sub.add_parser("status", help="how far the read models have got")
+    status.set_defaults(run=_projections_status)
+
     events = sub.add_parser("events", help="show the event log in a readable form")
     events.add_argument("--from", dest="start", type=_positive, default=1, help="first position")
     events.add_argument("--limit", type=_positive, help="show at most this many events")
@@ -198,6 +205,63 @@ def _short(value: Any) -> str:
         text = value.replace("\n", " ")
         return repr(text[:60] + "…" if len(text) > 60 else text)
     return json.dumps(value, ensure_ascii=False)
+
+
+def _projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from ui.bootstrap import build
+
+    services = build(settings)
+    try:
+        bar = ProgressBar(sys.stderr)
+        started = time.perf_counter()
+        position = services.runner.rebuild(progress=bar.update)
+        bar.finish()
+        elapsed = time.perf_counter() - started
+        rate = position / elapsed if elapsed > 0 else 0
+        print(
+            f"Rebuilt the read models from {position:,} events in {elapsed:.1f} s ({rate:,.0f}/s)."
+        )
+    finally:
+        services.close()
+    return 0
+
+
+def _projections_status(args: argparse.Namespace, settings: Settings) -> int:
+    from ui.bootstrap import build
+
+    services = build(settings)
+    try:
+        log_end, done = services.jam.position(), services.runner.position
+        print(f"log position {log_end:,}; read models at {done:,} ({log_end - done:,} behind)")
+    finally:
+        services.close()
+    return 0
+
+
+class ProgressBar:
+    """A one-line progress bar, redrawn at most ten times a second."""
+
+    def __init__(self, stream: Any, width: int = 30) -> None:
+        self._stream = stream
+        self._width = width
+        self._started = time.perf_counter()
+        self._drawn = 0.0
+
+    def update(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if now - self._drawn < 0.1 and done < total:
+            return
+        self._drawn = now
+        share = done / total if total else 1.0
+        filled = int(self._width * share)
+        rate = done / max(now - self._started, 1e-9)
+        bar = "#" * filled + "-" * (self._width - filled)
+        self._stream.write(f"\r[{bar}] {share:6.1%} {done:,}/{total:,} events {rate:,.0f}/s")
+        self._stream.flush()
+
+    def finish(self) -> None:
+        self._stream.write("\n")
+        self._stream.flush()
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
