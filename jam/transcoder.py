@@ -49,10 +49,23 @@ def _ext_hook(code: int, data: memoryview) -> Any:
     raise ValueError(msg)
 
 
+def _ext_hook_text(code: int, data: memoryview) -> Any:
+    if code == _UUID_EXT:
+        h = data.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    msg = f"unknown MessagePack extension {code}"
+    raise ValueError(msg)
+
+
 class MsgpackTranscoder(Transcoder):
     def __init__(self) -> None:
         self._encoder = msgspec.msgpack.Encoder()
         self._decoder = msgspec.msgpack.Decoder(ext_hook=_ext_hook)
+        self._text_decoder = msgspec.msgpack.Decoder(ext_hook=_ext_hook_text)
+
+    def decode_for_views(self, data: bytes) -> Any:
+        """Decode with ids as canonical text, as read models store them (faster too)."""
+        return self._text_decoder.decode(data)
 
     def encode(self, obj: Any) -> bytes:
         return self._encoder.encode(_tag_uuids(obj))

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
-from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from domain import Comment, Idea, Jam, Participant, Vote
@@ -25,8 +24,18 @@ from projections.db import Cursor
 from projections.scores import hot, wilson_lower_bound
 
 TRACKING_NAME = "openjam-views"
+IDEA_CACHE_MAX = 500_000
 
 Decode = Callable[[bytes], dict[str, Any]]
+
+
+class Notice(NamedTuple):
+    """One recorded event as the projection reads it: position, aggregate, topic, payload."""
+
+    id: int
+    originator_id: str
+    topic: str
+    state: bytes
 
 
 @dataclass(frozen=True)
@@ -41,7 +50,9 @@ class Update:
 
 
 def _iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).isoformat(timespec="microseconds")
+    if ts.tzinfo is not UTC:  # payloads decode as UTC already; others are converted
+        ts = ts.astimezone(UTC)
+    return ts.isoformat(timespec="microseconds")
 
 
 def _id(value: UUID | None) -> str | None:
@@ -97,7 +108,9 @@ class Projector:
 
     def __init__(self, decode: Decode) -> None:
         self._decode = decode
-        self._handlers: dict[str, Callable[[Cursor, _Page, Notification, dict[str, Any]], None]] = {
+        self._idea_cache: dict[str, _IdeaState] = {}
+        self._cached_at: int | None = None
+        self._handlers: dict[str, Callable[[Cursor, _Page, Notice, dict[str, Any]], None]] = {
             _t(Jam.Created): self._jam_created,
             _t(Jam.ForumAdded): self._jam_forum_added,
             _t(Jam.Rescheduled): self._jam_rescheduled,
@@ -131,30 +144,46 @@ class Projector:
     def apply(
         self,
         cur: Cursor,
-        notifications: Iterable[Notification],
+        notifications: Sequence[Notice],
         keep: Callable[[dict[str, Any]], bool] | None = None,
+        *,
+        after: int | None = None,
     ) -> list[Update]:
         """Apply notifications in order; the caller records the tracking position.
 
+        `after` is the position the read models were at before this page. Idea
+        state is kept between pages only while pages follow each other from this
+        projector, so nothing another writer changed is ever read from memory.
         `keep` can pass over events (by their decoded state), for views "as of" a time.
         """
-        page = _Page()
+        if after is None or after != self._cached_at or len(self._idea_cache) > IDEA_CACHE_MAX:
+            self._idea_cache.clear()
+        page = _Page(ideas=self._idea_cache)
+        self._cached_at = None  # invalid until this page has been written
+        handlers, decode = self._handlers, self._decode
         for n in notifications:
-            handler = self._handlers.get(n.topic)
+            handler = handlers.get(n.topic)
             if handler is not None:
-                event = self._decode(n.state)
+                event = decode(n.state)
                 if keep is None or keep(event):
                     handler(cur, page, n, event)
         self._flush(cur, page)
+        if notifications:
+            self._cached_at = notifications[-1].id
         return page.updates
 
+    def forget(self) -> None:
+        """Drop state kept between pages (after a page failed to commit)."""
+        self._idea_cache.clear()
+        self._cached_at = None
+
     # Jams
-    def _jam_created(self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]) -> None:
+    def _jam_created(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
         cur.execute(
             "INSERT INTO rm_jams (jam_id, title, description, forums, starts_at, ends_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (
-                str(n.originator_id),
+                n.originator_id,
                 e["title"],
                 e["description"],
                 json.dumps(e["forums"]),
@@ -162,52 +191,44 @@ class Projector:
                 _iso(e["ends_at"]),
             ),
         )
-        self._note(page, n, str(n.originator_id), "jam", str(n.originator_id))
+        self._note(page, n, n.originator_id, "jam", n.originator_id)
 
-    def _jam_forum_added(
-        self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]
-    ) -> None:
+    def _jam_forum_added(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
         row = cur.execute(
-            "SELECT forums FROM rm_jams WHERE jam_id = ?", (str(n.originator_id),)
+            "SELECT forums FROM rm_jams WHERE jam_id = ?", (n.originator_id,)
         ).fetchone()
         forums = json.loads(row[0]) if row else []
         forums.append(e["forum"])
         cur.execute(
             "UPDATE rm_jams SET forums = ? WHERE jam_id = ?",
-            (json.dumps(forums), str(n.originator_id)),
+            (json.dumps(forums), n.originator_id),
         )
-        self._note(page, n, str(n.originator_id), "jam", str(n.originator_id))
+        self._note(page, n, n.originator_id, "jam", n.originator_id)
 
-    def _jam_rescheduled(
-        self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]
-    ) -> None:
+    def _jam_rescheduled(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
         cur.execute(
             "UPDATE rm_jams SET starts_at = ?, ends_at = ? WHERE jam_id = ?",
-            (_iso(e["starts_at"]), _iso(e["ends_at"]), str(n.originator_id)),
+            (_iso(e["starts_at"]), _iso(e["ends_at"]), n.originator_id),
         )
-        self._note(page, n, str(n.originator_id), "jam", str(n.originator_id))
+        self._note(page, n, n.originator_id, "jam", n.originator_id)
 
-    def _jam_extended(self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]) -> None:
+    def _jam_extended(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
         cur.execute(
             "UPDATE rm_jams SET ends_at = ? WHERE jam_id = ?",
-            (_iso(e["ends_at"]), str(n.originator_id)),
+            (_iso(e["ends_at"]), n.originator_id),
         )
-        self._note(page, n, str(n.originator_id), "jam", str(n.originator_id))
+        self._note(page, n, n.originator_id, "jam", n.originator_id)
 
-    def _jam_closed_early(
-        self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]
-    ) -> None:
+    def _jam_closed_early(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
         cur.execute(
             "UPDATE rm_jams SET closed_at = ?, close_reason = ? WHERE jam_id = ?",
-            (_iso(e["timestamp"]), e["reason"], str(n.originator_id)),
+            (_iso(e["timestamp"]), e["reason"], n.originator_id),
         )
-        self._note(page, n, str(n.originator_id), "jam", str(n.originator_id))
+        self._note(page, n, n.originator_id, "jam", n.originator_id)
 
     # Participants
-    def _participant_joined(
-        self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]
-    ) -> None:
-        pid, jam_id = str(n.originator_id), _id(e["jam_id"])
+    def _participant_joined(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
+        pid, jam_id = n.originator_id, _id(e["jam_id"])
         at = _iso(e["timestamp"])
         cur.execute(
             "INSERT INTO rm_participants (participant_id, jam_id, display_name, segment, role, "
@@ -219,16 +240,14 @@ class Projector:
             page.segments[(jam_id, e["segment"])][0] += 1
             self._note(page, n, jam_id, "participant", pid)
 
-    def _participant_renamed(
-        self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]
-    ) -> None:
+    def _participant_renamed(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
         cur.execute(
             "UPDATE rm_participants SET display_name = ? WHERE participant_id = ?",
-            (e["display_name"], str(n.originator_id)),
+            (e["display_name"], n.originator_id),
         )
 
-    def _set_blocked(self, cur: Cursor, n: Notification, e: dict[str, Any], blocked: int) -> None:
-        pid = str(n.originator_id)
+    def _set_blocked(self, cur: Cursor, n: Notice, e: dict[str, Any], blocked: int) -> None:
+        pid = n.originator_id
         cur.execute(
             "UPDATE rm_participants SET blocked = ? WHERE participant_id = ?", (blocked, pid)
         )
@@ -249,19 +268,17 @@ class Projector:
                 e,
             )
 
-    def _participant_blocked(
-        self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]
-    ) -> None:
+    def _participant_blocked(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
         self._set_blocked(cur, n, e, 1)
 
     def _participant_unblocked(
-        self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]
+        self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]
     ) -> None:
         self._set_blocked(cur, n, e, 0)
 
     # Ideas
-    def _idea_posted(self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]) -> None:
-        idea_id, jam_id, at = str(n.originator_id), str(e["jam_id"]), _iso(e["timestamp"])
+    def _idea_posted(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
+        idea_id, jam_id, at = n.originator_id, str(e["jam_id"]), _iso(e["timestamp"])
         cur.execute(
             "INSERT INTO rm_ideas (idea_id, jam_id, forum, author_id, author_segment, title, body, "
             "posted_at, hot, last_activity_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -286,16 +303,16 @@ class Projector:
         self._active(page, str(e["author_id"]), at, 0)
         self._note(page, n, jam_id, "idea", idea_id, idea_id)
 
-    def _idea_edited(self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]) -> None:
-        idea_id = str(n.originator_id)
+    def _idea_edited(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
+        idea_id = n.originator_id
         cur.execute(
             "UPDATE rm_ideas SET title = ?, body = ?, edited_at = ? WHERE idea_id = ?",
             (e["title"], e["body"], _iso(e["timestamp"]), idea_id),
         )
         self._note(page, n, self._idea(cur, page, idea_id).jam_id, "idea", idea_id, idea_id)
 
-    def _idea_flagged(self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]) -> None:
-        idea_id = str(n.originator_id)
+    def _idea_flagged(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
+        idea_id = n.originator_id
         jam_id = self._idea(cur, page, idea_id).jam_id
         cur.execute(
             "INSERT INTO rm_flags (idea_id, flagged_by, jam_id, reason, flagged_at) "
@@ -305,23 +322,23 @@ class Projector:
         cur.execute("UPDATE rm_ideas SET flags = flags + 1 WHERE idea_id = ?", (idea_id,))
         self._note(page, n, jam_id, "flag", idea_id, idea_id)
 
-    def _idea_hidden(self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]) -> None:
+    def _idea_hidden(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
         self._moderate_idea(cur, page, n, e, hidden=1, actor=e["hidden_by"])
 
-    def _idea_restored(self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]) -> None:
+    def _idea_restored(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
         self._moderate_idea(cur, page, n, e, hidden=0, actor=e["restored_by"])
 
     def _moderate_idea(
         self,
         cur: Cursor,
         page: _Page,
-        n: Notification,
+        n: Notice,
         e: dict[str, Any],
         *,
         hidden: int,
         actor: UUID,
     ) -> None:
-        idea_id = str(n.originator_id)
+        idea_id = n.originator_id
         jam_id = self._idea(cur, page, idea_id).jam_id
         cur.execute(
             "UPDATE rm_ideas SET hidden = ?, hidden_reason = ? WHERE idea_id = ?",
@@ -333,9 +350,9 @@ class Projector:
         self._note(page, n, jam_id, "hidden" if hidden else "restored", idea_id, idea_id)
 
     def _idea_marked_duplicate(
-        self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]
+        self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]
     ) -> None:
-        idea_id = str(n.originator_id)
+        idea_id = n.originator_id
         cur.execute(
             "UPDATE rm_ideas SET duplicate_of = ? WHERE idea_id = ?",
             (str(e["original_id"]), idea_id),
@@ -347,16 +364,16 @@ class Projector:
         self._note(page, n, jam_id, "idea", idea_id, idea_id)
 
     def _idea_unmarked_duplicate(
-        self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]
+        self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]
     ) -> None:
-        idea_id = str(n.originator_id)
+        idea_id = n.originator_id
         cur.execute("UPDATE rm_ideas SET duplicate_of = NULL WHERE idea_id = ?", (idea_id,))
         jam_id = self._idea(cur, page, idea_id).jam_id
         self._moderation(cur, n, jam_id, "idea", idea_id, "not-duplicate", "", e["unmarked_by"], e)
         self._note(page, n, jam_id, "idea", idea_id, idea_id)
 
-    def _idea_decided(self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]) -> None:
-        idea_id = str(n.originator_id)
+    def _idea_decided(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
+        idea_id = n.originator_id
         cur.execute(
             "UPDATE rm_ideas SET decision = ?, decision_note = ? WHERE idea_id = ?",
             (e["decision"], e["note"], idea_id),
@@ -364,8 +381,8 @@ class Projector:
         self._note(page, n, self._idea(cur, page, idea_id).jam_id, "decision", idea_id, idea_id)
 
     # Comments
-    def _comment_posted(self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]) -> None:
-        comment_id, idea_id, jam_id = str(n.originator_id), str(e["idea_id"]), str(e["jam_id"])
+    def _comment_posted(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
+        comment_id, idea_id, jam_id = n.originator_id, str(e["idea_id"]), str(e["jam_id"])
         at = _iso(e["timestamp"])
         cur.execute(
             "INSERT INTO rm_comments (comment_id, idea_id, jam_id, parent_id, depth, author_id, "
@@ -393,8 +410,8 @@ class Projector:
         self._active(page, str(e["author_id"]), at, 1)
         self._note(page, n, jam_id, "comment", comment_id, idea_id)
 
-    def _comment_edited(self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]) -> None:
-        comment_id = str(n.originator_id)
+    def _comment_edited(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
+        comment_id = n.originator_id
         cur.execute(
             "UPDATE rm_comments SET body = ?, edited_at = ? WHERE comment_id = ?",
             (e["body"], _iso(e["timestamp"]), comment_id),
@@ -402,25 +419,23 @@ class Projector:
         jam_id, idea_id = self._comment_place(cur, comment_id)
         self._note(page, n, jam_id, "comment", comment_id, idea_id)
 
-    def _comment_hidden(self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]) -> None:
+    def _comment_hidden(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
         self._moderate_comment(cur, page, n, e, hidden=1, actor=e["hidden_by"])
 
-    def _comment_restored(
-        self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]
-    ) -> None:
+    def _comment_restored(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
         self._moderate_comment(cur, page, n, e, hidden=0, actor=e["restored_by"])
 
     def _moderate_comment(
         self,
         cur: Cursor,
         page: _Page,
-        n: Notification,
+        n: Notice,
         e: dict[str, Any],
         *,
         hidden: int,
         actor: UUID,
     ) -> None:
-        comment_id = str(n.originator_id)
+        comment_id = n.originator_id
         cur.execute(
             "UPDATE rm_comments SET hidden = ?, hidden_reason = ? WHERE comment_id = ?",
             (hidden, e["reason"] if hidden else "", comment_id),
@@ -443,8 +458,8 @@ class Projector:
         self._note(page, n, jam_id, "hidden" if hidden else "restored", comment_id, idea_id)
 
     # Votes
-    def _vote_cast(self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]) -> None:
-        vote_id, idea_id, jam_id = str(n.originator_id), str(e["idea_id"]), str(e["jam_id"])
+    def _vote_cast(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
+        vote_id, idea_id, jam_id = n.originator_id, str(e["idea_id"]), str(e["jam_id"])
         at = _iso(e["timestamp"])
         page.votes[vote_id] = [idea_id, str(e["participant_id"]), jam_id, e["segment"], 0, at]
         page.new_votes.add(vote_id)
@@ -456,14 +471,14 @@ class Projector:
         self._active(page, str(e["participant_id"]), at, 2)
         self._note(page, n, jam_id, "vote", vote_id, idea_id)
 
-    def _vote_changed(self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]) -> None:
+    def _vote_changed(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
         self._vote_moved(cur, page, n, e["value"], _iso(e["timestamp"]))
 
-    def _vote_withdrawn(self, cur: Cursor, page: _Page, n: Notification, e: dict[str, Any]) -> None:
+    def _vote_withdrawn(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
         self._vote_moved(cur, page, n, 0, _iso(e["timestamp"]))
 
-    def _vote_moved(self, cur: Cursor, page: _Page, n: Notification, value: int, at: str) -> None:
-        vote_id = str(n.originator_id)
+    def _vote_moved(self, cur: Cursor, page: _Page, n: Notice, value: int, at: str) -> None:
+        vote_id = n.originator_id
         if vote_id not in page.votes:
             row = cur.execute(
                 "SELECT idea_id, participant_id, jam_id, segment, value, updated_at FROM rm_votes "
@@ -525,7 +540,7 @@ class Projector:
     @staticmethod
     def _note(
         page: _Page,
-        n: Notification,
+        n: Notice,
         jam_id: str,
         kind: str,
         item_id: str,
@@ -536,7 +551,7 @@ class Projector:
     @staticmethod
     def _moderation(
         cur: Cursor,
-        n: Notification,
+        n: Notice,
         jam_id: str,
         kind: str,
         target: str,

@@ -11,23 +11,36 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
-
-from eventsourcing.persistence import ApplicationRecorder, Notification
+from typing import Any, Protocol
 
 from projections.db import Cursor, ViewDatabase
-from projections.projector import TRACKING_NAME, Projector, Update
-from projections.schema import clear_views, create_tables
+from projections.projector import TRACKING_NAME, Notice, Projector, Update
+from projections.schema import clear_views, create_tables, drop_indexes
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+
+
+class LogReader(Protocol):
+    """What a projection needs of the event log (the application's recorder)."""
+
+    def select_rows(
+        self, start: int, limit: int, stop: int | None = None
+    ) -> list[tuple[int, str, str, bytes]]: ...
+
+    def max_notification_id(self) -> int | None: ...
+
+    def subscribe(self, gt: int | None = None) -> Any: ...
+
+
 _STOP = object()
 
 
 class ProjectionRunner:
     def __init__(
         self,
-        log_recorder: ApplicationRecorder,
+        log_recorder: LogReader,
         views: ViewDatabase,
         projector: Projector,
         *,
@@ -76,7 +89,7 @@ class ProjectionRunner:
             )
 
     # Applying pages
-    def _apply(self, page: Sequence[Notification]) -> None:
+    def _apply(self, page: Sequence[Notice]) -> None:
         last = page[-1].id
         updates: list[Update] = []
         with self.views.transaction() as cur:
@@ -84,7 +97,11 @@ class ProjectionRunner:
             tracked = self._tracked(cur)
             fresh = [n for n in page if n.id > tracked]  # never apply an event twice
             if fresh:
-                updates = self._projector.apply(cur, fresh)
+                try:
+                    updates = self._projector.apply(cur, fresh, after=tracked)
+                except BaseException:
+                    self._projector.forget()
+                    raise
                 cur.execute(
                     "INSERT INTO rm_tracking (name, position) VALUES (?, ?) "
                     "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
@@ -103,12 +120,10 @@ class ProjectionRunner:
         """Apply everything recorded so far, page by page; return the position reached."""
         total = self._log.max_notification_id() or 0
         while True:
-            page = self._log.select_notifications(
-                self._position + 1, self._page_size, inclusive_of_start=True
-            )
-            if not page:
+            rows = self._log.select_rows(self._position + 1, self._page_size)
+            if not rows:
                 return self._position
-            self._apply(page)
+            self._apply([Notice(*row) for row in rows])
             if progress:
                 progress(self._position, max(total, self._position))
 
@@ -116,9 +131,14 @@ class ProjectionRunner:
         """Empty every read model and project the whole log again."""
         with self.views.transaction() as cur:
             clear_views(cur, TRACKING_NAME)
+            drop_indexes(cur)
         with self._position_changed:
             self._position = 0
-        return self.catch_up(progress)
+        with self.views.bulk_load():
+            position = self.catch_up(progress)
+        with self.views.transaction() as cur:
+            create_tables(cur)  # and their indexes
+        return position
 
     # Following
     def start(self) -> None:
@@ -157,9 +177,13 @@ class ProjectionRunner:
                             self._stopping.set()
                             break
                         page.append(item)
-                    fresh = [n for n in page if n.id > self._position]  # type: ignore[union-attr]
+                    fresh = [
+                        Notice(n.id, str(n.originator_id), n.topic, n.state)  # type: ignore[attr-defined]
+                        for n in page
+                        if n.id > self._position  # type: ignore[attr-defined]
+                    ]
                     if fresh:
-                        self._apply(fresh)  # type: ignore[arg-type]
+                        self._apply(fresh)
         except BaseException as exc:
             self.error = exc
             log.exception("the projection stopped")

@@ -92,6 +92,13 @@ INDEXES = (
 VIEW_TABLES = tuple(name for name in TABLES if name != "rm_tracking")
 
 
+def drop_indexes(cur: Cursor) -> None:
+    """Secondary indexes are rebuilt once after a bulk load, not row by row during it."""
+    for statement in INDEXES:
+        name = statement.split("IF NOT EXISTS ")[1].split()[0]
+        cur.execute(f"DROP INDEX IF EXISTS {name}")
+
+
 def create_tables(cur: Cursor) -> None:
     for name, columns in TABLES.items():
         cur.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")

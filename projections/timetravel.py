@@ -14,10 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from eventsourcing.persistence import ApplicationRecorder
-
 from projections.db import SQLiteViews
-from projections.projector import TRACKING_NAME, Projector
+from projections.projector import TRACKING_NAME, Notice, Projector
+from projections.runner import LogReader
 from projections.schema import create_tables
 
 PAGE = 5000
@@ -25,7 +24,7 @@ PAGE = 5000
 
 @contextmanager
 def views_as_of(
-    log_recorder: ApplicationRecorder,
+    log_recorder: LogReader,
     projector: Projector,
     *,
     position: int | None = None,
@@ -43,7 +42,7 @@ def views_as_of(
                 create_tables(cur)
             start = 1
             while True:
-                page = log_recorder.select_notifications(start, PAGE, stop=position)
+                page = [Notice(*r) for r in log_recorder.select_rows(start, PAGE, stop=position)]
                 if not page:
                     break
                 with views.transaction() as cur:

@@ -38,7 +38,9 @@ def make_views(settings: Settings, tmp_path) -> Iterator[MakeViews]:
 
 
 def runner_for(app: JamApplication, views: ViewDatabase, **kwargs) -> ProjectionRunner:
-    return ProjectionRunner(app.recorder, views, Projector(app.mapper.transcoder.decode), **kwargs)
+    return ProjectionRunner(
+        app.recorder, views, Projector(app.mapper.transcoder.decode_for_views), **kwargs
+    )
 
 
 def dump(views: ViewDatabase) -> dict[str, list[tuple]]:
