@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 from uuid import UUID
@@ -31,6 +32,7 @@ from projections import queries
 from projections.models import LiveUpdate
 from projections.projector import Update
 
+log = logging.getLogger(__name__)
 KEEP_ALIVE_S = 15.0
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(LiveUpdate)
@@ -68,7 +70,15 @@ class Publisher:
             if u.idea_id:
                 names.append(idea_channel(u.idea_id))
             # publish() is not thread-safe: hand it to the loop's own thread.
-            self._loop.call_soon_threadsafe(self._plugin.publish, data, names)
+            self._loop.call_soon_threadsafe(self._publish, data, names)
+
+    def _publish(self, data: bytes, names: list[str]) -> None:
+        try:
+            self._plugin.publish(data, names)
+        except RuntimeError:
+            # The channels start after the projection's start-up catch-up; nobody can
+            # be subscribed before then, and late subscribers catch up from the read model.
+            log.debug("channels not started yet; update %s not broadcast", names)
 
 
 def _last_event_id(request: Request[Any, Any, Any], after: int | None) -> int:
