@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -62,6 +63,9 @@ WORDS = [
     "water",
     "grid",
 ]
+
+
+_POSITIONS = re.compile(rb'"position":(\d+)')
 
 
 def _text(rng: random.Random, n: int) -> str:
@@ -226,8 +230,9 @@ async def _client(
             line = await reader.readline()
             if not line:
                 return
-            if line.startswith(b"id: "):
-                got.append((int(line[4:]), time.time()))
+            if line.startswith(b"data: "):
+                now = time.time()
+                got.extend((int(p), now) for p in _POSITIONS.findall(line))
     finally:
         writer.close()
 

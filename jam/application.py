@@ -122,9 +122,21 @@ class JamApplication(Application[UUID]):
             raise NotFound(kind.__name__.lower(), ident)
         return found
 
+    def read(self, kind: type[A], ident: UUID) -> A:
+        found = self._get(kind, ident, private=False)
+        if found is None:
+            raise NotFound(kind.__name__.lower(), ident)
+        return found
+
     def find(self, kind: type[A], ident: UUID) -> A | None:
+        return self._get(kind, ident, private=True)
+
+    def _get(self, kind: type[A], ident: UUID, *, private: bool) -> A | None:
+        # The repository caches aggregates and brings them up to date from the
+        # store on every get (fast-forward), so a cached copy is never stale; a
+        # private deep copy is taken only for aggregates a command will change.
         try:
-            aggregate = self.repository.get(ident)
+            aggregate = self.repository.get(ident, deepcopy_from_cache=private)
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, kind) else None

@@ -28,7 +28,13 @@ C = TypeVar("C", bound=c.Command)
 
 
 class Loader(Protocol):
-    def load(self, kind: type[A], ident: UUID) -> A: ...
+    def load(self, kind: type[A], ident: UUID) -> A:
+        """A private copy, for an aggregate the command will change."""
+        ...
+
+    def read(self, kind: type[A], ident: UUID) -> A:
+        """A shared, current copy, for an aggregate the command only consults."""
+        ...
 
     def find(self, kind: type[A], ident: UUID) -> A | None: ...
 
@@ -54,7 +60,7 @@ def handles(kind: type[C]) -> Callable[[Callable[[C, Loader, datetime], Decision
 def actor(cmd: c.Command, load: Loader) -> Participant:
     if cmd.actor is None:
         raise NotSignedIn("this command needs a signed-in participant")
-    return load.load(Participant, cmd.actor)
+    return load.read(Participant, cmd.actor)
 
 
 # Jams
@@ -109,7 +115,7 @@ def close_jam(cmd: c.CloseJam, load: Loader, at: datetime) -> Decision:
 def issue_invite(cmd: c.IssueInvite, load: Loader, at: datetime) -> Decision:
     by = actor(cmd, load) if cmd.actor is not None else None
     if cmd.jam_id is not None:
-        load.load(Jam, cmd.jam_id)
+        load.read(Jam, cmd.jam_id)
     if load.find(Invite, invite_id(cmd.code)) is not None:
         raise ConflictingState("an invite with this code already exists")
     invite = Invite.issue(
@@ -142,9 +148,8 @@ def join_jam(cmd: c.JoinJam, load: Loader, at: datetime) -> Decision:
 
 @handles(c.RenameParticipant)
 def rename_participant(cmd: c.RenameParticipant, load: Loader, at: datetime) -> Decision:
-    by = actor(cmd, load)
-    target = by if cmd.participant_id == by.id else load.load(Participant, cmd.participant_id)
-    target.rename(display_name=cmd.display_name, by=by, at=at)
+    target = load.load(Participant, cmd.participant_id)
+    target.rename(display_name=cmd.display_name, by=actor(cmd, load), at=at)
     return Decision([target], target.id)
 
 
@@ -169,7 +174,7 @@ def post_idea(cmd: c.PostIdea, load: Loader, at: datetime) -> Decision:
         raise ConflictingState("an idea with this id already exists")
     idea = Idea.post(
         idea_id=cmd.idea_id,
-        jam=load.load(Jam, cmd.jam_id),
+        jam=load.read(Jam, cmd.jam_id),
         author=actor(cmd, load),
         forum=cmd.forum,
         title=cmd.title,
@@ -183,7 +188,7 @@ def post_idea(cmd: c.PostIdea, load: Loader, at: datetime) -> Decision:
 def edit_idea(cmd: c.EditIdea, load: Loader, at: datetime) -> Decision:
     idea = load.load(Idea, cmd.idea_id)
     by = actor(cmd, load)
-    idea.edit(title=cmd.title, body=cmd.body, by=by, jam=load.load(Jam, idea.jam_id), at=at)
+    idea.edit(title=cmd.title, body=cmd.body, by=by, jam=load.read(Jam, idea.jam_id), at=at)
     return Decision([idea], idea.id)
 
 
@@ -211,7 +216,7 @@ def restore_idea(cmd: c.RestoreIdea, load: Loader, at: datetime) -> Decision:
 @handles(c.MarkDuplicate)
 def mark_duplicate(cmd: c.MarkDuplicate, load: Loader, at: datetime) -> Decision:
     idea = load.load(Idea, cmd.idea_id)
-    original = load.load(Idea, cmd.original_id)
+    original = load.read(Idea, cmd.original_id)
     idea.mark_duplicate(original=original, by=actor(cmd, load), at=at)
     return Decision([idea], idea.id)
 
@@ -235,13 +240,13 @@ def record_decision(cmd: c.RecordDecision, load: Loader, at: datetime) -> Decisi
 def post_comment(cmd: c.PostComment, load: Loader, at: datetime) -> Decision:
     if load.find(Comment, cmd.comment_id) is not None:
         raise ConflictingState("a comment with this id already exists")
-    idea = load.load(Idea, cmd.idea_id)
+    idea = load.read(Idea, cmd.idea_id)
     comment = Comment.post(
         comment_id=cmd.comment_id,
         idea=idea,
-        jam=load.load(Jam, idea.jam_id),
+        jam=load.read(Jam, idea.jam_id),
         author=actor(cmd, load),
-        parent=load.load(Comment, cmd.parent_id) if cmd.parent_id else None,
+        parent=load.read(Comment, cmd.parent_id) if cmd.parent_id else None,
         body=cmd.body,
         at=at,
     )
@@ -252,7 +257,7 @@ def post_comment(cmd: c.PostComment, load: Loader, at: datetime) -> Decision:
 def edit_comment(cmd: c.EditComment, load: Loader, at: datetime) -> Decision:
     comment = load.load(Comment, cmd.comment_id)
     by = actor(cmd, load)
-    comment.edit(body=cmd.body, by=by, jam=load.load(Jam, comment.jam_id), at=at)
+    comment.edit(body=cmd.body, by=by, jam=load.read(Jam, comment.jam_id), at=at)
     return Decision([comment], comment.id)
 
 
@@ -274,8 +279,8 @@ def restore_comment(cmd: c.RestoreComment, load: Loader, at: datetime) -> Decisi
 @handles(c.CastVote)
 def cast_vote(cmd: c.CastVote, load: Loader, at: datetime) -> Decision:
     voter = actor(cmd, load)
-    idea = load.load(Idea, cmd.idea_id)
-    jam = load.load(Jam, idea.jam_id)
+    idea = load.read(Idea, cmd.idea_id)
+    jam = load.read(Jam, idea.jam_id)
     vote = load.find(Vote, vote_id(idea.id, voter.id))
     if cmd.value not in (1, -1, 0):
         raise InvalidValue("a vote is +1, -1, or 0 to withdraw")

@@ -25,6 +25,7 @@ import msgspec
 
 PREFIX = "OPENJAM_"
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
+AGGREGATE_CACHE_SIZE = 20_000
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -81,7 +82,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def store_env(self) -> dict[str, str]:
         """The eventsourcing library's settings for the chosen store."""
-        env = {"TRANSCODER_TOPIC": "jam.transcoder:MsgpackTranscoder"}
+        env = {
+            "TRANSCODER_TOPIC": "jam.transcoder:MsgpackTranscoder",
+            "AGGREGATE_CACHE_MAXSIZE": str(AGGREGATE_CACHE_SIZE),
+            "AGGREGATE_CACHE_FASTFORWARD": "y",
+        }
         if self.database_url is None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             env.update(

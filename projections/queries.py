@@ -250,13 +250,16 @@ def activity(cur: Cursor, participant_id: str) -> Activity | None:
     )
 
 
+UPDATES_PAGE = 500
+
+
 def updates_after(
     cur: Cursor,
     after: int,
     *,
     jam_id: str | None = None,
     idea_id: str | None = None,
-    limit: int = 500,
+    limit: int = UPDATES_PAGE,
 ) -> list[LiveUpdate]:
     """The live feed after a position, for a jam or a thread: what a reconnecting client missed."""
     column, value = ("idea_id", idea_id) if idea_id else ("jam_id", jam_id)

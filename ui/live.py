@@ -35,7 +35,8 @@ from projections.projector import Update
 log = logging.getLogger(__name__)
 KEEP_ALIVE_S = 15.0
 _encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(LiveUpdate)
+_decoder = msgspec.json.Decoder(list[LiveUpdate])
+CATCH_UP_BATCH = 100
 
 
 def jam_channel(jam_id: str) -> str:
@@ -64,21 +65,26 @@ class Publisher:
         self._loop = loop
 
     def __call__(self, updates: list[Update]) -> None:
+        # One message per channel per projected page: fewer, larger messages keep
+        # fan-out cheap when thousands of writes a second reach the same jam.
+        by_channel: dict[str, list[LiveUpdate]] = {}
         for u in updates:
-            data = _encoder.encode(LiveUpdate(u.position, u.jam_id, u.kind, u.item_id, u.idea_id))
-            names = [jam_channel(u.jam_id)]
+            live = LiveUpdate(u.position, u.jam_id, u.kind, u.item_id, u.idea_id)
+            by_channel.setdefault(jam_channel(u.jam_id), []).append(live)
             if u.idea_id:
-                names.append(idea_channel(u.idea_id))
-            # publish() is not thread-safe: hand it to the loop's own thread.
-            self._loop.call_soon_threadsafe(self._publish, data, names)
+                by_channel.setdefault(idea_channel(u.idea_id), []).append(live)
+        batch = [(_encoder.encode(items), name) for name, items in by_channel.items()]
+        # publish() is not thread-safe: hand the batch to the loop's own thread.
+        self._loop.call_soon_threadsafe(self._publish, batch)
 
-    def _publish(self, data: bytes, names: list[str]) -> None:
+    def _publish(self, batch: list[tuple[bytes, str]]) -> None:
         try:
-            self._plugin.publish(data, names)
+            for data, name in batch:
+                self._plugin.publish(data, [name])
         except RuntimeError:
             # The channels start after the projection's start-up catch-up; nobody can
             # be subscribed before then, and late subscribers catch up from the read model.
-            log.debug("channels not started yet; update %s not broadcast", names)
+            log.debug("channels not started yet; %d messages not broadcast", len(batch))
 
 
 def _last_event_id(request: Request[Any, Any, Any], after: int | None) -> int:
@@ -91,9 +97,10 @@ def _last_event_id(request: Request[Any, Any, Any], after: int | None) -> int:
         raise ValidationException("Last-Event-ID must be a log position (a whole number)") from None
 
 
-def _message(update: LiveUpdate) -> ServerSentEventMessage:
+def _message(updates: list[LiveUpdate]) -> ServerSentEventMessage:
+    """One SSE event carries the updates in log order; its id is the last position."""
     return ServerSentEventMessage(
-        data=_encoder.encode(update).decode(), event=update.kind, id=update.position
+        data=_encoder.encode(updates).decode(), event="updates", id=updates[-1].position
     )
 
 
@@ -107,10 +114,11 @@ async def _stream(
         # Subscribed first, then caught up from the read model: nothing falls in between.
         while True:
             page = await sync_to_thread(missed, sent)
-            for update in page:
-                yield _message(update)
-                sent = update.position
-            if len(page) < 500:
+            for start in range(0, len(page), CATCH_UP_BATCH):
+                yield _message(page[start : start + CATCH_UP_BATCH])
+            if page:
+                sent = page[-1].position
+            if len(page) < queries.UPDATES_PAGE:
                 break
         inbox: asyncio.Queue[bytes] = asyncio.Queue()
 
@@ -122,14 +130,16 @@ async def _stream(
         try:
             while True:
                 try:
-                    raw = await asyncio.wait_for(inbox.get(), KEEP_ALIVE_S)
+                    raws = [await asyncio.wait_for(inbox.get(), KEEP_ALIVE_S)]
                 except TimeoutError:
                     yield ServerSentEventMessage(comment="keep-alive")
                     continue
-                update = _decoder.decode(raw)
-                if update.position > sent:
-                    yield _message(update)
-                    sent = update.position
+                while not inbox.empty():  # coalesce whatever else is already waiting
+                    raws.append(inbox.get_nowait())
+                fresh = [u for raw in raws for u in _decoder.decode(raw) if u.position > sent]
+                if fresh:
+                    yield _message(fresh)
+                    sent = fresh[-1].position
         finally:
             pumping.cancel()
             with contextlib.suppress(asyncio.CancelledError):

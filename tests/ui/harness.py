@@ -65,7 +65,7 @@ class Event:
 
 
 class SSEClient:
-    """Reads a Server-Sent Events stream in a thread; events arrive on a queue."""
+    """Reads a Server-Sent Events stream in a thread; each update arrives on a queue."""
 
     def __init__(self, url: str, last_event_id: int | None = None) -> None:
         self.events: queue.Queue[Event] = queue.Queue()
@@ -95,10 +95,9 @@ class SSEClient:
                 if self._stop.is_set():
                     return
                 if line == "":
-                    if "data" in fields:
-                        self.events.put(
-                            Event(int(fields["id"]), fields["event"], json.loads(fields["data"]))
-                        )
+                    if "data" in fields:  # a batch of updates, in log order
+                        for update in json.loads(fields["data"]):
+                            self.events.put(Event(update["position"], update["kind"], update))
                     fields = {}
                 elif not line.startswith(":"):
                     name, _, value = line.partition(":")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import uuid4
 
 import pytest
@@ -28,6 +29,7 @@ def test_lists_threads_and_stats_show_what_was_written(served, clock):
     ada = scene.join()
     first = scene.post_idea(ada, title="First")
     done = app.handle(c.CastVote(actor=ada, idea_id=first, value=1))
+    clock.advance(timedelta(minutes=1))
     second = scene.post_idea(ada, title="Second")
     position = app.position()
 
