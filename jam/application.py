@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4, uuid5
@@ -23,9 +23,9 @@ from domain.errors import InvalidValue
 from domain.values import require_aware
 from jam.clock import Clock, system_clock
 from jam.commands import Command, Done
-from jam.committer import GroupCommitter, Prepared
+from jam.committer import GroupCommitter, PendingRepeat, Prepared
 from jam.errors import IdempotencyKeyReused, NotFound, StoreUnavailable
-from jam.handlers import HANDLERS, Decision
+from jam.handlers import HANDLERS, Decision, Loader
 from jam.receipts import Receipt, fingerprint, receipt_id
 from jam.settings import Settings
 
@@ -46,8 +46,7 @@ class JamApplication(Application[UUID]):
         self.committer: GroupCommitter | None = None
         if self.settings.group_commit:
             self.committer = GroupCommitter(
-                self._prepare,
-                self._save_changed,
+                self,
                 window_s=self.settings.commit_window_ms / 1000,
                 max_batch=self.settings.commit_max_batch,
             )
@@ -60,19 +59,20 @@ class JamApplication(Application[UUID]):
     def handle(self, command: Command) -> Done:
         """Decide and durably record a command; return its last event's log position."""
         try:
-            prepared = self._prepare(command)
+            if self.committer is not None:
+                return self.committer.submit(command)
+            prepared = self.prepare(command, self)
             if isinstance(prepared, Done):
                 return prepared
-            if self.committer is None:
-                positions = self._save_changed(prepared.changed)
-                return Done(
-                    position=max(r.notification.id for r in positions), id=prepared.result_id
-                )
-            return self.committer.submit(prepared)
+            assert isinstance(prepared, Prepared)
+            recordings = self._save_changed(prepared.changed)
+            last = max(r.notification.id for r in recordings)
+            return Done(position=last, id=prepared.result_id)
         except (InterfaceError, OperationalError) as exc:
             raise StoreUnavailable(f"the event store is unavailable: {exc}") from exc
 
-    def _prepare(self, command: Command) -> Prepared | Done:
+    def prepare(self, command: Command, loader: Loader) -> Prepared | Done | PendingRepeat:
+        """Decide a command against `loader`; nothing is written here."""
         handler = HANDLERS.get(type(command))
         if handler is None:
             raise InvalidValue(f"unknown command {type(command).__name__}")
@@ -81,10 +81,10 @@ class JamApplication(Application[UUID]):
         receipt_key = None
         if command.client_key is not None:
             receipt_key = receipt_id(command.actor, command.client_key)
-            earlier = self.find(Receipt, receipt_key)
+            earlier = loader.find(Receipt, receipt_key)
             if earlier is not None:
                 return self._repeat(earlier, command)
-        decision: Decision = handler(command, self, at)
+        decision: Decision = handler(command, loader, at)
         changed = [a for a in decision.changed if a.pending_events]
         if receipt_key is not None:
             # Last, so the receipt's position is the command's position.
@@ -100,20 +100,39 @@ class JamApplication(Application[UUID]):
             return Done(position=self.position(), id=decision.result_id)
         return Prepared(command=command, changed=changed, result_id=decision.result_id)
 
-    def _repeat(self, receipt: Receipt, command: Command) -> Done:
+    def _repeat(self, receipt: Receipt, command: Command) -> Done | PendingRepeat:
         if receipt.fingerprint != fingerprint(command):
             raise IdempotencyKeyReused("this idempotency key was used for a different request")
         position = self.recorder.position_of(receipt.id, 1)  # type: ignore[attr-defined]
+        if position is None:  # first handled earlier in the same batch, not yet saved
+            return PendingRepeat(receipt.id)
         return Done(position=position, id=receipt.result_id)
+
+    # What the group committer needs of the application.
+    def fetch(self, ident: UUID) -> Aggregate | None:
+        try:
+            return self.repository.get(ident)
+        except AggregateNotFoundError:
+            return None
+
+    def record(self, events: Sequence[Any]) -> list[Recording[UUID]]:
+        recordings = self.events.put(list(events))
+        self._committed(recordings[-1].notification.id)
+        return recordings
+
+    def versions(self, idents: Iterable[UUID]) -> dict[UUID, int]:
+        return self.recorder.max_versions(list(idents))  # type: ignore[attr-defined]
 
     def _save_changed(self, changed: Sequence[Aggregate]) -> list[Recording[UUID]]:
         recordings = self.save(*changed)
-        last = recordings[-1].notification.id
+        self._committed(recordings[-1].notification.id)
+        return recordings
+
+    def _committed(self, position: int) -> None:
         with self._listeners_lock:
             listeners = list(self._commit_listeners)
         for listener in listeners:
-            listener(last)
-        return recordings
+            listener(position)
 
     # Reading aggregates (the handlers' Loader).
     def load(self, kind: type[A], ident: UUID) -> A:

@@ -1,14 +1,18 @@
-"""Group commit: concurrent commands share one transaction.
+"""Group commit: concurrent commands are decided and saved together.
 
-Callers decide in their own threads (reads run in parallel) and hand their
-pending events to one committer thread. It takes whatever has queued up, waits
-at most a few milliseconds for more, saves the lot in one transaction and only
-then answers each caller. One fsync is paid per batch instead of per command.
+Callers hand their commands to one committer thread and wait. The committer
+takes whatever has queued up (waiting at most a few milliseconds for more),
+decides the commands one after another against cached aggregates, checks with
+one query that nothing it consulted has changed in the store meanwhile, saves
+all their events in one transaction, and only then answers each caller. One
+transaction, one fsync and one version check serve the whole batch; deciding
+in one thread also spares the callers from contending for the interpreter.
 
-Commands in a batch must touch different aggregates. Overlaps inside a batch,
-and conflicts with another process's writes (an IntegrityError from the store),
-fall back to deciding and saving those commands again one by one, so one
-command never fails its neighbours.
+Commands in a batch see each other's changes, so two commands on one aggregate
+(two first votes by one person on one idea, say) are simply decided in order.
+A batch that conflicts with another process's writes is decided again on fresh
+state; if saving it together still fails, its commands are decided and saved
+one by one, so one command never fails its neighbours.
 """
 
 from __future__ import annotations
@@ -17,27 +21,57 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
+from jam.batch import AggregateCache, BatchView
 from jam.commands import Command, Done
 from jam.errors import ConcurrentUpdate
+from jam.handlers import Loader
+from jam.receipts import Receipt
 
 log = logging.getLogger(__name__)
+_STOP = object()
+STALE_ROUNDS = 3
 
 
 @dataclass
 class Prepared:
-    """A decided command: its changed aggregates, and how to answer once saved."""
+    """A decided command: what it changed, and the id it concerns."""
 
     command: Command
     changed: list[Aggregate]
     result_id: UUID | None
+
+
+@dataclass
+class PendingRepeat:
+    """A repeat of a keyed command whose first handling is in the same batch."""
+
+    receipt_id: UUID
+
+
+class Host(Protocol):
+    """What the committer needs of the application."""
+
+    def prepare(self, command: Command, loader: Loader) -> Prepared | Done | PendingRepeat: ...
+
+    def fetch(self, ident: UUID) -> Aggregate | None: ...
+
+    def record(self, events: Sequence[Any]) -> list[Recording[UUID]]: ...
+
+    def versions(self, idents: Iterable[UUID]) -> dict[UUID, int]: ...
+
+
+@dataclass
+class _Item:
+    command: Command
     future: Future[Done] = field(default_factory=Future)
 
 
@@ -45,65 +79,63 @@ class Prepared:
 class BatchStats:
     batches: int = 0
     commands: int = 0
-    retried: int = 0
     largest: int = 0
-
-
-Decide = Callable[[Command], "Prepared | Done"]
-Save = Callable[[Sequence[Aggregate]], list[Recording]]
-_STOP = object()
+    stale_rounds: int = 0
+    retried: int = 0
 
 
 class GroupCommitter:
     def __init__(
         self,
-        decide: Decide,
-        save: Save,
+        host: Host,
         *,
         window_s: float = 0.002,
         max_batch: int = 500,
         max_retries: int = 5,
+        cache_size: int = 100_000,
     ) -> None:
-        self._decide = decide
-        self._save = save
+        self._host = host
         self._window_s = window_s
         self._max_batch = max_batch
         self._max_retries = max_retries
+        self.cache = AggregateCache(cache_size)
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.stats = BatchStats()
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
 
-    def submit(self, prepared: Prepared) -> Done:
+    def submit(self, command: Command) -> Done:
         if not self._thread.is_alive():
             msg = "the committer has stopped"
             raise RuntimeError(msg)
-        self._queue.put(prepared)
-        return prepared.future.result()
+        item = _Item(command)
+        self._queue.put(item)
+        return item.future.result()
 
     def stop(self) -> None:
         if self._thread.is_alive():
             self._queue.put(_STOP)
             self._thread.join()
 
+    # The committer thread.
     def _run(self) -> None:
         while True:
             first = self._queue.get()
             if first is _STOP:
                 return
-            batch = [first]
+            batch: list[_Item] = [first]  # type: ignore[list-item]
             stopping = self._gather(batch)
             try:
-                self._commit(batch)  # type: ignore[arg-type]
+                self._commit(batch)
             except BaseException as exc:  # never leave a caller waiting
                 log.exception("group commit failed")
                 for item in batch:
-                    if isinstance(item, Prepared) and not item.future.done():
+                    if not item.future.done():
                         item.future.set_exception(exc)
             if stopping:
                 return
 
-    def _gather(self, batch: list[object]) -> bool:
+    def _gather(self, batch: list[_Item]) -> bool:
         deadline = time.monotonic() + self._window_s
         while len(batch) < self._max_batch:
             try:
@@ -118,67 +150,118 @@ class GroupCommitter:
                     break
             if item is _STOP:
                 return True
-            batch.append(item)
+            batch.append(item)  # type: ignore[arg-type]
         return False
 
-    def _commit(self, batch: list[Prepared]) -> None:
-        together: list[Prepared] = []
-        alone: list[Prepared] = []
-        touched: set[UUID] = set()
-        for item in batch:
-            ids = {a.id for a in item.changed}
-            if ids & touched:
-                alone.append(item)
-            else:
-                touched |= ids
-                together.append(item)
-        try:
-            recordings = self._save([a for item in together for a in item.changed])
-        except IntegrityError:
-            # Another writer got there first: decide everything again on fresh state.
-            alone = together + alone
-            together = []
-        except Exception as exc:
-            for item in together:
-                item.future.set_exception(exc)
-            together = []
-        else:
-            positions = _last_positions(recordings)
-            for item in together:
-                item.future.set_result(_done(item, positions))
+    def _commit(self, batch: list[_Item]) -> None:
         self.stats.batches += 1
-        self.stats.commands += len(together)
-        self.stats.largest = max(self.stats.largest, len(together))
-        for item in alone:
-            self._one_by_one(item)
+        self.stats.largest = max(self.stats.largest, len(batch))
+        for _ in range(STALE_ROUNDS):
+            outcome = self._round(batch)
+            if outcome is not None:
+                break
+            self.stats.stale_rounds += 1
+        else:
+            outcome = False
+        if outcome is False:
+            for item in batch:
+                if not item.future.done():
+                    self._one_by_one(item)
+        self.stats.commands += len(batch)
 
-    def _one_by_one(self, item: Prepared) -> None:
+    def _round(self, batch: list[_Item]) -> bool | None:
+        """Decide and save a batch together: True if saved, None if stale, False if conflicting."""
+        view = BatchView(self.cache, self._host.fetch)
+        decided: list[tuple[_Item, list[Any], UUID | None]] = []
+        repeats: list[tuple[_Item, UUID]] = []
+        receipts: dict[UUID, _Item] = {}
+        answers: dict[int, Done | BaseException] = {}
+        for item in batch:
+            try:
+                outcome = self._host.prepare(item.command, view)
+            except Exception as exc:  # a refused command fails alone
+                view.reject()
+                answers[id(item)] = exc
+                continue
+            if isinstance(outcome, Done):
+                view.reject()
+                answers[id(item)] = outcome
+            elif isinstance(outcome, PendingRepeat):
+                view.reject()
+                repeats.append((item, outcome.receipt_id))
+            else:
+                for aggregate in outcome.changed:
+                    if isinstance(aggregate, Receipt):
+                        receipts[aggregate.id] = item
+                decided.append((item, view.accept(outcome.changed), outcome.result_id))
+
+        current = self._host.versions(view.seen)
+        stale = [i for i, seen in view.seen.items() if current.get(i, 0) != seen]
+        if stale:
+            # Another process changed something this round relied on: decide again.
+            self.cache.evict(stale)
+            return None
+
+        events = [event for _, own, _ in decided for event in own]
+        positions: dict[tuple[UUID, int], int] = {}
+        if events:
+            try:
+                recordings = self._host.record(events)
+            except IntegrityError:
+                self.cache.evict(view.seen)
+                return False
+            except Exception as exc:
+                for item, _, _ in decided:
+                    item.future.set_exception(exc)
+                decided = []
+            else:
+                view.saved()
+                for r in recordings:
+                    key = (r.domain_event.originator_id, r.domain_event.originator_version)
+                    positions[key] = r.notification.id
+        for item, own, result_id in decided:
+            last = max(positions[(e.originator_id, e.originator_version)] for e in own)
+            item.future.set_result(Done(position=last, id=result_id))
+        for item, answer in ((i, answers[id(i)]) for i in batch if id(i) in answers):
+            if isinstance(answer, BaseException):
+                item.future.set_exception(answer)
+            else:
+                item.future.set_result(answer)
+        for item, receipt in repeats:
+            original = receipts.get(receipt)
+            if original is not None and original.future.done() and not original.future.exception():
+                item.future.set_result(original.future.result())
+            else:
+                self._one_by_one(item)
+        return True
+
+    def _one_by_one(self, item: _Item) -> None:
         self.stats.retried += 1
         for _ in range(self._max_retries):
+            view = BatchView(self.cache, self._host.fetch)
             try:
-                fresh = self._decide(item.command)
-                if isinstance(fresh, Done):
-                    item.future.set_result(fresh)
+                outcome = self._host.prepare(item.command, view)
+                if isinstance(outcome, Done):
+                    item.future.set_result(outcome)
                     return
-                positions = _last_positions(self._save(fresh.changed))
-                item.future.set_result(_done(fresh, positions))
-                return
+                if isinstance(outcome, PendingRepeat):  # cannot happen in a fresh view
+                    continue
+                own = view.accept(outcome.changed)
+                current = self._host.versions(view.seen)
+                if any(current.get(i, 0) != seen for i, seen in view.seen.items()):
+                    self.cache.evict(view.seen)
+                    continue
+                recordings = self._host.record(own)
             except IntegrityError:
+                self.cache.evict(view.seen)
                 continue
             except Exception as exc:
                 item.future.set_exception(exc)
                 return
+            view.saved()
+            last = max(r.notification.id for r in recordings)
+            item.future.set_result(Done(position=last, id=outcome.result_id))
+            return
         item.future.set_exception(
             ConcurrentUpdate("the same items kept changing concurrently; please retry")
         )
-
-
-def _last_positions(recordings: list[Recording]) -> dict[UUID, int]:
-    positions: dict[UUID, int] = {}
-    for r in recordings:
-        positions[r.domain_event.originator_id] = r.notification.id
-    return positions
-
-
-def _done(item: Prepared, positions: dict[UUID, int]) -> Done:
-    return Done(position=max(positions[a.id] for a in item.changed), id=item.result_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
@@ -27,6 +28,19 @@ class ApplicationRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(statement, (start, upper, limit), prepare=True)
             return [(r[0], r[1], r[2], bytes(r[3])) for r in curs.fetchall()]
+
+    def max_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The current version of each aggregate that exists, in one query."""
+        statement = SQL(
+            "SELECT originator_id, MAX(originator_version) FROM {schema}.{table} "
+            "WHERE originator_id = ANY(%s) GROUP BY originator_id"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+        )
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(statement, (list(originator_ids),), prepare=True)
+            return {row[0]: row[1] for row in curs.fetchall()}
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         statement = SQL(

@@ -110,6 +110,22 @@ class ApplicationRecorder(SQLiteApplicationRecorder):
                 for h in (row[1],)
             ]
 
+    def max_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The current version of each aggregate that exists (one query per 500 ids)."""
+        found: dict[UUID, int] = {}
+        ids = list(originator_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(
+                    f"SELECT originator_id, MAX(originator_version) FROM {self.events_table_name} "
+                    f"WHERE originator_id IN ({marks}) GROUP BY originator_id",
+                    [i.hex for i in chunk],
+                )
+                found.update((UUID(row[0]), row[1]) for row in c.fetchall())
+        return found
+
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         with self.datastore.transaction(commit=False) as c:
             c.execute(
