@@ -33,7 +33,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from domain import Comment, Forum, Idea, Invite, Jam, Participant, Vote
 from jam import commands as c
@@ -341,22 +341,29 @@ def freshness(args: argparse.Namespace) -> None:
         end = time.monotonic() + args.seconds
         per_thread = args.rate / args.writers
 
+        counted = [0] * args.writers
+
         def write(k: int) -> None:
             wrng = random.Random(k)
+            mine = people[k :: args.writers]  # each writer acts for its own people
+            last: dict[tuple[UUID, UUID], int] = {}
             next_at = time.monotonic()
             while next_at < end:
                 delay = next_at - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-                idea = wrng.choice(ideas)
-                who = wrng.choice(people)
+                idea, who = wrng.choice(ideas), wrng.choice(mine)
                 if wrng.random() < 0.75:
-                    cmd: c.Command = c.CastVote(actor=who, idea_id=idea, value=wrng.choice((1, -1)))
+                    # Flip the vote each time, so every write records an event.
+                    value = -last.get((who, idea), -1)
+                    last[(who, idea)] = value
+                    cmd: c.Command = c.CastVote(actor=who, idea_id=idea, value=value)
                 else:
                     cmd = c.PostComment(actor=who, comment_id=uuid4(), idea_id=idea, body="Live")
                 done = app.handle(cmd)
                 with lock:
                     acks[done.position] = time.time()
+                counted[k] += 1
                 next_at += 1 / per_thread
 
         writers = [threading.Thread(target=write, args=(k,)) for k in range(args.writers)]
@@ -365,7 +372,7 @@ def freshness(args: argparse.Namespace) -> None:
             w.start()
         for w in writers:
             w.join()
-        achieved = len(acks) / (time.monotonic() - started)
+        achieved = sum(counted) / (time.monotonic() - started)
         time.sleep(1.0)  # let the last updates arrive before the clients stop
         clients.stdin.write("\n")
         clients.stdin.flush()
@@ -417,7 +424,7 @@ def main() -> None:
     f.add_argument("--rate", type=float, default=1000)
     f.add_argument("--clients", type=int, default=500)
     f.add_argument("--seconds", type=float, default=20)
-    f.add_argument("--writers", type=int, default=16)
+    f.add_argument("--writers", type=int, default=64)
     f.add_argument("--threads-watched", type=int, default=200)
     f.add_argument("--port", type=int, default=8391)
     f.set_defaults(run=freshness)
