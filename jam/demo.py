@@ -170,6 +170,9 @@ class Demo:
             f"  web:     {base_url}/",
             f"  health:  {base_url}/health",
             f"  API:     {base_url}/schema",
+            f"  ideas:   {base_url}/api/jams/{self.jam_id}/ideas?sort=hot",
+            f"  stats:   {base_url}/api/jams/{self.jam_id}/stats",
+            f"  live:    {base_url}/api/jams/{self.jam_id}/stream",
             f"  jam id:  {self.jam_id}",
             "  invite codes:",
         ]
