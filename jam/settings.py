@@ -12,6 +12,7 @@
 | OPENJAM_REDIS_URL          | (unset)  | redis://host:port/db for live fan-out between workers |
 | OPENJAM_HOST, OPENJAM_PORT | 127.0.0.1, 8000 | where `jam serve` listens                     |
 | OPENJAM_READ_WAIT_MS       | 5000     | how long a read with ?after= waits for the read models |
+| OPENJAM_FEED_RETENTION     | 100000   | log positions of live-update history kept for reconnects |
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8000
     read_wait_ms: float = 5000.0
+    feed_retention: int = 100_000
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
@@ -56,6 +58,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(f"{PREFIX}SQLITE_SYNCHRONOUS must be one of {modes} (got {got!r})")
         if not 0 <= self.commit_window_ms <= 1000:
             raise SettingsError(f"{PREFIX}COMMIT_WINDOW_MS must be 0 to 1000 milliseconds")
+        if self.feed_retention < 1:
+            raise SettingsError(f"{PREFIX}FEED_RETENTION must be at least 1")
         if self.commit_max_batch < 1:
             raise SettingsError(f"{PREFIX}COMMIT_MAX_BATCH must be at least 1")
         if self.database_url is not None:

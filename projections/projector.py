@@ -25,6 +25,7 @@ from projections.scores import hot, wilson_lower_bound
 
 TRACKING_NAME = "openjam-views"
 IDEA_CACHE_MAX = 500_000
+FEED_RETENTION = 100_000  # log positions of live-feed history kept for reconnecting clients
 
 Decode = Callable[[bytes], dict[str, Any]]
 
@@ -106,8 +107,9 @@ def _t(cls: type) -> str:
 class Projector:
     """Applies pages of notifications to the read-model tables."""
 
-    def __init__(self, decode: Decode) -> None:
+    def __init__(self, decode: Decode, *, feed_retention: int = FEED_RETENTION) -> None:
         self._decode = decode
+        self.feed_retention = feed_retention
         self._idea_cache: dict[str, _IdeaState] = {}
         self._cached_at: int | None = None
         self._handlers: dict[str, Callable[[Cursor, _Page, Notice, dict[str, Any]], None]] = {
@@ -148,6 +150,7 @@ class Projector:
         keep: Callable[[dict[str, Any]], bool] | None = None,
         *,
         after: int | None = None,
+        feed_from: int = 0,
     ) -> list[Update]:
         """Apply notifications in order; the caller records the tracking position.
 
@@ -155,6 +158,8 @@ class Projector:
         state is kept between pages only while pages follow each other from this
         projector, so nothing another writer changed is ever read from memory.
         `keep` can pass over events (by their decoded state), for views "as of" a time.
+        `feed_from` skips writing live-feed rows at or below a position (a rebuild
+        knows which of them the feed's retention would drop at once).
         """
         if after is None or after != self._cached_at or len(self._idea_cache) > IDEA_CACHE_MAX:
             self._idea_cache.clear()
@@ -167,7 +172,7 @@ class Projector:
                 event = decode(n.state)
                 if keep is None or keep(event):
                     handler(cur, page, n, event)
-        self._flush(cur, page)
+        self._flush(cur, page, feed_from)
         if notifications:
             self._cached_at = notifications[-1].id
         return page.updates
@@ -566,7 +571,7 @@ class Projector:
             (n.id, jam_id, kind, target, action, reason, _id(actor), _iso(e["timestamp"])),
         )
 
-    def _flush(self, cur: Cursor, page: _Page) -> None:
+    def _flush(self, cur: Cursor, page: _Page, feed_from: int = 0) -> None:
         if page.touched_ideas:
             rows = []
             for idea_id in sorted(page.touched_ideas):
@@ -624,12 +629,21 @@ class Projector:
                 [(i, c, v, at, at, pid) for pid, (i, c, v, at) in sorted(page.people.items())],
             )
         if page.updates:
+            last = page.updates[-1].position
+            floor = max(feed_from, last - self.feed_retention)
             cur.executemany(
                 "INSERT INTO rm_updates (position, jam_id, kind, idea_id, item_id) "
                 "VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (position, item_id) DO NOTHING",
-                [(u.position, u.jam_id, u.kind, u.idea_id, u.item_id) for u in page.updates],
+                [
+                    (u.position, u.jam_id, u.kind, u.idea_id, u.item_id)
+                    for u in page.updates
+                    if u.position > floor
+                ],
             )
+            # The feed keeps the most recent `feed_retention` positions; a client that
+            # is further behind is told to reload instead (see ui/live.py).
+            cur.execute("DELETE FROM rm_updates WHERE position <= ?", (last - self.feed_retention,))
 
     @staticmethod
     def _add(

@@ -21,7 +21,7 @@ from projections.models import (
     SegmentTotals,
     Thread,
 )
-from projections.projector import TRACKING_NAME
+from projections.projector import FEED_RETENTION, TRACKING_NAME
 
 SORTS = {
     "new": "i.posted_at DESC, i.idea_id",
@@ -251,6 +251,11 @@ def activity(cur: Cursor, participant_id: str) -> Activity | None:
 
 
 UPDATES_PAGE = 500
+
+
+def feed_floor(cur: Cursor, retention: int = FEED_RETENTION) -> int:
+    """Updates at or below this position may have left the live feed (its retention)."""
+    return max(0, position(cur) - retention)
 
 
 def updates_after(

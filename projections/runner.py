@@ -54,6 +54,7 @@ class ProjectionRunner:
         self._on_updates = on_updates
         self._position_changed = threading.Condition()
         self._position = 0
+        self._feed_from = 0
         self._thread: threading.Thread | None = None
         self._subscription = None
         self._stopping = threading.Event()
@@ -98,7 +99,9 @@ class ProjectionRunner:
             fresh = [n for n in page if n.id > tracked]  # never apply an event twice
             if fresh:
                 try:
-                    updates = self._projector.apply(cur, fresh, after=tracked)
+                    updates = self._projector.apply(
+                        cur, fresh, after=tracked, feed_from=self._feed_from
+                    )
                 except BaseException:
                     self._projector.forget()
                     raise
@@ -134,8 +137,14 @@ class ProjectionRunner:
             drop_indexes(cur)
         with self._position_changed:
             self._position = 0
-        with self.views.bulk_load():
-            position = self.catch_up(progress)
+        # Feed rows older than the retention at the end would be dropped at once.
+        end = self._log.max_notification_id() or 0
+        self._feed_from = max(0, end - self._projector.feed_retention)
+        try:
+            with self.views.bulk_load():
+                position = self.catch_up(progress)
+        finally:
+            self._feed_from = 0
         with self.views.transaction() as cur:
             create_tables(cur)  # and their indexes
         return position

@@ -33,6 +33,9 @@ def build(
 ) -> Services:
     app = jam or JamApplication(settings, clock=clock)
     views = open_views(settings.database_url, settings.database_schema, settings.data_dir)
-    projector = Projector(app.mapper.transcoder.decode_for_views)  # type: ignore[attr-defined]
+    projector = Projector(
+        app.mapper.transcoder.decode_for_views,  # type: ignore[attr-defined]
+        feed_retention=settings.feed_retention,
+    )
     runner = ProjectionRunner(app.recorder, views, projector)
     return Services(settings, app, views, projector, runner, owns_jam=jam is None)

@@ -31,6 +31,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from projections import queries
 from projections.models import LiveUpdate
 from projections.projector import Update
+from ui.bootstrap import Services
 
 log = logging.getLogger(__name__)
 KEEP_ALIVE_S = 15.0
@@ -87,6 +88,12 @@ class Publisher:
             log.debug("channels not started yet; %d messages not broadcast", len(batch))
 
 
+def _feed_bounds(services: Services) -> tuple[int, int]:
+    with services.views.reading() as cur:
+        floor = queries.feed_floor(cur, services.projector.feed_retention)
+        return floor, queries.position(cur)
+
+
 def _last_event_id(request: Request[Any, Any, Any], after: int | None) -> int:
     raw = request.headers.get("last-event-id")
     if raw is None:
@@ -109,9 +116,16 @@ async def _stream(
     channel: str,
     missed: Callable[[int], list[LiveUpdate]],
     sent: int,
+    services: Services,
 ) -> AsyncIterator[ServerSentEventMessage]:
     async with plugin.start_subscription([channel]) as subscriber:
         # Subscribed first, then caught up from the read model: nothing falls in between.
+        if sent > 0:
+            floor, now = await sync_to_thread(_feed_bounds, services)
+            if sent < floor:
+                # Further behind than the feed keeps: the client reloads what it shows.
+                yield ServerSentEventMessage(data=f'{{"position":{now}}}', event="reset", id=now)
+                sent = now
         while True:
             page = await sync_to_thread(missed, sent)
             for start in range(0, len(page), CATCH_UP_BATCH):
@@ -164,7 +178,9 @@ async def jam_stream(
             return queries.updates_after(cur, position, jam_id=str(jam_id))
 
     sent = _last_event_id(request, after)
-    return ServerSentEvent(_stream(channels, jam_channel(str(jam_id)), missed, sent))
+    return ServerSentEvent(
+        _stream(channels, jam_channel(str(jam_id)), missed, sent, state.services)
+    )
 
 
 @get(
@@ -185,4 +201,6 @@ async def idea_stream(
             return queries.updates_after(cur, position, idea_id=str(idea_id))
 
     sent = _last_event_id(request, after)
-    return ServerSentEvent(_stream(channels, idea_channel(str(idea_id)), missed, sent))
+    return ServerSentEvent(
+        _stream(channels, idea_channel(str(idea_id)), missed, sent, state.services)
+    )

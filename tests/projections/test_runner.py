@@ -135,3 +135,24 @@ def test_a_projection_killed_mid_stream_resumes_and_matches_a_rebuild(
     rebuilt = runner_for(app, make_views())
     rebuilt.rebuild()
     assert dump(views) == dump(rebuilt.views)
+
+
+def test_the_live_feed_keeps_a_bounded_history_the_same_way_when_rebuilt(app, clock, make_views):
+    scene = open_jam(app, clock)
+    busy = play(scene)
+    live = runner_for(app, make_views(), page_size=3)
+    live._projector.feed_retention = 10
+    live.catch_up()
+    for cmd in _votes_and_comments(scene, busy, 30):
+        app.handle(cmd)
+    live.catch_up()
+    end = app.position()
+    with live.views.reading() as cur:
+        kept = cur.execute("SELECT MIN(position), MAX(position) FROM rm_updates").fetchone()
+        assert queries.feed_floor(cur, 10) == end - 10
+    assert kept[0] > end - 10
+    assert kept[1] == end
+    rebuilt = runner_for(app, make_views())
+    rebuilt._projector.feed_retention = 10
+    rebuilt.rebuild()
+    assert dump(rebuilt.views) == dump(live.views)

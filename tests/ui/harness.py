@@ -95,7 +95,11 @@ class SSEClient:
                 if self._stop.is_set():
                     return
                 if line == "":
-                    if "data" in fields:  # a batch of updates, in log order
+                    if fields.get("event") == "reset":
+                        self.events.put(
+                            Event(int(fields["id"]), "reset", json.loads(fields["data"]))
+                        )
+                    elif "data" in fields:  # a batch of updates, in log order
                         for update in json.loads(fields["data"]):
                             self.events.put(Event(update["position"], update["kind"], update))
                     fields = {}

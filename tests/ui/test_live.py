@@ -74,6 +74,24 @@ def test_a_thread_stream_delivers_updates_and_resumes_from_last_event_id(tmp_pat
     app.close()
 
 
+def test_a_client_further_behind_than_the_feed_keeps_is_told_to_reload(tmp_path):
+    app = JamApplication(Settings(data_dir=tmp_path / "var"))
+    scene = open_jam(app, Now())
+    ada = scene.join()
+    idea = _idea(app, scene, ada)
+    for _ in range(6):
+        app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea.id, body="More"))
+    end = app.position()
+    with web_worker(tmp_path, {"OPENJAM_FEED_RETENTION": "3"}) as base:
+        stream = SSEClient(f"{base}/api/ideas/{idea.id}/stream", last_event_id=idea.position)
+        reset = stream.next()
+        assert (reset.kind, reset.id, reset.data["position"]) == ("reset", end, end)
+        later = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea.id, body="Hi"))
+        assert stream.next().id == later.position
+        stream.close()
+    app.close()
+
+
 def test_reads_wait_for_a_position_so_writers_see_their_writes(tmp_path):
     app = JamApplication(Settings(data_dir=tmp_path / "var"))
     scene = open_jam(app, Now())
