@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4, uuid5
@@ -41,8 +40,6 @@ class JamApplication(Application[UUID]):
         self.settings = settings or Settings.from_env()
         self.clock = clock
         super().__init__(env=self.settings.store_env())
-        self._commit_listeners: list[Callable[[int], None]] = []
-        self._listeners_lock = threading.Lock()
         self.committer: GroupCommitter | None = None
         if self.settings.group_commit:
             self.committer = GroupCommitter(
@@ -116,23 +113,13 @@ class JamApplication(Application[UUID]):
             return None
 
     def record(self, events: Sequence[Any]) -> list[Recording[UUID]]:
-        recordings = self.events.put(list(events))
-        self._committed(recordings[-1].notification.id)
-        return recordings
+        return self.events.put(list(events))
 
     def versions(self, idents: Iterable[UUID]) -> dict[UUID, int]:
         return self.recorder.max_versions(list(idents))  # type: ignore[attr-defined]
 
     def _save_changed(self, changed: Sequence[Aggregate]) -> list[Recording[UUID]]:
-        recordings = self.save(*changed)
-        self._committed(recordings[-1].notification.id)
-        return recordings
-
-    def _committed(self, position: int) -> None:
-        with self._listeners_lock:
-            listeners = list(self._commit_listeners)
-        for listener in listeners:
-            listener(position)
+        return self.save(*changed)
 
     # Reading aggregates (the handlers' Loader).
     def load(self, kind: type[A], ident: UUID) -> A:
@@ -167,11 +154,6 @@ class JamApplication(Application[UUID]):
             return self.recorder.max_notification_id() or 0
         except (PersistenceError, ConnectionPoolClosedError) as exc:
             raise StoreUnavailable(f"the event store is unavailable: {exc}") from exc
-
-    def on_commit(self, listener: Callable[[int], None]) -> None:
-        """Call `listener(position)` after each commit made by this process."""
-        with self._listeners_lock:
-            self._commit_listeners.append(listener)
 
     @staticmethod
     def new_id(actor: UUID | None = None, client_key: str | None = None) -> UUID:
