@@ -160,6 +160,25 @@ async def _stream(
                 await pumping
 
 
+def _respond(
+    channels: ChannelsPlugin,
+    state: State,
+    request: Request[Any, Any, Any],
+    after: int | None,
+    channel: str,
+    **feed: str,
+) -> ServerSentEvent:
+    """An SSE response for one channel, catching up from the feed rows matching `feed`."""
+    views = state.services.views
+
+    def missed(position: int) -> list[LiveUpdate]:
+        with views.reading() as cur:
+            return queries.updates_after(cur, position, **feed)
+
+    sent = _last_event_id(request, after)
+    return ServerSentEvent(_stream(channels, channel, missed, sent, state.services))
+
+
 @get(
     "/api/jams/{jam_id:uuid}/stream",
     summary="Live updates for a jam (Server-Sent Events; resumes from Last-Event-ID)",
@@ -171,16 +190,7 @@ async def jam_stream(
     request: Request[Any, Any, Any],
     after: Annotated[int | None, QueryParameter(ge=0)] = None,
 ) -> ServerSentEvent:
-    views = state.services.views
-
-    def missed(position: int) -> list[LiveUpdate]:
-        with views.reading() as cur:
-            return queries.updates_after(cur, position, jam_id=str(jam_id))
-
-    sent = _last_event_id(request, after)
-    return ServerSentEvent(
-        _stream(channels, jam_channel(str(jam_id)), missed, sent, state.services)
-    )
+    return _respond(channels, state, request, after, jam_channel(str(jam_id)), jam_id=str(jam_id))
 
 
 @get(
@@ -194,13 +204,5 @@ async def idea_stream(
     request: Request[Any, Any, Any],
     after: Annotated[int | None, QueryParameter(ge=0)] = None,
 ) -> ServerSentEvent:
-    views = state.services.views
-
-    def missed(position: int) -> list[LiveUpdate]:
-        with views.reading() as cur:
-            return queries.updates_after(cur, position, idea_id=str(idea_id))
-
-    sent = _last_event_id(request, after)
-    return ServerSentEvent(
-        _stream(channels, idea_channel(str(idea_id)), missed, sent, state.services)
-    )
+    channel = idea_channel(str(idea_id))
+    return _respond(channels, state, request, after, channel, idea_id=str(idea_id))
