@@ -24,7 +24,7 @@ from jam.clock import Clock, system_clock
 from jam.commands import Command, Done
 from jam.committer import GroupCommitter, PendingRepeat, Prepared
 from jam.errors import IdempotencyKeyReused, NotFound, StoreUnavailable
-from jam.handlers import HANDLERS, Decision, Loader
+from jam.handlers import HANDLERS, Decision, Loader, created_ids
 from jam.receipts import Receipt, fingerprint, receipt_id
 from jam.settings import Settings
 
@@ -114,6 +114,12 @@ class JamApplication(Application[UUID]):
 
     def record(self, events: Sequence[Any]) -> list[Recording[UUID]]:
         return self.events.put(list(events))
+
+    def new_ids(self, command: Command) -> list[UUID]:
+        ids = created_ids(command)
+        if command.client_key is not None:
+            ids.append(receipt_id(command.actor, command.client_key))
+        return ids
 
     def versions(self, idents: Iterable[UUID]) -> dict[UUID, int]:
         return self.recorder.max_versions(list(idents))  # type: ignore[attr-defined]

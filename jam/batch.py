@@ -73,6 +73,16 @@ class BatchView:
         self.seen[ident] = aggregate.version if aggregate is not None else 0
         return aggregate
 
+    def known_absent(self, idents: set[UUID], versions: Callable[[set[UUID]], dict]) -> None:
+        """Look up, in one query, which of these (uncached) ids do not exist yet."""
+        unknown = {i for i in idents if i not in self._current and self._cache.get(i) is None}
+        if not unknown:
+            return
+        existing = versions(unknown)
+        for ident in unknown - existing.keys():
+            self._current[ident] = None
+            self.seen[ident] = 0
+
     # The Loader protocol.
     def read(self, kind: type[A], ident: UUID) -> A:
         found = self._base(ident)

@@ -68,6 +68,8 @@ class Host(Protocol):
 
     def versions(self, idents: Iterable[UUID]) -> dict[UUID, int]: ...
 
+    def new_ids(self, command: Command) -> list[UUID]: ...
+
 
 @dataclass
 class _Item:
@@ -172,6 +174,10 @@ class GroupCommitter:
     def _round(self, batch: list[_Item]) -> bool | None:
         """Decide and save a batch together: True if saved, None if stale, False if conflicting."""
         view = BatchView(self.cache, self._host.fetch)
+        # Most commands create something; one query tells which of those ids are free.
+        view.known_absent(
+            {i for item in batch for i in self._host.new_ids(item.command)}, self._host.versions
+        )
         decided: list[tuple[_Item, list[Any], UUID | None]] = []
         repeats: list[tuple[_Item, UUID]] = []
         receipts: dict[UUID, _Item] = {}

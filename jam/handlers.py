@@ -295,3 +295,20 @@ def cast_vote(cmd: c.CastVote, load: Loader, at: datetime) -> Decision:
     else:
         vote.change(value=cmd.value, idea=idea, jam=jam, voter=voter, at=at)
     return Decision([vote], vote.id)
+
+
+def created_ids(cmd: c.Command) -> list[UUID]:
+    """Ids of aggregates a command may create: usually absent, so worth checking in bulk."""
+    if isinstance(cmd, c.CastVote):
+        return [vote_id(cmd.idea_id, cmd.actor)] if cmd.actor else []
+    if isinstance(cmd, c.PostIdea):
+        return [cmd.idea_id]
+    if isinstance(cmd, c.PostComment):
+        return [cmd.comment_id]
+    if isinstance(cmd, c.JoinJam):
+        return [cmd.participant_id]
+    if isinstance(cmd, c.IssueInvite):
+        return [invite_id(cmd.code)]
+    if isinstance(cmd, c.CreateJam):
+        return [cmd.jam_id]
+    return []

@@ -7,7 +7,7 @@
 | OPENJAM_DATABASE_SCHEMA    | public   | PostgreSQL schema for the event tables               |
 | OPENJAM_SQLITE_SYNCHRONOUS | FULL     | FULL (fsync each commit), NORMAL or EXTRA            |
 | OPENJAM_GROUP_COMMIT       | on       | batch concurrent commands into one transaction       |
-| OPENJAM_COMMIT_WINDOW_MS   | 2        | the longest a command waits for others to join it    |
+| OPENJAM_COMMIT_WINDOW_MS   | 1        | the longest a command waits for others to join it    |
 | OPENJAM_COMMIT_MAX_BATCH   | 500      | the most commands in one transaction                 |
 | OPENJAM_REDIS_URL          | (unset)  | redis://host:port/db for live fan-out between workers |
 | OPENJAM_HOST, OPENJAM_PORT | 127.0.0.1, 8000 | where `jam serve` listens                     |
@@ -41,7 +41,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_schema: str = ""
     sqlite_synchronous: str = "FULL"
     group_commit: bool = True
-    commit_window_ms: float = 2.0
+    commit_window_ms: float = 1.0
     commit_max_batch: int = 500
     redis_url: str | None = None
     host: str = "127.0.0.1"
