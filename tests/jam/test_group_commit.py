@@ -10,9 +10,9 @@ import msgspec
 import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError
 
-from domain import Idea, Vote
+from domain import Idea, Invite, Vote
 from domain.errors import IdeaHidden, InvalidText
-from domain.values import vote_id
+from domain.values import invite_id, vote_id
 from jam import commands as c
 from jam.application import JamApplication
 from jam.committer import GroupCommitter
@@ -188,3 +188,20 @@ def test_a_store_failure_fails_the_batch_and_writes_nothing(app, clock):
     results = _together(app, _ideas(scene, [ada], 3))
     assert all(isinstance(r, StoreUnavailable) for r in results)
     assert app.position() == before
+
+
+def test_in_one_batch_a_refused_command_leaves_nothing_behind_for_the_next(app, clock):
+    scene = open_jam(app, clock)
+    app.handle(c.IssueInvite(code="one-seat", role="participant", jam_id=scene.jam_id))
+    committer = _slow_committer(app)
+    joins = [
+        c.JoinJam(invite_code="one-seat", participant_id=uuid4(), display_name=name)
+        for name in ("Ada", "", "Bob")  # the empty name is refused
+    ]
+    results = _together(app, joins)
+    assert committer.stats.batches == 1
+    outcomes = sorted(type(r).__name__ for r in results)
+    # One join took the seat; the bad name failed on its own; the other found it taken.
+    assert outcomes == ["Done", "InvalidText", "InviteUsedUp"]
+    invite = app.load(Invite, invite_id("one-seat"))
+    assert (invite.version, invite.redeemed) == (2, 1)
