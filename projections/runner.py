@@ -7,6 +7,7 @@ last committed page ended.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -20,6 +21,12 @@ from projections.schema import clear_views, create_tables, drop_indexes
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+REBUILD_MARK = f"{TRACKING_NAME}:rebuilding"
+REBUILD_POLL_S = 0.5
+
+
+class RebuildInProgress(RuntimeError):
+    """Another runner is rebuilding these read models; others wait for it to finish."""
 
 
 class LogReader(Protocol):
@@ -55,6 +62,7 @@ class ProjectionRunner:
         self._position_changed = threading.Condition()
         self._position = 0
         self._feed_from = 0
+        self._rebuilding = False
         self._thread: threading.Thread | None = None
         self._subscription = None
         self._stopping = threading.Event()
@@ -95,6 +103,8 @@ class ProjectionRunner:
         updates: list[Update] = []
         with self.views.transaction() as cur:
             self.views.lock_projection(cur)  # one runner at a time per read-model database
+            if not self._rebuilding and self._marked(cur):
+                raise RebuildInProgress("the read models are being rebuilt")
             tracked = self._tracked(cur)
             fresh = [n for n in page if n.id > tracked]  # never apply an event twice
             if fresh:
@@ -130,29 +140,51 @@ class ProjectionRunner:
             if progress:
                 progress(self._position, max(total, self._position))
 
+    @staticmethod
+    def _marked(cur: Cursor) -> bool:
+        return (
+            cur.execute("SELECT 1 FROM rm_tracking WHERE name = ?", (REBUILD_MARK,)).fetchone()
+            is not None
+        )
+
     def rebuild(self, progress: Progress | None = None) -> int:
-        """Empty every read model and project the whole log again."""
-        with self.views.transaction() as cur:
-            clear_views(cur, TRACKING_NAME)
-            drop_indexes(cur)
-        with self._position_changed:
-            self._position = 0
-        # Feed rows older than the retention at the end would be dropped at once.
-        end = self._log.max_notification_id() or 0
-        self._feed_from = max(0, end - self._projector.feed_retention)
+        """Empty every read model and project the whole log again.
+
+        A mark in the tracking table makes runners in other threads or processes
+        pause until the rebuild is done and then resume from its position. If a
+        rebuild is interrupted, the mark stays until a rebuild completes.
+        """
+        self._rebuilding = True
         try:
+            with self.views.transaction() as cur:
+                self.views.lock_projection(cur)
+                clear_views(cur, TRACKING_NAME)
+                cur.execute(
+                    "INSERT INTO rm_tracking (name, position) VALUES (?, 0) "
+                    "ON CONFLICT (name) DO NOTHING",
+                    (REBUILD_MARK,),
+                )
+                drop_indexes(cur)
+            with self._position_changed:
+                self._position = 0
+            # Feed rows older than the retention at the end would be dropped at once.
+            end = self._log.max_notification_id() or 0
+            self._feed_from = max(0, end - self._projector.feed_retention)
             with self.views.bulk_load():
                 position = self.catch_up(progress)
+            with self.views.transaction() as cur:
+                create_tables(cur)  # and their indexes
+                cur.execute("DELETE FROM rm_tracking WHERE name = ?", (REBUILD_MARK,))
         finally:
             self._feed_from = 0
-        with self.views.transaction() as cur:
-            create_tables(cur)  # and their indexes
+            self._rebuilding = False
         return position
 
     # Following
     def start(self) -> None:
         """Catch up, then follow new events in a background thread."""
-        self.catch_up()
+        with contextlib.suppress(RebuildInProgress):  # the follower waits for it, then catches up
+            self.catch_up()
         self._stopping.clear()
         self._thread = threading.Thread(target=self._follow, name="projection", daemon=True)
         self._thread.start()
@@ -192,12 +224,31 @@ class ProjectionRunner:
                         if n.id > self._position  # type: ignore[attr-defined]
                     ]
                     if fresh:
-                        self._apply(fresh)
+                        try:
+                            self._apply(fresh)
+                        except RebuildInProgress:
+                            self._after_rebuild()
         except BaseException as exc:
             self.error = exc
             log.exception("the projection stopped")
             with self._position_changed:
                 self._position_changed.notify_all()
+
+    def _after_rebuild(self) -> None:
+        """Wait for another runner's rebuild, then carry on from where it got to."""
+        while not self._stopping.is_set():
+            with self.views.reading() as cur:
+                marked, tracked = self._marked(cur), self._tracked(cur)
+            if not marked:
+                self._projector.forget()
+                with self._position_changed:
+                    self._position = tracked
+                try:
+                    self.catch_up()
+                    return
+                except RebuildInProgress:
+                    continue
+            self._stopping.wait(REBUILD_POLL_S)
 
 
 def _feed(subscription: object, inbox: queue.SimpleQueue[object]) -> None:

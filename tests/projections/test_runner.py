@@ -156,3 +156,25 @@ def test_the_live_feed_keeps_a_bounded_history_the_same_way_when_rebuilt(app, cl
     rebuilt._projector.feed_retention = 10
     rebuilt.rebuild()
     assert dump(rebuilt.views) == dump(live.views)
+
+
+def test_a_rebuild_while_another_runner_follows_leaves_the_views_complete(app, clock, make_views):
+    scene = open_jam(app, clock)
+    busy = play(scene)
+    views = make_views()
+    follower = runner_for(app, views, page_size=5)
+    follower.start()
+    rebuilder = runner_for(app, views, page_size=7)
+    writes = _votes_and_comments(scene, busy, 90)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            writing = pool.submit(lambda: [app.handle(cmd) for cmd in writes])
+            rebuilder.rebuild()
+            writing.result()
+        assert follower.wait_for(app.position(), timeout=10)
+    finally:
+        follower.stop()
+    assert follower.error is None
+    fresh = runner_for(app, make_views())
+    fresh.rebuild()
+    assert dump(views) == dump(fresh.views)
