@@ -13,6 +13,8 @@
 | OPENJAM_HOST, OPENJAM_PORT | 127.0.0.1, 8000 | where `jam serve` listens                     |
 | OPENJAM_READ_WAIT_MS       | 5000     | how long a read with ?after= waits for the read models |
 | OPENJAM_FEED_RETENTION     | 100000   | log positions of live-update history kept for reconnects |
+| OPENJAM_SECRET_KEY         | (unset)  | signs session tokens; unset: a key kept in the data dir |
+| OPENJAM_WRITES_PER_MINUTE  | 120      | writes allowed per participant per minute             |
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: int = 8000
     read_wait_ms: float = 5000.0
     feed_retention: int = 100_000
+    secret_key: str | None = None
+    writes_per_minute: int = 120
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
@@ -58,6 +62,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(f"{PREFIX}SQLITE_SYNCHRONOUS must be one of {modes} (got {got!r})")
         if not 0 <= self.commit_window_ms <= 1000:
             raise SettingsError(f"{PREFIX}COMMIT_WINDOW_MS must be 0 to 1000 milliseconds")
+        if self.writes_per_minute < 1:
+            raise SettingsError(f"{PREFIX}WRITES_PER_MINUTE must be at least 1")
         if self.feed_retention < 1:
             raise SettingsError(f"{PREFIX}FEED_RETENTION must be at least 1")
         if self.commit_max_batch < 1:

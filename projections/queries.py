@@ -112,12 +112,12 @@ def thread(cur: Cursor, idea_id: str, *, include_hidden: bool = False) -> Thread
         ).fetchall()
     ]
     nodes: dict[str, CommentNode] = {}
-    roots: list[CommentNode] = []
+    parents: list[tuple[CommentNode, str | None]] = []
     for c in cur.execute(
         "SELECT c.comment_id, c.parent_id, c.author_id, COALESCE(p.display_name, ''), "
-        "c.author_segment, c.body, c.posted_at, c.edited_at, c.hidden FROM rm_comments c "
-        "LEFT JOIN rm_participants p ON p.participant_id = c.author_id "
-        "WHERE c.idea_id = ? ORDER BY c.posted_at, c.comment_id",
+        "c.author_segment, c.body, c.posted_at, c.edited_at, c.hidden, c.position "
+        "FROM rm_comments c LEFT JOIN rm_participants p ON p.participant_id = c.author_id "
+        "WHERE c.idea_id = ? ORDER BY c.posted_at, c.position",
         (idea_id,),
     ).fetchall():
         hidden = bool(c[8])
@@ -133,7 +133,11 @@ def thread(cur: Cursor, idea_id: str, *, include_hidden: bool = False) -> Thread
             hidden=hidden,
         )
         nodes[c[0]] = node
-        parent = nodes.get(c[1]) if c[1] else None
+        parents.append((node, c[1]))
+    roots: list[CommentNode] = []
+    # Linked after all are read: a reply may carry the same time as its parent.
+    for node, parent_id in parents:
+        parent = nodes.get(parent_id) if parent_id else None
         (parent.replies if parent else roots).append(node)
     return Thread(
         idea=_summary(row),

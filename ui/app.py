@@ -11,19 +11,25 @@ import msgspec
 from litestar import Litestar, Response, get
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
+from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
 from jam.application import JamApplication
 from jam.errors import StoreUnavailable
 from jam.settings import Settings
+from ui.auth import rate_limit_key, secret_key
 from ui.bootstrap import build
+from ui.comments import CommentController
 from ui.errors import EXCEPTION_HANDLERS
+from ui.ideas import IdeaController
+from ui.jams import JamController
 from ui.live import Publisher, channels_plugin, idea_stream, jam_stream
-from ui.reads import ReadController
+from ui.sessions import SessionController
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -61,6 +67,20 @@ def index(state: State) -> Template:
     )
 
 
+MAX_BODY_BYTES = 64 * 1024  # ideas are at most 5,000 characters; nothing needs more
+
+
+def _stores(settings: Settings) -> StoreRegistry:
+    """Rate-limit counters: in Redis when configured (shared by every worker), else in memory."""
+    if settings.redis_url:
+        from litestar.stores.redis import RedisStore
+
+        return StoreRegistry(
+            default_factory=RedisStore.with_client(url=settings.redis_url).with_namespace
+        )
+    return StoreRegistry()
+
+
 def create_app(settings: Settings | None = None, jam: JamApplication | None = None) -> Litestar:
     """Build the web app; `jam` lets tests pass an application they already hold."""
     settings = settings or Settings.from_env()
@@ -68,6 +88,7 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
 
     @asynccontextmanager
     async def lifespan(server: Litestar) -> AsyncIterator[None]:
+        server.state.secret = await sync_to_thread(secret_key, settings)
         services = await sync_to_thread(build, settings, jam=jam)
         services.runner.on_updates(Publisher(channels, asyncio.get_running_loop()))
         await sync_to_thread(services.runner.start)
@@ -77,10 +98,28 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
         finally:
             await sync_to_thread(services.close)
 
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.writes_per_minute),
+        identifier_for_request=rate_limit_key,
+        check_throttle_handler=lambda request: request.method not in ("GET", "HEAD", "OPTIONS"),
+        exclude=["/health"],
+    )
     return Litestar(
-        route_handlers=[health, index, ReadController, jam_stream, idea_stream],
+        route_handlers=[
+            health,
+            index,
+            jam_stream,
+            idea_stream,
+            SessionController,
+            JamController,
+            IdeaController,
+            CommentController,
+        ],
         lifespan=[lifespan],
         plugins=[channels],
+        middleware=[rate_limit.middleware],
+        stores=_stores(settings),
+        request_max_body_size=MAX_BODY_BYTES,
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="OpenJam", version="0.1.0", path="/schema"),

@@ -8,7 +8,24 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 
-from jam.errors import StoreUnavailable
+from domain.errors import (
+    ConflictingState,
+    DomainError,
+    InvalidSchedule,
+    InvalidText,
+    InvalidValue,
+    JamNotOpen,
+    NotPermitted,
+    UnknownForum,
+)
+from jam.errors import (
+    ApplicationError,
+    ConcurrentUpdate,
+    IdempotencyKeyReused,
+    NotFound,
+    NotSignedIn,
+    StoreUnavailable,
+)
 
 
 class NotCaughtUp(HTTPException):
@@ -17,17 +34,56 @@ class NotCaughtUp(HTTPException):
     status_code = HTTP_503_SERVICE_UNAVAILABLE
 
 
-_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 503: "unavailable"}
+_CODES = {
+    400: "bad_request",
+    401: "not_signed_in",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+# What each refusal means for a client.
+_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (NotSignedIn, 401),
+    (NotPermitted, 403),
+    (NotFound, 404),
+    (JamNotOpen, 409),
+    (ConflictingState, 409),
+    (ConcurrentUpdate, 409),
+    (InvalidText, 422),
+    (InvalidValue, 422),
+    (InvalidSchedule, 422),
+    (UnknownForum, 422),
+    (IdempotencyKeyReused, 422),
+)
 
 
 def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
-    body: dict[str, Any] = {"error": _CODES.get(exc.status_code, "error"), "detail": exc.detail}
-    if isinstance(exc, ValidationException):
+    status = exc.status_code
+    body: dict[str, Any] = {"error": _CODES.get(status, "error"), "detail": exc.detail}
+    if isinstance(exc, ValidationException) or status == 400:
+        # Input that cannot be understood is unprocessable, whatever part of it is wrong.
+        status = 422
         body["error"] = "invalid"
-        if exc.extra:
+        if isinstance(exc, ValidationException) and exc.extra:
             body["fields"] = exc.extra
-    headers = {"Retry-After": "1"} if exc.status_code == HTTP_503_SERVICE_UNAVAILABLE else None
-    return Response(body, status_code=exc.status_code, headers=headers)
+    headers = dict(exc.headers or {})
+    if status == HTTP_503_SERVICE_UNAVAILABLE:
+        headers.setdefault("Retry-After", "1")
+    if status == 429:
+        # The rate limiter says when its window resets; clients read Retry-After.
+        headers.setdefault("Retry-After", headers.get("RateLimit-Reset", "60"))
+    return Response(body, status_code=status, headers=headers or None)
+
+
+def _refused(
+    request: Request[Any, Any, Any], exc: DomainError | ApplicationError
+) -> Response[dict[str, str]]:
+    status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 422)
+    return Response({"error": exc.code, "detail": str(exc)}, status_code=status)
 
 
 def _unavailable(
@@ -42,5 +98,7 @@ def _unavailable(
 
 EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     HTTPException: _http_error,
+    DomainError: _refused,
+    ApplicationError: _refused,
     StoreUnavailable: _unavailable,
 }

@@ -56,10 +56,10 @@ def test_bad_reads_get_clear_errors(served, clock):
     assert unknown.status_code == 404
     assert unknown.json()["error"] == "not_found"
     bad_sort = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"sort": "loudest"})
-    assert bad_sort.status_code == 400
+    assert bad_sort.status_code == 422
     assert bad_sort.json()["error"] == "invalid"
     naive = client.get(f"/api/jams/{scene.jam_id}/stats", params={"as_of": "2030-05-01T12:00:00"})
-    assert naive.status_code == 400
+    assert naive.status_code == 422
     assert "timezone" in naive.json()["detail"]
     ahead = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"after": app.position() + 5})
     assert ahead.status_code == 503

@@ -1,0 +1,247 @@
+"""The JSON API: sign in, write through commands, and the status code for each refusal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import uuid4
+
+import pytest
+from litestar.testing import TestClient
+
+from jam import commands as c
+from jam.application import JamApplication
+from jam.settings import Settings
+from tests.stories import open_jam
+from ui.app import create_app
+
+
+@pytest.fixture
+def world(tmp_path, clock):
+    """A running API over a jam with an organizer; `enter` signs people in."""
+    app = JamApplication(
+        Settings(data_dir=tmp_path / "var", read_wait_ms=2000, writes_per_minute=1000), clock=clock
+    )
+    scene = open_jam(app, clock)
+    with TestClient(create_app(app.settings, jam=app)) as client:
+
+        def enter(role: str = "participant", segment: str = "employee", jam=scene.jam_id) -> dict:
+            code = uuid4().hex
+            app.handle(c.IssueInvite(code=code, role=role, segment=segment, jam_id=jam))
+            response = client.post("/api/session", json={"invite_code": code, "display_name": role})
+            assert response.status_code == 201, response.text
+            session = response.json()
+            return {"Authorization": f"Bearer {session['token']}"}
+
+        yield client, app, scene, enter
+    app.close()
+
+
+def _idea(client, scene, who, title="Four-day week", **extra):
+    return client.post(
+        f"/api/jams/{scene.jam_id}/ideas",
+        json={"forum": "health", "title": title, "body": "Try it."},
+        headers={**who, **extra},
+    )
+
+
+def test_signing_in_returns_a_token_and_sets_an_httponly_cookie(world):
+    client, app, scene, _ = world
+    app.handle(
+        c.IssueInvite(code="WELCOME", role="participant", segment="client", jam_id=scene.jam_id)
+    )
+    response = client.post("/api/session", json={"invite_code": "welcome", "display_name": "Ada"})
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["role"], body["segment"]) == ("participant", "client")
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    # The cookie alone signs later requests in.
+    assert _idea(client, scene, {}).status_code == 201
+
+
+def test_bad_sign_ins_are_refused(world):
+    client, app, scene, _ = world
+    unknown = client.post("/api/session", json={"invite_code": "nope", "display_name": "Ada"})
+    assert (unknown.status_code, unknown.json()["error"]) == (422, "invalid_value")
+    app.handle(c.IssueInvite(code="ONCE", role="participant", jam_id=scene.jam_id))
+    assert (
+        client.post("/api/session", json={"invite_code": "ONCE", "display_name": " "}).status_code
+        == 422
+    )
+    assert (
+        client.post("/api/session", json={"invite_code": "ONCE", "display_name": "A"}).status_code
+        == 201
+    )
+    used = client.post("/api/session", json={"invite_code": "ONCE", "display_name": "B"})
+    assert (used.status_code, used.json()["error"]) == (409, "invite_used_up")
+    missing = client.post("/api/session", json={"display_name": "B"})
+    assert missing.status_code == 422
+
+
+def test_writing_needs_a_valid_session(world):
+    client, _, scene, _ = world
+    client.cookies.clear()
+    assert _idea(client, scene, {}).status_code == 401
+    forged = _idea(client, scene, {"Authorization": "Bearer 0123.456.789"})
+    assert (forged.status_code, forged.json()["error"]) == (401, "not_signed_in")
+
+
+def test_posting_commenting_voting_and_reading_your_own_writes(world):
+    client, _, scene, enter = world
+    ada, bob = enter(), enter(segment="family")
+    posted = _idea(client, scene, ada)
+    assert posted.status_code == 201
+    idea = posted.json()
+    comment = client.post(f"/api/ideas/{idea['id']}/comments", json={"body": "Yes!"}, headers=bob)
+    assert comment.status_code == 201
+    reply = client.post(
+        f"/api/ideas/{idea['id']}/comments",
+        json={"body": "Agreed", "parent_id": comment.json()["id"]},
+        headers=ada,
+    )
+    vote = client.put(f"/api/ideas/{idea['id']}/vote", json={"value": 1}, headers=bob)
+    assert vote.status_code == 200
+    thread = client.get(f"/api/ideas/{idea['id']}", params={"after": vote.json()["position"]})
+    body = thread.json()
+    assert (body["idea"]["up"], body["comments"][0]["replies"][0]["id"]) == (1, reply.json()["id"])
+    withdrawn = client.put(f"/api/ideas/{idea['id']}/vote", json={"value": 0}, headers=bob)
+    after = client.get(f"/api/ideas/{idea['id']}", params={"after": withdrawn.json()["position"]})
+    assert after.json()["idea"]["up"] == 0
+
+
+def test_only_authors_edit_and_only_while_the_jam_is_open(world, clock):
+    client, _, scene, enter = world
+    ada, bob = enter(), enter()
+    idea = _idea(client, scene, ada).json()
+    edit = {"title": "Four-day week, piloted", "body": "In one team."}
+    assert client.patch(f"/api/ideas/{idea['id']}", json=edit, headers=bob).status_code == 403
+    assert client.patch(f"/api/ideas/{idea['id']}", json=edit, headers=ada).status_code == 200
+    clock.advance(timedelta(hours=73))
+    closed = _idea(client, scene, ada)
+    assert (closed.status_code, closed.json()["error"]) == (409, "jam_not_open")
+
+
+def test_invalid_input_gets_422_and_unknown_ids_404(world):
+    client, _, scene, enter = world
+    ada = enter()
+    assert _idea(client, scene, ada, title="x" * 121).status_code == 422
+    wrong_forum = client.post(
+        f"/api/jams/{scene.jam_id}/ideas",
+        json={"forum": "nope", "title": "T", "body": "B"},
+        headers=ada,
+    )
+    assert (wrong_forum.status_code, wrong_forum.json()["error"]) == (422, "unknown_forum")
+    idea = _idea(client, scene, ada).json()
+    assert (
+        client.put(f"/api/ideas/{idea['id']}/vote", json={"value": 5}, headers=ada).status_code
+        == 422
+    )
+    assert (
+        client.put(f"/api/ideas/{uuid4()}/vote", json={"value": 1}, headers=ada).status_code == 404
+    )
+    not_json = client.post(f"/api/ideas/{idea['id']}/flags", content=b"{", headers=ada)
+    assert not_json.status_code == 422
+
+
+def test_flags_moderation_and_decisions_check_roles(world):
+    client, _, scene, enter = world
+    ada, organizer, leader = enter(), enter("organizer"), enter("leader")
+    idea = _idea(client, scene, ada).json()
+    url = f"/api/ideas/{idea['id']}"
+    assert client.post(f"{url}/flags", json={"reason": "spam"}, headers=ada).status_code == 201
+    assert client.post(f"{url}/flags", json={"reason": "spam"}, headers=ada).status_code == 409
+    hide = {"action": "hide", "reason": "off topic"}
+    assert client.post(f"{url}/moderation", json=hide, headers=ada).status_code == 403
+    hidden = client.post(f"{url}/moderation", json=hide, headers=organizer)
+    assert hidden.status_code == 200
+    assert client.get(url, params={"after": hidden.json()["position"]}).status_code == 404
+    assert client.put(f"{url}/vote", json={"value": 1}, headers=ada).status_code == 409
+    restore = {"action": "restore", "reason": "fine after all"}
+    assert client.post(f"{url}/moderation", json=restore, headers=organizer).status_code == 200
+    decision = {"decision": "funded", "note": "Go"}
+    assert client.post(f"{url}/decision", json=decision, headers=organizer).status_code == 403
+    assert client.post(f"{url}/decision", json=decision, headers=leader).status_code == 200
+    bad = client.post(f"{url}/decision", json={"decision": "maybe"}, headers=leader)
+    assert bad.status_code == 422
+    comment = client.post(f"{url}/comments", json={"body": "rude"}, headers=ada).json()
+    curl = f"/api/comments/{comment['id']}/moderation"
+    assert client.post(curl, json=hide, headers=ada).status_code == 403
+    assert client.post(curl, json=hide, headers=organizer).status_code == 200
+
+
+def test_organizers_create_schedule_and_invite(world, clock):
+    client, _, _, enter = world
+    ada, organizer = enter(), enter("organizer", jam=None)
+    start = clock.now + timedelta(days=1)
+    jam = {
+        "title": "Second jam",
+        "forums": [{"slug": "cities", "title": "Cities"}],
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=72)).isoformat(),
+    }
+    assert client.post("/api/jams", json=jam, headers=ada).status_code == 403
+    created = client.post("/api/jams", json=jam, headers=organizer)
+    assert created.status_code == 201
+    jam_id = created.json()["id"]
+    later = {
+        "starts_at": (start + timedelta(days=1)).isoformat(),
+        "ends_at": (start + timedelta(days=4)).isoformat(),
+    }
+    assert client.patch(f"/api/jams/{jam_id}", json=later, headers=organizer).status_code == 200
+    assert client.patch(f"/api/jams/{jam_id}", json={}, headers=organizer).status_code == 422
+    invites = client.post(
+        f"/api/jams/{jam_id}/invites", json={"role": "leader", "count": 3}, headers=organizer
+    )
+    assert invites.status_code == 201
+    assert len(set(invites.json()["codes"])) == 3
+    assert (
+        client.post(f"/api/jams/{jam_id}/invites", json={"role": "leader"}, headers=ada).status_code
+        == 403
+    )
+    closed = client.patch(
+        f"/api/jams/{jam_id}", json={"close": True, "reason": "Done"}, headers=organizer
+    )
+    assert closed.status_code == 200
+
+
+def test_an_idempotency_key_makes_a_retry_safe(world):
+    client, app, scene, enter = world
+    ada = enter()
+    first = _idea(client, scene, ada, **{"Idempotency-Key": "post-1"})
+    again = _idea(client, scene, ada, **{"Idempotency-Key": "post-1"})
+    assert first.json() == again.json()
+    assert app.position() == first.json()["position"]
+    other = _idea(client, scene, ada, title="Something else", **{"Idempotency-Key": "post-1"})
+    assert (other.status_code, other.json()["error"]) == (422, "idempotency_key_reused")
+
+
+def test_oversized_bodies_get_413(world):
+    client, _, scene, enter = world
+    ada = enter()
+    huge = client.post(
+        f"/api/jams/{scene.jam_id}/ideas",
+        json={"forum": "health", "title": "T", "body": "x" * 100_000},
+        headers=ada,
+    )
+    assert huge.status_code == 413
+
+
+def test_writes_are_rate_limited_per_participant(tmp_path, clock):
+    app = JamApplication(Settings(data_dir=tmp_path / "var", writes_per_minute=3), clock=clock)
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    with TestClient(create_app(app.settings, jam=app)) as client:
+        from ui.auth import issue_token
+
+        token = issue_token(client.app.state.secret, ada)
+        headers = {"Authorization": f"Bearer {token}"}
+        statuses = [_idea(client, scene, headers, title=f"Idea {i}").status_code for i in range(4)]
+        assert statuses == [201, 201, 201, 429]
+        limited = _idea(client, scene, headers)
+        assert int(limited.headers["retry-after"]) > 0
+        assert limited.json()["error"] == "too_many_requests"
+        assert (
+            client.get(f"/api/jams/{scene.jam_id}/ideas").status_code == 200
+        )  # reads are not limited
+    app.close()

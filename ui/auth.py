@@ -1,0 +1,91 @@
+"""Sessions: a signed token names the participant; every request checks it.
+
+Tokens are `<participant id>.<issued at>.<signature>`, signed with HMAC-SHA256
+under the service's secret key, so any web worker can check any token without a
+shared session store. The role is never taken from the token: it is read from
+the participant aggregate on each request, so a block or a change takes effect
+at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from litestar import Request
+from litestar.exceptions import NotAuthorizedException
+
+from jam.settings import Settings
+
+SESSION_COOKIE = "openjam_session"
+MAX_AGE_S = 14 * 24 * 3600
+
+
+def secret_key(settings: Settings) -> bytes:
+    """The configured key, or one kept beside the embedded store (made on first use)."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = Path(settings.data_dir) / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip().encode()
+
+
+def _sign(key: bytes, payload: str) -> str:
+    digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def issue_token(key: bytes, participant_id: UUID, now: float | None = None) -> str:
+    payload = f"{participant_id.hex}.{int(now if now is not None else time.time())}"
+    return f"{payload}.{_sign(key, payload)}"
+
+
+def read_token(key: bytes, token: str, now: float | None = None) -> UUID | None:
+    """The participant a valid, unexpired token names; None otherwise."""
+    try:
+        pid, issued, signature = token.split(".")
+        payload = f"{pid}.{issued}"
+        if not hmac.compare_digest(signature, _sign(key, payload)):
+            return None
+        if (now if now is not None else time.time()) - int(issued) > MAX_AGE_S:
+            return None
+        return UUID(hex=pid)
+    except ValueError:
+        return None
+
+
+def token_of(request: Request[Any, Any, Any]) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def signed_in(request: Request[Any, Any, Any]) -> UUID:
+    """The participant making the request, or 401."""
+    token = token_of(request)
+    participant = read_token(request.app.state.secret, token) if token else None
+    if participant is None:
+        raise NotAuthorizedException("sign in first: send a session token or cookie")
+    return participant
+
+
+def rate_limit_key(request: Request[Any, Any, Any]) -> str:
+    """Writes are limited per participant (per address before signing in)."""
+    token = token_of(request)
+    participant = read_token(request.app.state.secret, token) if token else None
+    if participant is not None:
+        return f"participant:{participant.hex}"
+    client = request.client
+    return f"address:{client.host if client else 'unknown'}"

@@ -1,0 +1,164 @@
+"""Ideas: the thread, edits, comments, votes, flags, moderation and decisions."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, patch, post, put
+from litestar.concurrency import sync_to_thread
+from litestar.datastructures import State
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK
+
+from jam import commands as c
+from jam.application import JamApplication
+from projections import queries
+from projections.models import Thread
+from ui.auth import signed_in
+from ui.bootstrap import Services
+from ui.reads import After, AsOf, AsOfPosition, caught_up, time_travel
+from ui.schemas import (
+    DecisionIn,
+    IdeaEdit,
+    Moderation,
+    NewComment,
+    Reason,
+    VoteIn,
+    Written,
+    acting,
+    handle,
+    idempotency_key,
+    written,
+)
+
+
+class IdeaController(Controller):
+    path = "/api/ideas/{idea_id:uuid}"
+    tags: ClassVar[list[str]] = ["ideas"]
+
+    @patch("/", summary="Edit an idea (its author)")
+    async def edit(
+        self,
+        state: State,
+        idea_id: FromPath[UUID],
+        data: JSONBody[IdeaEdit],
+        request: Request[Any, Any, Any],
+    ) -> Response[Written]:
+        command = c.EditIdea(
+            **acting(request),
+            idea_id=idea_id,
+            title=data.title,
+            body=data.body,
+        )
+        return written(await handle(state, command), HTTP_200_OK)
+
+    @post("/comments", summary="Comment on an idea, or reply to a comment")
+    async def comment(
+        self,
+        state: State,
+        idea_id: FromPath[UUID],
+        data: JSONBody[NewComment],
+        request: Request[Any, Any, Any],
+    ) -> Response[Written]:
+        actor, key = signed_in(request), idempotency_key(request)
+        command = c.PostComment(
+            actor=actor,
+            client_key=key,
+            comment_id=JamApplication.new_id(actor, key),
+            idea_id=idea_id,
+            parent_id=data.parent_id,
+            body=data.body,
+        )
+        return written(await handle(state, command))
+
+    @put("/vote", summary="Vote +1 or -1, or 0 to withdraw")
+    async def vote(
+        self,
+        state: State,
+        idea_id: FromPath[UUID],
+        data: JSONBody[VoteIn],
+        request: Request[Any, Any, Any],
+    ) -> Response[Written]:
+        command = c.CastVote(
+            **acting(request),
+            idea_id=idea_id,
+            value=data.value,
+        )
+        return written(await handle(state, command), HTTP_200_OK)
+
+    @post("/flags", summary="Flag an idea for the organizers")
+    async def flag(
+        self,
+        state: State,
+        idea_id: FromPath[UUID],
+        data: JSONBody[Reason],
+        request: Request[Any, Any, Any],
+    ) -> Response[Written]:
+        command = c.FlagIdea(
+            **acting(request),
+            idea_id=idea_id,
+            reason=data.reason,
+        )
+        return written(await handle(state, command))
+
+    @post("/moderation", summary="Hide or restore an idea (organizers)")
+    async def moderate(
+        self,
+        state: State,
+        idea_id: FromPath[UUID],
+        data: JSONBody[Moderation],
+        request: Request[Any, Any, Any],
+    ) -> Response[Written]:
+        kind = c.HideIdea if data.action == "hide" else c.RestoreIdea
+        command = kind(
+            **acting(request),
+            idea_id=idea_id,
+            reason=data.reason,
+        )
+        return written(await handle(state, command), HTTP_200_OK)
+
+    @post("/decision", summary="Record a decision on an idea (leaders)")
+    async def decide(
+        self,
+        state: State,
+        idea_id: FromPath[UUID],
+        data: JSONBody[DecisionIn],
+        request: Request[Any, Any, Any],
+    ) -> Response[Written]:
+        command = c.RecordDecision(
+            **acting(request),
+            idea_id=idea_id,
+            decision=data.decision,
+            note=data.note,
+        )
+        return written(await handle(state, command), HTTP_200_OK)
+
+    @get("/", summary="An idea with its comment thread and vote tallies")
+    async def get_thread(
+        self,
+        state: State,
+        idea_id: FromPath[UUID],
+        after: After = None,
+        as_of_position: AsOfPosition = None,
+        as_of: AsOf = None,
+    ) -> Thread:
+        services: Services = state.services
+        await caught_up(services, after)
+
+        def read(cur: Any) -> Thread | None:
+            return queries.thread(cur, str(idea_id))
+
+        if as_of_position is not None or as_of is not None:
+            found = await sync_to_thread(time_travel, services, as_of_position, as_of, read)
+        else:
+
+            def now() -> Thread | None:
+                with services.views.reading() as cur:
+                    return read(cur)
+
+            found = await sync_to_thread(now)
+        if found is None:
+            raise NotFoundException(f"no idea with id {idea_id}")
+        return found

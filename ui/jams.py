@@ -1,0 +1,176 @@
+"""Jams: creating and scheduling them, their invites, ideas and Jam Central."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Annotated, Any, ClassVar
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.concurrency import sync_to_thread
+from litestar.datastructures import State
+from litestar.exceptions import ValidationException
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from jam import commands as c
+from jam.application import JamApplication
+from jam.invites import new_invite_code
+from projections import queries
+from projections.models import IdeaSummary, JamCentral
+from ui.auth import signed_in
+from ui.bootstrap import Services
+from ui.reads import After, AsOf, AsOfPosition, caught_up, time_travel
+from ui.schemas import (
+    Invites,
+    JamChange,
+    NewIdea,
+    NewInvites,
+    NewJam,
+    Written,
+    handle,
+    idempotency_key,
+    written,
+)
+
+
+class JamController(Controller):
+    path = "/api/jams"
+    tags: ClassVar[list[str]] = ["jams"]
+
+    @post("/", summary="Create a jam (organizers)")
+    async def create(
+        self, state: State, data: JSONBody[NewJam], request: Request[Any, Any, Any]
+    ) -> Response[Written]:
+        actor, key = signed_in(request), idempotency_key(request)
+        command = c.CreateJam(
+            actor=actor,
+            client_key=key,
+            jam_id=JamApplication.new_id(actor, key),
+            title=data.title,
+            description=data.description,
+            forums=tuple(c.ForumSpec(f.slug, f.title, f.description) for f in data.forums),
+            starts_at=data.starts_at,
+            ends_at=data.ends_at,
+        )
+        return written(await handle(state, command))
+
+    @patch("/{jam_id:uuid}", summary="Reschedule, extend or close a jam (organizers)")
+    async def change(
+        self,
+        state: State,
+        jam_id: FromPath[UUID],
+        data: JSONBody[JamChange],
+        request: Request[Any, Any, Any],
+    ) -> Response[Written]:
+        actor, key = signed_in(request), idempotency_key(request)
+        command: c.Command
+        if data.close:
+            command = c.CloseJam(actor=actor, client_key=key, jam_id=jam_id, reason=data.reason)
+        elif data.starts_at is not None and data.ends_at is not None:
+            command = c.RescheduleJam(
+                actor=actor,
+                client_key=key,
+                jam_id=jam_id,
+                starts_at=data.starts_at,
+                ends_at=data.ends_at,
+            )
+        elif data.ends_at is not None:
+            command = c.ExtendJam(actor=actor, client_key=key, jam_id=jam_id, ends_at=data.ends_at)
+        else:
+            raise ValidationException("send close, ends_at, or both starts_at and ends_at")
+        return written(await handle(state, command), HTTP_200_OK)
+
+    @post("/{jam_id:uuid}/invites", summary="Issue invite codes (organizers)")
+    async def invite(
+        self,
+        state: State,
+        jam_id: FromPath[UUID],
+        data: JSONBody[NewInvites],
+        request: Request[Any, Any, Any],
+    ) -> Response[Invites]:
+        actor = signed_in(request)
+        codes, position = [], 0
+        for _ in range(data.count):
+            code = new_invite_code()
+            done = await handle(
+                state,
+                c.IssueInvite(
+                    actor=actor,
+                    code=code,
+                    role=data.role,
+                    segment=data.segment,
+                    jam_id=jam_id,
+                    uses=data.uses,
+                ),
+            )
+            codes.append(code)
+            position = done.position
+        return Response(Invites(codes, position), status_code=HTTP_201_CREATED)
+
+    @post("/{jam_id:uuid}/ideas", summary="Post an idea")
+    async def post_idea(
+        self,
+        state: State,
+        jam_id: FromPath[UUID],
+        data: JSONBody[NewIdea],
+        request: Request[Any, Any, Any],
+    ) -> Response[Written]:
+        actor, key = signed_in(request), idempotency_key(request)
+        command = c.PostIdea(
+            actor=actor,
+            client_key=key,
+            jam_id=jam_id,
+            idea_id=JamApplication.new_id(actor, key),
+            forum=data.forum,
+            title=data.title,
+            body=data.body,
+        )
+        return written(await handle(state, command))
+
+    @get("/{jam_id:uuid}/ideas", summary="Ideas of a jam, optionally one forum, sorted")
+    async def list_ideas(
+        self,
+        state: State,
+        jam_id: FromPath[UUID],
+        forum: FromQuery[str | None] = None,
+        sort: Annotated[str, QueryParameter(pattern="^(new|top|hot|discussed)$")] = "new",
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        after: After = None,
+    ) -> list[IdeaSummary]:
+        services: Services = state.services
+        await caught_up(services, after)
+
+        def read() -> list[IdeaSummary]:
+            with services.views.reading() as cur:
+                return queries.ideas(
+                    cur, str(jam_id), forum=forum, sort=sort, limit=limit, offset=offset
+                )
+
+        return await sync_to_thread(read)
+
+    @get("/{jam_id:uuid}/stats", summary="Jam Central: activity, segments, forums, minutes")
+    async def jam_central(
+        self,
+        state: State,
+        jam_id: FromPath[UUID],
+        after: After = None,
+        as_of_position: AsOfPosition = None,
+        as_of: AsOf = None,
+    ) -> JamCentral:
+        services: Services = state.services
+        await caught_up(services, after)
+        now = as_of or services.jam.now()
+
+        def read(cur: Any) -> JamCentral:
+            return queries.jam_central(cur, str(jam_id), now.astimezone(UTC))
+
+        if as_of_position is not None or as_of is not None:
+            return await sync_to_thread(time_travel, services, as_of_position, as_of, read)
+
+        def current() -> JamCentral:
+            with services.views.reading() as cur:
+                return read(cur)
+
+        return await sync_to_thread(current)

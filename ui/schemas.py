@@ -1,0 +1,129 @@
+"""Request and response bodies of the JSON API, and the helpers every controller uses.
+
+The web layer adds who is acting (from the session) and nothing else; the
+domain decides. `Idempotency-Key` makes a retry safe: the same key from the same
+participant returns the first result and records nothing new.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+from litestar import Request, Response
+from litestar.concurrency import sync_to_thread
+from litestar.datastructures import State
+from litestar.status_codes import HTTP_201_CREATED
+
+from jam import commands as c
+from jam.application import JamApplication
+from ui.auth import signed_in
+
+Text = Annotated[str, msgspec.Meta(max_length=20_000)]
+
+
+class Written(msgspec.Struct, frozen=True):
+    id: str
+    position: int
+
+
+class SignIn(msgspec.Struct, frozen=True):
+    invite_code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    display_name: Text
+
+
+class Session(msgspec.Struct, frozen=True):
+    token: str
+    participant_id: str
+    role: str
+    segment: str
+
+
+class ForumIn(msgspec.Struct, frozen=True):
+    slug: str
+    title: Text
+    description: Text = ""
+
+
+class NewJam(msgspec.Struct, frozen=True):
+    title: Text
+    forums: Annotated[list[ForumIn], msgspec.Meta(min_length=1, max_length=24)]
+    starts_at: datetime
+    ends_at: datetime
+    description: Text = ""
+
+
+class JamChange(msgspec.Struct, frozen=True):
+    """Reschedule (both times, before the start), extend (a later end) or close early."""
+
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    close: bool = False
+    reason: Text = ""
+
+
+class NewInvites(msgspec.Struct, frozen=True):
+    role: str
+    segment: str = "employee"
+    count: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 1
+    uses: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1
+
+
+class Invites(msgspec.Struct, frozen=True):
+    codes: list[str]
+    position: int
+
+
+class NewIdea(msgspec.Struct, frozen=True):
+    forum: str
+    title: Text
+    body: Text
+
+
+class IdeaEdit(msgspec.Struct, frozen=True):
+    title: Text
+    body: Text
+
+
+class NewComment(msgspec.Struct, frozen=True):
+    body: Text
+    parent_id: UUID | None = None
+
+
+class VoteIn(msgspec.Struct, frozen=True):
+    value: Literal[1, -1, 0]
+
+
+class Reason(msgspec.Struct, frozen=True):
+    reason: Text
+
+
+class Moderation(msgspec.Struct, frozen=True):
+    action: Literal["hide", "restore"]
+    reason: Text
+
+
+class DecisionIn(msgspec.Struct, frozen=True):
+    decision: str
+    note: Text = ""
+
+
+def idempotency_key(request: Request[Any, Any, Any]) -> str | None:
+    key = request.headers.get("idempotency-key")
+    return key[:200] if key else None
+
+
+def acting(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Who is acting, and the retry key they sent: the web layer's part of a command."""
+    return {"actor": signed_in(request), "client_key": idempotency_key(request)}
+
+
+async def handle(state: State, command: c.Command) -> c.Done:
+    app: JamApplication = state.services.jam
+    return await sync_to_thread(app.handle, command)
+
+
+def written(done: c.Done, status: int = HTTP_201_CREATED) -> Response[Written]:
+    return Response(Written(id=str(done.id), position=done.position), status_code=status)

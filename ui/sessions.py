@@ -1,0 +1,49 @@
+"""Signing in."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from litestar import Controller, Request, Response, post
+from litestar.concurrency import sync_to_thread
+from litestar.datastructures import Cookie, State
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_201_CREATED
+
+from domain import Participant
+from jam import commands as c
+from jam.application import JamApplication
+from ui.auth import MAX_AGE_S, SESSION_COOKIE, issue_token
+from ui.schemas import Session, SignIn, idempotency_key
+
+
+class SessionController(Controller):
+    path = "/api/session"
+    tags: ClassVar[list[str]] = ["sessions"]
+
+    @post("/", summary="Sign in with an invite code", status_code=HTTP_201_CREATED)
+    async def sign_in(
+        self, state: State, data: JSONBody[SignIn], request: Request[Any, Any, Any]
+    ) -> Response[Session]:
+        app: JamApplication = state.services.jam
+        key = idempotency_key(request)
+        participant_id = app.new_id(None, f"session:{key}" if key else None)
+        command = c.JoinJam(
+            invite_code=data.invite_code,
+            participant_id=participant_id,
+            display_name=data.display_name,
+            client_key=key,
+        )
+        done = await sync_to_thread(app.handle, command)
+        person = await sync_to_thread(app.read, Participant, done.id)
+        token = issue_token(state.secret, person.id)
+        cookie = Cookie(
+            key=SESSION_COOKIE,
+            value=token,
+            httponly=True,
+            samesite="lax",
+            max_age=MAX_AGE_S,
+            path="/",
+        )
+        body = Session(token, str(person.id), person.role.value, person.segment.value)
+        return Response(body, status_code=HTTP_201_CREATED, cookies=[cookie])
