@@ -35,9 +35,16 @@ def secret_key(settings: Settings) -> bytes:
     path = Path(settings.data_dir) / "secret.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fresh = path.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_urlsafe(48))
+        try:
+            os.link(fresh, path)  # first writer wins; workers starting together share its key
+        except FileExistsError:
+            pass
+        finally:
+            fresh.unlink()
     return path.read_text().strip().encode()
 
 
