@@ -20,12 +20,13 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Request
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
 from jam.settings import Settings
 
 SESSION_COOKIE = "openjam_session"
 MAX_AGE_S = 14 * 24 * 3600
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def secret_key(settings: Settings) -> bytes:
@@ -85,6 +86,12 @@ def signed_in(request: Request[Any, Any, Any]) -> UUID:
     participant = read_token(request.app.state.secret, token) if token else None
     if participant is None:
         raise NotAuthorizedException("sign in first: send a session token or cookie")
+    # Signed in by cookie alone: accept only what a page of ours can send. A form on
+    # another site cannot send JSON without a CORS preflight, which is never granted.
+    by_cookie = "authorization" not in request.headers and request.method not in _SAFE_METHODS
+    media_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if by_cookie and media_type != "application/json":
+        raise PermissionDeniedException("cookie-authenticated writes must send JSON")
     return participant
 
 

@@ -245,3 +245,30 @@ def test_writes_are_rate_limited_per_participant(tmp_path, clock):
             client.get(f"/api/jams/{scene.jam_id}/ideas").status_code == 200
         )  # reads are not limited
     app.close()
+
+
+def test_a_cookie_alone_signs_in_only_json_writes(world):
+    client, app, scene, _ = world
+    app.handle(c.IssueInvite(code="COOKIE", role="participant", jam_id=scene.jam_id))
+    assert (
+        client.post(
+            "/api/session", json={"invite_code": "COOKIE", "display_name": "Ada"}
+        ).status_code
+        == 201
+    )
+    body = b'{"forum": "health", "title": "Forged", "body": "From another site"}'
+    forged = client.post(
+        f"/api/jams/{scene.jam_id}/ideas", content=body, headers={"Content-Type": "text/plain"}
+    )
+    assert (forged.status_code, forged.json()["error"]) == (403, "forbidden")
+    assert _idea(client, scene, {}).status_code == 201  # JSON, as our pages send
+
+
+def test_every_response_carries_the_security_headers(world):
+    client, *_ = world
+    for path in ("/", "/health", "/static/openjam.css", f"/api/ideas/{uuid4()}"):
+        headers = client.get(path).headers
+        assert "script-src 'self'" in headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff"
+    assert "<style>" not in client.get("/").text
