@@ -95,6 +95,11 @@ def ideas(
     return [_summary(r) for r in cur.execute(sql, (*params, limit, offset)).fetchall()]
 
 
+def jam_of_idea(cur: Cursor, idea_id: str) -> str | None:
+    row = cur.execute("SELECT jam_id FROM rm_ideas WHERE idea_id = ?", (idea_id,)).fetchone()
+    return row[0] if row else None
+
+
 def thread(cur: Cursor, idea_id: str, *, include_hidden: bool = False) -> Thread | None:
     """An idea with its nested comments; hidden items only for organizers."""
     row = cur.execute(

@@ -31,6 +31,7 @@ from ui.errors import EXCEPTION_HANDLERS
 from ui.ideas import IdeaController
 from ui.jams import JamController
 from ui.live import Publisher, channels_plugin, idea_stream, jam_stream
+from ui.me import MeController
 from ui.sessions import SessionController
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
             JamController,
             IdeaController,
             CommentController,
+            MeController,
         ],
         lifespan=[lifespan],
         plugins=[channels],

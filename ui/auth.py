@@ -95,6 +95,12 @@ def signed_in(request: Request[Any, Any, Any]) -> UUID:
     return participant
 
 
+def viewer(request: Request[Any, Any, Any]) -> UUID | None:
+    """The signed-in participant, if any (for reads that show more to some roles)."""
+    token = token_of(request)
+    return read_token(request.app.state.secret, token) if token else None
+
+
 def rate_limit_key(request: Request[Any, Any, Any]) -> str:
     """Writes are limited per participant (per address before signing in)."""
     token = token_of(request)

@@ -18,7 +18,7 @@ from projections import queries
 from projections.models import Thread
 from ui.auth import signed_in
 from ui.bootstrap import Services
-from ui.reads import After, AsOf, AsOfPosition, caught_up, time_travel
+from ui.reads import After, AsOf, AsOfPosition, caught_up, sees_hidden, time_travel
 from ui.schemas import (
     DecisionIn,
     IdeaEdit,
@@ -139,6 +139,7 @@ class IdeaController(Controller):
     async def get_thread(
         self,
         state: State,
+        request: Request[Any, Any, Any],
         idea_id: FromPath[UUID],
         after: After = None,
         as_of_position: AsOfPosition = None,
@@ -147,8 +148,15 @@ class IdeaController(Controller):
         services: Services = state.services
         await caught_up(services, after)
 
+        def jam_of() -> str | None:
+            with services.views.reading() as cur:
+                return queries.jam_of_idea(cur, str(idea_id))
+
+        jam_id = await sync_to_thread(jam_of)
+        hidden_too = jam_id is not None and await sees_hidden(services, request, jam_id)
+
         def read(cur: Any) -> Thread | None:
-            return queries.thread(cur, str(idea_id))
+            return queries.thread(cur, str(idea_id), include_hidden=hidden_too)
 
         if as_of_position is not None or as_of is not None:
             found = await sync_to_thread(time_travel, services, as_of_position, as_of, read)

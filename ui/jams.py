@@ -13,14 +13,15 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from domain.values import Role
 from jam import commands as c
 from jam.application import JamApplication
 from jam.invites import new_invite_code
 from projections import queries
-from projections.models import IdeaSummary, JamCentral
+from projections.models import IdeaSummary, JamCentral, ModerationQueue
 from ui.auth import signed_in
 from ui.bootstrap import Services
-from ui.reads import After, AsOf, AsOfPosition, caught_up, time_travel
+from ui.reads import After, AsOf, AsOfPosition, caught_up, require_role, sees_hidden, time_travel
 from ui.schemas import (
     Invites,
     JamChange,
@@ -132,6 +133,7 @@ class JamController(Controller):
     async def list_ideas(
         self,
         state: State,
+        request: Request[Any, Any, Any],
         jam_id: FromPath[UUID],
         forum: FromQuery[str | None] = None,
         sort: Annotated[str, QueryParameter(pattern="^(new|top|hot|discussed)$")] = "new",
@@ -141,11 +143,18 @@ class JamController(Controller):
     ) -> list[IdeaSummary]:
         services: Services = state.services
         await caught_up(services, after)
+        hidden_too = await sees_hidden(services, request, str(jam_id))
 
         def read() -> list[IdeaSummary]:
             with services.views.reading() as cur:
                 return queries.ideas(
-                    cur, str(jam_id), forum=forum, sort=sort, limit=limit, offset=offset
+                    cur,
+                    str(jam_id),
+                    forum=forum,
+                    sort=sort,
+                    limit=limit,
+                    offset=offset,
+                    include_hidden=hidden_too,
                 )
 
         return await sync_to_thread(read)
@@ -154,12 +163,14 @@ class JamController(Controller):
     async def jam_central(
         self,
         state: State,
+        request: Request[Any, Any, Any],
         jam_id: FromPath[UUID],
         after: After = None,
         as_of_position: AsOfPosition = None,
         as_of: AsOf = None,
     ) -> JamCentral:
         services: Services = state.services
+        await require_role(services, request, jam_id, {Role.ORGANIZER, Role.LEADER})
         await caught_up(services, after)
         now = as_of or services.jam.now()
 
@@ -174,3 +185,21 @@ class JamController(Controller):
                 return read(cur)
 
         return await sync_to_thread(current)
+
+    @get("/{jam_id:uuid}/moderation", summary="Flagged ideas and what was done (organizers)")
+    async def moderation_queue(
+        self,
+        state: State,
+        request: Request[Any, Any, Any],
+        jam_id: FromPath[UUID],
+        after: After = None,
+    ) -> ModerationQueue:
+        services: Services = state.services
+        await require_role(services, request, jam_id, {Role.ORGANIZER})
+        await caught_up(services, after)
+
+        def read() -> ModerationQueue:
+            with services.views.reading() as cur:
+                return queries.moderation_queue(cur, str(jam_id))
+
+        return await sync_to_thread(read)

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from uuid import UUID
 
+from litestar import Request
 from litestar.concurrency import sync_to_thread
-from litestar.exceptions import ValidationException
+from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.params import QueryParameter
 
+from domain import Participant
+from domain.values import Role
 from projections.timetravel import views_as_of
+from ui.auth import signed_in, viewer
 from ui.bootstrap import Services
 from ui.errors import NotCaughtUp
 
@@ -29,6 +34,30 @@ AsOf = Annotated[
     datetime | None,
     QueryParameter(description="Read as of this time, ISO 8601 (replays the log)."),
 ]
+
+
+async def role_of(services: Services, participant_id: UUID | None) -> Participant | None:
+    if participant_id is None:
+        return None
+    person = await sync_to_thread(services.jam.find, Participant, participant_id)
+    return None if person is None or person.blocked else person
+
+
+async def sees_hidden(services: Services, request: Request[Any, Any, Any], jam_id: str) -> bool:
+    """Organizers of a jam see its hidden ideas and comments, with their state."""
+    person = await role_of(services, viewer(request))
+    return person is not None and person.role is Role.ORGANIZER and person.belongs_to(UUID(jam_id))
+
+
+async def require_role(
+    services: Services, request: Request[Any, Any, Any], jam_id: UUID, roles: set[Role]
+) -> Participant:
+    """The signed-in participant if they hold one of `roles` in this jam; else 401 or 403."""
+    person = await role_of(services, signed_in(request))
+    if person is None or person.role not in roles or not person.belongs_to(jam_id):
+        allowed = " or ".join(sorted(r.value + "s" for r in roles))
+        raise PermissionDeniedException(f"only {allowed} of this jam may see this")
+    return person
 
 
 async def caught_up(services: Services, after: int | None) -> None:

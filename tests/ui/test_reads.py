@@ -13,6 +13,11 @@ from jam.application import JamApplication
 from jam.settings import Settings
 from tests.stories import open_jam
 from ui.app import create_app
+from ui.auth import issue_token
+
+
+def _signed_in(client, participant) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(client.app.state.secret, participant)}"}
 
 
 @pytest.fixture
@@ -39,11 +44,18 @@ def test_lists_threads_and_stats_show_what_was_written(served, clock):
     assert [i["title"] for i in top.json()] == ["First", "Second"]
     thread = client.get(f"/api/ideas/{first}", params={"after": position}).json()
     assert (thread["idea"]["up"], thread["segments"][0]["segment"]) == (1, "employee")
-    stats = client.get(f"/api/jams/{scene.jam_id}/stats", params={"after": position}).json()
+    as_organizer = _signed_in(client, scene.organizer)
+    stats = client.get(
+        f"/api/jams/{scene.jam_id}/stats", params={"after": position}, headers=as_organizer
+    ).json()
     assert stats["position"] >= position
     assert sum(s["ideas"] for s in stats["segments"]) == 2
 
-    past = client.get(f"/api/jams/{scene.jam_id}/stats", params={"as_of_position": done.position})
+    past = client.get(
+        f"/api/jams/{scene.jam_id}/stats",
+        params={"as_of_position": done.position},
+        headers=as_organizer,
+    )
     assert sum(s["ideas"] for s in past.json()["segments"]) == 1
     then = client.get(f"/api/ideas/{second}", params={"as_of_position": done.position})
     assert then.status_code == 404  # not posted yet at that position
@@ -58,9 +70,65 @@ def test_bad_reads_get_clear_errors(served, clock):
     bad_sort = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"sort": "loudest"})
     assert bad_sort.status_code == 422
     assert bad_sort.json()["error"] == "invalid"
-    naive = client.get(f"/api/jams/{scene.jam_id}/stats", params={"as_of": "2030-05-01T12:00:00"})
+    naive = client.get(
+        f"/api/jams/{scene.jam_id}/stats",
+        params={"as_of": "2030-05-01T12:00:00"},
+        headers=_signed_in(client, scene.organizer),
+    )
     assert naive.status_code == 422
     assert "timezone" in naive.json()["detail"]
     ahead = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"after": app.position() + 5})
     assert ahead.status_code == 503
     assert ahead.headers["retry-after"] == "1"
+
+
+def test_organizers_see_hidden_ideas_with_their_state_and_participants_do_not(served, clock):
+    client, app = served
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    idea = scene.post_idea(ada, title="Spam")
+    comment = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="rude"))
+    app.handle(c.HideComment(actor=scene.organizer, comment_id=comment.id, reason="rude"))
+    hidden = app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea, reason="advertising"))
+    params = {"after": hidden.position}
+    organizer, participant = _signed_in(client, scene.organizer), _signed_in(client, ada)
+    listed = client.get(f"/api/jams/{scene.jam_id}/ideas", params=params, headers=organizer).json()
+    assert [(i["title"], i["hidden"]) for i in listed] == [("Spam", True)]
+    assert (
+        client.get(f"/api/jams/{scene.jam_id}/ideas", params=params, headers=participant).json()
+        == []
+    )
+    thread = client.get(f"/api/ideas/{idea}", params=params, headers=organizer).json()
+    assert (thread["hidden_reason"], thread["comments"][0]["body"]) == ("advertising", "rude")
+    assert client.get(f"/api/ideas/{idea}", params=params, headers=participant).status_code == 404
+    assert client.get(f"/api/ideas/{idea}", params=params).status_code == 404
+
+
+def test_jam_central_and_the_moderation_queue_are_for_their_roles(served, clock):
+    client, app = served
+    scene = open_jam(app, clock)
+    ada, lee = scene.join(), scene.join(role="leader")
+    idea = scene.post_idea(ada)
+    flagged = app.handle(c.FlagIdea(actor=ada, idea_id=idea, reason="duplicate"))
+    stats, queue = f"/api/jams/{scene.jam_id}/stats", f"/api/jams/{scene.jam_id}/moderation"
+    assert client.get(stats).status_code == 401
+    assert client.get(stats, headers=_signed_in(client, ada)).status_code == 403
+    assert client.get(stats, headers=_signed_in(client, lee)).status_code == 200
+    assert client.get(queue, headers=_signed_in(client, lee)).status_code == 403
+    answer = client.get(
+        queue, params={"after": flagged.position}, headers=_signed_in(client, scene.organizer)
+    )
+    assert answer.json()["flagged"][0]["reasons"] == ["duplicate"]
+
+
+def test_participants_read_their_own_activity(served, clock):
+    client, app = served
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    idea = scene.post_idea(ada, title="Mine")
+    voted = app.handle(c.CastVote(actor=ada, idea_id=idea, value=1))
+    me = client.get(
+        "/api/me/activity", params={"after": voted.position}, headers=_signed_in(client, ada)
+    ).json()
+    assert ([i["title"] for i in me["ideas"]], me["votes"]) == (["Mine"], {str(idea): 1})
+    assert client.get("/api/me/activity").status_code == 401
