@@ -126,3 +126,19 @@ class LiveUpdate(msgspec.Struct, frozen=True):
     kind: str
     item_id: str
     idea_id: str | None
+
+
+class Forum(msgspec.Struct, frozen=True):
+    slug: str
+    title: str
+    description: str = ""
+
+
+class JamInfo(msgspec.Struct, frozen=True):
+    jam_id: str
+    title: str
+    description: str
+    forums: list[Forum]
+    starts_at: str
+    ends_at: str
+    closed_at: str | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,9 +11,11 @@ from projections.models import (
     Activity,
     CommentNode,
     FlaggedIdea,
+    Forum,
     ForumTotals,
     IdeaSummary,
     JamCentral,
+    JamInfo,
     LiveUpdate,
     MinuteActivity,
     ModerationAction,
@@ -93,6 +96,23 @@ def ideas(
         f"WHERE {' AND '.join(where)} ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?"
     )
     return [_summary(r) for r in cur.execute(sql, (*params, limit, offset)).fetchall()]
+
+
+def jam_info(cur: Cursor, jam_id: str) -> JamInfo | None:
+    row = cur.execute(
+        "SELECT jam_id, title, description, forums, starts_at, ends_at, closed_at "
+        "FROM rm_jams WHERE jam_id = ?",
+        (jam_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    forums = [Forum(**f) for f in json.loads(row[3])]
+    return JamInfo(row[0], row[1], row[2], forums, row[4], row[5], row[6])
+
+
+def jam_list(cur: Cursor) -> list[JamInfo]:
+    rows = cur.execute("SELECT jam_id FROM rm_jams ORDER BY starts_at DESC").fetchall()
+    return [info for (jam_id,) in rows if (info := jam_info(cur, jam_id)) is not None]
 
 
 def jam_of_idea(cur: Cursor, idea_id: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,11 +11,11 @@ from pathlib import Path
 import msgspec
 from litestar import Litestar, Response, get
 from litestar.concurrency import sync_to_thread
+from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from litestar.stores.registry import StoreRegistry
@@ -32,6 +33,7 @@ from ui.ideas import IdeaController
 from ui.jams import JamController
 from ui.live import Publisher, channels_plugin, idea_stream, jam_stream
 from ui.me import MeController
+from ui.pages import PagesController
 from ui.sessions import SessionController
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -60,14 +62,6 @@ def health(state: State) -> Response[Health]:
         )
         return Response(body, status_code=HTTP_503_SERVICE_UNAVAILABLE)
     return Response(Health(status="ok", store=_store_name(app.settings), position=position))
-
-
-@get("/", sync_to_thread=True, include_in_schema=False)
-def index(state: State) -> Template:
-    app: JamApplication = state.services.jam
-    return Template(
-        "index.html", context={"position": app.position(), "store": _store_name(app.settings)}
-    )
 
 
 SECURITY_HEADERS = {
@@ -124,9 +118,11 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
     settings = settings or Settings.from_env()
     channels = channels_plugin(settings.redis_url)
 
+    key = secret_key(settings)
+
     @asynccontextmanager
     async def lifespan(server: Litestar) -> AsyncIterator[None]:
-        server.state.secret = await sync_to_thread(secret_key, settings)
+        server.state.secret = key
         services = await sync_to_thread(build, settings, jam=jam)
         services.runner.on_updates(Publisher(channels, asyncio.get_running_loop()))
         await sync_to_thread(services.runner.start)
@@ -148,7 +144,7 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
                 path="/static", directories=[STATIC], include_in_schema=False
             ),
             health,
-            index,
+            PagesController,
             jam_stream,
             idea_stream,
             SessionController,
@@ -160,6 +156,13 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
         lifespan=[lifespan],
         plugins=[channels],
         middleware=[security_headers, rate_limit.middleware],
+        # Forms on our pages carry a token; the JSON API authenticates differently.
+        csrf_config=CSRFConfig(
+            secret=hashlib.sha256(b"csrf:" + key).hexdigest(),
+            cookie_name="openjam_csrf",
+            cookie_httponly=True,
+            exclude=["/api", "/health", "/schema", "/static"],
+        ),
         stores=_stores(settings),
         request_max_body_size=MAX_BODY_BYTES,
         exception_handlers=EXCEPTION_HANDLERS,

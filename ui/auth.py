@@ -80,15 +80,20 @@ def token_of(request: Request[Any, Any, Any]) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
-def signed_in(request: Request[Any, Any, Any]) -> UUID:
-    """The participant making the request, or 401."""
+def signed_in(request: Request[Any, Any, Any], *, form: bool = False) -> UUID:
+    """The participant making the request, or 401.
+
+    `form` is for our pages' form posts, which the CSRF middleware has checked.
+    """
     token = token_of(request)
     participant = read_token(request.app.state.secret, token) if token else None
     if participant is None:
         raise NotAuthorizedException("sign in first: send a session token or cookie")
     # Signed in by cookie alone: accept only what a page of ours can send. A form on
     # another site cannot send JSON without a CORS preflight, which is never granted.
-    by_cookie = "authorization" not in request.headers and request.method not in _SAFE_METHODS
+    by_cookie = (
+        not form and "authorization" not in request.headers and request.method not in _SAFE_METHODS
+    )
     media_type = request.headers.get("content-type", "").split(";")[0].strip()
     if by_cookie and media_type != "application/json":
         raise PermissionDeniedException("cookie-authenticated writes must send JSON")

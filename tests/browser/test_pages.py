@@ -1,0 +1,92 @@
+"""Participants and organizers in a real browser: sign in, post, and see others live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from jam import commands as c
+from jam.application import JamApplication
+from jam.settings import Settings
+from tests.stories import open_jam
+from tests.ui.harness import web_worker
+from tests.ui.test_live import Now
+
+pytestmark = pytest.mark.slow
+SHOTS = os.environ.get("OPENJAM_SCREENSHOTS")  # a folder: save the README's screenshots there
+
+
+@pytest.fixture
+def site(tmp_path):
+    app = JamApplication(Settings(data_dir=tmp_path / "var"))
+    scene = open_jam(app, Now())
+    with web_worker(tmp_path, {}) as base:
+        yield base, app, scene
+    app.close()
+
+
+def _invite(app, scene, role="participant", segment="employee") -> str:
+    code = uuid4().hex[:12].upper()
+    app.handle(c.IssueInvite(code=code, role=role, segment=segment, jam_id=scene.jam_id))
+    return code
+
+
+def _sign_in(browser, base: str, code: str, name: str):
+    page = browser.new_context().new_page()
+    page.goto(base + "/")
+    page.get_by_label("Invite code").fill(code)
+    page.get_by_label("Your name").fill(name)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/jams/**")
+    return page
+
+
+def test_a_participant_signs_in_and_posts_an_idea(browser, site):
+    base, app, scene = site
+    page = _sign_in(browser, base, _invite(app, scene), "Ada")
+    page.get_by_label("Title").fill("Quiet rooms in every office")
+    page.get_by_label("Your idea").fill("For focus work.\nBookable by the hour.")
+    page.get_by_role("button", name="Post idea").click()
+    page.wait_for_url(f"{base}/ideas/**")
+    assert page.get_by_role("heading", name="Quiet rooms in every office").is_visible()
+    page.goto(f"{base}/jams/{scene.jam_id}")
+    assert page.get_by_role("link", name="Quiet rooms in every office").is_visible()
+
+
+def test_an_open_thread_shows_a_new_comment_without_reloading(browser, site):
+    base, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Four-day week")
+    page = _sign_in(browser, base, _invite(app, scene, segment="client"), "Bea")
+    page.goto(f"{base}/ideas/{idea}")
+    page.evaluate("window.__same_page = true")
+    app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Piloted in Lisbon"))
+    page.get_by_text("Piloted in Lisbon").wait_for(timeout=10_000)
+    assert page.evaluate("window.__same_page") is True  # updated in place, not reloaded
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=f"{SHOTS}/thread.png", full_page=True)
+
+
+def test_an_idea_an_organizer_hides_disappears_live_for_participants(browser, site):
+    base, app, scene = site
+    ada = scene.join(name="Ada")
+    spam = scene.post_idea(ada, title="Cheap watches here")
+    scene.post_idea(ada, title="Bike sheds for all")
+    participant = _sign_in(browser, base, _invite(app, scene), "Cy")
+    assert participant.get_by_role("link", name="Cheap watches here").is_visible()
+    organizer = _sign_in(browser, base, _invite(app, scene, role="organizer"), "Olga")
+    organizer.goto(f"{base}/ideas/{spam}")
+    organizer.get_by_label("Reason").fill("advertising")
+    organizer.get_by_role("button", name="Hide idea").click()
+    participant.get_by_role("link", name="Cheap watches here").wait_for(
+        state="detached", timeout=10_000
+    )
+    assert participant.get_by_role("link", name="Bike sheds for all").is_visible()
+    if SHOTS:
+        organizer.goto(f"{base}/jams/{scene.jam_id}/central")
+        organizer.get_by_role("heading", name="Jam Central").first.wait_for()
+        organizer.screenshot(path=f"{SHOTS}/jam-central.png", full_page=True)

@@ -1,0 +1,91 @@
+"""Pages: user text is inert everywhere, forms need their CSRF token, roles are checked."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import pytest
+from litestar.testing import TestClient
+
+from jam import commands as c
+from jam.application import JamApplication
+from jam.settings import Settings
+from tests.stories import open_jam
+from ui.app import create_app
+from ui.auth import SESSION_COOKIE, issue_token
+
+XSS = '<script>alert("owned")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture
+def site(tmp_path, clock):
+    app = JamApplication(Settings(data_dir=tmp_path / "var", read_wait_ms=2000), clock=clock)
+    scene = open_jam(app, clock)
+    with TestClient(create_app(app.settings, jam=app)) as client:
+        yield client, app, scene
+    app.close()
+
+
+def _as(client, participant) -> None:
+    client.cookies.set(SESSION_COOKIE, issue_token(client.app.state.secret, participant))
+
+
+def test_script_in_user_text_is_inert_on_every_page(site):
+    client, app, scene = site
+    ada = scene.join(name=XSS[:60])
+    idea = scene.post_idea(ada, title=XSS[:120], body=XSS)
+    comment = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body=XSS))
+    app.handle(c.FlagIdea(actor=ada, idea_id=idea, reason=XSS))
+    _as(client, scene.organizer)
+    pages = [
+        f"/jams/{scene.jam_id}?after={comment.position}",
+        f"/ideas/{idea}?after={comment.position + 1}",
+        f"/jams/{scene.jam_id}/central",
+    ]
+    for path in pages:
+        html = client.get(path).text
+        assert "<script>alert" not in html, path
+        assert "<img src=x" not in html, path
+        assert "&lt;script&gt;" in html, path
+
+
+def test_a_form_post_without_its_csrf_token_is_refused(site):
+    client, _, scene = site
+    _as(client, scene.join())
+    forged = client.post(
+        f"/jams/{scene.jam_id}/ideas", data={"forum": "health", "title": "T", "body": "B"}
+    )
+    assert forged.status_code == 403
+
+
+def test_a_form_post_with_its_token_posts_and_shows_the_thread(site):
+    client, _, scene = site
+    _as(client, scene.join(name="Ada"))
+    page = client.get(f"/jams/{scene.jam_id}")
+    token = page.text.split('name="_csrf_token" value="')[1].split('"')[0]
+    posted = client.post(
+        f"/jams/{scene.jam_id}/ideas",
+        data={
+            "forum": "health",
+            "title": "Walking meetings",
+            "body": "Outside.",
+            "_csrf_token": token,
+        },
+    )
+    assert posted.status_code == 200  # followed the redirect to the thread
+    assert "Walking meetings" in posted.text
+    refused = client.post(
+        f"/jams/{scene.jam_id}/ideas",
+        data={"forum": "nope", "title": "T", "body": "B", "_csrf_token": token},
+    )
+    assert "has no forum" in refused.text  # shown as a notice on the page
+
+
+def test_jam_central_is_for_organizers(site):
+    client, _, scene = site
+    _as(client, scene.join())
+    assert client.get(f"/jams/{scene.jam_id}/central").status_code == 403
+    _as(client, scene.organizer)
+    page = client.get(f"/jams/{scene.jam_id}/central")
+    assert page.status_code == 200
+    assert "<svg" in page.text

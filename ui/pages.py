@@ -1,0 +1,345 @@
+"""Server-rendered pages: they read the read models and post forms as commands.
+
+Everything works without JavaScript; `static/live.js` only swaps in fresh
+content when a live update arrives. Form posts carry a CSRF token, checked by
+the middleware before any handler runs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar
+from urllib.parse import quote
+from uuid import UUID
+
+from litestar import Controller, Request, get, post
+from litestar.concurrency import sync_to_thread
+from litestar.datastructures import Cookie, State
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from domain import Participant
+from domain.errors import DomainError
+from domain.values import Role
+from jam import commands as c
+from jam.application import JamApplication
+from jam.errors import ApplicationError
+from projections import queries
+from projections.models import JamCentral
+from ui.auth import MAX_AGE_S, SESSION_COOKIE, issue_token, signed_in, viewer
+from ui.bootstrap import Services
+from ui.reads import require_role
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+SORTS = ("new", "top", "hot", "discussed")
+
+
+def _back(request: Request[Any, Any, Any], fallback: str, notice: str | None = None) -> Redirect:
+    target = request.headers.get("referer") or fallback
+    if "://" in target:  # only ever back to one of our own pages
+        target = "/" + target.split("://", 1)[1].split("/", 1)[-1]
+    target = target.split("?notice=")[0].split("&notice=")[0]
+    if notice:
+        target += ("&" if "?" in target else "?") + "notice=" + quote(notice)
+    return Redirect(target)
+
+
+async def _me(services: Services, request: Request[Any, Any, Any]) -> Participant | None:
+    pid = viewer(request)
+    return await sync_to_thread(services.jam.find, Participant, pid) if pid else None
+
+
+def _status(info: Any, now: datetime) -> tuple[str, bool]:
+    starts, ends = datetime.fromisoformat(info.starts_at), datetime.fromisoformat(info.ends_at)
+    if info.closed_at or now >= ends:
+        return "This jam is closed.", False
+    if now < starts:
+        return f"Opens in {_span(starts - now)}.", False
+    return f"Open now: {_span(ends - now)} left.", True
+
+
+def _span(delta: Any) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def _chart(central: JamCentral, width: int = 240) -> dict[str, Any]:
+    minutes = central.minutes[-width:]
+    peak = max([1, *(max(m.ideas, m.comments, m.votes) for m in minutes)])
+    step = width / max(len(minutes) - 1, 1)
+
+    def line(attr: str) -> str:
+        return " ".join(
+            f"{i * step:.1f},{100 - getattr(m, attr) / peak * 95:.1f}"
+            for i, m in enumerate(minutes)
+        )
+
+    return {
+        "width": width,
+        "peak": peak,
+        "ideas": line("ideas"),
+        "comments": line("comments"),
+        "votes": line("votes"),
+    }
+
+
+class PagesController(Controller):
+    include_in_schema = False
+    tags: ClassVar[list[str]] = ["pages"]
+
+    @get("/")
+    async def home(
+        self, state: State, request: Request[Any, Any, Any], notice: FromQuery[str | None] = None
+    ) -> Template | Redirect:
+        services: Services = state.services
+        me = await _me(services, request)
+        if me is not None and me.jam_id is not None:
+            return Redirect(f"/jams/{me.jam_id}")
+
+        def read() -> tuple[list[Any], int]:
+            with services.views.reading() as cur:
+                return queries.jam_list(cur), queries.position(cur)
+
+        jams, _ = await sync_to_thread(read)
+        position = await sync_to_thread(services.jam.position)
+        store = "postgresql" if services.settings.uses_postgres else "sqlite"
+        return Template(
+            "index.html",
+            context={
+                "me": me,
+                "jams": jams if me else [],
+                "notice": notice,
+                "store": store,
+                "position": position,
+            },
+        )
+
+    @post("/signin")
+    async def sign_in(self, state: State, data: Form) -> Redirect:
+        app: JamApplication = state.services.jam
+        try:
+            done = await sync_to_thread(
+                app.handle,
+                c.JoinJam(
+                    invite_code=data.get("invite_code", ""),
+                    participant_id=app.new_id(),
+                    display_name=data.get("display_name", ""),
+                ),
+            )
+        except (DomainError, ApplicationError) as exc:
+            return Redirect("/?notice=" + quote(str(exc)))
+        token = issue_token(state.secret, done.id)  # type: ignore[arg-type]
+        cookie = Cookie(
+            key=SESSION_COOKIE,
+            value=token,
+            httponly=True,
+            samesite="lax",
+            max_age=MAX_AGE_S,
+            path="/",
+        )
+        return Redirect("/", cookies=[cookie])
+
+    @get("/jams/{jam_id:uuid}")
+    async def jam_page(
+        self,
+        state: State,
+        request: Request[Any, Any, Any],
+        jam_id: FromPath[UUID],
+        forum: FromQuery[str | None] = None,
+        sort: FromQuery[str] = "new",
+        notice: FromQuery[str | None] = None,
+    ) -> Template:
+        services: Services = state.services
+        me = await _me(services, request)
+        organizer = me is not None and me.role is Role.ORGANIZER and me.belongs_to(jam_id)
+        sort = sort if sort in SORTS else "new"
+
+        def read() -> tuple[Any, list[Any], int]:
+            with services.views.reading() as cur:
+                info = queries.jam_info(cur, str(jam_id))
+                ideas = queries.ideas(
+                    cur,
+                    str(jam_id),
+                    forum=forum or None,
+                    sort=sort,
+                    include_hidden=organizer,
+                    limit=100,
+                )
+                return info, ideas, queries.position(cur)
+
+        info, ideas, position = await sync_to_thread(read)
+        if info is None:
+            raise NotFoundException(f"no jam with id {jam_id}")
+        status, is_open = _status(info, services.jam.now().astimezone(UTC))
+        return Template(
+            "jam.html",
+            context={
+                "me": me,
+                "jam": info,
+                "forums": info.forums,
+                "forum": forum,
+                "sort": sort,
+                "ideas": ideas,
+                "status": status,
+                "is_open": is_open,
+                "notice": notice,
+                "position": position,
+            },
+        )
+
+    @post("/jams/{jam_id:uuid}/ideas")
+    async def post_idea(
+        self, state: State, request: Request[Any, Any, Any], jam_id: FromPath[UUID], data: Form
+    ) -> Redirect:
+        actor = signed_in(request, form=True)
+        app: JamApplication = state.services.jam
+        command = c.PostIdea(
+            actor=actor,
+            jam_id=jam_id,
+            idea_id=app.new_id(),
+            forum=data.get("forum", ""),
+            title=data.get("title", ""),
+            body=data.get("body", ""),
+        )
+        try:
+            done = await sync_to_thread(app.handle, command)
+        except (DomainError, ApplicationError) as exc:
+            return _back(request, f"/jams/{jam_id}", str(exc))
+        return Redirect(f"/ideas/{done.id}?after={done.position}")
+
+    @get("/ideas/{idea_id:uuid}")
+    async def thread_page(
+        self,
+        state: State,
+        request: Request[Any, Any, Any],
+        idea_id: FromPath[UUID],
+        after: FromQuery[int | None] = None,
+        notice: FromQuery[str | None] = None,
+    ) -> Template:
+        services: Services = state.services
+        if after is not None:
+            await sync_to_thread(
+                services.runner.wait_for, after, services.settings.read_wait_ms / 1000
+            )
+        me = await _me(services, request)
+
+        def read() -> tuple[Any, int]:
+            with services.views.reading() as cur:
+                jam_id = queries.jam_of_idea(cur, str(idea_id))
+                organizer = (
+                    me is not None
+                    and jam_id is not None
+                    and me.role is Role.ORGANIZER
+                    and me.belongs_to(UUID(jam_id))
+                )
+                return queries.thread(
+                    cur, str(idea_id), include_hidden=organizer
+                ), queries.position(cur)
+
+        thread, position = await sync_to_thread(read)
+        if thread is None:
+            raise NotFoundException(f"no idea with id {idea_id}")
+        organizer = (
+            me is not None and me.role is Role.ORGANIZER and me.belongs_to(UUID(thread.idea.jam_id))
+        )
+        return Template(
+            "thread.html",
+            context={
+                "me": me,
+                "thread": thread,
+                "organizer": organizer,
+                "notice": notice,
+                "position": position,
+            },
+        )
+
+    async def _form_command(
+        self, state: State, request: Request[Any, Any, Any], command: c.Command, fallback: str
+    ) -> Redirect:
+        try:
+            done = await sync_to_thread(state.services.jam.handle, command)
+        except (DomainError, ApplicationError) as exc:
+            return _back(request, fallback, str(exc))
+        target = _back(request, fallback).url
+        return Redirect(f"{target}{'&' if '?' in target else '?'}after={done.position}")
+
+    @post("/ideas/{idea_id:uuid}/vote")
+    async def vote(
+        self, state: State, request: Request[Any, Any, Any], idea_id: FromPath[UUID], data: Form
+    ) -> Redirect:
+        value = {"1": 1, "-1": -1, "0": 0}.get(data.get("value", ""), 2)
+        command = c.CastVote(actor=signed_in(request, form=True), idea_id=idea_id, value=value)
+        return await self._form_command(state, request, command, f"/ideas/{idea_id}")
+
+    @post("/ideas/{idea_id:uuid}/comments")
+    async def comment(
+        self, state: State, request: Request[Any, Any, Any], idea_id: FromPath[UUID], data: Form
+    ) -> Redirect:
+        parent = data.get("parent_id") or None
+        command = c.PostComment(
+            actor=signed_in(request, form=True),
+            comment_id=JamApplication.new_id(),
+            idea_id=idea_id,
+            body=data.get("body", ""),
+            parent_id=UUID(parent) if parent else None,
+        )
+        return await self._form_command(state, request, command, f"/ideas/{idea_id}")
+
+    @post("/ideas/{idea_id:uuid}/moderation")
+    async def moderate_idea(
+        self, state: State, request: Request[Any, Any, Any], idea_id: FromPath[UUID], data: Form
+    ) -> Redirect:
+        kind = c.RestoreIdea if data.get("action") == "restore" else c.HideIdea
+        command = kind(
+            actor=signed_in(request, form=True), idea_id=idea_id, reason=data.get("reason", "")
+        )
+        return await self._form_command(state, request, command, f"/ideas/{idea_id}")
+
+    @post("/comments/{comment_id:uuid}/moderation")
+    async def moderate_comment(
+        self, state: State, request: Request[Any, Any, Any], comment_id: FromPath[UUID], data: Form
+    ) -> Redirect:
+        kind = c.RestoreComment if data.get("action") == "restore" else c.HideComment
+        command = kind(
+            actor=signed_in(request, form=True),
+            comment_id=comment_id,
+            reason=data.get("reason", ""),
+        )
+        return await self._form_command(
+            state, request, command, f"/ideas/{data.get('idea_id', '')}"
+        )
+
+    @get("/jams/{jam_id:uuid}/central")
+    async def central_page(
+        self, state: State, request: Request[Any, Any, Any], jam_id: FromPath[UUID]
+    ) -> Template:
+        services: Services = state.services
+        me = await require_role(services, request, jam_id, {Role.ORGANIZER})
+        now = services.jam.now().astimezone(UTC)
+
+        def read() -> tuple[Any, JamCentral, Any, int]:
+            with services.views.reading() as cur:
+                return (
+                    queries.jam_info(cur, str(jam_id)),
+                    queries.jam_central(cur, str(jam_id), now),
+                    queries.moderation_queue(cur, str(jam_id)),
+                    queries.position(cur),
+                )
+
+        info, central, queue, position = await sync_to_thread(read)
+        if info is None:
+            raise NotFoundException(f"no jam with id {jam_id}")
+        return Template(
+            "central.html",
+            context={
+                "me": me,
+                "jam": info,
+                "central": central,
+                "queue": queue,
+                "chart": _chart(central),
+                "position": position,
+            },
+        )
