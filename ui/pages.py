@@ -298,6 +298,50 @@ class PagesController(Controller):
         )
         return await self._form_command(state, request, command, f"/ideas/{idea_id}")
 
+    @post("/ideas/{idea_id:uuid}/decision")
+    async def decide(
+        self, state: State, request: Request[Any, Any, Any], idea_id: FromPath[UUID], data: Form
+    ) -> Redirect:
+        command = c.RecordDecision(
+            actor=signed_in(request, form=True),
+            idea_id=idea_id,
+            decision=data.get("decision", ""),
+            note=data.get("note", ""),
+        )
+        return await self._form_command(state, request, command, f"/ideas/{idea_id}")
+
+    @post("/jams/{jam_id:uuid}/schedule")
+    async def schedule(
+        self, state: State, request: Request[Any, Any, Any], jam_id: FromPath[UUID], data: Form
+    ) -> Redirect:
+        actor = signed_in(request, form=True)
+        back = f"/jams/{jam_id}/central"
+        command: c.Command
+        if data.get("close"):
+            command = c.CloseJam(actor=actor, jam_id=jam_id, reason=data.get("reason", ""))
+        else:
+            try:
+                ends_at = datetime.fromisoformat(data.get("ends_at", "")).replace(tzinfo=UTC)
+            except ValueError:
+                return _back(request, back, "give the new end as 2030-05-04T18:00 (UTC)")
+            command = c.ExtendJam(actor=actor, jam_id=jam_id, ends_at=ends_at)
+        return await self._form_command(state, request, command, back)
+
+    @get("/me")
+    async def my_activity(self, state: State, request: Request[Any, Any, Any]) -> Template:
+        services: Services = state.services
+        participant = signed_in(request)
+
+        def read() -> Any:
+            with services.views.reading() as cur:
+                return queries.activity(cur, str(participant))
+
+        activity = await sync_to_thread(read)
+        if activity is None:
+            raise NotFoundException("your activity is not in the read models yet")
+        me = await _me(services, request)
+        return Template("me.html", context={"me": me, "activity": activity})
+
     @post("/comments/{comment_id:uuid}/moderation")
     async def moderate_comment(
         self, state: State, request: Request[Any, Any, Any], comment_id: FromPath[UUID], data: Form

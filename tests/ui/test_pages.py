@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import uuid4
 
 import pytest
 from litestar.testing import TestClient
 
+from domain import Jam
 from jam import commands as c
 from jam.application import JamApplication
 from jam.settings import Settings
@@ -89,3 +91,37 @@ def test_jam_central_is_for_organizers(site):
     page = client.get(f"/jams/{scene.jam_id}/central")
     assert page.status_code == 200
     assert "<svg" in page.text
+
+
+def _token(client, path: str) -> str:
+    return client.get(path).text.split('name="_csrf_token" value="')[1].split('"')[0]
+
+
+def test_leaders_decide_and_organizers_extend_from_their_pages(site, clock):
+    client, app, scene = site
+    idea = scene.post_idea(scene.join())
+    _as(client, scene.join(role="leader"))
+    page = f"/ideas/{idea}"
+    decided = client.post(
+        f"{page}/decision",
+        data={"decision": "funded", "note": "Go", "_csrf_token": _token(client, page)},
+    )
+    assert "decision: funded" in decided.text
+    _as(client, scene.organizer)
+    central = f"/jams/{scene.jam_id}/central"
+    later = (clock.now.replace(tzinfo=None) + timedelta(days=5)).isoformat()
+    extended = client.post(
+        f"/jams/{scene.jam_id}/schedule",
+        data={"ends_at": later[:16], "_csrf_token": _token(client, central)},
+    )
+    assert extended.status_code == 200
+    assert app.load(Jam, scene.jam_id).ends_at.isoformat()[:16] == later[:16]
+
+
+def test_my_activity_page_lists_my_ideas(site):
+    client, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Mine")
+    _as(client, ada)
+    client.get(f"/ideas/{idea}?after={app.position()}")  # wait for the read models
+    assert "Mine" in client.get("/me").text
