@@ -105,6 +105,7 @@ class Jam(Aggregate):
         self.created_by = created_by
         self.closed_early_at: datetime | None = None
         self.close_reason = ""
+        self.alert = ""
 
     # State is derived from the schedule and the time asked about, never stored.
     def state_at(self, at: datetime) -> JamState:
@@ -192,6 +193,27 @@ class Jam(Aggregate):
     def _closed_early(self, reason: str, closed_by: UUID, timestamp: datetime) -> None:
         self.closed_early_at = timestamp
         self.close_reason = reason
+
+    def send_alert(self, *, message: str, by: Participant, at: datetime) -> None:
+        """A banner every participant of the jam sees, until replaced or cleared."""
+        by.require_organizer(self.id)
+        self._alert_sent(
+            message=require_text("alert", message, max_len=REASON_MAX), sent_by=by.id, timestamp=at
+        )
+
+    @event("AlertSent")
+    def _alert_sent(self, message: str, sent_by: UUID, timestamp: datetime) -> None:
+        self.alert = message
+
+    def clear_alert(self, *, by: Participant, at: datetime) -> None:
+        by.require_organizer(self.id)
+        if not self.alert:
+            raise ConflictingState("there is no alert to clear")
+        self._alert_cleared(cleared_by=by.id, timestamp=at)
+
+    @event("AlertCleared")
+    def _alert_cleared(self, cleared_by: UUID, timestamp: datetime) -> None:
+        self.alert = ""
 
     def summary(self, at: datetime) -> dict[str, Any]:
         return {

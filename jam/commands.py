@@ -59,6 +59,15 @@ class CloseJam(Command, frozen=True, kw_only=True):
     reason: str = ""
 
 
+class SendAlert(Command, frozen=True, kw_only=True):
+    jam_id: UUID
+    message: str
+
+
+class ClearAlert(Command, frozen=True, kw_only=True):
+    jam_id: UUID
+
+
 # Invites and participants
 class IssueInvite(Command, frozen=True, kw_only=True):
     code: str
@@ -178,6 +187,8 @@ AnyCommand = (
     | RescheduleJam
     | ExtendJam
     | CloseJam
+    | SendAlert
+    | ClearAlert
     | IssueInvite
     | JoinJam
     | RenameParticipant

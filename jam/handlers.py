@@ -110,6 +110,20 @@ def close_jam(cmd: c.CloseJam, load: Loader, at: datetime) -> Decision:
     return Decision([jam], jam.id)
 
 
+@handles(c.SendAlert)
+def send_alert(cmd: c.SendAlert, load: Loader, at: datetime) -> Decision:
+    jam = load.load(Jam, cmd.jam_id)
+    jam.send_alert(message=cmd.message, by=actor(cmd, load), at=at)
+    return Decision([jam], jam.id)
+
+
+@handles(c.ClearAlert)
+def clear_alert(cmd: c.ClearAlert, load: Loader, at: datetime) -> Decision:
+    jam = load.load(Jam, cmd.jam_id)
+    jam.clear_alert(by=actor(cmd, load), at=at)
+    return Decision([jam], jam.id)
+
+
 # Invites and participants
 @handles(c.IssueInvite)
 def issue_invite(cmd: c.IssueInvite, load: Loader, at: datetime) -> Decision:

@@ -142,3 +142,4 @@ class JamInfo(msgspec.Struct, frozen=True):
     starts_at: str
     ends_at: str
     closed_at: str | None
+    alert: str = ""

@@ -118,6 +118,8 @@ class Projector:
             _t(Jam.Rescheduled): self._jam_rescheduled,
             _t(Jam.Extended): self._jam_extended,
             _t(Jam.ClosedEarly): self._jam_closed_early,
+            _t(Jam.AlertSent): self._jam_alert_sent,
+            _t(Jam.AlertCleared): self._jam_alert_cleared,
             _t(Participant.Joined): self._participant_joined,
             _t(Participant.Renamed): self._participant_renamed,
             _t(Participant.Blocked): self._participant_blocked,
@@ -230,6 +232,19 @@ class Projector:
             (_iso(e["timestamp"]), e["reason"], n.originator_id),
         )
         self._note(page, n, n.originator_id, "jam", n.originator_id)
+
+    def _jam_alert_sent(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
+        cur.execute(
+            "UPDATE rm_jams SET alert = ?, alert_at = ? WHERE jam_id = ?",
+            (e["message"], _iso(e["timestamp"]), n.originator_id),
+        )
+        self._note(page, n, n.originator_id, "alert", n.originator_id)
+
+    def _jam_alert_cleared(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:
+        cur.execute(
+            "UPDATE rm_jams SET alert = '', alert_at = NULL WHERE jam_id = ?", (n.originator_id,)
+        )
+        self._note(page, n, n.originator_id, "alert", n.originator_id)
 
     # Participants
     def _participant_joined(self, cur: Cursor, page: _Page, n: Notice, e: dict[str, Any]) -> None:

@@ -100,14 +100,14 @@ def ideas(
 
 def jam_info(cur: Cursor, jam_id: str) -> JamInfo | None:
     row = cur.execute(
-        "SELECT jam_id, title, description, forums, starts_at, ends_at, closed_at "
+        "SELECT jam_id, title, description, forums, starts_at, ends_at, closed_at, alert "
         "FROM rm_jams WHERE jam_id = ?",
         (jam_id,),
     ).fetchone()
     if row is None:
         return None
     forums = [Forum(**f) for f in json.loads(row[3])]
-    return JamInfo(row[0], row[1], row[2], forums, row[4], row[5], row[6])
+    return JamInfo(row[0], row[1], row[2], forums, row[4], row[5], row[6], row[7])
 
 
 def jam_list(cur: Cursor) -> list[JamInfo]:

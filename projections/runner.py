@@ -16,12 +16,19 @@ from typing import Any, Protocol
 
 from projections.db import Cursor, ViewDatabase
 from projections.projector import TRACKING_NAME, Notice, Projector, Update
-from projections.schema import clear_views, create_tables, drop_indexes
+from projections.schema import (
+    SCHEMA_VERSION,
+    clear_views,
+    create_tables,
+    drop_indexes,
+    drop_tables,
+)
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 REBUILD_MARK = f"{TRACKING_NAME}:rebuilding"
+SCHEMA_MARK = f"{TRACKING_NAME}:schema"
 REBUILD_POLL_S = 0.5
 
 
@@ -68,7 +75,19 @@ class ProjectionRunner:
         self._stopping = threading.Event()
         self.error: BaseException | None = None
         with views.transaction() as cur:
+            views.lock_projection(cur)
             create_tables(cur)
+            found = cur.execute(
+                "SELECT position FROM rm_tracking WHERE name = ?", (SCHEMA_MARK,)
+            ).fetchone()
+            if found is None or found[0] != SCHEMA_VERSION:
+                # Read models of another shape: rebuilt from the log as the runner catches up.
+                drop_tables(cur)
+                create_tables(cur)
+                cur.execute(
+                    "INSERT INTO rm_tracking (name, position) VALUES (?, ?)",
+                    (SCHEMA_MARK, SCHEMA_VERSION),
+                )
             self._position = self._tracked(cur)
 
     def on_updates(self, callback: Callable[[list[Update]], None]) -> None:

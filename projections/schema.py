@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from projections.db import Cursor
 
+# Bumped whenever a table changes: read models of another version are dropped and
+# rebuilt from the log when a projection starts.
+SCHEMA_VERSION = 2
+
 TABLES: dict[str, str] = {
     "rm_tracking": "name TEXT PRIMARY KEY, position BIGINT NOT NULL",
     "rm_jams": (
         "jam_id TEXT PRIMARY KEY, title TEXT NOT NULL, description TEXT NOT NULL, "
         "forums TEXT NOT NULL, starts_at TEXT NOT NULL, ends_at TEXT NOT NULL, "
-        "closed_at TEXT, close_reason TEXT NOT NULL DEFAULT ''"
+        "closed_at TEXT, close_reason TEXT NOT NULL DEFAULT '', "
+        "alert TEXT NOT NULL DEFAULT '', alert_at TEXT"
     ),
     "rm_participants": (
         "participant_id TEXT PRIMARY KEY, jam_id TEXT, display_name TEXT NOT NULL, "
@@ -97,6 +102,11 @@ def drop_indexes(cur: Cursor) -> None:
     for statement in INDEXES:
         name = statement.split("IF NOT EXISTS ")[1].split()[0]
         cur.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+def drop_tables(cur: Cursor) -> None:
+    for name in TABLES:
+        cur.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def create_tables(cur: Cursor) -> None:

@@ -6,7 +6,7 @@ from datetime import UTC
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
 from litestar.exceptions import ValidationException
@@ -23,12 +23,14 @@ from ui.auth import signed_in
 from ui.bootstrap import Services
 from ui.reads import After, AsOf, AsOfPosition, caught_up, require_role, sees_hidden, time_travel
 from ui.schemas import (
+    Alert,
     Invites,
     JamChange,
     NewIdea,
     NewInvites,
     NewJam,
     Written,
+    acting,
     handle,
     idempotency_key,
     written,
@@ -108,6 +110,28 @@ class JamController(Controller):
             codes.append(code)
             position = done.position
         return Response(Invites(codes, position), status_code=HTTP_201_CREATED)
+
+    @post(
+        "/{jam_id:uuid}/alerts", summary="Show an alert banner to everyone in the jam (organizers)"
+    )
+    async def send_alert(
+        self,
+        state: State,
+        jam_id: FromPath[UUID],
+        data: JSONBody[Alert],
+        request: Request[Any, Any, Any],
+    ) -> Response[Written]:
+        command = c.SendAlert(**acting(request), jam_id=jam_id, message=data.message)
+        return written(await handle(state, command))
+
+    @delete(
+        "/{jam_id:uuid}/alerts", summary="Take the alert banner down (organizers)", status_code=200
+    )
+    async def clear_alert(
+        self, state: State, jam_id: FromPath[UUID], request: Request[Any, Any, Any]
+    ) -> Response[Written]:
+        command = c.ClearAlert(**acting(request), jam_id=jam_id)
+        return written(await handle(state, command), HTTP_200_OK)
 
     @post("/{jam_id:uuid}/ideas", summary="Post an idea")
     async def post_idea(

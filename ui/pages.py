@@ -46,6 +46,12 @@ def _back(request: Request[Any, Any, Any], fallback: str, notice: str | None = N
     return Redirect(target)
 
 
+async def _wait(services: Services, after: int | None) -> None:
+    """After a form post, show the page once the read models include the write."""
+    if after is not None:
+        await sync_to_thread(services.runner.wait_for, after, services.settings.read_wait_ms / 1000)
+
+
 async def _me(services: Services, request: Request[Any, Any, Any]) -> Participant | None:
     pid = viewer(request)
     return await sync_to_thread(services.jam.find, Participant, pid) if pid else None
@@ -151,8 +157,10 @@ class PagesController(Controller):
         forum: FromQuery[str | None] = None,
         sort: FromQuery[str] = "new",
         notice: FromQuery[str | None] = None,
+        after: FromQuery[int | None] = None,
     ) -> Template:
         services: Services = state.services
+        await _wait(services, after)
         me = await _me(services, request)
         organizer = me is not None and me.role is Role.ORGANIZER and me.belongs_to(jam_id)
         sort = sort if sort in SORTS else "new"
@@ -220,13 +228,10 @@ class PagesController(Controller):
         notice: FromQuery[str | None] = None,
     ) -> Template:
         services: Services = state.services
-        if after is not None:
-            await sync_to_thread(
-                services.runner.wait_for, after, services.settings.read_wait_ms / 1000
-            )
+        await _wait(services, after)
         me = await _me(services, request)
 
-        def read() -> tuple[Any, int]:
+        def read() -> tuple[Any, Any, int]:
             with services.views.reading() as cur:
                 jam_id = queries.jam_of_idea(cur, str(idea_id))
                 organizer = (
@@ -235,22 +240,24 @@ class PagesController(Controller):
                     and me.role is Role.ORGANIZER
                     and me.belongs_to(UUID(jam_id))
                 )
-                return queries.thread(
-                    cur, str(idea_id), include_hidden=organizer
-                ), queries.position(cur)
+                thread = queries.thread(cur, str(idea_id), include_hidden=organizer)
+                info = queries.jam_info(cur, jam_id) if jam_id else None
+                return thread, info, queries.position(cur)
 
-        thread, position = await sync_to_thread(read)
+        thread, info, position = await sync_to_thread(read)
         if thread is None:
             raise NotFoundException(f"no idea with id {idea_id}")
-        organizer = (
-            me is not None and me.role is Role.ORGANIZER and me.belongs_to(UUID(thread.idea.jam_id))
-        )
+        jam = UUID(thread.idea.jam_id)
+        organizer = me is not None and me.role is Role.ORGANIZER and me.belongs_to(jam)
+        leader = me is not None and me.role is Role.LEADER and me.belongs_to(jam)
         return Template(
             "thread.html",
             context={
                 "me": me,
                 "thread": thread,
+                "jam": info,
                 "organizer": organizer,
+                "leader": leader,
                 "notice": notice,
                 "position": position,
             },
@@ -327,6 +334,19 @@ class PagesController(Controller):
             command = c.ExtendJam(actor=actor, jam_id=jam_id, ends_at=ends_at)
         return await self._form_command(state, request, command, back)
 
+    @post("/jams/{jam_id:uuid}/alert")
+    async def alert(
+        self, state: State, request: Request[Any, Any, Any], jam_id: FromPath[UUID], data: Form
+    ) -> Redirect:
+        actor = signed_in(request, form=True)
+        message = data.get("message", "").strip()
+        command: c.Command = (
+            c.SendAlert(actor=actor, jam_id=jam_id, message=message)
+            if message
+            else c.ClearAlert(actor=actor, jam_id=jam_id)
+        )
+        return await self._form_command(state, request, command, f"/jams/{jam_id}/central")
+
     @get("/me")
     async def my_activity(self, state: State, request: Request[Any, Any, Any]) -> Template:
         services: Services = state.services
@@ -358,9 +378,14 @@ class PagesController(Controller):
 
     @get("/jams/{jam_id:uuid}/central")
     async def central_page(
-        self, state: State, request: Request[Any, Any, Any], jam_id: FromPath[UUID]
+        self,
+        state: State,
+        request: Request[Any, Any, Any],
+        jam_id: FromPath[UUID],
+        after: FromQuery[int | None] = None,
     ) -> Template:
         services: Services = state.services
+        await _wait(services, after)
         me = await require_role(services, request, jam_id, {Role.ORGANIZER})
         now = services.jam.now().astimezone(UTC)
 

@@ -76,6 +76,10 @@ class Invites(msgspec.Struct, frozen=True):
     position: int
 
 
+class Alert(msgspec.Struct, frozen=True):
+    message: Text
+
+
 class NewIdea(msgspec.Struct, frozen=True):
     forum: str
     title: Text

@@ -275,3 +275,18 @@ def test_replaying_a_jams_events_rebuilds_the_same_jam() -> None:
     assert rebuilt.version == 5
     assert rebuilt.state_at(DURING + 2 * SECOND) is JamState.CLOSED
     assert rebuilt.summary(STARTS) == jam.summary(STARTS)
+
+
+def test_only_organizers_send_and_clear_alerts() -> None:
+    organizer = join("organizer")
+    jam = create_jam(organizer)
+    with pytest.raises(NotOrganizer):
+        jam.send_alert(message="Hello", by=join(jam=jam), at=DURING)
+    with pytest.raises(InvalidText):
+        jam.send_alert(message="  ", by=organizer, at=DURING)
+    jam.send_alert(message="Break at noon", by=organizer, at=DURING)
+    assert jam.alert == "Break at noon"
+    jam.clear_alert(by=organizer, at=DURING)
+    assert jam.alert == ""
+    with pytest.raises(ConflictingState):
+        jam.clear_alert(by=organizer, at=DURING)

@@ -272,3 +272,14 @@ def test_every_response_carries_the_security_headers(world):
         assert "frame-ancestors 'none'" in headers["content-security-policy"]
         assert headers["x-content-type-options"] == "nosniff"
     assert "<style>" not in client.get("/").text
+
+
+def test_organizers_put_up_and_take_down_an_alert(world):
+    client, _, scene, enter = world
+    ada, organizer = enter(), enter("organizer")
+    url = f"/api/jams/{scene.jam_id}/alerts"
+    assert client.post(url, json={"message": "Break at noon"}, headers=ada).status_code == 403
+    assert client.post(url, json={"message": " "}, headers=organizer).status_code == 422
+    assert client.post(url, json={"message": "Break at noon"}, headers=organizer).status_code == 201
+    assert client.delete(url, headers=organizer).status_code == 200
+    assert client.delete(url, headers=organizer).status_code == 409

@@ -100,8 +100,11 @@ def _token(client, path: str) -> str:
 def test_leaders_decide_and_organizers_extend_from_their_pages(site, clock):
     client, app, scene = site
     idea = scene.post_idea(scene.join())
-    _as(client, scene.join(role="leader"))
     page = f"/ideas/{idea}"
+    _as(client, scene.organizer)
+    assert "Record decision" not in client.get(page).text
+    _as(client, scene.join(role="leader"))
+    assert "Record decision" in client.get(page).text
     decided = client.post(
         f"{page}/decision",
         data={"decision": "funded", "note": "Go", "_csrf_token": _token(client, page)},
@@ -125,3 +128,25 @@ def test_my_activity_page_lists_my_ideas(site):
     _as(client, ada)
     client.get(f"/ideas/{idea}?after={app.position()}")  # wait for the read models
     assert "Mine" in client.get("/me").text
+
+
+def test_an_organizer_alert_shows_on_every_jam_page_until_taken_down(site):
+    client, app, scene = site
+    idea = scene.post_idea(scene.join())
+    _as(client, scene.organizer)
+    central = f"/jams/{scene.jam_id}/central"
+    sent = client.post(
+        f"/jams/{scene.jam_id}/alert",
+        data={"message": "Voting closes at <b>noon</b>", "_csrf_token": _token(client, central)},
+    )
+    assert sent.status_code == 200
+    _as(client, scene.join())
+    seen = app.position()
+    for page in (f"/jams/{scene.jam_id}", f"/ideas/{idea}"):
+        html = client.get(page, params={"after": seen}).text
+        assert "Voting closes at &lt;b&gt;noon&lt;/b&gt;" in html
+    _as(client, scene.organizer)
+    client.post(
+        f"/jams/{scene.jam_id}/alert", data={"message": "", "_csrf_token": _token(client, central)}
+    )
+    assert "Voting closes" not in client.get(f"/jams/{scene.jam_id}").text
