@@ -66,6 +66,24 @@ def _status(info: Any, now: datetime) -> tuple[str, bool]:
     return f"Open now: {_span(ends - now)} left.", True
 
 
+def _countdown(info: Any, now: datetime) -> dict[str, str | None]:
+    """What the page's script needs to keep the status counting down."""
+    starts, ends = datetime.fromisoformat(info.starts_at), datetime.fromisoformat(info.ends_at)
+    if info.closed_at or now >= ends:
+        return {"deadline": None, "countdown_text": "", "countdown_done": ""}
+    if now < starts:
+        return {
+            "deadline": info.starts_at,
+            "countdown_text": "Opens in {}.",
+            "countdown_done": "Open now: reload to take part.",
+        }
+    return {
+        "deadline": info.ends_at,
+        "countdown_text": "Open now: {} left.",
+        "countdown_done": "This jam is closed.",
+    }
+
+
 def _span(delta: Any) -> str:
     minutes = int(delta.total_seconds() // 60)
     hours, minutes = divmod(minutes, 60)
@@ -181,7 +199,8 @@ class PagesController(Controller):
         info, ideas, position = await sync_to_thread(read)
         if info is None:
             raise NotFoundException(f"no jam with id {jam_id}")
-        status, is_open = _status(info, services.jam.now().astimezone(UTC))
+        now = services.jam.now().astimezone(UTC)
+        status, is_open = _status(info, now)
         return Template(
             "jam.html",
             context={
@@ -193,6 +212,7 @@ class PagesController(Controller):
                 "ideas": ideas,
                 "status": status,
                 "is_open": is_open,
+                **_countdown(info, now),
                 "notice": notice,
                 "position": position,
             },

@@ -90,3 +90,17 @@ def test_an_idea_an_organizer_hides_disappears_live_for_participants(browser, si
         organizer.goto(f"{base}/jams/{scene.jam_id}/central")
         organizer.get_by_role("heading", name="Jam Central").first.wait_for()
         organizer.screenshot(path=f"{SHOTS}/jam-central.png", full_page=True)
+
+
+def test_new_ideas_wait_behind_a_banner_and_the_time_left_counts_down(browser, site):
+    base, app, scene = site
+    ada = scene.join(name="Ada")
+    scene.post_idea(ada, title="First idea")
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    assert page.get_by_text("left.").first.is_visible()
+    scene.post_idea(ada, title="Second idea")
+    banner = page.get_by_role("button", name="1 new idea: show it")
+    banner.wait_for(timeout=10_000)
+    assert page.get_by_role("link", name="Second idea").count() == 0  # not until asked
+    banner.click()
+    page.get_by_role("link", name="Second idea").wait_for(timeout=10_000)

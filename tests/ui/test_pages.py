@@ -150,3 +150,26 @@ def test_an_organizer_alert_shows_on_every_jam_page_until_taken_down(site):
         f"/jams/{scene.jam_id}/alert", data={"message": "", "_csrf_token": _token(client, central)}
     )
     assert "Voting closes" not in client.get(f"/jams/{scene.jam_id}").text
+
+
+def test_the_moderation_queue_on_jam_central_hides_flagged_ideas(site):
+    client, app, scene = site
+    ada = scene.join()
+    idea = scene.post_idea(ada, title="Cheap watches")
+    app.handle(c.FlagIdea(actor=ada, idea_id=idea, reason="spam"))
+    _as(client, scene.organizer)
+    central = f"/jams/{scene.jam_id}/central"
+    page = client.get(central, params={"after": app.position()}).text
+    assert "Cheap watches" in page
+    assert f'action="/ideas/{idea}/moderation"' in page
+    client.post(
+        f"/ideas/{idea}/moderation",
+        data={
+            "action": "hide",
+            "reason": "flagged by participants",
+            "_csrf_token": _token(client, central),
+        },
+        headers={"Referer": central},
+    )
+    after = client.get(central, params={"after": app.position()}).text
+    assert "· hidden" in after
