@@ -115,6 +115,21 @@ def jam_list(cur: Cursor) -> list[JamInfo]:
     return [info for (jam_id,) in rows if (info := jam_info(cur, jam_id)) is not None]
 
 
+def segment_tallies(cur: Cursor, idea_ids: list[str]) -> dict[str, list[SegmentTally]]:
+    """Support per segment for many ideas at once (for the shortlist)."""
+    found: dict[str, list[SegmentTally]] = {i: [] for i in idea_ids}
+    for start in range(0, len(idea_ids), 500):
+        chunk = idea_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for idea_id, segment, up, down in cur.execute(
+            f"SELECT idea_id, segment, up, down FROM rm_idea_segments WHERE idea_id IN ({marks}) "
+            "ORDER BY idea_id, segment",
+            chunk,
+        ).fetchall():
+            found[idea_id].append(SegmentTally(segment, up, down))
+    return found
+
+
 def jam_of_idea(cur: Cursor, idea_id: str) -> str | None:
     row = cur.execute("SELECT jam_id FROM rm_ideas WHERE idea_id = ?", (idea_id,)).fetchone()
     return row[0] if row else None

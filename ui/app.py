@@ -31,6 +31,7 @@ from ui.comments import CommentController
 from ui.errors import EXCEPTION_HANDLERS
 from ui.ideas import IdeaController
 from ui.jams import JamController
+from ui.leadership import LeadershipController
 from ui.live import Publisher, channels_plugin, idea_stream, jam_stream
 from ui.me import MeController
 from ui.pages import PagesController
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
             IdeaController,
             CommentController,
             MeController,
+            LeadershipController,
         ],
         lifespan=[lifespan],
         plugins=[channels],

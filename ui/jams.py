@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
@@ -9,7 +10,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
-from litestar.exceptions import ValidationException
+from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -18,7 +19,7 @@ from jam import commands as c
 from jam.application import JamApplication
 from jam.invites import new_invite_code
 from projections import queries
-from projections.models import IdeaSummary, JamCentral, ModerationQueue
+from projections.models import IdeaSummary, JamCentral, JamInfo, ModerationQueue
 from ui.auth import signed_in
 from ui.bootstrap import Services
 from ui.reads import After, AsOf, AsOfPosition, caught_up, require_role, sees_hidden, time_travel
@@ -35,6 +36,22 @@ from ui.schemas import (
     idempotency_key,
     written,
 )
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
+
+
+def _read_cursor(cursor: str) -> int:
+    try:
+        kind, _, value = (
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition(":")
+        )
+        if kind == "o" and value.isdigit():
+            return int(value)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise ValidationException("this cursor is not one we gave out")
 
 
 class JamController(Controller):
@@ -57,6 +74,20 @@ class JamController(Controller):
             ends_at=data.ends_at,
         )
         return written(await handle(state, command))
+
+    @get("/{jam_id:uuid}", summary="A jam: its schedule, forums and alert")
+    async def get_jam(self, state: State, jam_id: FromPath[UUID], after: After = None) -> JamInfo:
+        services: Services = state.services
+        await caught_up(services, after)
+
+        def read() -> JamInfo | None:
+            with services.views.reading() as cur:
+                return queries.jam_info(cur, str(jam_id))
+
+        found = await sync_to_thread(read)
+        if found is None:
+            raise NotFoundException(f"no jam with id {jam_id}")
+        return found
 
     @patch("/{jam_id:uuid}", summary="Reschedule, extend or close a jam (organizers)")
     async def change(
@@ -163,11 +194,15 @@ class JamController(Controller):
         sort: Annotated[str, QueryParameter(pattern="^(new|top|hot|discussed)$")] = "new",
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        cursor: Annotated[
+            str | None, QueryParameter(description="From the X-Next-Cursor of the page before")
+        ] = None,
         after: After = None,
-    ) -> list[IdeaSummary]:
+    ) -> Response[list[IdeaSummary]]:
         services: Services = state.services
         await caught_up(services, after)
         hidden_too = await sees_hidden(services, request, str(jam_id))
+        start = _read_cursor(cursor) if cursor else offset
 
         def read() -> list[IdeaSummary]:
             with services.views.reading() as cur:
@@ -177,11 +212,13 @@ class JamController(Controller):
                     forum=forum,
                     sort=sort,
                     limit=limit,
-                    offset=offset,
+                    offset=start,
                     include_hidden=hidden_too,
                 )
 
-        return await sync_to_thread(read)
+        page = await sync_to_thread(read)
+        headers = {"X-Next-Cursor": _cursor(start + limit)} if len(page) == limit else {}
+        return Response(page, headers=headers)
 
     @get("/{jam_id:uuid}/stats", summary="Jam Central: activity, segments, forums, minutes")
     async def jam_central(

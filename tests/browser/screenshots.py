@@ -34,11 +34,18 @@ def main(out: Path) -> None:
         services.close()
         with web_worker(work, {}) as base, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            for role, shots in (("participant", ["jam", "thread"]), ("organizer", ["jam-central"])):
+            plan = (
+                ("participant", ["jam", "thread"]),
+                ("organizer", ["jam-central"]),
+                ("leader", ["shortlist"]),
+            )
+            for role, shots in plan:
                 page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
                 page.goto(base + "/")
                 page.get_by_label("Invite code").fill(demo.invites[role])
-                page.get_by_label("Your name").fill("Ada" if role == "participant" else "Olga")
+                page.get_by_label("Your name").fill(
+                    {"participant": "Ada", "organizer": "Olga"}.get(role, "Lee")
+                )
                 page.get_by_role("button", name="Sign in").click()
                 page.wait_for_load_state()
                 for shot in shots:
@@ -46,6 +53,7 @@ def main(out: Path) -> None:
                         "jam": f"/jams/{demo.jam_id}?sort=hot",
                         "thread": f"/ideas/{top.id}",
                         "jam-central": f"/jams/{demo.jam_id}/central",
+                        "shortlist": f"/jams/{demo.jam_id}/leadership",
                     }[shot]
                     page.goto(base + path)
                     page.screenshot(path=str(out / f"{shot}.png"), full_page=False)

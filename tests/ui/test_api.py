@@ -283,3 +283,47 @@ def test_organizers_put_up_and_take_down_an_alert(world):
     assert client.post(url, json={"message": "Break at noon"}, headers=organizer).status_code == 201
     assert client.delete(url, headers=organizer).status_code == 200
     assert client.delete(url, headers=organizer).status_code == 409
+
+
+def test_a_jam_reads_back_and_lists_page_with_a_cursor(world, clock):
+    client, app, scene, enter = world
+    ada = enter()
+    for n in range(5):
+        clock.advance(timedelta(seconds=1))
+        _idea(client, scene, ada, title=f"Idea {n}")
+    jam = client.get(f"/api/jams/{scene.jam_id}", params={"after": app.position()}).json()
+    assert (jam["title"], [f["slug"] for f in jam["forums"]]) == (
+        "InnovationJam",
+        ["future-of-work", "health"],
+    )
+    assert client.get(f"/api/jams/{uuid4()}").status_code == 404
+    first = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"limit": 3})
+    assert [i["title"] for i in first.json()] == ["Idea 4", "Idea 3", "Idea 2"]
+    rest = client.get(
+        f"/api/jams/{scene.jam_id}/ideas",
+        params={"limit": 3, "cursor": first.headers["x-next-cursor"]},
+    )
+    assert [i["title"] for i in rest.json()] == ["Idea 1", "Idea 0"]
+    assert "x-next-cursor" not in rest.headers
+    bad = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"cursor": "nonsense!"})
+    assert bad.status_code == 422
+
+
+def test_leaders_export_the_shortlist_with_its_evidence(world):
+    client, _, scene, enter = world
+    ada, bea, lee = enter(), enter(segment="client"), enter("leader")
+    good = _idea(client, scene, ada, title="=HYPERLINK(evil)").json()
+    _idea(client, scene, ada, title="Meh")
+    client.put(f"/api/ideas/{good['id']}/vote", json={"value": 1}, headers=bea)
+    voted = client.put(f"/api/ideas/{good['id']}/vote", json={"value": 1}, headers=ada)
+    url = f"/api/jams/{scene.jam_id}/shortlist"
+    params = {"after": voted.json()["position"]}
+    assert client.get(url, params=params, headers=ada).status_code == 403
+    shortlist = client.get(url, params=params, headers=lee).json()
+    assert shortlist[0]["idea"]["id"] == good["id"]
+    assert {s["segment"]: s["up"] for s in shortlist[0]["segments"]} == {"client": 1, "employee": 1}
+    exported = client.get(url, params={**params, "format": "csv"}, headers=lee)
+    assert exported.headers["content-type"].startswith("text/csv")
+    lines = exported.text.splitlines()
+    assert lines[0].startswith("rank,idea_id,title")
+    assert ",'=HYPERLINK(evil)," in lines[1]  # no formula runs in a spreadsheet
