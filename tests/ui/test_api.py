@@ -327,3 +327,29 @@ def test_leaders_export_the_shortlist_with_its_evidence(world):
     lines = exported.text.splitlines()
     assert lines[0].startswith("rank,idea_id,title")
     assert ",'=HYPERLINK(evil)," in lines[1]  # no formula runs in a spreadsheet
+
+
+def test_the_write_limit_holds_across_workers_through_redis(tmp_path, clock):
+    from tests.services import require_redis
+    from ui.auth import issue_token
+
+    settings = Settings(
+        data_dir=tmp_path / "var",
+        redis_url=require_redis(),
+        writes_per_minute=3,
+        secret_key=uuid4().hex,  # both workers check tokens with the same key
+    )
+    app = JamApplication(settings, clock=clock)
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    with (
+        TestClient(create_app(settings, jam=app)) as one,
+        TestClient(create_app(settings, jam=app)) as two,
+    ):
+        headers = {"Authorization": f"Bearer {issue_token(one.app.state.secret, ada)}"}
+        statuses = [
+            _idea(client, scene, headers, title=f"Idea {n}").status_code
+            for n, client in enumerate([one, two, one, two])
+        ]
+    app.close()
+    assert statuses == [201, 201, 201, 429]
