@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
@@ -37,13 +37,16 @@ SORTS = ("new", "top", "hot", "discussed")
 
 
 def _back(request: Request[Any, Any, Any], fallback: str, notice: str | None = None) -> Redirect:
-    target = request.headers.get("referer") or fallback
-    if "://" in target:  # only ever back to one of our own pages
-        target = "/" + target.split("://", 1)[1].split("/", 1)[-1]
-    target = target.split("?notice=")[0].split("&notice=")[0]
+    """Back to the page the form was on: only ever a path on this site."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    ours = referer.path.startswith("/") and not referer.path.startswith("//")
+    path = referer.path if ours else ""
+    query = [(k, v) for k, v in parse_qsl(referer.query) if k not in ("notice", "after")]
+    if not path:
+        path, query = fallback, []
     if notice:
-        target += ("&" if "?" in target else "?") + "notice=" + quote(notice)
-    return Redirect(target)
+        query.append(("notice", notice))
+    return Redirect(path + ("?" + urlencode(query) if query else ""))
 
 
 async def _wait(services: Services, after: int | None) -> None:

@@ -192,3 +192,20 @@ def test_the_shortlist_page_is_for_leaders_and_organizers(site):
     assert "Record" in shown.text  # leaders decide from here
     _as(client, ada)
     assert "/me" in client.get("/me").text
+
+
+def test_a_form_goes_back_only_to_a_page_of_this_site(site):
+    client, _, scene = site
+    _as(client, scene.join())
+    page = f"/jams/{scene.jam_id}"
+    token = _token(client, page)
+    for referer in ("https://evil.example/phish", "//evil.example/phish", "javascript:alert(1)"):
+        answer = client.post(
+            f"/jams/{scene.jam_id}/ideas",
+            data={"forum": "nope", "title": "T", "body": "B", "_csrf_token": token},
+            headers={"Referer": referer},
+            follow_redirects=False,
+        )
+        location = answer.headers["location"]
+        assert location.startswith("/"), location
+        assert not location.startswith("//"), location
