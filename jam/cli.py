@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="serve the web app on the configured store")
     _add_server_args(serve)
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="web worker processes (more than 1 needs Redis)",
+    )
     serve.set_defaults(run=_serve)
 
     invite = sub.add_parser("invite", help="print new invite codes, one per line")
@@ -265,9 +271,12 @@ class ProgressBar:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from ui.server import serve
+    from ui.server import ServeError, serve
 
-    serve(settings)
+    try:
+        serve(settings, workers=args.workers)
+    except ServeError as exc:
+        raise UsageError(str(exc)) from None
     return 0
 
 

@@ -25,12 +25,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def web_worker(cwd: Path, env: dict[str, str]) -> Iterator[str]:
+def web_worker(cwd: Path, env: dict[str, str], *args: str) -> Iterator[str]:
     """Start `jam serve` on a free port; yield its base URL once /health answers."""
     port = free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENJAM_")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jam.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "jam.cli", "serve", "--port", str(port), *args],
         cwd=cwd,
         env={**clean, **env},
         stdout=subprocess.DEVNULL,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from uuid import uuid4
 
 import httpx
@@ -140,3 +143,35 @@ def test_an_update_reaches_clients_of_every_web_worker_through_redis(tmp_path):
     finally:
         app.close()
         drop_schema(url, schema)
+
+
+def test_several_workers_in_one_server_share_live_updates_through_redis(tmp_path):
+    redis_url = require_redis()
+    app = JamApplication(Settings(data_dir=tmp_path / "var"))
+    scene = open_jam(app, Now())
+    ada = scene.join()
+    env = {"OPENJAM_REDIS_URL": redis_url}
+    with web_worker(tmp_path, env, "--workers", "2") as base:
+        seen = app.position()
+        streams = [
+            SSEClient(f"{base}/api/jams/{scene.jam_id}/stream", last_event_id=seen)
+            for _ in range(4)  # the kernel spreads connections over both workers
+        ]
+        done = _idea(app, scene, ada)
+        for stream in streams:
+            assert stream.next().id == done.position
+            stream.close()
+    app.close()
+
+
+def test_several_workers_without_redis_are_refused(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "jam.cli", "serve", "--workers", "2"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={k: v for k, v in os.environ.items() if not k.startswith("OPENJAM_")},
+    )
+    assert result.returncode == 2
+    assert "need OPENJAM_REDIS_URL" in result.stderr
