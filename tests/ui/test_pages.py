@@ -51,6 +51,8 @@ def test_script_in_user_text_is_inert_on_every_page(site):
         assert "<script>alert" not in html, path
         assert "<img src=x" not in html, path
         assert path == "/" or "&lt;script&gt;" in html, path  # the home page shows no user text
+        title = html.split("<title>")[1].split("</title>")[0]
+        assert "<" not in title, path
 
 
 def test_a_form_post_without_its_csrf_token_is_refused(site):
@@ -93,6 +95,9 @@ def test_jam_central_is_for_organizers(site):
     page = client.get(f"/jams/{scene.jam_id}/central")
     assert page.status_code == 200
     assert "<svg" in page.text
+    title = page.text.split("<title>")[1].split("</title>")[0]
+    assert title == "Jam Central · InnovationJam"
+    assert page.text.count('action="/jams/') == 3  # alert, extend, close: each once
 
 
 def _token(client, path: str) -> str:
