@@ -214,3 +214,21 @@ def test_a_form_goes_back_only_to_a_page_of_this_site(site):
         location = answer.headers["location"]
         assert location.startswith("/"), location
         assert not location.startswith("//"), location
+
+
+def test_organizers_hide_a_comment_from_the_thread_page(site):
+    client, app, scene = site
+    ada = scene.join()
+    idea = scene.post_idea(ada)
+    done = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Rude words"))
+    _as(client, scene.organizer)
+    page = f"/ideas/{idea}"
+    token = _token(client, f"{page}?after={done.position}")
+    client.post(
+        f"/comments/{done.id}/moderation",
+        data={"action": "hide", "reason": "rude", "idea_id": str(idea), "_csrf_token": token},
+    )
+    _as(client, ada)
+    shown = client.get(page, params={"after": app.position()}).text
+    assert "Rude words" not in shown
+    assert "Hidden by an organizer." in shown
