@@ -242,32 +242,11 @@ class GroupCommitter:
         return True
 
     def _one_by_one(self, item: _Item) -> None:
+        """Decide and save one command alone, on fresh state, until it sticks."""
         self.stats.retried += 1
         for _ in range(self._max_retries):
-            view = BatchView(self.cache, self._host.fetch)
-            try:
-                outcome = self._host.prepare(item.command, view)
-                if isinstance(outcome, Done):
-                    item.future.set_result(outcome)
-                    return
-                if isinstance(outcome, PendingRepeat):  # cannot happen in a fresh view
-                    continue
-                own = view.accept(outcome.changed)
-                current = self._host.versions(view.seen)
-                if any(current.get(i, 0) != seen for i, seen in view.seen.items()):
-                    self.cache.evict(view.seen)
-                    continue
-                recordings = self._host.record(own)
-            except IntegrityError:
-                self.cache.evict(view.seen)
-                continue
-            except Exception as exc:
-                item.future.set_exception(exc)
+            if self._round([item]):
                 return
-            view.saved()
-            last = max(r.notification.id for r in recordings)
-            item.future.set_result(Done(position=last, id=outcome.result_id))
-            return
         item.future.set_exception(
             ConcurrentUpdate("the same items kept changing concurrently; please retry")
         )
