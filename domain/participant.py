@@ -134,12 +134,16 @@ class Participant(Aggregate):
         if not self.belongs_to(jam_id):
             raise OtherJam("this participant belongs to another jam")
 
+    def acts_as(self, role: Role, jam_id: UUID | None) -> bool:
+        """Holds `role` for this jam and is not blocked."""
+        return not self.blocked and self.role is role and self.belongs_to(jam_id)
+
     def require_organizer(self, jam_id: UUID | None) -> None:
-        if self.blocked or self.role is not Role.ORGANIZER or not self.belongs_to(jam_id):
+        if not self.acts_as(Role.ORGANIZER, jam_id):
             raise NotOrganizer("only an organizer of this jam may do that")
 
     def require_leader(self, jam_id: UUID) -> None:
-        if self.blocked or self.role is not Role.LEADER or not self.belongs_to(jam_id):
+        if not self.acts_as(Role.LEADER, jam_id):
             raise NotLeader("only a leader of this jam may do that")
 
     def rename(self, *, display_name: str, by: Participant, at: datetime) -> None:

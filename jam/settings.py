@@ -87,6 +87,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.database_url is not None
 
     @property
+    def store_name(self) -> str:
+        return "postgresql" if self.uses_postgres else "sqlite"
+
+    @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "events.sqlite3"
 

@@ -46,10 +46,6 @@ class Health(msgspec.Struct):
     position: int
 
 
-def _store_name(settings: Settings) -> str:
-    return "postgresql" if settings.uses_postgres else "sqlite"
-
-
 @get("/health", sync_to_thread=True, summary="Is the service up and its event store reachable?")
 def health(state: State) -> Response[Health]:
     app: JamApplication = state.services.jam
@@ -58,11 +54,11 @@ def health(state: State) -> Response[Health]:
     except StoreUnavailable as exc:
         body = Health(
             status=f"unavailable: {type(exc.__cause__).__name__}",
-            store=_store_name(app.settings),
+            store=app.settings.store_name,
             position=-1,
         )
         return Response(body, status_code=HTTP_503_SERVICE_UNAVAILABLE)
-    return Response(Health(status="ok", store=_store_name(app.settings), position=position))
+    return Response(Health(status="ok", store=app.settings.store_name, position=position))
 
 
 SECURITY_HEADERS = {

@@ -132,7 +132,7 @@ class PagesController(Controller):
 
         jams, _ = await sync_to_thread(read)
         position = await sync_to_thread(services.jam.position)
-        store = "postgresql" if services.settings.uses_postgres else "sqlite"
+        store = services.settings.store_name
         return Template(
             "index.html",
             context={
@@ -183,7 +183,7 @@ class PagesController(Controller):
         services: Services = state.services
         await _wait(services, after)
         me = await _me(services, request)
-        organizer = me is not None and me.role is Role.ORGANIZER and me.belongs_to(jam_id)
+        organizer = me is not None and me.acts_as(Role.ORGANIZER, jam_id)
         sort = sort if sort in SORTS else "new"
 
         def read() -> tuple[Any, list[Any], int]:
@@ -260,8 +260,7 @@ class PagesController(Controller):
                 organizer = (
                     me is not None
                     and jam_id is not None
-                    and me.role is Role.ORGANIZER
-                    and me.belongs_to(UUID(jam_id))
+                    and me.acts_as(Role.ORGANIZER, UUID(jam_id))
                 )
                 thread = queries.thread(cur, str(idea_id), include_hidden=organizer)
                 info = queries.jam_info(cur, jam_id) if jam_id else None
@@ -271,8 +270,8 @@ class PagesController(Controller):
         if thread is None:
             raise NotFoundException(f"no idea with id {idea_id}")
         jam = UUID(thread.idea.jam_id)
-        organizer = me is not None and me.role is Role.ORGANIZER and me.belongs_to(jam)
-        leader = me is not None and me.role is Role.LEADER and me.belongs_to(jam)
+        organizer = me is not None and me.acts_as(Role.ORGANIZER, jam)
+        leader = me is not None and me.acts_as(Role.LEADER, jam)
         return Template(
             "thread.html",
             context={

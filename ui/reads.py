@@ -46,7 +46,7 @@ async def role_of(services: Services, participant_id: UUID | None) -> Participan
 async def sees_hidden(services: Services, request: Request[Any, Any, Any], jam_id: str) -> bool:
     """Organizers of a jam see its hidden ideas and comments, with their state."""
     person = await role_of(services, viewer(request))
-    return person is not None and person.role is Role.ORGANIZER and person.belongs_to(UUID(jam_id))
+    return person is not None and person.acts_as(Role.ORGANIZER, UUID(jam_id))
 
 
 async def require_role(
@@ -54,7 +54,7 @@ async def require_role(
 ) -> Participant:
     """The signed-in participant if they hold one of `roles` in this jam; else 401 or 403."""
     person = await role_of(services, signed_in(request))
-    if person is None or person.role not in roles or not person.belongs_to(jam_id):
+    if person is None or not any(person.acts_as(role, jam_id) for role in roles):
         allowed = " or ".join(sorted(r.value + "s" for r in roles))
         raise PermissionDeniedException(f"only {allowed} of this jam may see this")
     return person
