@@ -97,20 +97,16 @@ class JamController(Controller):
         data: JSONBody[JamChange],
         request: Request[Any, Any, Any],
     ) -> Response[Written]:
-        actor, key = signed_in(request), idempotency_key(request)
+        who = acting(request)
         command: c.Command
         if data.close:
-            command = c.CloseJam(actor=actor, client_key=key, jam_id=jam_id, reason=data.reason)
+            command = c.CloseJam(**who, jam_id=jam_id, reason=data.reason)
         elif data.starts_at is not None and data.ends_at is not None:
             command = c.RescheduleJam(
-                actor=actor,
-                client_key=key,
-                jam_id=jam_id,
-                starts_at=data.starts_at,
-                ends_at=data.ends_at,
+                **who, jam_id=jam_id, starts_at=data.starts_at, ends_at=data.ends_at
             )
         elif data.ends_at is not None:
-            command = c.ExtendJam(actor=actor, client_key=key, jam_id=jam_id, ends_at=data.ends_at)
+            command = c.ExtendJam(**who, jam_id=jam_id, ends_at=data.ends_at)
         else:
             raise ValidationException("send close, ends_at, or both starts_at and ends_at")
         return written(await handle(state, command), HTTP_200_OK)
