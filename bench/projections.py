@@ -5,6 +5,7 @@
    run. Target: at least a third of the raw read speed.
 
        .venv/bin/python -m bench.projections rebuild --events 1000000
+       .venv/bin/python -m bench.projections rebuild --database-url postgresql://...
 
 2. freshness: 1,000 writes/s while 500 SSE clients are connected (most watching
    one thread each, some the whole jam); the time from a write's acknowledgement
@@ -39,7 +40,7 @@ from domain import Comment, Forum, Idea, Invite, Jam, Participant, Vote
 from jam import commands as c
 from jam.application import JamApplication
 from jam.settings import Settings
-from projections.db import SQLiteViews
+from projections.db import PostgresViews, SQLiteViews, ViewDatabase
 from projections.projector import Projector
 from projections.runner import ProjectionRunner
 
@@ -172,10 +173,28 @@ def generate(app: JamApplication, events: int, seed: int = 7) -> int:
     return app.position()
 
 
+def _schema(url: str, name: str, *, drop: bool = False) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        statement = "DROP SCHEMA IF EXISTS {} CASCADE" if drop else "CREATE SCHEMA {}"
+        conn.execute(statement.format(f'"{name}"'))
+
+
 def rebuild(args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="openjam-bench-"))
+    url = args.database_url
+    tag = uuid4().hex[:10]
+    schemas = [f"bench_{tag}_{what}" for what in ("log", *map(str, range(args.repeat)))]
     try:
-        app = JamApplication(Settings(data_dir=folder, group_commit=False))
+        if url:
+            for name in schemas:
+                _schema(url, name)
+        app = JamApplication(
+            Settings(
+                data_dir=folder, group_commit=False, database_url=url, database_schema=schemas[0]
+            )
+        )
         t0 = time.perf_counter()
         total = generate(app, args.events)
         print(f"generated {total:,} events in {time.perf_counter() - t0:.0f} s")
@@ -190,11 +209,15 @@ def rebuild(args: argparse.Namespace) -> None:
                 seen += len(page)
                 start = page[-1].id + 1
             raw = time.perf_counter() - t0
-            views = SQLiteViews(folder / f"views-{attempt}.sqlite3")
+            views: ViewDatabase = (
+                PostgresViews(url, schemas[1 + attempt])
+                if url
+                else SQLiteViews(folder / f"views-{attempt}.sqlite3")
+            )
             runner = ProjectionRunner(
                 app.recorder,
                 views,
-                Projector(app.mapper.transcoder.decode_for_views),
+                Projector(app.mapper.transcoder.views_decoder),
                 page_size=args.page,
             )
             t0 = time.perf_counter()
@@ -203,7 +226,8 @@ def rebuild(args: argparse.Namespace) -> None:
             views.close()
             rows.append((seen / raw, total / built))
             print(
-                f"run {attempt + 1}: raw read {seen / raw:,.0f}/s, rebuild {total / built:,.0f}/s"
+                f"run {attempt + 1}: raw read {seen / raw:,.0f}/s, rebuild {total / built:,.0f}/s "
+                f"(ratio {raw / built:.2f})"
             )
         raw_best = max(r[0] for r in rows)
         rebuild_best = max(r[1] for r in rows)
@@ -211,11 +235,14 @@ def rebuild(args: argparse.Namespace) -> None:
         print("| log | raw read (library) | rebuild (all read models) | ratio |")
         print("|---|---|---|---|")
         ratio = rebuild_best / raw_best
-        log = f"{total:,} events, SQLite"
+        log = f"{total:,} events, {'PostgreSQL' if url else 'SQLite'}"
         print(f"| {log} | {raw_best:,.0f}/s | {rebuild_best:,.0f}/s | {ratio:.2f} |")
         app.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        if url:
+            for name in schemas:
+                _schema(url, name, drop=True)
 
 
 # Freshness
@@ -419,6 +446,10 @@ def main() -> None:
     r.add_argument("--events", type=int, default=1_000_000)
     r.add_argument("--page", type=int, default=5000)
     r.add_argument("--repeat", type=int, default=2)
+    r.add_argument(
+        "--database-url",
+        help="PostgreSQL (postgresql://...) for the log and the read models; default SQLite",
+    )
     r.set_defaults(run=rebuild)
     f = sub.add_parser("freshness")
     f.add_argument("--rate", type=float, default=1000)

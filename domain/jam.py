@@ -41,12 +41,13 @@ class Forum:
         return {"slug": self.slug, "title": self.title, "description": self.description}
 
 
-def _check_window(starts_at: datetime, ends_at: datetime) -> None:
+def _check_window(starts_at: datetime, ends_at: datetime, *, imported: bool = False) -> None:
     require_aware("starts_at", starts_at)
     require_aware("ends_at", ends_at)
     if ends_at <= starts_at:
         raise InvalidSchedule("a jam must end after it starts")
-    if ends_at - starts_at > MAX_DURATION:
+    # An imported conversation happened already: its window is however long it ran.
+    if ends_at - starts_at > MAX_DURATION and not imported:
         raise InvalidSchedule(f"a jam may last at most {MAX_DURATION.days} days")
 
 
@@ -65,9 +66,11 @@ class Jam(Aggregate):
         ends_at: datetime,
         by: Participant,
         at: datetime,
+        imported_from: str = "",
     ) -> Jam:
+        """`imported_from` names the past conversation an import replays (e.g. its URL)."""
         by.require_organizer(None)
-        _check_window(starts_at, ends_at)
+        _check_window(starts_at, ends_at, imported=bool(imported_from))
         if not 1 <= len(forums) <= MAX_FORUMS:
             raise InvalidValue(f"a jam needs 1 to {MAX_FORUMS} forums")
         slugs = [f.slug for f in forums]
@@ -84,6 +87,7 @@ class Jam(Aggregate):
             ends_at=ends_at,
             created_by=by.id,
             timestamp=at,
+            imported_from=require_text("source", imported_from, max_len=REASON_MAX, min_len=0),
         )
 
     @event("Created")
@@ -96,8 +100,10 @@ class Jam(Aggregate):
         ends_at: datetime,
         created_by: UUID,
         timestamp: datetime,
+        imported_from: str = "",
     ) -> None:
         self.title = title
+        self.imported_from = imported_from
         self.description = description
         self.forums: dict[str, Forum] = {f["slug"]: Forum(**f) for f in forums}
         self.starts_at = starts_at

@@ -2,6 +2,10 @@
 
 The deterministic id makes "one vote per person per idea" the aggregate's own
 consistency boundary, and votes on a popular idea never contend with each other.
+
+A vote's value is +1 (agree), -1 (disagree) or 0. Value 0 is either a pass (the
+participant saw the idea and took no side, as Pol.is records it) or a withdrawn
+vote; `passed` tells them apart. Neither counts as support.
 """
 
 from __future__ import annotations
@@ -52,6 +56,30 @@ class Vote(Aggregate):
             timestamp=at,
         )
 
+    @classmethod
+    def pass_on(cls, *, idea: Idea, jam: Jam, voter: Participant, at: datetime) -> Vote:
+        """A first look that takes no side: seen, not voted."""
+        check_can_vote(idea, jam, voter, at)
+        return cls._create(
+            cls.Passed,
+            id=vote_id(idea.id, voter.id),
+            idea_id=idea.id,
+            participant_id=voter.id,
+            jam_id=idea.jam_id,
+            segment=voter.segment.value,
+            value=0,
+            timestamp=at,
+        )
+
+    class Passed(Aggregate.Created):
+        """Created by a pass instead of a vote; replays through `__init__` with value 0."""
+
+        idea_id: UUID
+        participant_id: UUID
+        jam_id: UUID
+        segment: str
+        value: int
+
     @event("Cast")
     def __init__(
         self,
@@ -67,9 +95,10 @@ class Vote(Aggregate):
         self.jam_id = jam_id
         self.segment = segment
         self.value = value
+        self.passed = value == 0
 
     def change(self, *, value: int, idea: Idea, jam: Jam, voter: Participant, at: datetime) -> None:
-        """Set the vote to +1 or -1 (also after a withdrawal)."""
+        """Set the vote to +1 or -1 (also after a withdrawal or a pass)."""
         self._require_owner(idea, voter)
         check_can_vote(idea, jam, voter, at)
         if _check_value(value) == self.value:
@@ -79,17 +108,27 @@ class Vote(Aggregate):
     @event("Changed")
     def _changed(self, value: int, timestamp: datetime) -> None:
         self.value = value
+        self.passed = value == 0
+
+    def pass_(self, *, idea: Idea, jam: Jam, voter: Participant, at: datetime) -> None:
+        """Turn the vote (or a withdrawn one) into a pass: still seen, no longer support."""
+        self._require_owner(idea, voter)
+        check_can_vote(idea, jam, voter, at)
+        if self.passed:
+            raise ConflictingState("the idea is already passed")
+        self._changed(value=0, timestamp=at)
 
     def withdraw(self, *, idea: Idea, jam: Jam, voter: Participant, at: datetime) -> None:
         self._require_owner(idea, voter)
         check_can_vote(idea, jam, voter, at)
-        if self.value == 0:
+        if self.value == 0 and not self.passed:
             raise ConflictingState("the vote is already withdrawn")
         self._withdrawn(timestamp=at)
 
     @event("Withdrawn")
     def _withdrawn(self, timestamp: datetime) -> None:
         self.value = 0
+        self.passed = False
 
     def _require_owner(self, idea: Idea, voter: Participant) -> None:
         if (voter.id, idea.id) != (self.participant_id, self.idea_id):

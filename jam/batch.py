@@ -25,30 +25,47 @@ A = TypeVar("A", bound=Aggregate)
 
 
 class AggregateCache:
-    """Aggregates as this process last saw them in the store, least recently used first out."""
+    """Aggregates as this process last saw them in the store, least recently used first out.
 
-    def __init__(self, maxsize: int) -> None:
+    Aggregates of the `write_mostly` types (votes: each is written once or twice and rarely
+    read again) are kept apart in a smaller cache, so a stream of votes cannot push out the
+    participants, ideas and jams that nearly every command reads.
+    """
+
+    def __init__(
+        self, maxsize: int, write_mostly: tuple[type[Aggregate], ...] = (), share: float = 0.2
+    ) -> None:
         self._items: OrderedDict[UUID, Aggregate] = OrderedDict()
+        self._write_mostly: OrderedDict[UUID, Aggregate] = OrderedDict()
+        self._kinds = write_mostly
         self._maxsize = maxsize
+        self._write_mostly_max = max(1, int(maxsize * share)) if write_mostly else 0
 
     def get(self, ident: UUID) -> Aggregate | None:
-        found = self._items.get(ident)
-        if found is not None:
-            self._items.move_to_end(ident)
-        return found
+        for items in (self._items, self._write_mostly):
+            found = items.get(ident)
+            if found is not None:
+                items.move_to_end(ident)
+                return found
+        return None
 
     def put(self, aggregate: Aggregate) -> None:
-        self._items[aggregate.id] = aggregate
-        self._items.move_to_end(aggregate.id)
-        while len(self._items) > self._maxsize:
-            self._items.popitem(last=False)
+        if isinstance(aggregate, self._kinds):
+            items, limit = self._write_mostly, self._write_mostly_max
+        else:
+            items, limit = self._items, self._maxsize
+        items[aggregate.id] = aggregate
+        items.move_to_end(aggregate.id)
+        while len(items) > limit:
+            items.popitem(last=False)
 
     def evict(self, idents: Any) -> None:
         for ident in idents:
             self._items.pop(ident, None)
+            self._write_mostly.pop(ident, None)
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._items) + len(self._write_mostly)
 
 
 class BatchView:

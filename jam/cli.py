@@ -78,6 +78,29 @@ def _parser() -> argparse.ArgumentParser:
     status = projections_sub.add_parser("status", help="how far the read models have got")
     status.set_defaults(run=_projections_status)
 
+    imports = sub.add_parser("import", help="replay another tool's export as a new jam")
+    imports_sub = imports.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    polis = imports_sub.add_parser(
+        "polis", help="a Pol.is open-data export (comments.csv, votes.csv, summary.csv)"
+    )
+    polis.add_argument("folder", metavar="DIR", help="the conversation's export folder")
+    polis.add_argument(
+        "--segment",
+        default=Segment.CLIENT.value,
+        choices=[s.value for s in Segment],
+        help="the segment of every Pol.is participant (default client)",
+    )
+    polis.set_defaults(run=_import_polis)
+
+    worker = sub.add_parser("worker", help="run a background worker until SIGTERM")
+    worker.add_argument(
+        "role",
+        choices=["projections", "ranking"],
+        help="projections: keep the read models and publish live updates; "
+        "ranking: refresh topic clusters and the shortlist",
+    )
+    worker.set_defaults(run=_worker)
+
     events = sub.add_parser("events", help="show the event log in a readable form")
     events.add_argument("--from", dest="start", type=_positive, default=1, help="first position")
     events.add_argument("--limit", type=_positive, help="show at most this many events")
@@ -213,6 +236,39 @@ def _short(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _import_polis(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from jam.polis import import_conversation, read_conversation
+
+    conversation = read_conversation(Path(args.folder))  # all checked before any write
+    with JamApplication(settings) as app:
+        done = import_conversation(
+            app,
+            conversation,
+            segment=args.segment,
+            progress=lambda step: print(f"  {step}...", file=sys.stderr, flush=True),
+        )
+    skipped = (
+        f" ({done.skipped_comments} empty comment(s) skipped with {done.skipped_votes} vote rows)"
+        if done.skipped_comments
+        else ""
+    )
+    print(
+        f"Imported {conversation.key} as jam {done.jam_id}: {done.title}\n"
+        f"  ideas:        {done.ideas:,} ({done.hidden:,} hidden: moderated out in Pol.is)"
+        f"{skipped}\n"
+        f"  votes:        {done.votes:,} agree/disagree, from {done.vote_rows:,} vote rows\n"
+        f"  passes:       {done.passes:,}\n"
+        f"  participants: {done.participants:,}\n"
+        f"  window:       {done.starts_at:%Y-%m-%d %H:%M} to {done.ends_at:%Y-%m-%d %H:%M} UTC\n"
+        f"  took {done.seconds:.1f} s\n"
+        f"Open it: `jam invite --role leader --jam {done.jam_id}` for a sign-in code, then\n"
+        f"`jam serve` and http://{settings.host}:{settings.port}/jams/{done.jam_id}"
+    )
+    return 0
+
+
 def _projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     from ui.bootstrap import build
 
@@ -278,6 +334,17 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     except ServeError as exc:
         raise UsageError(str(exc)) from None
     return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from jam.worker import WorkerUnavailable, run
+    from ui.workers import project, rank
+
+    body = project if args.role == "projections" else rank
+    try:
+        return run(args.role, body, settings)
+    except WorkerUnavailable as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:

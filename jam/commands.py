@@ -36,6 +36,7 @@ class CreateJam(Command, frozen=True, kw_only=True):
     forums: tuple[ForumSpec, ...]
     starts_at: datetime
     ends_at: datetime
+    imported_from: str = ""  # a past conversation replayed by an import: no length limit
 
 
 class AddForum(Command, frozen=True, kw_only=True):
@@ -133,6 +134,42 @@ class MarkDuplicate(Command, frozen=True, kw_only=True):
     original_id: UUID
 
 
+# Topic clusters: `ideas` are the cluster's ideas as the organizer saw them, so the
+# decision can be respected by every later refresh from the log alone.
+ClusterId = Annotated[str, msgspec.Meta(min_length=2, max_length=40)]
+Members = Annotated[tuple[UUID, ...], msgspec.Meta(max_length=50_000)]
+
+
+class RenameCluster(Command, frozen=True, kw_only=True):
+    jam_id: UUID
+    cluster_id: ClusterId
+    label: str
+
+
+class PinCluster(Command, frozen=True, kw_only=True):
+    jam_id: UUID
+    cluster_id: ClusterId
+    ideas: Members
+
+
+class UnpinCluster(Command, frozen=True, kw_only=True):
+    jam_id: UUID
+    cluster_id: ClusterId
+
+
+class MergeClusters(Command, frozen=True, kw_only=True):
+    jam_id: UUID
+    cluster_id: ClusterId
+    into: ClusterId
+    ideas: Members
+
+
+class SplitCluster(Command, frozen=True, kw_only=True):
+    jam_id: UUID
+    cluster_id: ClusterId
+    ideas: Members
+
+
 class UnmarkDuplicate(Command, frozen=True, kw_only=True):
     idea_id: UUID
 
@@ -174,6 +211,12 @@ class CastVote(Command, frozen=True, kw_only=True):
     value: int
 
 
+class PassIdea(Command, frozen=True, kw_only=True):
+    """Record that the actor saw an idea and took no side (a Pol.is pass): never support."""
+
+    idea_id: UUID
+
+
 class Done(msgspec.Struct, frozen=True):
     """A handled command: the log position of its last event, and the id it concerns."""
 
@@ -202,9 +245,15 @@ AnyCommand = (
     | MarkDuplicate
     | UnmarkDuplicate
     | RecordDecision
+    | RenameCluster
+    | PinCluster
+    | UnpinCluster
+    | MergeClusters
+    | SplitCluster
     | PostComment
     | EditComment
     | HideComment
     | RestoreComment
     | CastVote
+    | PassIdea
 )

@@ -28,8 +28,10 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, Recording
+from prometheus_client import Histogram
 
+from domain.vote import Vote
 from jam.batch import AggregateCache, BatchView
 from jam.commands import Command, Done
 from jam.errors import ConcurrentUpdate
@@ -39,6 +41,11 @@ from jam.receipts import Receipt
 log = logging.getLogger(__name__)
 _STOP = object()
 STALE_ROUNDS = 3
+BATCH_SIZES = Histogram(
+    "openjam_commit_batch_commands",
+    "Commands saved together in one group-commit transaction",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
 
 
 @dataclass
@@ -100,7 +107,8 @@ class GroupCommitter:
         self._window_s = window_s
         self._max_batch = max_batch
         self._max_retries = max_retries
-        self.cache = AggregateCache(cache_size)
+        # Votes are written, seldom read again: they must not push out what commands read.
+        self.cache = AggregateCache(cache_size, write_mostly=(Vote,))
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.stats = BatchStats()
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
@@ -158,6 +166,7 @@ class GroupCommitter:
     def _commit(self, batch: list[_Item]) -> None:
         self.stats.batches += 1
         self.stats.largest = max(self.stats.largest, len(batch))
+        BATCH_SIZES.observe(len(batch))
         for _ in range(STALE_ROUNDS):
             outcome = self._round(batch)
             if outcome is not None:
@@ -185,6 +194,10 @@ class GroupCommitter:
         for item in batch:
             try:
                 outcome = self._host.prepare(item.command, view)
+            except (InterfaceError, OperationalError):
+                # The store is unreachable: fail the whole batch now rather than have
+                # each command wait for a connection in turn.
+                raise
             except Exception as exc:  # a refused command fails alone
                 view.reject()
                 answers[id(item)] = exc

@@ -263,13 +263,14 @@ def seed(
         idea_cmds = []
         for _ in range(ideas):
             slug = rng.choice(list(FORUMS))
-            _, _, subjects, purposes = FORUMS[slug]
+            _, theme, subjects, purposes = FORUMS[slug]
             subject, purpose = rng.choice(subjects), rng.choice(purposes)
             title = f"{rng.choice(OPENERS)} {subject} {purpose}"[:120]
+            # The forum's theme in every body, as people write about their forum's question:
+            # the demo's topic clusters then have something real to find.
             body = (
-                f"{title}. Today this is hard for many of us. "
-                f"With {subject} we could start within a quarter, measure the effect, "
-                f"and grow it if it works. Who wants to help?"
+                f"{title}. {theme} {subject[0].upper()}{subject[1:]} would be a start: "
+                "a small pilot first, then more if it works."
             )
             idea_cmds.append(
                 c.PostIdea(

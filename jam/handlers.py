@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate
 
 from domain import Comment, Forum, Idea, Invite, Jam, Participant, Vote
 from domain.errors import ConflictingState, InvalidValue
+from domain.topics import TopicBoard, topic_board_id
 from domain.values import invite_id, vote_id
 from domain.vote import check_can_vote
 from jam import commands as c
@@ -77,6 +78,7 @@ def create_jam(cmd: c.CreateJam, load: Loader, at: datetime) -> Decision:
         ends_at=cmd.ends_at,
         by=actor(cmd, load),
         at=at,
+        imported_from=cmd.imported_from,
     )
     return Decision([jam], jam.id)
 
@@ -242,6 +244,58 @@ def unmark_duplicate(cmd: c.UnmarkDuplicate, load: Loader, at: datetime) -> Deci
     return Decision([idea], idea.id)
 
 
+# Topic clusters
+def _board(
+    cmd: c.RenameCluster | c.PinCluster | c.UnpinCluster | c.MergeClusters | c.SplitCluster,
+    load: Loader,
+    at: datetime,
+) -> tuple[TopicBoard, Participant]:
+    """The jam's topic board, opened by the organizer's first decision about a cluster."""
+    by = actor(cmd, load)
+    load.read(Jam, cmd.jam_id)
+    board = load.find(TopicBoard, topic_board_id(cmd.jam_id))
+    if board is None:
+        board = TopicBoard.open(jam_id=cmd.jam_id, by=by, at=at)
+    else:
+        board = load.load(TopicBoard, board.id)
+    return board, by
+
+
+@handles(c.RenameCluster)
+def rename_cluster(cmd: c.RenameCluster, load: Loader, at: datetime) -> Decision:
+    board, by = _board(cmd, load, at)
+    board.rename(cluster_id=cmd.cluster_id, label=cmd.label, by=by, at=at)
+    return Decision([board], board.id)
+
+
+@handles(c.PinCluster)
+def pin_cluster(cmd: c.PinCluster, load: Loader, at: datetime) -> Decision:
+    board, by = _board(cmd, load, at)
+    board.pin(cluster_id=cmd.cluster_id, ideas=cmd.ideas, by=by, at=at)
+    return Decision([board], board.id)
+
+
+@handles(c.UnpinCluster)
+def unpin_cluster(cmd: c.UnpinCluster, load: Loader, at: datetime) -> Decision:
+    board, by = _board(cmd, load, at)
+    board.unpin(cluster_id=cmd.cluster_id, by=by, at=at)
+    return Decision([board], board.id)
+
+
+@handles(c.MergeClusters)
+def merge_clusters(cmd: c.MergeClusters, load: Loader, at: datetime) -> Decision:
+    board, by = _board(cmd, load, at)
+    board.merge(cluster_id=cmd.cluster_id, into=cmd.into, ideas=cmd.ideas, by=by, at=at)
+    return Decision([board], board.id)
+
+
+@handles(c.SplitCluster)
+def split_cluster(cmd: c.SplitCluster, load: Loader, at: datetime) -> Decision:
+    board, by = _board(cmd, load, at)
+    board.split(cluster_id=cmd.cluster_id, ideas=cmd.ideas, by=by, at=at)
+    return Decision([board], board.id)
+
+
 @handles(c.RecordDecision)
 def record_decision(cmd: c.RecordDecision, load: Loader, at: datetime) -> Decision:
     idea = load.load(Idea, cmd.idea_id)
@@ -299,7 +353,8 @@ def cast_vote(cmd: c.CastVote, load: Loader, at: datetime) -> Decision:
     if cmd.value not in (1, -1, 0):
         raise InvalidValue("a vote is +1, -1, or 0 to withdraw")
     # Setting a vote is idempotent: asking for the value it already has changes nothing.
-    if (vote.value if vote else 0) == cmd.value:
+    # A pass also has value 0, but withdrawing it is a change: it is no longer "seen".
+    if (vote.value if vote else 0) == cmd.value and not (vote and vote.passed):
         check_can_vote(idea, jam, voter, at)
         return Decision([], vote.id if vote else vote_id(idea.id, voter.id))
     if vote is None:
@@ -311,9 +366,25 @@ def cast_vote(cmd: c.CastVote, load: Loader, at: datetime) -> Decision:
     return Decision([vote], vote.id)
 
 
+@handles(c.PassIdea)
+def pass_idea(cmd: c.PassIdea, load: Loader, at: datetime) -> Decision:
+    voter = actor(cmd, load)
+    idea = load.read(Idea, cmd.idea_id)
+    jam = load.read(Jam, idea.jam_id)
+    vote = load.find(Vote, vote_id(idea.id, voter.id))
+    if vote is None:
+        vote = Vote.pass_on(idea=idea, jam=jam, voter=voter, at=at)
+    elif vote.passed:  # idempotent, like setting a vote to the value it has
+        check_can_vote(idea, jam, voter, at)
+        return Decision([], vote.id)
+    else:
+        vote.pass_(idea=idea, jam=jam, voter=voter, at=at)
+    return Decision([vote], vote.id)
+
+
 def created_ids(cmd: c.Command) -> list[UUID]:
     """Ids of aggregates a command may create: usually absent, so worth checking in bulk."""
-    if isinstance(cmd, c.CastVote):
+    if isinstance(cmd, c.CastVote | c.PassIdea):
         return [vote_id(cmd.idea_id, cmd.actor)] if cmd.actor else []
     if isinstance(cmd, c.PostIdea):
         return [cmd.idea_id]

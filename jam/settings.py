@@ -15,6 +15,13 @@
 | OPENJAM_FEED_RETENTION     | 100000   | log positions of live-update history kept for reconnects |
 | OPENJAM_SECRET_KEY         | (unset)  | signs session tokens; unset: a key kept in the data dir |
 | OPENJAM_WRITES_PER_MINUTE  | 120      | writes allowed per participant per minute             |
+| OPENJAM_PROJECTIONS        | inline   | inline (web workers project) or external (a worker) |
+| OPENJAM_LOG_FORMAT         | text     | text, or json (one object per line)                   |
+| OPENJAM_LOG_LEVEL          | INFO     | DEBUG, INFO, WARNING or ERROR                         |
+| OPENJAM_METRICS_TOKEN      | (unset)  | if set, /metrics wants `Authorization: Bearer <token>` |
+| OPENJAM_METRICS_PORT       | (unset)  | where a worker process serves its own /metrics        |
+| OPENJAM_METRICS_DIR        | (unset)  | metric files shared by `jam serve --workers N`       |
+| OPENJAM_READY_MAX_LAG_S    | 30       | /ready fails when the read models are further behind  |
 """
 
 from __future__ import annotations
@@ -28,6 +35,9 @@ import msgspec
 
 PREFIX = "OPENJAM_"
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
+PROJECTION_MODES = ("inline", "external")
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 AGGREGATE_CACHE_SIZE = 20_000
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -52,6 +62,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     feed_retention: int = 100_000
     secret_key: str | None = None
     writes_per_minute: int = 120
+    # The ranking worker (topic clusters, duplicates, the shortlist): "inline" runs it in
+    # the web process (the embedded default), "external" leaves it to `jam worker ranking`.
+    ranking: str = "inline"
+    topic_refresh_s: float = 10.0
+    projections: str = "inline"
+    log_format: str = "text"
+    log_level: str = "INFO"
+    metrics_token: str | None = None
+    metrics_port: int | None = None
+    metrics_dir: Path | None = None
+    ready_max_lag_s: float = 30.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
@@ -68,8 +89,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(f"{PREFIX}FEED_RETENTION must be at least 1")
         if self.commit_max_batch < 1:
             raise SettingsError(f"{PREFIX}COMMIT_MAX_BATCH must be at least 1")
+        _one_of("RANKING", self.ranking, ("inline", "external"))
+        if not 0 < self.topic_refresh_s <= 3600:
+            raise SettingsError(f"{PREFIX}TOPIC_REFRESH_S must be above 0 and at most 3600")
         if self.database_url is not None:
             postgres_env(self.database_url)
+        _one_of("PROJECTIONS", self.projections, PROJECTION_MODES)
+        _one_of("LOG_FORMAT", self.log_format, LOG_FORMATS)
+        _one_of("LOG_LEVEL", self.log_level.upper(), LOG_LEVELS)
+        if self.external_projections and not self.redis_url:
+            # The projection worker's live updates reach the web workers only through Redis.
+            raise SettingsError(f"{PREFIX}PROJECTIONS=external needs {PREFIX}REDIS_URL")
+        if self.metrics_port is not None and not 1 <= self.metrics_port <= 65535:
+            raise SettingsError(f"{PREFIX}METRICS_PORT must be between 1 and 65535")
+        if self.ready_max_lag_s <= 0:
+            raise SettingsError(f"{PREFIX}READY_MAX_LAG_S must be more than 0 seconds")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -81,6 +115,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 values[field.name] = _parse(field.name, field.type, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def external_projections(self) -> bool:
+        return self.projections == "external"
 
     @property
     def uses_postgres(self) -> bool:
@@ -138,6 +176,11 @@ def postgres_env(url: str) -> dict[str, str]:
     }
 
 
+def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise SettingsError(f"{PREFIX}{name} must be one of {', '.join(allowed)} (got {value!r})")
+
+
 def _parse(name: str, kind: object, raw: str) -> object:
     try:
         if kind is bool:
@@ -147,11 +190,11 @@ def _parse(name: str, kind: object, raw: str) -> object:
             if lowered in _FALSE:
                 return False
             raise ValueError("expected on/off")
-        if kind is int:
+        if kind is int or kind == int | None:
             return int(raw)
         if kind is float:
             return float(raw)
-        if kind is Path:
+        if kind is Path or kind == Path | None:
             return Path(raw)
     except ValueError as exc:
         raise SettingsError(f"{PREFIX}{name.upper()}={raw!r} is not valid: {exc}") from None

@@ -8,14 +8,16 @@ datetimes as MessagePack timestamps, which decode to aware UTC datetimes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
 from eventsourcing.persistence import Transcoder
 
 _UUID_EXT = 1
+T = TypeVar("T")
 
 
 _PLAIN = (str, int, float, bool, bytes, type(None))
@@ -61,11 +63,11 @@ class MsgpackTranscoder(Transcoder):
     def __init__(self) -> None:
         self._encoder = msgspec.msgpack.Encoder()
         self._decoder = msgspec.msgpack.Decoder(ext_hook=_ext_hook)
-        self._text_decoder = msgspec.msgpack.Decoder(ext_hook=_ext_hook_text)
 
-    def decode_for_views(self, data: bytes) -> Any:
-        """Decode with ids as canonical text, as read models store them (faster too)."""
-        return self._text_decoder.decode(data)
+    def views_decoder(self, type_: type[T]) -> Callable[[bytes], T]:
+        """Decode payloads straight into `type_`, a struct of the fields a view needs
+        (ids, in fields typed Any, as canonical text): no dicts, unused fields skipped."""
+        return msgspec.msgpack.Decoder(type_, ext_hook=_ext_hook_text).decode
 
     def encode(self, obj: Any) -> bytes:
         return self._encoder.encode(_tag_uuids(obj))

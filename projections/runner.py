@@ -8,14 +8,17 @@ last committed page ended.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from typing import Any, Protocol
 
 from projections.db import Cursor, ViewDatabase
-from projections.projector import TRACKING_NAME, Notice, Projector, Update
+from projections.pipeline import OnDemandCursor, PageWriter, runs
+from projections.projector import TRACKING_NAME, Notice, Projector, Row, Update, run
 from projections.schema import (
     SCHEMA_VERSION,
     clear_views,
@@ -30,6 +33,13 @@ Progress = Callable[[int, int], None]
 REBUILD_MARK = f"{TRACKING_NAME}:rebuilding"
 SCHEMA_MARK = f"{TRACKING_NAME}:schema"
 REBUILD_POLL_S = 0.5
+RECONNECT_S = 0.5
+# A rebuild applies the log in pages this large: the fewer the pages, the fewer
+# times each idea's, minute's and person's row is rewritten.
+REBUILD_PAGE = 250_000
+# Stretches of a rebuild's page this long without a rarer event are written by a
+# second thread while the next stretch is gathered (see projections/pipeline.py).
+PIPELINED_RUN_MIN = 10_000
 
 
 class RebuildInProgress(RuntimeError):
@@ -59,12 +69,14 @@ class ProjectionRunner:
         projector: Projector,
         *,
         page_size: int = 2000,
+        rebuild_page_size: int = REBUILD_PAGE,
         on_updates: Callable[[list[Update]], None] | None = None,
     ) -> None:
         self._log = log_recorder
         self.views = views
         self._projector = projector
         self._page_size = page_size
+        self._rebuild_page_size = rebuild_page_size
         self._on_updates = on_updates
         self._position_changed = threading.Condition()
         self._position = 0
@@ -117,30 +129,34 @@ class ProjectionRunner:
             )
 
     # Applying pages
-    def _apply(self, page: Sequence[Notice]) -> None:
-        last = page[-1].id
+    def _apply(self, page: Sequence[Row]) -> None:
+        last = page[-1][0]
         updates: list[Update] = []
         with self.views.transaction() as cur:
             self.views.lock_projection(cur)  # one runner at a time per read-model database
             if not self._rebuilding and self._marked(cur):
                 raise RebuildInProgress("the read models are being rebuilt")
             tracked = self._tracked(cur)
-            fresh = [n for n in page if n.id > tracked]  # never apply an event twice
-            if fresh:
+            fresh = page if page[0][0] > tracked else [n for n in page if n[0] > tracked]
+            if fresh:  # never apply an event twice
                 try:
                     updates = self._projector.apply(
-                        cur, fresh, after=tracked, feed_from=self._feed_from
+                        cur,
+                        fresh,
+                        after=tracked,
+                        feed_from=self._feed_from,
+                        publish=self._on_updates is not None,
                     )
                 except BaseException:
                     self._projector.forget()
                     raise
-                cur.execute(
-                    "INSERT INTO rm_tracking (name, position) VALUES (?, ?) "
-                    "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-                    (TRACKING_NAME, last),
-                )
+                _record(cur, last)
+        self._committed(max(tracked, last), updates)
+
+    def _committed(self, position: int, updates: list[Update]) -> None:
+        """After a page's commit: the new position, and its updates published."""
         with self._position_changed:
-            self._position = max(self._position, tracked, last)
+            self._position = max(self._position, position)
             self._position_changed.notify_all()
         if self._on_updates and updates:
             try:
@@ -155,7 +171,7 @@ class ProjectionRunner:
             rows = self._log.select_rows(self._position + 1, self._page_size)
             if not rows:
                 return self._position
-            self._apply([Notice(*row) for row in rows])
+            self._apply(rows)
             if progress:
                 progress(self._position, max(total, self._position))
 
@@ -189,8 +205,8 @@ class ProjectionRunner:
             # Feed rows older than the retention at the end would be dropped at once.
             end = self._log.max_notification_id() or 0
             self._feed_from = max(0, end - self._projector.feed_retention)
-            with self.views.bulk_load():
-                position = self.catch_up(progress)
+            with self.views.bulk_load(), _without_cycle_collection():
+                position = self._rebuild_pages(progress)
             with self.views.transaction() as cur:
                 create_tables(cur)  # and their indexes
                 cur.execute("DELETE FROM rm_tracking WHERE name = ?", (REBUILD_MARK,))
@@ -198,6 +214,53 @@ class ProjectionRunner:
             self._feed_from = 0
             self._rebuilding = False
         return position
+
+    def _rebuild_pages(self, progress: Progress | None) -> int:
+        """Project the log into emptied read models, a page written while the next is gathered.
+
+        Each page's transaction checks that the tracked position is still the one
+        the page follows (another rebuild at the same time fails rather than apply
+        anything twice). A page that has to read the read models (a rarer event, or
+        state not held in memory) waits for the writer and is then applied in a
+        transaction of its own.
+        """
+        total = self._log.max_notification_id() or 0
+        publish = self._on_updates is not None
+        writer = PageWriter(self.views, _advance, self._committed)
+        position = self._position
+        try:
+            at_once = self._projector.topics_written_at_once
+            while rows := self._log.select_rows(position + 1, self._rebuild_page_size):
+                for run_ in runs(rows, at_once, PIPELINED_RUN_MIN):
+                    self._rebuild_run(writer, run_, position, publish)
+                    position = run_[-1][0]
+                if progress:
+                    progress(position, max(total, position))
+            writer.drain()
+        except BaseException:
+            self._projector.forget()
+            raise
+        finally:
+            writer.close()
+        return position
+
+    def _rebuild_run(
+        self, writer: PageWriter, rows: Sequence[Row], after: int, publish: bool
+    ) -> None:
+        """Gather `rows` and hand them to the writer, or, if they needed the read
+        models, apply them here in the transaction that read them."""
+        last = rows[-1][0]
+        with ExitStack() as stack:
+            cur = OnDemandCursor(self.views, writer, stack)
+            writes, updates = self._projector.prepare(
+                cur, rows, after=after, feed_from=self._feed_from, publish=publish
+            )
+            if cur.opened is None:
+                writer.submit(writes, after, last, updates)
+                return
+            run(cur.opened, writes)
+            _advance(cur.opened, after, last)
+        self._committed(last, updates)
 
     # Following
     def start(self) -> None:
@@ -217,41 +280,92 @@ class ProjectionRunner:
             self._thread = None
 
     def _follow(self) -> None:
+        resumed = False
+        while True:
+            try:
+                self._follow_subscription(resumed)
+                return
+            except _unreachable() as exc:
+                # The store went away (a database restart): nothing past the last
+                # committed page was recorded, so subscribe again from there once it is back.
+                self._projector.forget()
+                if self._stopping.is_set():
+                    return
+                log.warning("the projection lost its store, retrying: %s", exc)
+                resumed = True
+                if self._stopping.wait(RECONNECT_S):
+                    return
+            except BaseException as exc:
+                self.error = exc
+                log.exception("the projection stopped")
+                with self._position_changed:
+                    self._position_changed.notify_all()
+                return
+
+    def _publish_unannounced(self) -> None:
+        """Publish pages the read models hold but this runner never announced.
+
+        After a lost connection, a page's commit may have succeeded without the runner
+        hearing so (or another runner applied it meanwhile): its updates were not
+        published, and clients following live would never see them.
+        """
+        with self.views.reading() as cur:
+            tracked = self._tracked(cur)
+            rows = (
+                cur.execute(
+                    "SELECT position, jam_id, kind, item_id, idea_id FROM rm_updates "
+                    "WHERE position > ? AND position <= ? ORDER BY position, item_id",
+                    (self._position, tracked),
+                ).fetchall()
+                if tracked > self._position
+                else []
+            )
+        with self._position_changed:
+            self._position = max(self._position, tracked)
+            self._position_changed.notify_all()
+        if self._on_updates and rows:
+            self._on_updates([Update(*row) for row in rows])
+
+    def _follow_subscription(self, resumed: bool = False) -> None:
+        if resumed:
+            self._publish_unannounced()
         inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
-        try:
-            with self._log.subscribe(gt=self._position) as subscription:
-                self._subscription = subscription
-                feeder = threading.Thread(target=_feed, args=(subscription, inbox), daemon=True)
-                feeder.start()
-                while not self._stopping.is_set():
-                    first = inbox.get()
-                    if first is _STOP:
+        with self._log.subscribe(gt=self._position) as subscription:
+            self._subscription = subscription
+            feeder = threading.Thread(target=_feed, args=(subscription, inbox), daemon=True)
+            feeder.start()
+            while not self._stopping.is_set():
+                first = inbox.get()
+                if first is _STOP:
+                    break
+                if isinstance(first, BaseException):
+                    raise first
+                page = [first]
+                failed: BaseException | None = None
+                while len(page) < self._page_size:
+                    try:
+                        item = inbox.get_nowait()
+                    except queue.Empty:
                         break
-                    page = [first]
-                    while len(page) < self._page_size:
-                        try:
-                            item = inbox.get_nowait()
-                        except queue.Empty:
-                            break
-                        if item is _STOP:
-                            self._stopping.set()
-                            break
-                        page.append(item)
-                    fresh = [
-                        Notice(n.id, str(n.originator_id), n.topic, n.state)  # type: ignore[attr-defined]
-                        for n in page
-                        if n.id > self._position  # type: ignore[attr-defined]
-                    ]
-                    if fresh:
-                        try:
-                            self._apply(fresh)
-                        except RebuildInProgress:
-                            self._after_rebuild()
-        except BaseException as exc:
-            self.error = exc
-            log.exception("the projection stopped")
-            with self._position_changed:
-                self._position_changed.notify_all()
+                    if item is _STOP:
+                        self._stopping.set()
+                        break
+                    if isinstance(item, BaseException):
+                        failed = item
+                        break
+                    page.append(item)
+                fresh = [
+                    Notice(n.id, str(n.originator_id), n.topic, n.state)  # type: ignore[attr-defined]
+                    for n in page
+                    if n.id > self._position  # type: ignore[attr-defined]
+                ]
+                if fresh:
+                    try:
+                        self._apply(fresh)
+                    except RebuildInProgress:
+                        self._after_rebuild()
+                if failed is not None:
+                    raise failed
 
     def _after_rebuild(self) -> None:
         """Wait for another runner's rebuild, then carry on from where it got to."""
@@ -270,9 +384,57 @@ class ProjectionRunner:
             self._stopping.wait(REBUILD_POLL_S)
 
 
+def _record(cur: Cursor, position: int) -> None:
+    cur.execute(
+        "INSERT INTO rm_tracking (name, position) VALUES (?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+        (TRACKING_NAME, position),
+    )
+
+
+def _advance(cur: Cursor, after: int, position: int) -> None:
+    """Record a rebuild's page, which must follow the position tracked so far."""
+    tracked = ProjectionRunner._tracked(cur)
+    if tracked != after:
+        msg = f"the read models moved from {after} to {tracked} during the rebuild"
+        raise RebuildInProgress(msg)
+    _record(cur, position)
+
+
+@contextlib.contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """A rebuild makes millions of short-lived objects that form no cycles; the cycle
+    collector's passes over the page held in memory would cost a fifth of its time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _feed(subscription: object, inbox: queue.SimpleQueue[object]) -> None:
     try:
         for notification in subscription:  # type: ignore[attr-defined]
             inbox.put(notification)
+    except Exception as exc:  # raised again by the runner's thread, which decides
+        inbox.put(exc)
     finally:
         inbox.put(_STOP)
+
+
+def _unreachable() -> tuple[type[BaseException], ...]:
+    """The errors of a store that cannot be reached for now (the log's or the views')."""
+    import sqlite3
+
+    import psycopg
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    return (
+        InterfaceError,
+        OperationalError,
+        psycopg.OperationalError,  # includes the pool's timeouts
+        psycopg.InterfaceError,
+        sqlite3.OperationalError,
+    )

@@ -86,6 +86,8 @@ INDEXES = (
     "CREATE INDEX IF NOT EXISTS rm_ideas_jam_new ON rm_ideas (jam_id, posted_at)",
     "CREATE INDEX IF NOT EXISTS rm_ideas_jam_top ON rm_ideas (jam_id, wilson)",
     "CREATE INDEX IF NOT EXISTS rm_ideas_jam_hot ON rm_ideas (jam_id, hot)",
+    # Followers of a jam's ideas (similar-idea indexes, the ranking worker) read what is new.
+    "CREATE INDEX IF NOT EXISTS rm_ideas_jam_position ON rm_ideas (jam_id, position)",
     "CREATE INDEX IF NOT EXISTS rm_comments_idea ON rm_comments (idea_id, posted_at)",
     "CREATE INDEX IF NOT EXISTS rm_votes_participant ON rm_votes (participant_id)",
     "CREATE INDEX IF NOT EXISTS rm_participants_jam ON rm_participants (jam_id, last_active_at)",

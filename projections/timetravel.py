@@ -12,10 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from projections.db import SQLiteViews
-from projections.projector import TRACKING_NAME, Notice, Projector
+from projections.projector import TRACKING_NAME, Projector
 from projections.runner import LogReader
 from projections.schema import create_tables
 
@@ -32,8 +31,8 @@ def views_as_of(
 ) -> Iterator[SQLiteViews]:
     """Scratch read models as they stood at `position` and/or time `at`."""
 
-    def before(event: dict[str, Any]) -> bool:
-        return at is None or event["timestamp"] <= at
+    def before(timestamp: datetime) -> bool:
+        return at is None or timestamp <= at
 
     with tempfile.TemporaryDirectory(prefix="openjam-asof-") as scratch:
         views = SQLiteViews(Path(scratch) / "views.sqlite3")
@@ -42,17 +41,17 @@ def views_as_of(
                 create_tables(cur)
             start = 1
             while True:
-                page = [Notice(*r) for r in log_recorder.select_rows(start, PAGE, stop=position)]
+                page = log_recorder.select_rows(start, PAGE, stop=position)
                 if not page:
                     break
                 with views.transaction() as cur:
-                    projector.apply(cur, page, keep=before)
+                    projector.apply(cur, page, keep=before, publish=False)
                     cur.execute(
                         "INSERT INTO rm_tracking (name, position) VALUES (?, ?) "
                         "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-                        (TRACKING_NAME, page[-1].id),
+                        (TRACKING_NAME, page[-1][0]),
                     )
-                start = page[-1].id + 1
+                start = page[-1][0] + 1
             yield views
         finally:
             views.close()

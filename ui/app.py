@@ -8,57 +8,37 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import msgspec
-from litestar import Litestar, Response, get
+from litestar import Litestar
 from litestar.concurrency import sync_to_thread
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import State
+from litestar.logging.config import LoggingConfig
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
-from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from jam.application import JamApplication
-from jam.errors import StoreUnavailable
 from jam.settings import Settings
+from projections.metrics import observe_cluster_refresh
 from ui.auth import rate_limit_key, secret_key
 from ui.bootstrap import build
 from ui.comments import CommentController
 from ui.errors import EXCEPTION_HANDLERS
+from ui.health import health, ready
 from ui.ideas import IdeaController
 from ui.jams import JamController
 from ui.leadership import LeadershipController
 from ui.live import Publisher, channels_plugin, idea_stream, jam_stream
 from ui.me import MeController
+from ui.metrics import forget_this_process, metrics, observe
 from ui.pages import PagesController
 from ui.sessions import SessionController
+from ui.topics import DuplicateController, TopicController
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-class Health(msgspec.Struct):
-    status: str
-    store: str
-    position: int
-
-
-@get("/health", sync_to_thread=True, summary="Is the service up and its event store reachable?")
-def health(state: State) -> Response[Health]:
-    app: JamApplication = state.services.jam
-    try:
-        position = app.position()
-    except StoreUnavailable as exc:
-        body = Health(
-            status=f"unavailable: {type(exc.__cause__).__name__}",
-            store=app.settings.store_name,
-            position=-1,
-        )
-        return Response(body, status_code=HTTP_503_SERVICE_UNAVAILABLE)
-    return Response(Health(status="ok", store=app.settings.store_name, position=position))
 
 
 SECURITY_HEADERS = {
@@ -102,10 +82,10 @@ MAX_BODY_BYTES = 64 * 1024  # ideas are at most 5,000 characters; nothing needs 
 def _stores(settings: Settings) -> StoreRegistry:
     """Rate-limit counters: in Redis when configured (shared by every worker), else in memory."""
     if settings.redis_url:
-        from litestar.stores.redis import RedisStore
+        from ui.limits import FailOpenRedisStore
 
         return StoreRegistry(
-            default_factory=RedisStore.with_client(url=settings.redis_url).with_namespace
+            default_factory=FailOpenRedisStore.with_client(url=settings.redis_url).with_namespace
         )
     return StoreRegistry()
 
@@ -120,20 +100,28 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
     @asynccontextmanager
     async def lifespan(server: Litestar) -> AsyncIterator[None]:
         server.state.secret = key
-        services = await sync_to_thread(build, settings, jam=jam)
-        services.runner.on_updates(Publisher(channels, asyncio.get_running_loop()))
+        # With an external projection worker this worker only watches the read models.
+        watch_only = settings.external_projections
+        services = await sync_to_thread(build, settings, jam=jam, watch_only=watch_only)
+        publisher = Publisher(channels, asyncio.get_running_loop())
+        services.runner.on_updates(publisher)
         await sync_to_thread(services.runner.start)
+        if services.ranking is not None:
+            services.ranking.on_updates(publisher)
+            services.ranking.on_refreshed(observe_cluster_refresh)
+            services.ranking.start()
         server.state.services = services
         try:
             yield
         finally:
             await sync_to_thread(services.close)
+            forget_this_process()
 
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.writes_per_minute),
         identifier_for_request=rate_limit_key,
         check_throttle_handler=lambda request: request.method not in ("GET", "HEAD", "OPTIONS"),
-        exclude=["/health"],
+        exclude=["/health", "/ready", "/metrics"],
     )
     return Litestar(
         route_handlers=[
@@ -141,10 +129,14 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
                 path="/static", directories=[STATIC], include_in_schema=False
             ),
             health,
+            ready,
+            metrics,
             PagesController,
             jam_stream,
             idea_stream,
             SessionController,
+            TopicController,
+            DuplicateController,
             JamController,
             IdeaController,
             CommentController,
@@ -153,17 +145,22 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
         ],
         lifespan=[lifespan],
         plugins=[channels],
-        middleware=[security_headers, rate_limit.middleware],
+        middleware=[observe, security_headers, rate_limit.middleware],
         # Forms on our pages carry a token; the JSON API authenticates differently.
         csrf_config=CSRFConfig(
             secret=hashlib.sha256(b"csrf:" + key).hexdigest(),
             cookie_name="openjam_csrf",
             cookie_httponly=True,
-            exclude=["/api", "/health", "/schema", "/static"],
+            exclude=["/api", "/health", "/ready", "/metrics", "/schema", "/static"],
         ),
         stores=_stores(settings),
         request_max_body_size=MAX_BODY_BYTES,
         exception_handlers=EXCEPTION_HANDLERS,
+        # Logging is the process's (jam/logs.py): litestar's records go to its handler.
+        logging_config=LoggingConfig(
+            configure_root_logger=False,
+            loggers={"litestar": {"level": "INFO", "handlers": [], "propagate": True}},
+        ),
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="OpenJam", version="0.1.0", path="/schema"),
     )

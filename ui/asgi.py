@@ -1,5 +1,9 @@
 """The ASGI app for process-per-worker servers, configured from OPENJAM_* variables."""
 
+from jam.logs import configure_logging
+from jam.settings import Settings
 from ui.app import create_app
 
-app = create_app()
+settings = Settings.from_env()
+configure_logging(settings)  # each worker process logs as the server was told to
+app = create_app(settings)

@@ -1,104 +1,206 @@
-"""Leadership: the ideas with the strongest support, the evidence, decisions and export.
+"""Leadership: the ranked, diverse shortlist and its themes, the evidence, decisions and export.
 
-Until the ranking lands, ideas are ordered by the lower bound of their up-vote
-share (Wilson), which already discounts ideas with few votes; the evidence is
-their support per segment, discussion and decision state.
+The ranking worker stores the ranking (see docs/ranking.md for the formula); this
+module joins it with titles, cluster labels and decision history. "As of" a past
+time the ranking is computed again from the log replayed to that time, which gives
+the same result the worker gave then: the ranking is a pure function of the log
+and its versioned configuration.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from typing import Any, ClassVar
+import time
+from datetime import datetime
+from typing import Any, ClassVar, Literal
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from domain.values import Role
 from projections import queries
-from projections.models import IdeaSummary, SegmentTally
+from projections import ranking_views as rv
+from projections.db import Cursor
+from projections.timetravel import views_as_of
+from ranking.model import SEGMENTS, Ranking, Support
 from ui.bootstrap import Services
-from ui.reads import After, caught_up, require_role
+from ui.errors import NotCaughtUp
+from ui.reads import After, AsOf, caught_up, require_role
+from ui.topics import safe_cell
 
-SHORTLIST_SIZE = 50
+RANKING_POLL_S = 0.05
 
 
-class Candidate(msgspec.Struct, frozen=True):
+class IdeaRef(msgspec.Struct, frozen=True):
+    id: str
+    title: str
+
+
+class Evidence(msgspec.Struct, frozen=True):
     rank: int
-    idea: IdeaSummary
-    segments: list[SegmentTally]
+    idea_id: str
+    title: str
+    forum: str
+    author_segment: str
+    score: float
+    low: float
+    high: float
+    wilson: float
+    bridging: float
+    by_segment: dict[str, Support]
+    by_group: dict[str, Support]
+    comments: int
+    trend: float
+    cluster_id: str
+    cluster_label: str
+    duplicates: list[IdeaRef]
+    suspect_votes: int
+    rank_with_all_votes: int
+    rank_without_suspects: int
+    depends_on_suspects: bool
+    decision: str | None
+    decisions: list[rv.DecisionRow]
 
 
-def _shortlist(services: Services, jam_id: UUID, limit: int) -> list[Candidate]:
-    with services.views.reading() as cur:
-        ideas = [
-            i
-            for i in queries.ideas(cur, str(jam_id), sort="top", limit=limit * 2)
-            if i.duplicate_of is None
-        ][:limit]
-        tallies = queries.segment_tallies(cur, [i.id for i in ideas])
-    return [Candidate(n, i, tallies[i.id]) for n, i in enumerate(ideas, 1)]
+class ThemeOut(msgspec.Struct, frozen=True):
+    rank: int
+    cluster_id: str
+    label: str
+    score: float
+    ideas: list[IdeaRef]
 
 
-class LeadershipController(Controller):
-    tags: ClassVar[list[str]] = ["leadership"]
+class Shortlist(msgspec.Struct, frozen=True):
+    jam_id: str
+    ready: bool  # False until the ranking worker has ranked this jam once
+    config_version: str = ""
+    position: int = 0
+    as_of: str = ""
+    without_suspect_votes: bool = False
+    opinion_groups: int = 0
+    suspect_accounts: int = 0
+    shortlist: list[Evidence] = msgspec.field(default_factory=list)
+    themes: list[ThemeOut] = msgspec.field(default_factory=list)
 
-    @get("/jams/{jam_id:uuid}/leadership", include_in_schema=False)
-    async def page(
-        self, state: State, request: Request[Any, Any, Any], jam_id: FromPath[UUID]
-    ) -> Template:
-        services: Services = state.services
-        me = await require_role(services, request, jam_id, {Role.LEADER, Role.ORGANIZER})
 
-        def read() -> tuple[Any, list[Candidate]]:
-            with services.views.reading() as cur:
-                info = queries.jam_info(cur, str(jam_id))
-            return info, _shortlist(services, jam_id, SHORTLIST_SIZE)
+def _details(cur: Cursor, ids: list[str]) -> dict[str, tuple[str, str, str, str | None]]:
+    if not ids:
+        return {}
+    marks = ", ".join("?" * len(ids))
+    rows = cur.execute(
+        f"SELECT idea_id, title, forum, author_segment, decision FROM rm_ideas "
+        f"WHERE idea_id IN ({marks})",
+        ids,
+    ).fetchall()
+    return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
 
-        info, shortlist = await sync_to_thread(read)
-        if info is None:
-            raise NotFoundException(f"no jam with id {jam_id}")
-        return Template(
-            "leadership.html",
-            context={
-                "me": me,
-                "jam": info,
-                "shortlist": shortlist,
-                "leader": me.role is Role.LEADER,
-            },
-        )
 
-    @get("/api/jams/{jam_id:uuid}/shortlist", summary="The shortlist with its evidence (leaders)")
-    async def export(
-        self,
-        state: State,
-        request: Request[Any, Any, Any],
-        jam_id: FromPath[UUID],
-        format: FromQuery[str] = "json",
-        after: After = None,
-    ) -> Response[Any]:
-        services: Services = state.services
-        await require_role(services, request, jam_id, {Role.LEADER, Role.ORGANIZER})
-        await caught_up(services, after)
-        shortlist = await sync_to_thread(_shortlist, services, jam_id, SHORTLIST_SIZE)
-        if format == "csv":
-            return Response(
-                _csv(shortlist),
-                media_type="text/csv",
-                headers={"Content-Disposition": f'attachment; filename="shortlist-{jam_id}.csv"'},
+def assemble(
+    cur: Cursor, jam_id: str, ranking: Ranking, labels: dict[str, str], clean: bool
+) -> Shortlist:
+    """The shortlist with everything a reader needs to judge each rank."""
+    by_id = {e.idea_id: e for e in ranking.ideas}
+    chosen = ranking.shortlist_clean if clean else ranking.shortlist
+    theme_ideas = [i for t in ranking.themes for i in t.ideas]
+    duplicate_ids = [d for i in chosen for d in by_id[i].duplicates]
+    details = _details(cur, sorted({*chosen, *theme_ideas, *duplicate_ids}))
+    history = rv.decisions(cur, list(chosen))
+
+    def ref(idea_id: str) -> IdeaRef:
+        return IdeaRef(idea_id, details.get(idea_id, ("",))[0])
+
+    evidence = []
+    for n, idea_id in enumerate(chosen, start=1):
+        e = by_id[idea_id]
+        title, forum, segment, decision = details.get(idea_id, ("", "", "", None))
+        evidence.append(
+            Evidence(
+                rank=n,
+                idea_id=idea_id,
+                title=title,
+                forum=forum,
+                author_segment=segment,
+                score=e.score,
+                low=e.low,
+                high=e.high,
+                wilson=e.wilson,
+                bridging=e.bridging,
+                by_segment=e.by_segment,
+                by_group=e.by_group,
+                comments=e.comments,
+                trend=e.trend,
+                cluster_id=e.cluster_id,
+                cluster_label=labels.get(e.cluster_id, "other"),
+                duplicates=[ref(d) for d in e.duplicates],
+                suspect_votes=e.suspect_votes,
+                rank_with_all_votes=e.rank,
+                rank_without_suspects=e.rank_without_suspects,
+                depends_on_suspects=e.depends_on_suspects,
+                decision=decision,
+                decisions=history.get(idea_id, []),
             )
-        return Response(shortlist)
+        )
+    themes = [
+        ThemeOut(
+            t.rank,
+            t.cluster_id,
+            labels.get(t.cluster_id, "other"),
+            t.score,
+            [ref(i) for i in t.ideas],
+        )
+        for t in ranking.themes
+    ]
+    return Shortlist(
+        jam_id=jam_id,
+        ready=True,
+        config_version=ranking.config_version,
+        position=ranking.position,
+        as_of=ranking.as_of.isoformat(),
+        without_suspect_votes=clean,
+        opinion_groups=ranking.groups,
+        suspect_accounts=len(ranking.suspects),
+        shortlist=evidence,
+        themes=themes,
+    )
 
 
-def _csv(shortlist: list[Candidate]) -> str:
+def current_shortlist(services: Services, jam_id: str, clean: bool) -> Shortlist:
+    with services.views.reading() as cur:
+        ranking = rv.ranking(cur, jam_id)
+        if ranking is None:
+            return Shortlist(jam_id=jam_id, ready=False)
+        topics = rv.current_topics(cur, jam_id)
+        labels = {c.id: c.label for c in topics.clusters} if topics else {}
+        return assemble(cur, jam_id, ranking, labels, clean)
+
+
+def shortlist_as_of(services: Services, jam_id: str, at: datetime, clean: bool) -> Shortlist:
+    """Rank again from the log replayed to `at`: the shortlist leadership saw then."""
+    with services.views.reading() as live:
+        edits_at = rv.edits_position(live)
+    replay = views_as_of(services.jam.recorder, services.projector, at=at)
+    with replay as replayed, replayed.reading() as cur:
+        position = queries.position(cur)
+        with services.views.reading() as live:
+            edits = rv.read_edits(live, jam_id, min(position, edits_at))
+        snapshot = rv.read_snapshot(cur, jam_id, position, edits=edits)
+        if not snapshot.ideas:
+            return Shortlist(jam_id=jam_id, ready=False)
+        result = services.engine.run(snapshot, None)
+    labels = {c.id: c.label for c in result.topics.clusters}
+    with services.views.reading() as live:  # titles and decisions as they read now
+        return assemble(live, jam_id, result.ranking, labels, clean)
+
+
+def shortlist_csv(shortlist: Shortlist) -> str:
     out = io.StringIO()
-    segments = ["employee", "client", "family", "partner"]
     writer = csv.writer(out)
     writer.writerow(
         [
@@ -107,37 +209,146 @@ def _csv(shortlist: list[Candidate]) -> str:
             "title",
             "forum",
             "author_segment",
-            "up",
-            "down",
             "score",
+            "low",
+            "high",
+            "wilson",
+            "bridging",
             "comments",
+            "trend",
+            "cluster_id",
+            "cluster_label",
+            "duplicates",
+            "suspect_votes",
+            "rank_without_suspects",
+            "depends_on_suspects",
             "decision",
-            *(f"{s}_up" for s in segments),
-            *(f"{s}_down" for s in segments),
+            *(f"{s}_{side}" for s in SEGMENTS for side in ("agree", "disagree")),
         ]
     )
-    for c in shortlist:
-        by = {t.segment: t for t in c.segments}
-        i = c.idea
+    for e in shortlist.shortlist:
         writer.writerow(
             [
-                c.rank,
-                i.id,
-                _cell(i.title),
-                i.forum,
-                i.author_segment,
-                i.up,
-                i.down,
-                f"{i.score:.4f}",
-                i.comments,
-                i.decision or "",
-                *(by[s].up if s in by else 0 for s in segments),
-                *(by[s].down if s in by else 0 for s in segments),
+                e.rank,
+                e.idea_id,
+                safe_cell(e.title),
+                e.forum,
+                e.author_segment,
+                f"{e.score:.4f}",
+                f"{e.low:.4f}",
+                f"{e.high:.4f}",
+                f"{e.wilson:.4f}",
+                f"{e.bridging:.4f}",
+                e.comments,
+                f"{e.trend:.2f}",
+                e.cluster_id,
+                safe_cell(e.cluster_label),
+                " ".join(d.id for d in e.duplicates),
+                e.suspect_votes,
+                e.rank_without_suspects,
+                int(e.depends_on_suspects),
+                e.decision or "",
+                *(
+                    getattr(e.by_segment.get(s, Support(0, 0)), side)
+                    for s in SEGMENTS
+                    for side in ("agree", "disagree")
+                ),
             ]
         )
     return out.getvalue()
 
 
-def _cell(text: str) -> str:
-    # A title starting with = + - @ would run as a formula in a spreadsheet.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+def _ranked_to(services: Services, jam_id: str, position: int) -> bool:
+    """Wait until the ranking of `jam_id` includes log `position` (read-your-writes)."""
+    wait_s = services.settings.read_wait_ms / 1000
+    with services.views.reading() as cur:
+        if rv.newest_idea(cur, jam_id) == 0:
+            return True  # nothing to rank yet
+    if services.ranking is not None:
+        return services.ranking.wait_for(jam_id, position, wait_s)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:  # the worker is another process: look, then look again
+        with services.views.reading() as cur:
+            ranking = rv.ranking_position(cur, jam_id)
+        if ranking >= position:
+            return True
+        time.sleep(RANKING_POLL_S)
+    return False
+
+
+async def _read(
+    services: Services, jam_id: UUID, clean: bool, as_of: datetime | None, after: int | None
+) -> Shortlist:
+    if after is not None and as_of is None:
+        await caught_up(services, after)
+        if not await sync_to_thread(_ranked_to, services, str(jam_id), after):
+            raise NotCaughtUp(
+                f"the ranking has not reached log position {after} yet; retry shortly"
+            )
+    if as_of is None:
+        return await sync_to_thread(current_shortlist, services, str(jam_id), clean)
+    if as_of.tzinfo is None:
+        raise ValidationException("as_of needs a timezone (e.g. 2030-05-01T12:00:00Z)")
+    return await sync_to_thread(shortlist_as_of, services, str(jam_id), as_of, clean)
+
+
+class LeadershipController(Controller):
+    tags: ClassVar[list[str]] = ["leadership"]
+
+    @get("/jams/{jam_id:uuid}/leadership", include_in_schema=False)
+    async def page(
+        self,
+        state: State,
+        request: Request[Any, Any, Any],
+        jam_id: FromPath[UUID],
+        clean: FromQuery[bool] = True,
+        as_of: AsOf = None,
+        after: After = None,
+    ) -> Template:
+        services: Services = state.services
+        me = await require_role(services, request, jam_id, {Role.LEADER, Role.ORGANIZER})
+
+        def info() -> Any:
+            with services.views.reading() as cur:
+                return queries.jam_info(cur, str(jam_id))
+
+        jam = await sync_to_thread(info)
+        if jam is None:
+            raise NotFoundException(f"no jam with id {jam_id}")
+        shortlist = await _read(services, jam_id, clean, as_of, after)
+        return Template(
+            "leadership.html",
+            context={
+                "me": me,
+                "jam": jam,
+                "list": shortlist,
+                "segments": SEGMENTS,
+                "leader": me.role is Role.LEADER,
+                "as_of": as_of.isoformat() if as_of else "",
+            },
+        )
+
+    @get(
+        "/api/jams/{jam_id:uuid}/shortlist",
+        summary="The ranked shortlist, its themes and the evidence (leaders, organizers)",
+    )
+    async def export(
+        self,
+        state: State,
+        request: Request[Any, Any, Any],
+        jam_id: FromPath[UUID],
+        format: FromQuery[Literal["json", "csv"]] = "json",
+        clean: FromQuery[bool] = True,
+        as_of: AsOf = None,
+        after: After = None,
+    ) -> Response[Any]:
+        services: Services = state.services
+        await require_role(services, request, jam_id, {Role.LEADER, Role.ORGANIZER})
+        shortlist = await _read(services, jam_id, clean, as_of, after)
+        if format == "csv":
+            return Response(
+                shortlist_csv(shortlist),
+                media_type="text/csv",
+                headers={"Content-Disposition": f'attachment; filename="shortlist-{jam_id}.csv"'},
+            )
+        return Response(shortlist)

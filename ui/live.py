@@ -10,9 +10,10 @@ continues live.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -27,17 +28,23 @@ from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
+from redis.exceptions import RedisError
 
 from projections import queries
 from projections.models import LiveUpdate
 from projections.projector import Update
+from projections.ranking_worker import TOPICS
 from ui.bootstrap import Services
+from ui.metrics import SSE_CLIENTS
 
 log = logging.getLogger(__name__)
 KEEP_ALIVE_S = 15.0
+# A comment only: the message's default empty data field would reach clients as an event.
+KEEP_ALIVE = ServerSentEventMessage(comment="keep-alive", data=None)
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(list[LiveUpdate])
 CATCH_UP_BATCH = 100
+RECENT_KEPT = 10_000  # updates a stream remembers sending, to send late ones once
 
 
 def jam_channel(jam_id: str) -> str:
@@ -48,14 +55,70 @@ def idea_channel(idea_id: str) -> str:
     return f"idea:{idea_id}"
 
 
+# Sent to every subscribed channel when the subscription to Redis was broken and is
+# whole again: messages published meanwhile are lost, so streams catch up from the feed.
+RESYNC = b'"resync"'
+REDIS_RETRY_S = 0.5
+
+
+class ReconnectingRedisBackend(RedisChannelsPubSubBackend):
+    """Redis pub/sub that outlives a Redis outage.
+
+    Litestar's backend lets a Redis error end its publishing and subscribing tasks
+    for good, so live updates would stop until the worker restarts. Here a failed
+    publish is dropped (its update stays in the read model's feed), and a broken
+    subscription reconnects, resubscribes, and tells each channel to resync.
+    """
+
+    async def publish(self, data: bytes, channels: Iterable[str]) -> None:
+        try:
+            await super().publish(data, channels)
+        except RedisError as exc:
+            log.warning("live update not broadcast, Redis is unreachable: %s", exc)
+
+    async def stream_events(self) -> AsyncGenerator[tuple[str, Any], None]:
+        while True:
+            try:
+                async for event in super().stream_events():
+                    yield event
+            except RedisError as exc:
+                log.warning("live updates interrupted, Redis is unreachable: %s", exc)
+                await self._reconnect()
+                for channel in list(self._pub_sub.channels):
+                    yield channel.decode(), RESYNC
+
+    async def _reconnect(self) -> None:
+        while True:
+            await asyncio.sleep(REDIS_RETRY_S)
+            try:
+                await self._pub_sub.connect()  # resubscribes to every channel
+            except RedisError:
+                continue
+            log.warning("live updates resumed: Redis is reachable again")
+            return
+
+
 def channels_plugin(redis_url: str | None) -> ChannelsPlugin:
     if redis_url:
         from redis.asyncio import Redis
 
-        backend: Any = RedisChannelsPubSubBackend(redis=Redis.from_url(redis_url))
+        backend: Any = ReconnectingRedisBackend(redis=Redis.from_url(redis_url))
     else:
         backend = MemoryChannelsBackend()
     return ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True)
+
+
+def encode_updates(updates: list[Update]) -> list[tuple[bytes, str]]:
+    """A page's updates as (message, channel) pairs, ready to publish."""
+    # One message per channel per projected page: fewer, larger messages keep
+    # fan-out cheap when thousands of writes a second reach the same jam.
+    by_channel: dict[str, list[LiveUpdate]] = {}
+    for u in updates:
+        live = LiveUpdate(u.position, u.jam_id, u.kind, u.item_id, u.idea_id)
+        by_channel.setdefault(jam_channel(u.jam_id), []).append(live)
+        if u.idea_id:
+            by_channel.setdefault(idea_channel(u.idea_id), []).append(live)
+    return [(_encoder.encode(items), name) for name, items in by_channel.items()]
 
 
 class Publisher:
@@ -66,15 +129,7 @@ class Publisher:
         self._loop = loop
 
     def __call__(self, updates: list[Update]) -> None:
-        # One message per channel per projected page: fewer, larger messages keep
-        # fan-out cheap when thousands of writes a second reach the same jam.
-        by_channel: dict[str, list[LiveUpdate]] = {}
-        for u in updates:
-            live = LiveUpdate(u.position, u.jam_id, u.kind, u.item_id, u.idea_id)
-            by_channel.setdefault(jam_channel(u.jam_id), []).append(live)
-            if u.idea_id:
-                by_channel.setdefault(idea_channel(u.idea_id), []).append(live)
-        batch = [(_encoder.encode(items), name) for name, items in by_channel.items()]
+        batch = encode_updates(updates)
         # publish() is not thread-safe: hand the batch to the loop's own thread.
         self._loop.call_soon_threadsafe(self._publish, batch)
 
@@ -104,10 +159,57 @@ def _last_event_id(request: Request[Any, Any, Any], after: int | None) -> int:
         raise ValidationException("Last-Event-ID must be a log position (a whole number)") from None
 
 
-def _message(updates: list[LiveUpdate]) -> ServerSentEventMessage:
-    """One SSE event carries the updates in log order; its id is the last position."""
+class _Sent:
+    """The updates a stream has sent lately.
+
+    Each web worker's projection publishes the pages it applied, so an update can
+    arrive after a later one from another worker; it is sent all the same, once.
+    """
+
+    def __init__(self, keep: int = RECENT_KEPT) -> None:
+        self._order: collections.deque[tuple[int, str, str]] = collections.deque()
+        self._keys: set[tuple[int, str, str]] = set()
+        self._keep = keep
+
+    def unsent(self, updates: list[LiveUpdate], last: int) -> list[LiveUpdate]:
+        oldest = self._order[0][0] if self._order else last
+        fresh = sorted(
+            (
+                u
+                for u in updates
+                if u.position > last
+                or (u.position >= oldest and (u.position, u.kind, u.item_id) not in self._keys)
+                # A topic refresh is a notice, not a log entry: sent once, however old.
+                or (u.kind == TOPICS and (u.position, u.kind, u.item_id) not in self._keys)
+            ),
+            key=lambda u: u.position,
+        )
+        self.remember(fresh)
+        return fresh
+
+    def remember(self, updates: list[LiveUpdate]) -> None:
+        for u in updates:
+            key = (u.position, u.kind, u.item_id)
+            if key not in self._keys:
+                self._keys.add(key)
+                self._order.append(key)
+        while len(self._order) > self._keep:
+            self._keys.discard(self._order.popleft())
+
+
+def resume_point(last: int, sent: list[LiveUpdate]) -> int:
+    """Where a client resumes (its Last-Event-ID) once `sent` reached it.
+
+    Topic refreshes carry the read models' position when they were computed, which may
+    be ahead of updates this stream has not received yet: they must not move it on.
+    """
+    return max([last, *(u.position for u in sent if u.kind != TOPICS)])
+
+
+def _message(updates: list[LiveUpdate], resume: int) -> ServerSentEventMessage:
+    """One SSE event carries the updates in log order; its id is where the client resumes."""
     return ServerSentEventMessage(
-        data=_encoder.encode(updates).decode(), event="updates", id=updates[-1].position
+        data=_encoder.encode(updates).decode(), event="updates", id=resume
     )
 
 
@@ -115,25 +217,46 @@ async def _stream(
     plugin: ChannelsPlugin,
     channel: str,
     missed: Callable[[int], list[LiveUpdate]],
-    sent: int,
+    after: int,
     services: Services,
 ) -> AsyncIterator[ServerSentEventMessage]:
-    async with plugin.start_subscription([channel]) as subscriber:
-        # Subscribed first, then caught up from the read model: nothing falls in between.
-        if sent > 0:
+    with SSE_CLIENTS.track_inprogress():
+        async for message in _follow(plugin, channel, missed, after, services):
+            yield message
+
+
+async def _follow(
+    plugin: ChannelsPlugin,
+    channel: str,
+    missed: Callable[[int], list[LiveUpdate]],
+    after: int,
+    services: Services,
+) -> AsyncIterator[ServerSentEventMessage]:
+    last = [after]
+    sent = _Sent()
+
+    async def catch_up() -> AsyncIterator[ServerSentEventMessage]:
+        if last[0] > 0:
             floor, now = await sync_to_thread(_feed_bounds, services)
-            if sent < floor:
+            if last[0] < floor:
                 # Further behind than the feed keeps: the client reloads what it shows.
                 yield ServerSentEventMessage(data=f'{{"position":{now}}}', event="reset", id=now)
-                sent = now
+                last[0] = now
         while True:
-            page = await sync_to_thread(missed, sent)
+            page = await sync_to_thread(missed, last[0])
             for start in range(0, len(page), CATCH_UP_BATCH):
-                yield _message(page[start : start + CATCH_UP_BATCH])
+                batch = page[start : start + CATCH_UP_BATCH]
+                yield _message(batch, resume_point(last[0], batch))
+            sent.remember(page)
             if page:
-                sent = page[-1].position
+                last[0] = max(last[0], page[-1].position)
             if len(page) < queries.UPDATES_PAGE:
                 break
+
+    async with plugin.start_subscription([channel]) as subscriber:
+        # Subscribed first, then caught up from the read model: nothing falls in between.
+        async for message in catch_up():
+            yield message
         inbox: asyncio.Queue[bytes] = asyncio.Queue()
 
         async def pump() -> None:
@@ -146,14 +269,18 @@ async def _stream(
                 try:
                     raws = [await asyncio.wait_for(inbox.get(), KEEP_ALIVE_S)]
                 except TimeoutError:
-                    yield ServerSentEventMessage(comment="keep-alive")
+                    yield KEEP_ALIVE
                     continue
                 while not inbox.empty():  # coalesce whatever else is already waiting
                     raws.append(inbox.get_nowait())
-                fresh = [u for raw in raws for u in _decoder.decode(raw) if u.position > sent]
+                if RESYNC in raws:  # the subscription was broken: updates may have been lost
+                    async for message in catch_up():
+                        yield message
+                    raws = [raw for raw in raws if raw != RESYNC]
+                fresh = sent.unsent([u for raw in raws for u in _decoder.decode(raw)], last[0])
                 if fresh:
-                    yield _message(fresh)
-                    sent = fresh[-1].position
+                    last[0] = resume_point(last[0], fresh)
+                    yield _message(fresh, last[0])
         finally:
             pumping.cancel()
             with contextlib.suppress(asyncio.CancelledError):

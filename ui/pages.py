@@ -12,11 +12,12 @@ from typing import Annotated, Any, ClassVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import Cookie, State
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -31,6 +32,7 @@ from projections.models import JamCentral
 from ui.auth import MAX_AGE_S, SESSION_COOKIE, issue_token, signed_in, viewer
 from ui.bootstrap import Services
 from ui.reads import require_role
+from ui.topics import TopicChange, change_topic, read_duplicates, read_topics, topic_map
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 SORTS = ("new", "top", "hot", "discussed")
@@ -405,11 +407,14 @@ class PagesController(Controller):
         request: Request[Any, Any, Any],
         jam_id: FromPath[UUID],
         after: FromQuery[int | None] = None,
+        topics_at: FromQuery[datetime | None] = None,
     ) -> Template:
         services: Services = state.services
         await _wait(services, after)
         me = await require_role(services, request, jam_id, {Role.ORGANIZER})
         now = services.jam.now().astimezone(UTC)
+        if topics_at is not None and topics_at.tzinfo is None:
+            topics_at = topics_at.replace(tzinfo=UTC)
 
         def read() -> tuple[Any, JamCentral, Any, int]:
             with services.views.reading() as cur:
@@ -423,6 +428,8 @@ class PagesController(Controller):
         info, central, queue, position = await sync_to_thread(read)
         if info is None:
             raise NotFoundException(f"no jam with id {jam_id}")
+        topics = await sync_to_thread(read_topics, services, str(jam_id), topics_at)
+        duplicates = await sync_to_thread(read_duplicates, services, str(jam_id))
         return Template(
             "central.html",
             context={
@@ -432,5 +439,42 @@ class PagesController(Controller):
                 "queue": queue,
                 "chart": _chart(central),
                 "position": position,
+                "topics": topics,
+                "topic_map": topic_map(topics.clusters if topics else []),
+                "topics_at": topics_at.isoformat() if topics_at else "",
+                "duplicates": duplicates,
             },
         )
+
+    @post("/jams/{jam_id:uuid}/topics")
+    async def topic_form(
+        self, state: State, request: Request[Any, Any, Any], jam_id: FromPath[UUID], data: Form
+    ) -> Redirect:
+        back = f"/jams/{jam_id}/central"
+        who = {"actor": signed_in(request, form=True)}
+        try:
+            change = msgspec.convert(
+                {k: data.get(k, "") for k in ("action", "label", "into")}, TopicChange
+            )
+            done = await change_topic(state, who, jam_id, data.get("cluster_id", ""), change)
+        except msgspec.ValidationError:
+            return _back(request, back, "choose what to do with the cluster")
+        except (DomainError, ApplicationError, HTTPException) as exc:
+            return _back(request, back, getattr(exc, "detail", None) or str(exc))
+        return Redirect(f"{back}?after={done.position}")
+
+    @post("/ideas/{idea_id:uuid}/duplicate")
+    async def duplicate(
+        self, state: State, request: Request[Any, Any, Any], idea_id: FromPath[UUID], data: Form
+    ) -> Redirect:
+        actor = signed_in(request, form=True)
+        command: c.Command
+        if data.get("action") == "unmark":
+            command = c.UnmarkDuplicate(actor=actor, idea_id=idea_id)
+        else:
+            try:
+                original = UUID(data.get("original_id", ""))
+            except ValueError:
+                return _back(request, f"/ideas/{idea_id}", "choose the original idea")
+            command = c.MarkDuplicate(actor=actor, idea_id=idea_id, original_id=original)
+        return await self._form_command(state, request, command, f"/ideas/{idea_id}")

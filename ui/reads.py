@@ -6,7 +6,7 @@ writes; Jam Central and threads can also be read as of a past position or time.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -70,9 +70,15 @@ async def caught_up(services: Services, after: int | None) -> None:
         )
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def time_travel(services: Services, position: int | None, at: datetime | None, read: Any) -> Any:
     if at is not None and at.tzinfo is None:
         raise ValidationException("as_of needs a timezone (e.g. 2030-05-01T12:00:00Z)")
+    if at is not None and at < EARLIEST:
+        # No jam is older; and reads count back minutes from `at`, which year 1 cannot.
+        raise ValidationException(f"as_of must be after {EARLIEST.date().isoformat()}")
     replayed = views_as_of(services.jam.recorder, services.projector, position=position, at=at)
     with replayed as views, views.reading() as cur:
         return read(cur)

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import uvicorn
 
+from jam.logs import configure_logging
 from jam.settings import PREFIX, Settings
 from ui.app import create_app
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# On SIGTERM, requests in flight get this long to finish; live streams never finish by
+# themselves, so they are cut then, and their clients reconnect with Last-Event-ID.
+GRACEFUL_SHUTDOWN_S = 10
 
 
 class ServeError(ValueError):
@@ -15,8 +24,16 @@ class ServeError(ValueError):
 
 
 def serve(settings: Settings, workers: int = 1) -> None:
+    configure_logging(settings)
+    # Our middleware logs each request with its id, route and duration; uvicorn's
+    # access lines would only repeat it in another shape.
+    common = {
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S,
+    }
     if workers == 1:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, **common)
         return
     if not settings.redis_url:
         # Each worker projects and publishes on its own; only Redis carries one
@@ -24,6 +41,22 @@ def serve(settings: Settings, workers: int = 1) -> None:
         raise ServeError(f"{workers} workers need {PREFIX}REDIS_URL for live updates between them")
     # Workers are separate processes: they read their settings from the environment.
     os.environ[f"{PREFIX}HOST"], os.environ[f"{PREFIX}PORT"] = settings.host, str(settings.port)
-    uvicorn.run(
-        "ui.asgi:app", host=settings.host, port=settings.port, workers=workers, log_level="info"
-    )
+    metrics_dir = _fresh_metrics_dir(settings.metrics_dir)
+    os.environ[MULTIPROC_ENV] = str(metrics_dir)  # read by prometheus_client in each worker
+    try:
+        uvicorn.run(
+            "ui.asgi:app", host=settings.host, port=settings.port, workers=workers, **common
+        )
+    finally:
+        if settings.metrics_dir is None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _fresh_metrics_dir(configured: Path | None) -> Path:
+    """An empty folder for the workers' metric files: counts start again with the server."""
+    if configured is None:
+        return Path(tempfile.mkdtemp(prefix="openjam-metrics-"))
+    configured.mkdir(parents=True, exist_ok=True)
+    for old in configured.glob("*.db"):
+        old.unlink()
+    return configured

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
@@ -56,5 +57,15 @@ class ApplicationRecorder(PostgresApplicationRecorder):
             return None if row is None else int(row["notification_id"])
 
 
+# The longest a command waits for a pooled connection. The library waits as long as its
+# connect timeout (5 s); connections are rarely all busy (one committer thread writes),
+# so a longer wait means the server is down, and the client is better told so at once.
+POOL_WAIT_S = 1.0
+
+
 class Factory(PostgresFactory):
     application_recorder_class = ApplicationRecorder
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        self.datastore.pool.timeout = POOL_WAIT_S

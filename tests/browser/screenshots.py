@@ -27,6 +27,7 @@ def main(out: Path) -> None:
         settings = Settings(data_dir=work / "var")
         with JamApplication(settings) as app:
             demo = seed_or_reuse(app)
+            seeded = app.position()
         services = build(settings)
         services.runner.catch_up()
         with services.views.reading() as cur:
@@ -48,6 +49,8 @@ def main(out: Path) -> None:
                 )
                 page.get_by_role("button", name="Sign in").click()
                 page.wait_for_load_state()
+                if role != "participant":  # wait until the topics and ranking include the demo
+                    page.goto(f"{base}/api/jams/{demo.jam_id}/shortlist?after={seeded}")
                 for shot in shots:
                     path = {
                         "jam": f"/jams/{demo.jam_id}?sort=hot",

@@ -104,3 +104,52 @@ def test_new_ideas_wait_behind_a_banner_and_the_time_left_counts_down(browser, s
     assert page.get_by_role("link", name="Second idea").count() == 0  # not until asked
     banner.click()
     page.get_by_role("link", name="Second idea").wait_for(timeout=10_000)
+
+
+TOPICS = {
+    "Solar panels on every office roof": "Cheaper power and a smaller footprint.",
+    "Solar energy credits for employees": "Help people put solar panels at home.",
+    "Wind and solar energy for the data centres": "Buy renewable energy for our servers.",
+    "Smart lighting to cut office energy use": "Lights that switch off in empty rooms.",
+    "Remote work from home two days a week": "Less commuting, more focus.",
+    "Home office allowance for remote workers": "A desk and a chair for remote staff.",
+    "Work from home Fridays for every team": "A quiet day at home to finish things.",
+    "Remote work hubs close to home": "Desks near where remote people live.",
+}
+
+
+@pytest.fixture
+def quick_site(tmp_path):
+    """A server whose topics refresh every second, so a test need not wait ten."""
+    app = JamApplication(Settings(data_dir=tmp_path / "var"))
+    scene = open_jam(app, Now())
+    with web_worker(tmp_path, {"OPENJAM_TOPIC_REFRESH_S": "1"}) as base:
+        yield base, app, scene
+    app.close()
+
+
+def test_similar_ideas_appear_while_typing_a_new_one(browser, quick_site):
+    base, app, scene = quick_site
+    ada = scene.join(name="Ada")
+    for title, body in TOPICS.items():
+        scene.post_idea(ada, title=title, body=body)
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    page.get_by_label("Title").press_sequentially("Solar panels on the roof", delay=20)
+    page.get_by_text("Similar ideas already posted").wait_for(timeout=10_000)
+    assert page.get_by_role("link", name="Solar panels on every office roof").count() >= 1
+
+
+def test_live_topics_appear_on_jam_central_without_reloading(browser, quick_site):
+    base, app, scene = quick_site
+    ada = scene.join(name="Ada")
+    organizer = _sign_in(browser, base, _invite(app, scene, role="organizer"), "Olga")
+    organizer.goto(f"{base}/jams/{scene.jam_id}/central")
+    organizer.get_by_text("Topics appear once enough ideas have arrived").wait_for()
+    organizer.evaluate("window.__same_page = true")
+    for title, body in TOPICS.items():
+        scene.post_idea(ada, title=title, body=body)
+    organizer.locator("svg.map circle").first.wait_for(timeout=20_000)
+    assert organizer.evaluate("window.__same_page") is True  # refreshed in place
+    assert organizer.locator("svg.map circle").count() >= 2
+    if SHOTS:
+        organizer.screenshot(path=f"{SHOTS}/jam-central.png", full_page=True)

@@ -68,6 +68,14 @@ def test_a_jam_lasts_at_most_31_days() -> None:
         create_jam(ends_at=STARTS + timedelta(days=31) + SECOND)
 
 
+def test_an_imported_conversation_keeps_its_own_length_and_source() -> None:
+    years = STARTS + timedelta(days=4 * 365)
+    jam = create_jam(ends_at=years, imported_from="https://pol.is/2demo")
+    assert (jam.ends_at, jam.imported_from) == (years, "https://pol.is/2demo")
+    assert replay(jam.collect_events()).imported_from == "https://pol.is/2demo"
+    assert create_jam().imported_from == ""
+
+
 def test_a_jam_needs_timezone_aware_times() -> None:
     with pytest.raises(InvalidValue):
         create_jam(starts_at=STARTS.replace(tzinfo=None))

@@ -1,4 +1,4 @@
-"""Votes: one per person per idea, +1 or -1, only on visible ideas of an open jam."""
+"""Votes: one per person per idea, +1 or -1 or a pass, only on visible ideas of an open jam."""
 
 from __future__ import annotations
 
@@ -55,7 +55,16 @@ def withdraw_a_vote(jam: Jam, idea: Idea, voter: Participant) -> Attempt:
     return lambda at: vote.withdraw(idea=idea, jam=jam, voter=voter, at=at)
 
 
-VOTING = [cast_a_vote, change_a_vote, withdraw_a_vote]
+def pass_an_idea(jam: Jam, idea: Idea, voter: Participant) -> Attempt:
+    return lambda at: Vote.pass_on(idea=idea, jam=jam, voter=voter, at=at)
+
+
+def pass_after_voting(jam: Jam, idea: Idea, voter: Participant) -> Attempt:
+    vote = cast(jam, idea, voter, value=1, at=DURING)
+    return lambda at: vote.pass_(idea=idea, jam=jam, voter=voter, at=at)
+
+
+VOTING = [cast_a_vote, change_a_vote, withdraw_a_vote, pass_an_idea, pass_after_voting]
 
 
 @pytest.mark.parametrize("ready", VOTING)
@@ -210,3 +219,66 @@ def test_a_vote_names_the_jam_its_idea_belongs_to() -> None:
     other_jam, _ = an_idea_in_an_open_jam()
     with pytest.raises(ConflictingState, match="another jam"):
         cast(other_jam, idea, join(jam=jam))
+
+
+# Passes: seen, not voted (as Pol.is records them). Value 0, never support.
+
+
+def a_pass(jam: Jam, idea: Idea, voter: Participant, at: datetime = DURING) -> Vote:
+    return Vote.pass_on(idea=idea, jam=jam, voter=voter, at=at)
+
+
+def test_a_pass_is_a_vote_of_value_zero_created_by_its_own_event() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    voter = join(jam=jam, segment="client")
+    vote = a_pass(jam, idea, voter)
+    assert (vote.id, vote.value, vote.passed, vote.segment) == (
+        vote_id(idea.id, voter.id),
+        0,
+        True,
+        "client",
+    )
+    [created] = vote.collect_events()
+    assert (type(created).__name__, created.timestamp) == ("Passed", DURING)
+    assert vars(replay([created])) == vars(vote)
+
+
+def test_a_pass_turns_into_a_vote_and_a_vote_into_a_pass() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    voter = join(jam=jam)
+    vote = a_pass(jam, idea, voter)
+    vote.change(value=-1, idea=idea, jam=jam, voter=voter, at=DURING + MINUTE)
+    assert (vote.value, vote.passed) == (-1, False)
+    vote.pass_(idea=idea, jam=jam, voter=voter, at=DURING + 2 * MINUTE)
+    assert (vote.value, vote.passed) == (0, True)
+    events = vote.collect_events()
+    assert [type(e).__name__ for e in events] == ["Passed", "Changed", "Changed"]
+    assert [e.value for e in events] == [0, -1, 0]
+    assert vars(replay(events)) == vars(vote)
+
+
+def test_passing_twice_conflicts() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    voter = join(jam=jam)
+    vote = a_pass(jam, idea, voter)
+    with pytest.raises(ConflictingState, match="already passed"):
+        vote.pass_(idea=idea, jam=jam, voter=voter, at=DURING + MINUTE)
+
+
+def test_a_withdrawn_pass_is_neither_a_vote_nor_a_pass_and_can_be_passed_again() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    voter = join(jam=jam)
+    vote = a_pass(jam, idea, voter)
+    vote.withdraw(idea=idea, jam=jam, voter=voter, at=DURING + MINUTE)
+    assert (vote.value, vote.passed) == (0, False)
+    with pytest.raises(ConflictingState, match="already withdrawn"):
+        vote.withdraw(idea=idea, jam=jam, voter=voter, at=DURING + 2 * MINUTE)
+    vote.pass_(idea=idea, jam=jam, voter=voter, at=DURING + 3 * MINUTE)
+    assert (vote.value, vote.passed) == (0, True)
+
+
+def test_only_the_voter_can_pass_their_vote() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    vote = cast(jam, idea, join(jam=jam))
+    with pytest.raises(NotPermitted):
+        vote.pass_(idea=idea, jam=jam, voter=join(jam=jam), at=DURING)

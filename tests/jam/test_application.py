@@ -141,3 +141,21 @@ def test_keyed_requests_get_stable_ids():
     assert JamApplication.new_id(actor, "k") == JamApplication.new_id(actor, "k")
     assert JamApplication.new_id(actor, "k") != JamApplication.new_id(uuid4(), "k")
     assert JamApplication.new_id() != JamApplication.new_id()
+
+
+def test_a_pass_is_recorded_once_and_withdrawing_it_leaves_no_pass(app, clock):
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    idea = scene.post_idea(ada)
+    first = app.handle(c.PassIdea(actor=ada, idea_id=idea))
+    again = app.handle(c.PassIdea(actor=ada, idea_id=idea))
+    assert again.position == first.position == app.position()
+    vote = app.load(Vote, vote_id(idea, ada))
+    assert (vote.value, vote.passed) == (0, True)
+    # PUT vote 0 keeps its meaning: withdraw, which a pass is not.
+    app.handle(c.CastVote(actor=ada, idea_id=idea, value=0))
+    assert app.position() == first.position + 1
+    assert (app.load(Vote, vote.id).value, app.load(Vote, vote.id).passed) == (0, False)
+    app.handle(c.CastVote(actor=ada, idea_id=idea, value=1))
+    app.handle(c.PassIdea(actor=ada, idea_id=idea))
+    assert (app.load(Vote, vote.id).value, app.load(Vote, vote.id).passed) == (0, True)

@@ -190,6 +190,23 @@ def test_a_store_failure_fails_the_batch_and_writes_nothing(app, clock):
     assert app.position() == before
 
 
+def test_an_unreachable_store_fails_the_whole_batch_at_its_first_read(app, clock):
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    reads = []
+
+    class Unreachable(_Interposed):
+        def fetch(self, ident):
+            reads.append(ident)
+            raise OperationalError("connection refused")
+
+    app.committer.stop()
+    app.committer = GroupCommitter(Unreachable(app, app.record), window_s=0.3)
+    results = _together(app, _ideas(scene, [ada], 3))
+    assert all(isinstance(r, StoreUnavailable) for r in results)
+    assert len(reads) == 1  # not one wait for the store per command
+
+
 def test_in_one_batch_a_refused_command_leaves_nothing_behind_for_the_next(app, clock):
     scene = open_jam(app, clock)
     app.handle(c.IssueInvite(code="one-seat", role="participant", jam_id=scene.jam_id))

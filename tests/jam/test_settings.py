@@ -94,6 +94,17 @@ def test_a_port_beyond_65535_is_refused():
         Settings.from_env(environ={"OPENJAM_PORT": "99999"})
 
 
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [("OPENJAM_RANKING", "sometimes"), ("OPENJAM_TOPIC_REFRESH_S", "0")],
+)
+def test_ranking_settings_are_checked_naming_their_variable(variable, raw):
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env(environ={variable: raw})
+    ok = Settings.from_env(environ={"OPENJAM_RANKING": "external", "OPENJAM_TOPIC_REFRESH_S": "2"})
+    assert (ok.ranking, ok.topic_refresh_s) == ("external", 2.0)
+
+
 def test_an_unknown_sqlite_sync_level_is_refused_naming_its_variable():
     with pytest.raises(SettingsError, match="OPENJAM_SQLITE_SYNCHRONOUS"):
         Settings.from_env(environ={"OPENJAM_SQLITE_SYNCHRONOUS": "sometimes"})

@@ -104,3 +104,15 @@ def test_a_typical_event_takes_fewer_bytes_than_with_the_library_json():
     packed, as_json = MsgpackTranscoder().encode(state), json.encode(state)
     assert json.decode(as_json) == state  # a fair comparison: both keep the types
     assert len(packed) < len(as_json)
+
+
+def test_views_decode_only_the_fields_they_name_with_ids_as_text():
+    class Posted(msgspec.Struct):
+        timestamp: datetime
+        author_id: object  # ids in fields typed Any come out as canonical text
+        forum: str
+
+    state = idea_posted()
+    transcoder = MsgpackTranscoder()
+    posted = transcoder.views_decoder(Posted)(transcoder.encode(state))
+    assert posted == Posted(POSTED_AT, str(state["author_id"]), "future-of-work")

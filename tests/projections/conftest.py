@@ -39,7 +39,7 @@ def make_views(settings: Settings, tmp_path) -> Iterator[MakeViews]:
 
 def runner_for(app: JamApplication, views: ViewDatabase, **kwargs) -> ProjectionRunner:
     return ProjectionRunner(
-        app.recorder, views, Projector(app.mapper.transcoder.decode_for_views), **kwargs
+        app.recorder, views, Projector(app.mapper.transcoder.views_decoder), **kwargs
     )
 
 

@@ -28,7 +28,7 @@ def main() -> None:
         views = SQLiteViews(Path(args.views))
     app = JamApplication(settings)
     runner = ProjectionRunner(
-        app.recorder, views, Projector(app.mapper.transcoder.decode_for_views), page_size=25
+        app.recorder, views, Projector(app.mapper.transcoder.views_decoder), page_size=25
     )
     print("START", runner.position, flush=True)
     runner.catch_up(progress=lambda done, total: print("AT", done, flush=True))

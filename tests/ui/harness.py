@@ -17,6 +17,8 @@ from pathlib import Path
 
 import httpx
 
+START_S = 90  # a busy machine can take this long to start a server and its workers
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -29,16 +31,20 @@ def web_worker(cwd: Path, env: dict[str, str], *args: str) -> Iterator[str]:
     """Start `jam serve` on a free port; yield its base URL once /health answers."""
     port = free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENJAM_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jam.cli", "serve", "--port", str(port), *args],
-        cwd=cwd,
-        env={**clean, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    # The server logs every request: to a file, because a pipe nobody reads fills up and
+    # then blocks the server in the middle of a test.
+    log = Path(cwd) / f"jam-serve-{port}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jam.cli", "serve", "--port", str(port), *args],
+            cwd=cwd,
+            env={**clean, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=out,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_S
         while True:  # waiting for the process to listen: nothing to wait on but the port
             try:
                 if httpx.get(f"{base}/health", timeout=1).status_code == 200:
@@ -46,7 +52,8 @@ def web_worker(cwd: Path, env: dict[str, str], *args: str) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"jam serve did not start: {proc.stderr.read().decode()}")
+                proc.kill()
+                raise RuntimeError(f"jam serve did not start: {log.read_text(errors='replace')}")
             time.sleep(0.05)
         yield base
     finally:
@@ -107,8 +114,13 @@ class SSEClient:
                     name, _, value = line.partition(":")
                     fields[name] = value.strip()
 
-    def next(self, timeout: float = 10) -> Event:
-        return self.events.get(timeout=timeout)
+    def next(self, timeout: float = 10, *, topics: bool = False) -> Event:
+        """The next update; topic-refresh notices are skipped unless `topics` is asked for."""
+        deadline = time.monotonic() + timeout
+        while True:
+            event = self.events.get(timeout=max(0.0, deadline - time.monotonic()))
+            if topics or event.kind != "topics":
+                return event
 
     def close(self) -> None:
         self._stop.set()

@@ -19,7 +19,8 @@ from ui.app import create_app
 def world(tmp_path, clock):
     """A running API over a jam with an organizer; `enter` signs people in."""
     app = JamApplication(
-        Settings(data_dir=tmp_path / "var", read_wait_ms=2000, writes_per_minute=1000), clock=clock
+        Settings(data_dir=tmp_path / "var", read_wait_ms=30_000, writes_per_minute=1000),
+        clock=clock,
     )
     scene = open_jam(app, clock)
     with TestClient(create_app(app.settings, jam=app)) as client:
@@ -320,8 +321,14 @@ def test_leaders_export_the_shortlist_with_its_evidence(world):
     params = {"after": voted.json()["position"]}
     assert client.get(url, params=params, headers=ada).status_code == 403
     shortlist = client.get(url, params=params, headers=lee).json()
-    assert shortlist[0]["idea"]["id"] == good["id"]
-    assert {s["segment"]: s["up"] for s in shortlist[0]["segments"]} == {"client": 1, "employee": 1}
+    assert shortlist["ready"]
+    assert shortlist["position"] >= params["after"]  # the ranking waited for the vote
+    best = shortlist["shortlist"][0]
+    assert best["idea_id"] == good["id"]
+    agree = {s: t["agree"] for s, t in best["by_segment"].items()}
+    assert agree == {"client": 1, "employee": 1, "family": 0, "partner": 0}
+    assert best["low"] <= best["wilson"] <= best["high"]
+    assert best["decisions"] == []
     exported = client.get(url, params={**params, "format": "csv"}, headers=lee)
     assert exported.headers["content-type"].startswith("text/csv")
     lines = exported.text.splitlines()

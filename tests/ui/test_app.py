@@ -1,4 +1,4 @@
-"""The web app: up, healthy while its event store answers, and self-describing."""
+"""The web app: up, saying whether its event store answers, and self-describing."""
 
 from __future__ import annotations
 
@@ -62,7 +62,8 @@ def test_health_on_postgresql_names_that_store():
         drop_schema(url, schema)
 
 
-def test_health_answers_503_when_the_store_is_unavailable(sqlite):
+def test_health_stays_live_but_says_when_the_store_is_unavailable(sqlite):
+    """Liveness: a probe must not restart every worker because the database blinked."""
     jam = JamApplication(sqlite)
     with TestClient(create_app(sqlite, jam=jam)) as client:
         assert client.get("/health").status_code == 200
@@ -70,10 +71,12 @@ def test_health_answers_503_when_the_store_is_unavailable(sqlite):
         client.app.state.services.runner.stop()
         jam.close()  # the store's connections are gone
         response = client.get("/health")
-    assert response.status_code == 503
+        ready = client.get("/ready")
+    assert response.status_code == 200
     body = response.json()
     assert body["status"].startswith("unavailable: ")
     assert (body["store"], body["position"]) == ("sqlite", -1)
+    assert ready.status_code == 503  # readiness takes the worker out of rotation
 
 
 def test_an_application_passed_in_is_left_open_for_its_owner(sqlite):

@@ -21,7 +21,8 @@ XSS = '<script>alert("owned")</script><img src=x onerror=alert(1)>'
 
 @pytest.fixture
 def site(tmp_path, clock):
-    app = JamApplication(Settings(data_dir=tmp_path / "var", read_wait_ms=2000), clock=clock)
+    # Generous waits: a refresh of the ranking takes a while on a busy machine.
+    app = JamApplication(Settings(data_dir=tmp_path / "var", read_wait_ms=30_000), clock=clock)
     scene = open_jam(app, clock)
     with TestClient(create_app(app.settings, jam=app)) as client:
         yield client, app, scene
@@ -43,7 +44,7 @@ def test_script_in_user_text_is_inert_on_every_page(site):
         f"/jams/{scene.jam_id}?after={comment.position}",
         f"/ideas/{idea}?after={comment.position + 1}",
         f"/jams/{scene.jam_id}/central",
-        f"/jams/{scene.jam_id}/leadership",
+        f"/jams/{scene.jam_id}/leadership?after={comment.position + 1}",
         "/",
     ]
     for path in pages:
@@ -190,8 +191,7 @@ def test_the_shortlist_page_is_for_leaders_and_organizers(site):
     _as(client, ada)
     assert client.get(page).status_code == 403
     _as(client, scene.join(role="leader"))
-    client.get(f"/jams/{scene.jam_id}", params={"after": app.position()})  # read models caught up
-    shown = client.get(page)
+    shown = client.get(page, params={"after": app.position()})  # ranked up to now
     assert shown.status_code == 200
     assert "Rooftop gardens" in shown.text
     assert "Record" in shown.text  # leaders decide from here
@@ -232,3 +232,62 @@ def test_organizers_hide_a_comment_from_the_thread_page(site):
     shown = client.get(page, params={"after": app.position()}).text
     assert "Rude words" not in shown
     assert "Hidden by an organizer." in shown
+
+
+TOPIC_TITLES = [
+    "Remote work from home two days a week",
+    "Home office allowance for remote workers",
+    "Work from home Fridays for every remote team",
+    "Remote work hubs close to home",
+    "Free flu vaccines at the hospital clinic",
+    "Hospital clinic visits covered by insurance",
+    "Health checks at the hospital clinic",
+    "Mental health clinic hours at the hospital",
+]
+
+
+def test_organizers_see_live_topics_and_rename_one_from_jam_central(site):
+    client, app, scene = site
+    author = scene.join()
+    ideas = [scene.post_idea(author, title=t, body=t) for t in TOPIC_TITLES]
+    copy = scene.post_idea(author, title=TOPIC_TITLES[0] + "!", body=TOPIC_TITLES[0])
+    _as(client, scene.organizer)
+    central = f"/jams/{scene.jam_id}/central"
+    # Reading the shortlist with ?after= waits for a refresh that includes every idea.
+    shortlist = f"/api/jams/{scene.jam_id}/shortlist"
+    assert client.get(shortlist, params={"after": app.position()}).status_code == 200
+    page = client.get(central).text
+    assert "Live topics" in page
+    assert 'class="map"' in page
+    assert "Likely duplicates" in page
+    assert f'action="/ideas/{copy}/duplicate"' in page
+    cluster = page.split('name="cluster_id">')[1].split('value="')[1].split('"')[0]
+    answer = client.post(
+        f"/jams/{scene.jam_id}/topics",
+        data={
+            "action": "rename",
+            "cluster_id": cluster,
+            "label": "Where we work",
+            "_csrf_token": _token(client, central),
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code in (302, 303)
+    assert client.get(shortlist, params={"after": app.position()}).status_code == 200
+    assert "Where we work" in client.get(central).text
+    refused = client.post(
+        f"/jams/{scene.jam_id}/topics",
+        data={"action": "split", "cluster_id": "t999", "_csrf_token": _token(client, central)},
+        headers={"referer": central},
+        follow_redirects=False,
+    )
+    assert "notice=" in refused.headers["location"]  # told why, nothing recorded
+    marked = client.post(
+        f"/ideas/{copy}/duplicate",
+        data={"original_id": str(ideas[0]), "_csrf_token": _token(client, central)},
+        follow_redirects=False,
+    )
+    assert marked.status_code in (302, 303)
+    thread = client.get(f"/ideas/{copy}", params={"after": app.position()}).text
+    assert "a duplicate of" in thread
+    assert "Not a duplicate after all" in thread

@@ -77,6 +77,13 @@ def test_bad_reads_get_clear_errors(served, clock):
     )
     assert naive.status_code == 422
     assert "timezone" in naive.json()["detail"]
+    ancient = client.get(
+        f"/api/jams/{scene.jam_id}/stats",
+        params={"as_of": "0001-01-01T00:00:00Z"},
+        headers=_signed_in(client, scene.organizer),
+    )
+    assert ancient.status_code == 422
+    assert "as_of must be after 1970-01-01" in ancient.json()["detail"]
     ahead = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"after": app.position() + 5})
     assert ahead.status_code == 503
     assert ahead.headers["retry-after"] == "1"
@@ -132,3 +139,22 @@ def test_participants_read_their_own_activity(served, clock):
     ).json()
     assert ([i["title"] for i in me["ideas"]], me["votes"]) == (["Mine"], {str(idea): 1})
     assert client.get("/api/me/activity").status_code == 401
+
+
+
+def test_a_keep_alive_is_a_comment_with_no_data_field():
+    from ui.live import KEEP_ALIVE
+
+    # An empty data field would reach clients as an event whose data is not JSON.
+    assert KEEP_ALIVE.encode() == b": keep-alive\r\n\r\n"
+
+
+def test_a_topic_refresh_never_moves_a_streams_resume_point_past_unsent_updates():
+    from projections.models import LiveUpdate
+    from ui.live import resume_point
+
+    idea = LiveUpdate(12, "jam", "idea", "i1", "i1")
+    refresh = LiveUpdate(40, "jam", "topics", "jam", None)  # the views had reached 40
+    assert resume_point(10, [refresh]) == 10
+    assert resume_point(10, [idea, refresh]) == 12
+    assert resume_point(15, [idea]) == 15

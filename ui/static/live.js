@@ -3,7 +3,8 @@
 // - a [data-live][data-stream] region is swapped for a fresh copy of itself when the
 //   stream reports a change; on idea lists, new ideas wait behind a banner instead,
 //   so the list does not jump under the reader's eyes;
-// - [data-deadline] texts count down to a time.
+// - [data-deadline] texts count down to a time;
+// - a [data-similar] form shows ideas like the one being typed, at each pause.
 (function () {
   "use strict";
 
@@ -59,7 +60,36 @@
     window.setInterval(tick, 15000);
   }
 
+  function similar(form) {
+    var box = form.querySelector("[data-similar-list]"), list = box.querySelector("ul");
+    var timer = 0, asked = "";
+    function ask() {
+      var text = (form.title.value + ". " + form.body.value).trim();
+      if (text.length < 12 || text === asked) { return; }
+      asked = text;
+      fetch(form.getAttribute("data-similar") + "?limit=5&text=" + encodeURIComponent(text.slice(0, 2000)),
+            { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .then(function (ideas) {
+          list.textContent = "";
+          ideas.forEach(function (idea) {
+            var li = document.createElement("li"), a = document.createElement("a");
+            a.href = "/ideas/" + idea.id;
+            a.textContent = idea.title;  // text, never HTML: titles are user input
+            li.appendChild(a);
+            list.appendChild(li);
+          });
+          box.hidden = ideas.length === 0;
+        })
+        .catch(function () { box.hidden = true; });
+    }
+    function pause() { window.clearTimeout(timer); timer = window.setTimeout(ask, 350); }
+    form.title.addEventListener("input", pause);
+    form.body.addEventListener("input", pause);
+  }
+
   var region = document.querySelector("[data-live][data-stream]");
   if (region && window.EventSource) { follow(region); }
   Array.prototype.forEach.call(document.querySelectorAll("[data-deadline]"), countdown);
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-similar]"), similar);
 })();

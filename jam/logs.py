@@ -1,0 +1,84 @@
+"""Logging for the processes: readable text for the demo, one JSON object a line in production.
+
+JSON lines carry `time`, `level`, `logger` and `message`, then whatever the call
+passed as `extra=` (request id, route, status, duration...) and the request id of
+the request being served, so a log collector can index them without parsing text.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+import msgspec
+
+from jam.settings import Settings
+
+# The request being served, if any: set by the web layer, read by every log record.
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "openjam_request_id", default=None
+)
+
+# Attributes every LogRecord has: anything else on a record came from `extra=`.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",  # uvicorn's copy of the message with terminal colours
+}
+_encoder = msgspec.json.Encoder(enc_hook=str)  # anything unusual in `extra` becomes text
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        current = request_id.get()
+        if current is not None:
+            line["request_id"] = current
+        line.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return _encoder.encode(line).decode()
+
+
+class TextFormatter(logging.Formatter):
+    """The usual one-line text, with the `extra=` fields appended as key=value."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        extra = {k: v for k, v in vars(record).items() if k not in _STANDARD}
+        current = request_id.get()
+        if current is not None:
+            extra = {"request_id": current, **extra}
+        if not extra:
+            return text
+        first, newline, rest = text.partition("\n")  # keep a traceback below the fields
+        fields = " ".join(f"{k}={v}" for k, v in extra.items())
+        return f"{first} {fields}{newline}{rest}"
+
+
+def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
+    """Send every logger's records (ours, uvicorn's, the libraries') to one handler."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        # uvicorn's own handlers would print a second, differently formatted line.
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True

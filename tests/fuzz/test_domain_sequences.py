@@ -1,0 +1,206 @@
+"""Random command sequences through JamApplication keep every rule of the domain.
+
+A model of what should have happened runs beside the real application: each command
+is either accepted (and the model changes) or refused with the error the rules name
+(and nothing changes). After every step the log and the read models built from it
+must agree with the model. OPENJAM_FUZZ_EXAMPLES runs more sequences (default 20).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from uuid import UUID, uuid4
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from domain.errors import DomainError, IdeaHidden, InvalidText, JamNotOpen, NotPermitted
+from domain.values import vote_id
+from domain.vote import Vote
+from jam import commands as c
+from jam.application import JamApplication
+from jam.clock import ManualClock
+from jam.settings import Settings
+from projections import queries
+from projections.db import SQLiteViews
+from tests.conftest import T0
+from tests.projections.conftest import runner_for
+from tests.stories import open_jam
+
+EXAMPLES = int(os.environ.get("OPENJAM_FUZZ_EXAMPLES", "20"))
+PEOPLE = 3
+
+
+class JamSequences(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self._dir = tempfile.TemporaryDirectory()
+        root = Path(self._dir.name)
+        self.clock = ManualClock(T0)
+        self.app = JamApplication(
+            Settings(data_dir=root / "var", sqlite_synchronous="NORMAL", group_commit=False),
+            clock=self.clock,
+        )
+        self.scene = open_jam(self.app, self.clock)
+        self.people = [self.scene.join(name=f"P{i}") for i in range(PEOPLE)]
+        self.runner = runner_for(self.app, SQLiteViews(root / "views.sqlite3"))
+        # The model.
+        self.ideas: list[UUID] = []
+        self.votes: dict[tuple[UUID, UUID], int] = {}
+        self.comments: dict[UUID, int] = {}
+        self.hidden: set[UUID] = set()
+        self.blocked: set[UUID] = set()
+        self.closed = False
+
+    def teardown(self) -> None:
+        self.runner.views.close()
+        self.app.close()
+        self._dir.cleanup()
+
+    def _expect(self, command: c.Command, refusals: list[type[DomainError]]) -> bool:
+        """Handle `command`; it must be refused iff a rule applies. True if accepted."""
+        before = self.app.position()
+        refused: DomainError | None = None
+        try:
+            self.app.handle(command)
+        except DomainError as exc:
+            refused = exc
+        if refused is None:
+            assert not refusals, f"{type(command).__name__} accepted despite {refusals}"
+            return True
+        assert refusals, f"{type(command).__name__} refused: {refused!r}"
+        assert isinstance(refused, tuple(refusals)), f"{refused!r} is not one of {refusals}"
+        assert self.app.position() == before  # a refused command writes nothing
+        return False
+
+    def _writer_refusals(self, person: UUID) -> list[type[DomainError]]:
+        found: list[type[DomainError]] = []
+        if self.closed:
+            found.append(JamNotOpen)
+        if person in self.blocked:
+            found.append(NotPermitted)
+        return found
+
+    # Participants
+    # Titles from a plain alphabet: what counts as blank text is tested in tests/domain.
+    @rule(i=st.integers(0, PEOPLE - 1), title=st.text(alphabet="ab ", max_size=30))
+    def post_idea(self, i: int, title: str) -> None:
+        person, idea_id = self.people[i], uuid4()
+        command = c.PostIdea(
+            actor=person,
+            jam_id=self.scene.jam_id,
+            idea_id=idea_id,
+            forum="health",
+            title=title,
+            body="Body",
+        )
+        refusals = self._writer_refusals(person)
+        if not title.strip():
+            refusals.append(InvalidText)
+        if self._expect(command, refusals):
+            self.ideas.append(idea_id)
+            self.comments[idea_id] = 0
+
+    @precondition(lambda self: self.ideas)
+    @rule(i=st.integers(0, PEOPLE - 1), n=st.integers(0, 1000), value=st.sampled_from([1, -1, 0]))
+    def vote(self, i: int, n: int, value: int) -> None:
+        person, idea = self.people[i], self.ideas[n % len(self.ideas)]
+        refusals = self._writer_refusals(person)
+        if idea in self.hidden:
+            refusals.append(IdeaHidden)
+        command = c.CastVote(actor=person, idea_id=idea, value=value)
+        if self._expect(command, refusals):
+            if value:
+                self.votes[(idea, person)] = value
+            else:
+                self.votes.pop((idea, person), None)
+
+    @precondition(lambda self: self.ideas)
+    @rule(i=st.integers(0, PEOPLE - 1), n=st.integers(0, 1000))
+    def comment(self, i: int, n: int) -> None:
+        person, idea = self.people[i], self.ideas[n % len(self.ideas)]
+        refusals = self._writer_refusals(person)
+        if idea in self.hidden:
+            refusals.append(IdeaHidden)
+        command = c.PostComment(actor=person, comment_id=uuid4(), idea_id=idea, body="Reply")
+        if self._expect(command, refusals):
+            self.comments[idea] += 1
+
+    # Organizers
+    @precondition(lambda self: self.ideas)
+    @rule(n=st.integers(0, 1000), hide=st.booleans())
+    def moderate(self, n: int, hide: bool) -> None:
+        idea = self.ideas[n % len(self.ideas)]
+        kind = c.HideIdea if hide else c.RestoreIdea
+        command = kind(actor=self.scene.organizer, idea_id=idea, reason="moderated")
+        try:
+            self.app.handle(command)
+        except DomainError:
+            # Hiding a hidden idea or restoring a visible one is a conflict; nothing changes.
+            assert (idea in self.hidden) == hide
+            return
+        (self.hidden.add if hide else self.hidden.discard)(idea)
+
+    @rule(i=st.integers(0, PEOPLE - 1), block=st.booleans())
+    def block(self, i: int, block: bool) -> None:
+        person = self.people[i]
+        kind = c.BlockParticipant if block else c.UnblockParticipant
+        try:
+            self.app.handle(kind(actor=self.scene.organizer, participant_id=person, reason="r"))
+        except DomainError:
+            assert (person in self.blocked) == block
+            return
+        (self.blocked.add if block else self.blocked.discard)(person)
+
+    @rule(i=st.integers(0, PEOPLE - 1))
+    def participants_cannot_close_the_jam(self, i: int) -> None:
+        command = c.CloseJam(actor=self.people[i], jam_id=self.scene.jam_id)
+        assert not self._expect(command, [NotPermitted, JamNotOpen])
+
+    @rule()
+    def close(self) -> None:
+        command = c.CloseJam(actor=self.scene.organizer, jam_id=self.scene.jam_id)
+        if self.closed:
+            assert not self._expect(command, [DomainError])
+        else:
+            assert self._expect(command, [])
+            self.closed = True
+
+    @rule(minutes=st.integers(0, 120))
+    def time_passes(self, minutes: int) -> None:
+        self.clock.advance(timedelta(minutes=minutes))
+
+    # What must always hold
+    @invariant()
+    def one_vote_per_person_per_idea_and_it_is_the_last_one_cast(self) -> None:
+        for idea in self.ideas:
+            for person in self.people:
+                vote = self.app.find(Vote, vote_id(idea, person))
+                assert (vote.value if vote else 0) == self.votes.get((idea, person), 0)
+
+    @invariant()
+    def the_read_models_tally_the_votes_and_comments(self) -> None:
+        self.runner.catch_up()
+        with self.runner.views.reading() as cur:
+            for idea in self.ideas:
+                thread = queries.thread(cur, str(idea), include_hidden=True)
+                assert thread is not None
+                ups = sum(1 for (i, _), v in self.votes.items() if i == idea and v > 0)
+                downs = sum(1 for (i, _), v in self.votes.items() if i == idea and v < 0)
+                assert (thread.idea.up, thread.idea.down) == (ups, downs)
+                assert thread.idea.comments == self.comments[idea]
+                assert thread.idea.hidden == (idea in self.hidden)
+                assert (queries.thread(cur, str(idea)) is None) == (idea in self.hidden)
+
+
+JamSequences.TestCase.settings = settings(
+    max_examples=EXAMPLES,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+test_random_command_sequences_keep_every_invariant = JamSequences.TestCase

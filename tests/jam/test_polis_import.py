@@ -1,0 +1,297 @@
+"""Importing a Pol.is export: a small conversation, hand-made in the export format.
+
+tiny-housing: four comments (one moderated out, one empty) by participants 0-2 and
+twelve vote rows by participants 0-4, among them a changed vote (2 on comment 0:
+disagree, then agree), a pass turned into a vote (2 on comment 1), a vote turned
+into a pass (3 on comment 1) and a vote on the empty comment.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from domain import Idea, Jam, Participant, Vote
+from domain.errors import InvalidValue
+from domain.values import vote_id
+from jam import cli
+from jam.application import JamApplication
+from jam.directory import jam_ids
+from jam.polis import (
+    MODERATED_OUT,
+    AlreadyImported,
+    PolisFormatError,
+    PolisIds,
+    import_conversation,
+    read_conversation,
+)
+from tests.projections.conftest import make_views, runner_for  # noqa: F401 (a fixture)
+
+TINY = Path(__file__).parent / "polis" / "tiny-housing"
+URL = "https://pol.is/tinyhousing"
+
+
+def ms(value: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)
+
+
+FIRST = ms(1500000000000)  # comment 0, the conversation's first activity
+LAST = ms(1500000700000)  # participant 4's only vote, its last
+
+
+def events(app: JamApplication) -> list:
+    return [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(1, 10_000)]
+
+
+def imported(app: JamApplication):
+    done = import_conversation(app, read_conversation(TINY), workers=4)
+    return done, read_conversation(TINY)
+
+
+# Reading the export
+
+
+def test_the_export_is_read_in_time_order_with_titles_made_from_the_text():
+    talk = read_conversation(TINY)
+    assert (talk.key, talk.topic, talk.slug) == (URL, "Affordable homes for all?", "tiny-housing")
+    assert [c.comment_id for c in talk.comments] == [0, 1, 2]
+    assert [c.moderated_out for c in talk.comments] == [False, False, True]
+    long = talk.comments[1]
+    assert long.body.endswith("the rents\nover thirty years.")
+    assert len(long.title) <= 120
+    assert long.title.endswith("…")
+    assert "\n" not in long.title
+    assert talk.comments[0].title == talk.comments[0].body
+    assert (talk.skipped_comments, talk.skipped_votes) == (1, 1)
+    assert [v.at for v in talk.votes] == sorted(v.at for v in talk.votes)
+    assert Counter(v.value for v in talk.votes) == {1: 5, -1: 3, 0: 3}
+
+
+def test_without_a_summary_the_folder_names_the_jam_and_the_content_keys_it(tmp_path):
+    folder = tmp_path / "no-summary"
+    shutil.copytree(TINY, folder)
+    (folder / "summary.csv").unlink()
+    talk = read_conversation(folder)
+    assert (talk.topic, talk.slug) == ("no-summary", "no-summary")
+    assert talk.key.startswith("sha256:")
+    assert read_conversation(folder).key == talk.key
+
+
+# The import, on both stores
+
+
+def test_the_import_reports_what_it_made(app):
+    done, _ = imported(app)
+    assert (done.ideas, done.hidden, done.participants) == (3, 1, 5)
+    assert (done.votes, done.passes, done.vote_rows) == (6, 2, 11)
+    assert (done.skipped_comments, done.skipped_votes) == (1, 1)
+    assert (done.starts_at, done.ends_at) == (FIRST, LAST + timedelta(seconds=1))
+
+
+def test_every_event_keeps_the_time_of_its_row(app):
+    done, talk = imported(app)
+    log = events(app)
+    posted = {e.originator_id: e.timestamp for e in log if type(e) is Idea.Posted}
+    assert sorted(posted.values()) == [c.at for c in talk.comments]
+    vote_times = sorted(e.timestamp for e in log if type(e).__qualname__.startswith("Vote."))
+    assert vote_times == [v.at for v in talk.votes]  # every row changed something here
+    jam = app.load(Jam, done.jam_id)
+    assert (jam.starts_at, jam.ends_at, jam.imported_from) == (FIRST, done.ends_at, URL)
+    assert jam.title == "Affordable homes for all?"
+    assert URL in jam.description
+
+
+def test_votes_are_replayed_in_order_so_the_latest_row_stands(app):
+    done, _ = imported(app)
+    ids = PolisIds(done.jam_id)
+    changed = app.load(Vote, vote_id(ids.idea(0), ids.participant(2)))
+    assert (changed.value, changed.passed, changed.version) == (1, False, 2)
+    to_pass = app.load(Vote, vote_id(ids.idea(1), ids.participant(3)))
+    assert (to_pass.value, to_pass.passed) == (0, True)
+    from_pass = app.load(Vote, vote_id(ids.idea(1), ids.participant(2)))
+    assert (from_pass.value, from_pass.passed) == (-1, False)
+    per_vote: dict = {}
+    for e in events(app):
+        if type(e).__qualname__.startswith("Vote."):
+            per_vote.setdefault(e.originator_id, []).append(e.timestamp)
+    assert all(times == sorted(times) for times in per_vote.values())
+    names = Counter(type(e).__qualname__ for e in events(app))
+    # 8 (comment, voter) pairs: 6 first cast, 2 first passed; 3 changed, one to a pass
+    assert (names["Vote.Cast"], names["Vote.Passed"], names["Vote.Changed"]) == (6, 2, 3)
+
+
+def test_participants_join_at_their_first_activity_in_the_chosen_segment(app):
+    done = import_conversation(app, read_conversation(TINY), segment="partner", workers=4)
+    ids = PolisIds(done.jam_id)
+    people = [app.load(Participant, ids.participant(p)) for p in range(5)]
+    assert [p.display_name for p in people] == [f"Participant {p}" for p in range(5)]
+    assert {p.segment.value for p in people} == {"partner"}
+    assert {p.jam_id for p in people} == {done.jam_id}
+    assert people[4].created_on == LAST  # participant 4 only voted, at the very end
+    assert people[0].created_on == FIRST  # participant 0 wrote the first comment
+
+
+def test_moderated_out_comments_are_hidden_at_the_end_with_the_votes_they_drew(app):
+    done, _ = imported(app)
+    ids = PolisIds(done.jam_id)
+    spam = app.load(Idea, ids.idea(2))
+    assert spam.hidden
+    [hidden] = [e for e in events(app) if type(e) is Idea.Hidden]
+    assert (hidden.reason, hidden.timestamp) == (MODERATED_OUT, LAST)
+    assert app.load(Vote, vote_id(spam.id, ids.participant(1))).value == -1
+    assert not app.load(Idea, ids.idea(0)).hidden
+
+
+def test_an_unknown_segment_is_refused_before_anything_is_written(app):
+    with pytest.raises(InvalidValue, match="segment must be one of"):
+        import_conversation(app, read_conversation(TINY), segment="press")
+    assert app.position() == 0
+
+
+def test_the_same_conversation_is_not_imported_twice(app):
+    imported(app)
+    before = app.position()
+    with pytest.raises(AlreadyImported, match="already imported as jam"):
+        import_conversation(app, read_conversation(TINY), workers=4)
+    assert app.position() == before
+
+
+def test_read_models_keep_passes_as_seen_rows_that_never_count_as_support(app, make_views):  # noqa: F811
+    done, _ = imported(app)
+    ids = PolisIds(done.jam_id)
+    views = make_views()
+    runner = runner_for(app, views)
+    assert runner.catch_up() == app.position()
+    with views.reading() as cur:
+        rows = cur.execute(
+            "SELECT idea_id, value, COUNT(*) FROM rm_votes WHERE jam_id = ? "
+            "GROUP BY idea_id, value",
+            (str(done.jam_id),),
+        ).fetchall()
+        ideas = cur.execute(
+            "SELECT idea_id, up, down, hidden FROM rm_ideas WHERE jam_id = ?",
+            (str(done.jam_id),),
+        ).fetchall()
+        segments = cur.execute("SELECT idea_id, segment, up, down FROM rm_idea_segments").fetchall()
+        people = cur.execute(
+            "SELECT COUNT(*) FROM rm_participants WHERE jam_id = ?", (str(done.jam_id),)
+        ).fetchone()
+    first, second, spam = (str(ids.idea(n)) for n in range(3))
+    assert {(r[0], r[1]): r[2] for r in rows} == {
+        (first, 1): 3,
+        (first, 0): 1,
+        (second, 1): 1,
+        (second, -1): 1,
+        (second, 0): 1,
+        (spam, -1): 1,
+    }
+    assert {r[0]: tuple(r[1:]) for r in ideas} == {
+        first: (3, 0, 0),
+        second: (1, 1, 0),
+        spam: (0, 1, 1),
+    }
+    assert {(r[0], r[1]): (r[2], r[3]) for r in segments} == {
+        (first, "client"): (3, 0),
+        (second, "client"): (1, 1),
+        (spam, "client"): (0, 1),
+    }
+    assert people[0] == 5
+
+
+# Bad input: a clear message, exit code 2, nothing written
+
+
+# case: (file, text to replace, its replacement (None: delete the file), expected message)
+BAD = {
+    "missing file": ("votes.csv", "", None, "votes.csv is missing"),
+    "missing column": ("votes.csv", "voter-id", "who", "missing column(s) voter-id"),
+    "bad vote value": (
+        "votes.csv",
+        ",0,4,1",
+        ",0,4,2",
+        "votes.csv line 13: vote must be one of 1, -1, 0, got 2",
+    ),
+    "bad timestamp": (
+        "comments.csv",
+        "1500000120000",
+        "soon",
+        "comments.csv line 3: timestamp must be a whole number, got 'soon'",
+    ),
+    "timestamp out of range": (
+        "comments.csv",
+        "1500000120000",
+        "99999999999999999999",
+        "comments.csv line 3: timestamp 99999999999999999999 is out of range",
+    ),
+    "unknown comment": (
+        "votes.csv",
+        "1500000700000,Fri Jul 14 02:51:40 UTC 2017,0,4,1",
+        "1500000700000,Fri Jul 14 02:51:40 UTC 2017,9,4,1",
+        "votes.csv line 13: no comment with id 9",
+    ),
+    "vote before its comment": (
+        "votes.csv",
+        "1500000070000",
+        "1500000050000",
+        "before comment 1 was posted",
+    ),
+    "text too long for the domain": (
+        "comments.csv",
+        "Buy my crypto",
+        "x" * 5001,
+        "comments.csv line 3: comment-body must be at most",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_input_is_refused_with_a_clear_message_before_anything_is_written(
+    case, tmp_path, capsys, monkeypatch
+):
+    folder = tmp_path / "broken"
+    shutil.copytree(TINY, folder)
+    name, text, replacement, message = BAD[case]
+    path = folder / name
+    if replacement is None:
+        path.unlink()
+    else:
+        path.write_text(path.read_text().replace(text, replacement))
+    store = tmp_path / "var"
+    monkeypatch.setenv("OPENJAM_DATA_DIR", str(store))
+    with pytest.raises(PolisFormatError):
+        read_conversation(folder)
+    assert cli.main(["import", "polis", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.startswith("jam: ")
+    assert not store.exists()
+
+
+def test_a_folder_that_is_not_there_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("OPENJAM_DATA_DIR", str(tmp_path / "var"))
+    assert cli.main(["import", "polis", str(tmp_path / "nowhere")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_the_command_prints_the_jam_the_counts_and_how_to_open_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("OPENJAM_DATA_DIR", str(tmp_path / "var"))
+    assert cli.main(["import", "polis", str(TINY), "--segment", "family"]) == 0
+    out = capsys.readouterr().out
+    with JamApplication() as app:
+        [jam_id] = jam_ids(app)
+    assert f"as jam {jam_id}" in out
+    for line in (
+        "ideas:        3 (1 hidden",
+        "votes:        6 agree/disagree",
+        "passes:       2",
+        "participants: 5",
+        f"/jams/{jam_id}",
+        f"--jam {jam_id}",
+    ):
+        assert line in out
+    assert cli.main(["import", "polis", str(TINY)]) == 2
+    assert "already imported" in capsys.readouterr().err

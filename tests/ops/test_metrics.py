@@ -1,0 +1,120 @@
+"""Prometheus metrics at /metrics: requests per route, batch sizes, projection lag, SSE clients."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import pytest
+from litestar.testing import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from jam import commands as c
+from jam.application import JamApplication
+from jam.settings import Settings
+from projections.metrics import observe_cluster_refresh
+from ui.app import create_app
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(client: TestClient, **headers: str) -> Samples:
+    response = client.get("/metrics", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+@pytest.fixture
+def client(tmp_path):
+    with TestClient(create_app(Settings(data_dir=tmp_path / "var"))) as test_client:
+        yield test_client
+
+
+def test_requests_are_counted_and_timed_per_route_and_status(client):
+    before = scrape(client)
+    client.get(f"/api/ideas/{uuid4()}")  # a route with a parameter: counted under its template
+    client.get("/health")
+    after = scrape(client)
+    route = "/api/ideas/{idea_id}"
+    counted = "openjam_http_requests_total"
+    assert value(after, counted, method="GET", route=route, status="404") == (
+        value(before, counted, method="GET", route=route, status="404") + 1
+    )
+    assert value(after, counted, method="GET", route="/health", status="200") == (
+        value(before, counted, method="GET", route="/health", status="200") + 1
+    )
+    timed = "openjam_http_request_duration_seconds_count"
+    assert value(after, timed, method="GET", route=route) > value(
+        before, timed, method="GET", route=route
+    )
+
+
+def test_group_commit_batch_sizes_are_recorded(client):
+    jam: JamApplication = client.app.state.services.jam
+    before = scrape(client)
+    jam.handle(c.IssueInvite(code=uuid4().hex, role="organizer"))
+    after = scrape(client)
+    name = "openjam_commit_batch_commands_count"
+    assert value(after, name) == value(before, name) + 1
+    assert value(after, "openjam_commit_batch_commands_bucket", le="1.0") > value(
+        before, "openjam_commit_batch_commands_bucket", le="1.0"
+    )
+
+
+def test_projection_lag_is_read_from_the_store_when_scraped(client):
+    services = client.app.state.services
+    done = services.jam.handle(c.IssueInvite(code=uuid4().hex, role="organizer"))
+    assert services.runner.wait_for(done.position)
+    caught_up = scrape(client)
+    services.runner.stop()
+    services.jam.handle(c.IssueInvite(code=uuid4().hex, role="organizer"))
+    behind = scrape(client)
+    assert value(caught_up, "openjam_projection_lag_events") == 0
+    assert value(caught_up, "openjam_projection_lag_seconds") == 0
+    assert value(behind, "openjam_log_position") == done.position + 1
+    assert value(behind, "openjam_projected_position") == done.position
+    assert value(behind, "openjam_projection_lag_events") == 1
+    assert ("openjam_projection_lag_seconds", ()) in behind
+
+
+def test_a_scrape_answers_without_the_lag_when_the_store_does_not(tmp_path):
+    settings = Settings(data_dir=tmp_path / "var")
+    jam = JamApplication(settings)
+    with TestClient(create_app(settings, jam=jam)) as client:
+        client.app.state.services.runner.stop()
+        jam.close()
+        samples = scrape(client)
+    assert ("openjam_projection_lag_events", ()) not in samples
+    assert ("openjam_sse_clients", ()) in samples
+
+
+def test_the_cluster_refresh_time_set_by_the_ranking_worker_is_exported(client):
+    before = scrape(client)
+    observe_cluster_refresh(1.5)
+    after = scrape(client)
+    assert value(after, "openjam_cluster_refresh_seconds_count") == (
+        value(before, "openjam_cluster_refresh_seconds_count") + 1
+    )
+    assert value(after, "openjam_cluster_refresh_last_seconds") == 1.5
+
+
+def test_a_metrics_token_keeps_out_scrapers_without_it(tmp_path):
+    settings = Settings(data_dir=tmp_path / "var", metrics_token="s3cret")  # noqa: S106
+    with TestClient(create_app(settings)) as client:
+        missing = client.get("/metrics")
+        wrong = client.get("/metrics", headers={"Authorization": "Bearer guess"})
+        assert scrape(client, Authorization="Bearer s3cret")
+    assert (missing.status_code, wrong.status_code) == (401, 401)
+    assert "OPENJAM_METRICS_TOKEN" in missing.json()["detail"]
+
+
+def test_metrics_are_left_out_of_the_public_api_description(client):
+    assert "/metrics" not in client.get("/schema/openapi.json").json()["paths"]

@@ -1,0 +1,132 @@
+"""Pages of any size give the same read models as applying one event at a time.
+
+Within a page the projection gathers rows and sums and writes each table once; a
+rebuild also writes one page in a second thread while it gathers the next. These
+stories put the tricky cases inside one page and across page boundaries.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import uuid4
+
+import pytest
+
+from jam import commands as c
+from projections import runner as runner_module
+from projections.pipeline import runs
+from tests.projections.busy import play
+from tests.projections.conftest import dump, runner_for
+from tests.stories import open_jam
+
+
+def _tricky(scene, busy) -> None:
+    """Votes changed twice, content hidden and restored, people blocked, in a row."""
+    app, clock, org = scene.app, scene.clock, scene.organizer
+    ada, bea, cy = busy.people["ada"], busy.people["bea"], busy.people["cy"]
+    week, clinic = busy.ideas["week"], busy.ideas["clinic"]
+    clock.advance(timedelta(minutes=2))
+    for value in (1, -1, 0, 1):  # cast, changed, withdrawn, changed back
+        app.handle(c.CastVote(actor=cy, idea_id=clinic, value=value))
+    app.handle(c.CastVote(actor=ada, idea_id=week, value=-1))  # cast in an earlier page
+    fresh = uuid4()
+    app.handle(
+        c.PostIdea(
+            actor=bea, jam_id=scene.jam_id, idea_id=fresh, forum="health", title="New", body="B"
+        )
+    )
+    app.handle(c.CastVote(actor=ada, idea_id=fresh, value=1))
+    app.handle(c.HideIdea(actor=org, idea_id=fresh, reason="check"))
+    app.handle(c.RestoreIdea(actor=org, idea_id=fresh, reason="fine"))
+    app.handle(c.CastVote(actor=cy, idea_id=fresh, value=-1))
+    note = uuid4()
+    app.handle(c.PostComment(actor=cy, comment_id=note, idea_id=fresh, body="Hmm"))
+    app.handle(c.HideComment(actor=org, comment_id=note, reason="rude"))
+    app.handle(c.RestoreComment(actor=org, comment_id=note, reason="ok"))
+    app.handle(c.EditComment(actor=cy, comment_id=note, body="Hmm, maybe"))
+    clock.advance(timedelta(minutes=1))
+    newcomer = scene.join(segment="client", name="Ed")
+    app.handle(c.CastVote(actor=newcomer, idea_id=fresh, value=1))
+    app.handle(c.BlockParticipant(actor=org, participant_id=newcomer, reason="spam"))
+    app.handle(c.UnblockParticipant(actor=org, participant_id=newcomer))
+    app.handle(c.AddForum(actor=org, jam_id=scene.jam_id, forum=c.ForumSpec("cities", "Cities")))
+
+
+@pytest.fixture
+def story(app, clock):
+    scene = open_jam(app, clock)
+    busy = play(scene)
+    _tricky(scene, busy)
+    return app
+
+
+def test_one_page_equals_one_event_at_a_time(story, make_views):
+    one_by_one = runner_for(story, make_views(), page_size=1)
+    assert one_by_one.catch_up() == story.position()
+    whole = runner_for(story, make_views(), page_size=100_000)
+    assert whole.catch_up() == story.position()
+    assert dump(whole.views) == dump(one_by_one.views)
+
+
+@pytest.mark.parametrize("page", [7, 100_000])
+def test_a_pipelined_rebuild_equals_one_event_at_a_time(story, make_views, monkeypatch, page):
+    monkeypatch.setattr(runner_module, "PIPELINED_RUN_MIN", 3)  # the writer thread works
+    one_by_one = runner_for(story, make_views(), page_size=1)
+    one_by_one.catch_up()
+    rebuilt = runner_for(story, make_views(), rebuild_page_size=page)
+    published = []
+    rebuilt.on_updates(published.extend)
+    assert rebuilt.rebuild() == rebuilt.position == story.position()
+    assert dump(rebuilt.views) == dump(one_by_one.views)
+    positions = [u.position for u in published]
+    assert positions == sorted(positions)
+    assert positions[-1] == story.position()
+
+
+def test_a_rebuild_keeps_the_feeds_last_positions_like_a_follower(story, make_views, monkeypatch):
+    monkeypatch.setattr(runner_module, "PIPELINED_RUN_MIN", 3)
+    follower = runner_for(story, make_views(), page_size=2)
+    follower._projector.feed_retention = 12
+    follower.catch_up()
+    rebuilt = runner_for(story, make_views(), rebuild_page_size=5)
+    rebuilt._projector.feed_retention = 12
+    rebuilt.rebuild()
+    assert dump(rebuilt.views) == dump(follower.views)
+    with rebuilt.views.reading() as cur:
+        kept = cur.execute("SELECT MIN(position), MAX(position) FROM rm_updates").fetchone()
+    assert kept[0] > story.position() - 12
+    assert kept[1] == story.position()
+
+
+def _rows(topics: str) -> list[tuple[int, str, str, bytes]]:
+    return [(i + 1, "id", topic, b"") for i, topic in enumerate(topics)]
+
+
+def test_a_page_is_cut_around_rarer_events_into_long_stretches_without_them():
+    def cut(topics: str, min_run: int = 3) -> list[str]:
+        return ["".join(r[2] for r in run) for run in runs(_rows(topics), {"R"}, min_run)]
+
+    assert cut("vvvvv") == ["vvvvv"]
+    assert cut("vRvvvvv") == ["vR", "vvvvv"]
+    assert cut("vvvvRvvvvv") == ["vvvv", "R", "vvvvv"]
+    assert cut("vRvRvvvv") == ["vRvR", "vvvv"]
+    assert cut("vvvvvR") == ["vvvvv", "R"]
+    assert cut("RvvR") == ["RvvR"]
+
+
+def test_a_rebuild_stops_rather_than_apply_events_twice_if_the_position_moves_under_it(
+    story, make_views, monkeypatch
+):
+    monkeypatch.setattr(runner_module, "PIPELINED_RUN_MIN", 3)
+    views = make_views()
+    rebuilder = runner_for(story, views, rebuild_page_size=10)
+
+    def meddle(position: int, total: int) -> None:  # as a second rebuild starting would
+        with views.transaction() as cur:
+            cur.execute("UPDATE rm_tracking SET position = 0 WHERE name = 'openjam-views'")
+
+    with pytest.raises(runner_module.RebuildInProgress, match="moved"):
+        rebuilder.rebuild(progress=meddle)
+    follower = runner_for(story, views)
+    with pytest.raises(runner_module.RebuildInProgress):
+        follower.catch_up()  # the rebuild's mark stays until a rebuild completes

@@ -1,0 +1,212 @@
+"""The ranking worker: topics, duplicate pairs and the shortlist as read models, on both stores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import HashingVectorizer
+
+from jam import commands as c
+from projections import ranking_views as rv
+from projections.ranking_worker import RankingWorker
+from ranking.engine import RankingEngine
+from ranking.topics import OTHER, TopicConfig
+from tests.projections.conftest import runner_for
+from tests.ranking.topic_scenes import FixedK, on_a_line, words_of
+from tests.stories import open_jam
+
+REMOTE = [
+    "Remote work from home on Fridays",
+    "Work from home allowance for remote staff",
+    "Remote teams need better home office kit",
+    "Hybrid remote work rota from home",
+    "Remote work hubs near home",
+]
+HEALTH = [
+    "Hospital health checks for every patient",
+    "Health care vouchers for hospital visits",
+    "Mental health days and hospital cover",
+    "Free health screening at the hospital",
+    "Health insurance for hospital stays",
+]
+
+
+class Hashed:
+    """A stateless stand-in for the text vectors: hashed word counts, L2-normalised."""
+
+    def __init__(self) -> None:
+        self._hash = HashingVectorizer(n_features=2**10, alternate_sign=False, stop_words="english")
+
+    def transform(self, texts):
+        return self._hash.transform(texts).toarray().astype(np.float32)
+
+    def fit_transform(self, texts):
+        return self.transform(texts)
+
+
+def engine() -> RankingEngine:
+    return RankingEngine(
+        make_vectorizer=Hashed,
+        make_clusterer=lambda: FixedK(2),
+        describe=words_of,
+        map_positions=on_a_line,
+        topic_config=TopicConfig(min_ideas=4),
+        duplicate_threshold=0.9,
+    )
+
+
+@pytest.fixture
+def scene(app, clock):
+    scene = open_jam(app, clock)
+    authors = [scene.join(segment=s) for s in ("employee", "client", "family", "partner")]
+    ideas = {}
+    for n, title in enumerate(REMOTE + HEALTH):
+        ideas[title] = scene.post_idea(authors[n % 4], title=title, body=title)
+    for n, voter in enumerate(authors):
+        app.handle(c.CastVote(actor=voter, idea_id=ideas[REMOTE[0]], value=1))
+        app.handle(c.CastVote(actor=voter, idea_id=ideas[HEALTH[n % 2]], value=1))
+    scene.ideas = ideas
+    return scene
+
+
+def worker_for(app, views) -> RankingWorker:
+    return RankingWorker(
+        app.recorder, views, app.mapper.transcoder.decode, engine(), refresh_s=3600
+    )
+
+
+def refreshed(app, views):
+    """Read models caught up with the log, and a worker that has refreshed them once."""
+    runner = runner_for(app, views)
+    runner.catch_up()
+    worker = worker_for(app, views)
+    worker.step()
+    return views, runner, worker
+
+
+def test_a_refresh_stores_topics_ranking_and_each_ideas_cluster(app, scene, make_views):
+    views = make_views()
+    runner_for(app, views).catch_up()
+    published = []
+    worker = worker_for(app, views)
+    worker.on_updates(published.extend)
+    worker.step()
+    jam = str(scene.jam_id)
+    with views.reading() as cur:
+        topics = rv.current_topics(cur, jam)
+        ranking = rv.ranking(cur, jam)
+        assigned = rv.idea_topics(cur, [str(i) for i in scene.ideas.values()])
+    assert topics is not None
+    assert sorted(c.size for c in topics.clusters) == [5, 5]
+    remote = {assigned[str(scene.ideas[t])] for t in REMOTE}
+    health = {assigned[str(scene.ideas[t])] for t in HEALTH}
+    assert len(remote) == len(health) == 1
+    assert remote != health
+    assert ranking is not None
+    assert ranking.ideas[0].idea_id == str(scene.ideas[REMOTE[0]])  # four votes, all segments
+    assert [(u.kind, u.jam_id) for u in published] == [("topics", jam)]
+
+
+def test_a_new_idea_joins_its_cluster_before_the_next_refresh(app, scene, make_views):
+    views, runner, worker = refreshed(app, make_views())
+    author = scene.join()
+    new = scene.post_idea(author, title="Remote work from home stipend", body="A remote stipend")
+    runner.catch_up()
+    updates = worker.step()  # not due for a refresh: the idea is assigned at once
+    with views.reading() as cur:
+        row = cur.execute(
+            "SELECT cluster_id, provisional FROM rk_idea_topics WHERE idea_id = ?", (str(new),)
+        ).fetchone()
+        remote = rv.idea_topics(cur, [str(scene.ideas[REMOTE[0]])])[str(scene.ideas[REMOTE[0]])]
+    assert tuple(row) == (remote, 1)
+    assert [u.kind for u in updates] == ["topics"]
+
+
+def test_organizers_decisions_from_the_log_are_respected(app, scene, make_views):
+    views, runner, worker = refreshed(app, make_views())
+    jam = str(scene.jam_id)
+    with views.reading() as cur:
+        first = rv.current_topics(cur, jam)
+        cluster = first.clusters[0].id
+        members = rv.cluster_members(cur, jam, cluster)
+    organizer, jam_id = scene.organizer, scene.jam_id
+    app.handle(c.RenameCluster(actor=organizer, jam_id=jam_id, cluster_id=cluster, label="Ours"))
+    app.handle(
+        c.PinCluster(
+            actor=scene.organizer,
+            jam_id=scene.jam_id,
+            cluster_id=cluster,
+            ideas=tuple(scene.ideas[t] for t in REMOTE[:2] + HEALTH[:1]),
+        )
+    )
+    runner.catch_up()
+    worker.step(force=True)
+    with views.reading() as cur:
+        after = rv.current_topics(cur, jam)
+        pinned = next(c for c in after.clusters if c.id == cluster)
+        assigned = rv.idea_topics(cur, [str(scene.ideas[HEALTH[0]])])
+    assert (pinned.label, pinned.pinned, pinned.renamed) == ("Ours", True, True)
+    assert assigned[str(scene.ideas[HEALTH[0]])] == cluster  # kept where the pin put it
+    assert len(members) == 5
+
+
+def test_a_near_copy_is_suggested_as_a_duplicate_of_the_earlier_idea(app, scene, make_views):
+    views = make_views()
+    runner = runner_for(app, views)
+    author = scene.join()
+    copy = scene.post_idea(author, title="Remote work from home on Fridays!", body=REMOTE[0])
+    runner.catch_up()
+    worker_for(app, views).step()
+    with views.reading() as cur:
+        pairs = rv.duplicate_pairs(cur, str(scene.jam_id))
+    assert [(p.idea_id, p.original_id) for p in pairs] == [
+        (str(copy), str(scene.ideas[REMOTE[0]]))
+    ]
+    app.handle(
+        c.MarkDuplicate(actor=scene.organizer, idea_id=copy, original_id=scene.ideas[REMOTE[0]])
+    )
+    runner.catch_up()
+    with views.reading() as cur:
+        assert rv.duplicate_pairs(cur, str(scene.jam_id)) == []  # dealt with
+
+
+def test_two_workers_on_the_same_log_store_the_same_read_models(app, scene, make_views):
+    tables = []
+    for _ in range(2):
+        views = make_views()
+        runner_for(app, views).catch_up()
+        worker_for(app, views).step()
+        with views.reading() as cur:
+            tables.append(
+                {
+                    name: sorted(tuple(r) for r in cur.execute(f"SELECT * FROM {name}").fetchall())
+                    for name in rv.TABLES
+                }
+            )
+    assert tables[0] == tables[1]
+    assert tables[0]["rk_rankings"]
+
+
+def test_a_jam_with_few_ideas_has_no_clusters_yet(app, clock, make_views):
+    scene = open_jam(app, clock)
+    idea = scene.post_idea(scene.join())
+    views = make_views()
+    runner_for(app, views).catch_up()
+    worker_for(app, views).step()
+    with views.reading() as cur:
+        assert rv.current_topics(cur, str(scene.jam_id)).clusters == ()
+        assert rv.idea_topics(cur, [str(idea)]) == {str(idea): OTHER}
+
+
+def test_leaders_decisions_are_kept_in_order_as_evidence(app, scene, make_views):
+    leader = scene.join(role="leader")
+    idea = scene.ideas[REMOTE[0]]
+    for decision, note in (("shortlisted", "Promising"), ("funded", "$1M")):
+        app.handle(c.RecordDecision(actor=leader, idea_id=idea, decision=decision, note=note))
+    views, _, _ = refreshed(app, make_views())
+    with views.reading() as cur:
+        history = rv.decisions(cur, [str(idea)])[str(idea)]
+    assert [(d.decision, d.note, d.decided_by) for d in history] == [
+        ("shortlisted", "Promising", str(leader)),
+        ("funded", "$1M", str(leader)),
+    ]

@@ -1,0 +1,159 @@
+"""Topic clusters: k from the data, outliers in -1, repeatable, ids that survive refreshes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ranking.clustering
+from ranking.clustering import OTHER, TopicClusterer
+from ranking.describe import key_terms, map_positions, match_clusters, representatives
+from ranking.quality import score
+from ranking.vectors import TextVectorizer
+from tests.ranking.corpus import TOPICS, ideas
+
+
+@pytest.fixture(scope="module")
+def corpus() -> tuple[list[str], list[int], np.ndarray]:
+    texts, topics = ideas()
+    return texts, topics, TextVectorizer(random_state=0).fit_transform(texts)
+
+
+def test_k_is_chosen_within_bounds_and_finds_the_obvious_topics(corpus) -> None:
+    _, topics, x = corpus
+    clusterer = TopicClusterer(k_min=2, k_max=8, random_state=0).fit(x)
+    assert clusterer.k_choice_.method.startswith("first peak of silhouette")
+    assert set(clusterer.k_choice_.scores) <= set(range(2, 9))
+    assert clusterer.n_clusters_ == len(TOPICS)
+    assert score(topics, clusterer.labels_).acc == 1.0
+
+
+def test_an_explicit_k_is_used(corpus) -> None:
+    _, _, x = corpus
+    clusterer = TopicClusterer(n_clusters=3, random_state=0).fit(x)
+    assert clusterer.n_clusters_ == 3
+    assert clusterer.k_choice_.method == "given"
+    np.testing.assert_allclose(np.linalg.norm(clusterer.cluster_centers_, axis=1), 1, rtol=1e-5)
+
+
+def test_same_random_state_same_clusters(corpus) -> None:
+    _, _, x = corpus
+    first = TopicClusterer(random_state=5).fit(x)
+    second = TopicClusterer(random_state=5).fit(x)
+    assert first.labels_.tolist() == second.labels_.tolist()
+    np.testing.assert_array_equal(first.cluster_centers_, second.cluster_centers_)
+    assert first.k_choice_ == second.k_choice_
+
+
+def test_fitting_on_a_sample_assigns_every_row(corpus) -> None:
+    _, topics, x = corpus
+    clusterer = TopicClusterer(n_clusters=4, fit_size=20, random_state=0).fit(x)
+    assert len(clusterer.labels_) == len(x)
+    assert score(topics, clusterer.labels_).acc == 1.0
+
+
+def test_outliers_and_blank_texts_go_to_other(corpus) -> None:
+    texts, _, _ = corpus
+    odd = ["quarterly tax audit of invoices", ""]
+    vectorizer = TextVectorizer(method="tfidf", random_state=0)
+    x = vectorizer.fit_transform([*texts, *odd])
+    clusterer = TopicClusterer(n_clusters=4, min_similarity=0.3, random_state=0).fit(x)
+    assert clusterer.labels_[-2:].tolist() == [OTHER, OTHER]
+    assert (clusterer.labels_[:-2] != OTHER).all()
+    assert clusterer.predict(vectorizer.transform(["zebra", "solar roof battery"]))[0] == OTHER
+
+
+def test_without_a_floor_every_row_with_words_is_clustered(corpus) -> None:
+    texts, _, _ = corpus
+    x = TextVectorizer(method="tfidf").fit_transform([*texts, "quarterly tax audit", ""])
+    labels = TopicClusterer(n_clusters=4, min_similarity=None).fit(x).labels_
+    assert (labels[:-1] != OTHER).all()
+    assert labels[-1] == OTHER
+
+
+def test_a_new_idea_goes_to_its_topic(corpus) -> None:
+    texts, topics, _ = corpus
+    vectorizer = TextVectorizer(random_state=0)
+    clusterer = TopicClusterer(n_clusters=4, random_state=0).fit(vectorizer.fit_transform(texts))
+    cycling = clusterer.labels_[topics.index(0)]
+    assert clusterer.predict(vectorizer.transform(["more bike racks and a shower"])) == [cycling]
+
+
+def test_key_terms_pick_each_clusters_distinctive_words(corpus) -> None:
+    texts, topics, _ = corpus
+    terms = key_terms(texts, topics, n=3)
+    for index, words in enumerate(TOPICS.values()):
+        assert len(terms[index]) == 3
+        assert set(terms[index]) <= set(words.split())
+
+
+def test_key_terms_skip_the_other_bucket() -> None:
+    assert key_terms(["solar roof", "coffee beans", "zebra"], [0, 1, OTHER], n=2) == {
+        0: ["roof", "solar"],
+        1: ["beans", "coffee"],
+    }
+
+
+def test_representatives_are_the_most_central_rows() -> None:
+    x = np.array([[1, 0], [0.8, 0.6], [0, 1], [0.6, 0.8]])
+    centers = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert representatives(x, [0, 0, 1, 1], centers, n=2) == {0: [0, 1], 1: [2, 3]}
+
+
+def test_map_positions_put_similar_topics_close() -> None:
+    centers = np.array([[1, 0, 0], [0.95, 0.31, 0], [0, 0, 1.0]])
+    positions = map_positions(centers, random_state=0)
+    assert positions.shape == (3, 2)
+    assert np.abs(positions).max() == pytest.approx(1)
+    near = np.linalg.norm(positions[0] - positions[1])
+    assert near < np.linalg.norm(positions[0] - positions[2])
+    assert map_positions(centers[:1]).tolist() == [[0, 0]]
+
+
+def test_match_clusters_keeps_ids_across_a_refresh(corpus) -> None:
+    _, _, x = corpus
+    old = TopicClusterer(n_clusters=4, random_state=1).fit(x)
+    new = TopicClusterer(n_clusters=5, random_state=2).fit(x[::-1])
+    matched = match_clusters(old.cluster_centers_, new.cluster_centers_, min_similarity=0.8)
+    assert sorted(matched.values()) == [0, 1, 2, 3]
+    for new_index, old_index in matched.items():
+        assert new.cluster_centers_[new_index] @ old.cluster_centers_[old_index] > 0.8
+    assert len(matched) == 4  # the fifth, new cluster keeps no old id
+
+
+def test_dissimilar_clusters_are_not_matched() -> None:
+    assert match_clusters(np.eye(2), np.array([[0.6, 0.8]])) == {0: 1}
+    assert match_clusters(np.eye(2), np.array([[0.6, 0.8]]), min_similarity=0.9) == {}
+    assert match_clusters(np.eye(3)[:2], np.eye(3)[2:], min_similarity=0.5) == {}
+    assert match_clusters(np.zeros((0, 3)), np.eye(3)) == {}
+
+
+def test_bad_k_is_refused(corpus) -> None:
+    _, _, x = corpus
+    with pytest.raises(ValueError, match="n_clusters"):
+        TopicClusterer(n_clusters=0).fit(x)
+    with pytest.raises(ValueError, match="no row"):
+        TopicClusterer().fit(np.zeros((3, 4)))
+
+
+@pytest.mark.parametrize("method", ["auto", "tfidf"])
+def test_a_corpus_of_blank_texts_is_refused_clearly(method: str) -> None:
+    x = TextVectorizer(method=method).fit_transform(["", "  ", "\n"])
+    assert not x.any()
+    with pytest.raises(ValueError, match="no row has any words"):
+        TopicClusterer().fit(x)
+
+
+def test_k_is_the_first_peak_of_the_silhouette_not_the_highest(corpus, monkeypatch) -> None:
+    # Rises to a peak at 4, dips, then creeps higher as more clusters pair off duplicates.
+    silhouettes = {2: 0.10, 3: 0.12, 4: 0.15, 5: 0.13, 6: 0.14, 7: 0.16, 8: 0.20}
+    monkeypatch.setattr(
+        ranking.clustering,
+        "silhouette_score",
+        lambda x, labels, metric: silhouettes[len(set(labels))],
+    )
+    _, _, x = corpus
+    clusterer = TopicClusterer(k_min=2, k_max=8, random_state=0).fit(x)
+    scores = clusterer.k_choice_.scores
+    assert max(scores, key=scores.__getitem__) == 8
+    assert clusterer.n_clusters_ == 4

@@ -1,0 +1,160 @@
+"""Keeping topic clusters: stable ids, organizers' decisions respected, growth and assignment."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import msgspec
+import numpy as np
+
+from ranking.model import ClusterEdit
+from ranking.topics import OTHER, refresh_topics
+from tests.ranking.topic_scenes import (
+    START,
+    FixedK,
+    ideas_about,
+    on_a_line,
+    snapshot,
+    topic_vector,
+    vectors_for,
+    words_of,
+)
+
+
+def refresh(ideas, edits=(), previous=None, k=3, hours=3):
+    return refresh_topics(
+        snapshot(ideas, edits, hours=hours),
+        vectors_for(ideas),
+        clusterer=FixedK(k),
+        describe=words_of,
+        map_positions=on_a_line,
+        previous=previous,
+    )
+
+
+def cluster_of(topics, idea_id):
+    return topics.assignment[idea_id]
+
+
+def test_three_obvious_topics_become_three_clusters_described_by_their_words():
+    topics, _ = refresh(ideas_about(10))
+    assert sorted(c.id for c in topics.clusters) == ["t1", "t2", "t3"]
+    for c in topics.clusters:
+        members = {i for i, cid in topics.assignment.items() if cid == c.id}
+        assert len({m.split("-")[0] for m in members}) == 1  # one topic per cluster
+        assert c.size == 10
+        assert c.label == c.terms[0]
+        assert set(c.representatives) <= members
+        assert len(c.representatives) == 3
+        assert c.segments == {"client": 5, "employee": 5}
+
+
+def test_ids_survive_a_refresh_with_new_ideas():
+    first, _ = refresh(ideas_about(10))
+    second, _ = refresh(ideas_about(12), previous=first)
+    for idea_id, cid in first.assignment.items():
+        assert second.assignment[idea_id] == cid
+    assert second.next_id == first.next_id == 4
+
+
+def test_a_cluster_that_is_new_gets_a_new_id_never_a_reused_one():
+    first, _ = refresh(ideas_about(10), k=2)  # two topics forced together
+    second, _ = refresh(ideas_about(10), previous=first, k=3)
+    new_ids = {c.id for c in second.clusters} - {c.id for c in first.clusters}
+    assert new_ids == {"t3"}
+
+
+def test_a_rename_labels_the_cluster_from_then_on():
+    first, _ = refresh(ideas_about(10))
+    target = first.clusters[0].id
+    edit = ClusterEdit("rename", target, START, label="Working from anywhere")
+    second, _ = refresh(ideas_about(10), [edit], previous=first)
+    renamed = next(c for c in second.clusters if c.id == target)
+    assert (renamed.label, renamed.renamed) == ("Working from anywhere", True)
+
+
+def test_a_merge_keeps_the_recorded_ideas_in_the_target_cluster():
+    first, _ = refresh(ideas_about(10))
+    a, b = (c.id for c in first.clusters[:2])
+    a_ideas = tuple(i for i, cid in first.assignment.items() if cid == a)
+    merge = ClusterEdit("merge", a, START, target_id=b, ideas=a_ideas)
+    second, _ = refresh(ideas_about(10), [merge], previous=first)
+    assert all(second.assignment[i] == b for i in a_ideas)
+    assert a not in {c.id for c in second.clusters}
+
+
+def test_a_pin_keeps_its_ideas_together_even_when_the_clusterer_would_not():
+    first, _ = refresh(ideas_about(10))
+    mixed = ("remote-000", "health-000", "energy-000")
+    pin = ClusterEdit("pin", "t9", START, ideas=mixed)
+    second, _ = refresh(ideas_about(10), [pin], previous=first)
+    assert {second.assignment[i] for i in mixed} == {"t9"}
+    assert next(c for c in second.clusters if c.id == "t9").pinned
+    # Unpinning lets the clusterer decide again.
+    third, _ = refresh(ideas_about(10), [pin, ClusterEdit("unpin", "t9", START)], previous=second)
+    assert len({third.assignment[i] for i in mixed}) == 3
+
+
+def test_a_split_divides_the_recorded_ideas_in_two_and_retires_the_id():
+    first, _ = refresh(ideas_about(10), k=2)
+    merged = max(first.clusters, key=lambda c: c.size)  # holds two topics
+    ideas = tuple(i for i, cid in first.assignment.items() if cid == merged.id)
+    split = ClusterEdit("split", merged.id, START, ideas=ideas)
+    second, _ = refresh(ideas_about(10), [split], previous=first, k=2)
+    halves = {second.assignment[i] for i in ideas}
+    assert halves == {f"{merged.id}.1", f"{merged.id}.2"}
+    for half in halves:
+        topics_in = {i.split("-")[0] for i in ideas if second.assignment[i] == half}
+        assert len(topics_in) == 1  # the split follows the ideas' meaning
+    assert merged.id not in {c.id for c in second.clusters}
+
+
+def test_growth_in_the_last_hour_flags_an_emerging_topic():
+    old = ideas_about(10)
+    burst = [
+        i
+        for i in ideas_about(6, start=10, at=START + timedelta(hours=9, minutes=20))
+        if i.id.startswith("energy")
+    ]
+    topics, _ = refresh(old + burst, hours=10)
+    energy = next(c for c in topics.clusters if topics.assignment["energy-000"] == c.id)
+    others = [c for c in topics.clusters if c.id != energy.id]
+    assert (energy.growth_last_hour, energy.emerging) == (6, True)
+    assert all(not c.emerging and c.growth_last_hour == 0 for c in others)
+
+
+def test_a_new_idea_is_assigned_to_the_nearest_cluster_at_once_or_to_other():
+    topics, model = refresh(ideas_about(10))
+    near_health = topic_vector(1, 99)
+    assert model.assign(near_health) == topics.assignment["health-000"]
+    nowhere = np.zeros(8)
+    nowhere[7] = 1.0
+    assert model.assign(nowhere) == OTHER
+
+
+def test_too_few_ideas_make_no_clusters_and_hidden_ideas_are_left_out():
+    topics, model = refresh(ideas_about(2))
+    assert topics.clusters == ()
+    assert set(topics.assignment.values()) == {OTHER}
+    assert model.assign(topic_vector(0, 1)) == OTHER
+    ideas = ideas_about(10)
+    hidden = [msgspec.structs.replace(i, hidden=i.id == "remote-000") for i in ideas]
+    assert "remote-000" not in refresh(hidden)[0].assignment
+
+
+def test_the_same_snapshot_gives_the_same_topics():
+    assert refresh(ideas_about(10))[0] == refresh(ideas_about(10))[0]
+
+
+def test_ideas_whose_text_has_no_words_make_no_clusters():
+    ideas = ideas_about(4)
+    blank = dict.fromkeys((i.id for i in ideas), np.zeros(8))
+    topics, _ = refresh_topics(
+        snapshot(ideas),
+        blank,
+        clusterer=FixedK(3),
+        describe=words_of,
+        map_positions=on_a_line,
+    )
+    assert topics.clusters == ()
+    assert set(topics.assignment.values()) == {OTHER}

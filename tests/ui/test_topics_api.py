@@ -1,0 +1,195 @@
+"""Topic clusters, duplicate suggestions and similar ideas through the JSON API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import uuid4
+
+import pytest
+from litestar.testing import TestClient
+
+from jam import commands as c
+from jam.application import JamApplication
+from jam.settings import Settings
+from tests.stories import open_jam
+from ui.app import create_app
+
+THEMES = {
+    "remote": [
+        "Remote work from home two days a week",
+        "Home office allowance for remote workers",
+        "Remote teams need better video calls from home",
+        "Work from home Fridays for every team",
+    ],
+    "health": [
+        "Free flu vaccines at the hospital clinic",
+        "Hospital clinic visits covered by health insurance",
+        "Mental health support and clinic hours",
+        "Health checks at the clinic every year",
+    ],
+    "energy": [
+        "Solar panels on every office roof",
+        "Wind and solar energy for our data centres",
+        "Cut office energy use with smart lighting",
+        "Solar energy credits for employees",
+    ],
+}
+
+
+@pytest.fixture
+def jam_with_themes(tmp_path, clock):
+    app = JamApplication(
+        Settings(data_dir=tmp_path / "var", read_wait_ms=60_000, writes_per_minute=1000),
+        clock=clock,
+    )
+    scene = open_jam(app, clock)
+    with TestClient(create_app(app.settings, jam=app)) as client:
+
+        def enter(role: str = "participant", jam=scene.jam_id) -> dict:
+            code = uuid4().hex
+            app.handle(c.IssueInvite(code=code, role=role, jam_id=jam))
+            session = client.post("/api/session", json={"invite_code": code, "display_name": role})
+            return {"Authorization": f"Bearer {session.json()['token']}"}
+
+        author = enter()
+        ideas = {}
+        for titles in THEMES.values():
+            for title in titles:
+                posted = client.post(
+                    f"/api/jams/{scene.jam_id}/ideas",
+                    json={"forum": "health", "title": title, "body": title},
+                    headers=author,
+                )
+                ideas[title] = posted.json()["id"]
+        organizer = enter("organizer")
+
+        def ranked() -> None:
+            """Wait until the ranking (and the topics refreshed with it) include every write."""
+            shortlist = client.get(
+                f"/api/jams/{scene.jam_id}/shortlist",
+                params={"after": app.position()},
+                headers=organizer,
+            )
+            assert shortlist.status_code == 200, shortlist.text
+
+        ranked()
+        enter.other_jam = lambda: open_jam(app, clock).jam_id  # type: ignore[attr-defined]
+        enter.clock = clock  # type: ignore[attr-defined]
+        yield client, scene, enter, organizer, author, ideas, ranked
+    app.close()
+
+
+def clusters(client, scene, organizer):
+    topics = client.get(f"/api/jams/{scene.jam_id}/topics", headers=organizer)
+    assert topics.status_code == 200, topics.text
+    return topics.json()["clusters"]
+
+
+def test_organizers_see_the_topics_with_terms_sizes_and_segments(jam_with_themes):
+    client, scene, _, organizer, author, ideas, _ = jam_with_themes
+    found = clusters(client, scene, organizer)
+    assert sum(c["ideas_now"] for c in found) >= 10  # a few may wait in "other"
+    assert len(found) >= 2
+    for item in found:
+        cluster = item["cluster"]
+        assert cluster["terms"]
+        assert cluster["label"]
+        assert set(cluster["representatives"]) <= set(ideas.values())
+        assert cluster["segments"] == {"employee": cluster["size"]}
+    assert client.get(f"/api/jams/{scene.jam_id}/topics", headers=author).status_code == 403
+    exported = client.get(
+        f"/api/jams/{scene.jam_id}/topics", params={"format": "csv"}, headers=organizer
+    )
+    assert exported.text.splitlines()[0].startswith("cluster_id,label,ideas")
+    assert len(exported.text.splitlines()) == len(found) + 1
+
+
+def test_a_rename_is_recorded_and_every_later_refresh_keeps_it(jam_with_themes):
+    client, scene, _, organizer, author, _, ranked = jam_with_themes
+    target = clusters(client, scene, organizer)[0]["cluster"]["id"]
+    url = f"/api/jams/{scene.jam_id}/topics/{target}"
+    rename = {"action": "rename", "label": "Ours"}
+    assert client.post(url, json=rename, headers=author).status_code == 403
+    renamed = client.post(url, json=rename, headers=organizer)
+    assert renamed.status_code == 200, renamed.text
+    ranked()
+    labels = {c["cluster"]["id"]: c["cluster"]["label"] for c in clusters(client, scene, organizer)}
+    assert labels[target] == "Ours"
+
+
+def test_bad_topic_changes_get_clear_errors(jam_with_themes):
+    client, scene, _, organizer, *_ = jam_with_themes
+    base = f"/api/jams/{scene.jam_id}/topics"
+    bad_id = client.post(f"{base}/nonsense", json={"action": "pin"}, headers=organizer)
+    assert bad_id.status_code == 422
+    assert "not a topic cluster id" in bad_id.text
+    empty = client.post(f"{base}/t999", json={"action": "split"}, headers=organizer)
+    assert empty.status_code == 404
+    bad_into = client.post(
+        f"{base}/t1", json={"action": "merge", "into": "x"}, headers=organizer
+    )
+    assert bad_into.status_code == 422
+    unknown = client.post(f"{base}/t1", json={"action": "explode"}, headers=organizer)
+    assert unknown.status_code == 422
+
+
+def test_similar_ideas_are_found_while_typing(jam_with_themes):
+    client, scene, enter, _, author, ideas, _ = jam_with_themes
+    url = f"/api/jams/{scene.jam_id}/similar"
+    found = client.get(url, params={"text": "solar panels on the roof"}, headers=author).json()
+    assert found[0]["id"] == ideas["Solar panels on every office roof"]
+    assert len(found) <= 5
+    assert all(f["similarity"] <= 1.0 for f in found)
+    too_long = client.get(url, params={"text": "x" * 2001}, headers=author)
+    assert too_long.status_code in (400, 422)
+    outsider = enter(jam=enter.other_jam())
+    assert client.get(url, params={"text": "solar"}, headers=outsider).status_code == 403
+
+
+def test_near_copies_are_suggested_and_a_link_counts_votes_with_the_original(jam_with_themes):
+    client, scene, _, organizer, author, ideas, ranked = jam_with_themes
+    title = "Solar panels on every office roof"
+    original = ideas[title]
+    copy = client.post(
+        f"/api/jams/{scene.jam_id}/ideas",
+        json={"forum": "health", "title": f"{title}!", "body": title},
+        headers=author,
+    ).json()["id"]
+    ranked()
+    pairs = client.get(f"/api/jams/{scene.jam_id}/duplicates", headers=organizer).json()
+    assert {"idea_id": copy, "original_id": original} in [
+        {"idea_id": p["idea_id"], "original_id": p["original_id"]} for p in pairs
+    ]
+    assert client.get(f"/api/jams/{scene.jam_id}/duplicates", headers=author).status_code == 403
+    link = f"/api/ideas/{copy}/duplicate-of"
+    assert client.put(link, json={"original_id": original}, headers=author).status_code == 403
+    assert client.put(link, json={"original_id": original}, headers=organizer).status_code == 200
+    client.put(f"/api/ideas/{copy}/vote", json={"value": 1}, headers=author)
+    ranked()
+    shortlist = client.get(
+        f"/api/jams/{scene.jam_id}/shortlist", headers=organizer
+    ).json()["shortlist"]
+    best = next(e for e in shortlist if e["idea_id"] == original)
+    assert [d["id"] for d in best["duplicates"]] == [copy]
+    assert best["by_segment"]["employee"]["agree"] == 1  # the copy's vote counts here
+    assert copy not in [e["idea_id"] for e in shortlist]
+    assert client.get(f"/api/jams/{scene.jam_id}/duplicates", headers=organizer).json() == []
+    assert client.delete(link, headers=organizer).status_code == 200
+
+
+def test_the_shortlist_as_of_a_past_time_is_the_one_ranked_then(jam_with_themes):
+    client, scene, enter, organizer, _, ideas, ranked = jam_with_themes
+    url = f"/api/jams/{scene.jam_id}/shortlist"
+    then = enter.clock.now
+    before = [e["idea_id"] for e in client.get(url, headers=organizer).json()["shortlist"]]
+    enter.clock.advance(timedelta(hours=1))
+    last = ideas["Solar energy credits for employees"]
+    for _ in range(6):
+        client.put(f"/api/ideas/{last}/vote", json={"value": 1}, headers=enter())
+    ranked()
+    now = [e["idea_id"] for e in client.get(url, headers=organizer).json()["shortlist"]]
+    assert now[0] == last != before[0]  # the votes moved it up
+    replayed = client.get(url, params={"as_of": then.isoformat()}, headers=organizer).json()
+    assert [e["idea_id"] for e in replayed["shortlist"]] == before
+    naive = client.get(url, params={"as_of": "2030-05-01T12:00:00"}, headers=organizer)
+    assert naive.status_code in (400, 422)

@@ -1,0 +1,293 @@
+"""Topic clusters for organizers, duplicate suggestions, and similar ideas while typing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.concurrency import sync_to_thread
+from litestar.datastructures import State
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK
+
+from domain.errors import InvalidValue
+from domain.topics import LABEL_MAX, require_cluster_id
+from domain.values import Role
+from jam import commands as c
+from projections import ranking_views as rv
+from projections.similar_ideas import SimilarIdea
+from ranking.model import Cluster, DuplicatePair
+from ui.bootstrap import Services
+from ui.reads import AsOf, require_role
+from ui.schemas import Written, acting, handle, written
+
+SIMILAR_TEXT_MAX = 2_000
+
+
+class ClusterOut(msgspec.Struct, frozen=True):
+    cluster: Cluster
+    ideas_now: int  # with the ideas assigned since the refresh
+
+
+class TopicsOut(msgspec.Struct, frozen=True):
+    jam_id: str
+    position: int
+    as_of: str
+    method: str
+    clusters: list[ClusterOut]
+    unclustered: int
+    history: list[str]  # the refresh kept for each hour of the jam, for the timeline
+    titles: dict[str, str]  # the representative ideas' titles
+
+
+class TopicChange(msgspec.Struct, frozen=True):
+    action: Literal["rename", "pin", "unpin", "merge", "split"]
+    label: Annotated[str, msgspec.Meta(max_length=LABEL_MAX * 4)] = ""
+    into: Annotated[str, msgspec.Meta(max_length=40)] = ""
+
+
+class DuplicateOut(msgspec.Struct, frozen=True):
+    idea_id: str
+    idea_title: str
+    original_id: str
+    original_title: str
+    similarity: float
+
+
+def read_topics(services: Services, jam_id: str, as_of: datetime | None) -> TopicsOut | None:
+    with services.views.reading() as cur:
+        view = (
+            rv.current_topics(cur, jam_id) if as_of is None else rv.topics_as_of(cur, jam_id, as_of)
+        )
+        history = rv.topic_hours(cur, jam_id)
+        if view is None:
+            return None
+        titles = rv.idea_titles(cur, [i for cl in view.clusters for i in cl.representatives])
+    return TopicsOut(
+        jam_id=jam_id,
+        position=view.position,
+        as_of=view.as_of,
+        method=view.method,
+        clusters=[ClusterOut(cl, view.counts.get(cl.id, cl.size)) for cl in view.clusters],
+        unclustered=view.counts.get("other", 0),
+        history=history,
+        titles=titles,
+    )
+
+
+def read_duplicates(services: Services, jam_id: str) -> list[DuplicateOut]:
+    with services.views.reading() as cur:
+        pairs: list[DuplicatePair] = rv.duplicate_pairs(cur, jam_id)
+        titles = rv.idea_titles(
+            cur, sorted({p.idea_id for p in pairs} | {p.original_id for p in pairs})
+        )
+    return [
+        DuplicateOut(
+            p.idea_id, titles[p.idea_id], p.original_id, titles[p.original_id], p.similarity
+        )
+        for p in pairs
+    ]
+
+
+MAP_W, MAP_H, MAP_PAD = 600, 260, 45  # room for the largest circle and its label
+
+
+def topic_map(clusters: list[ClusterOut]) -> list[dict[str, Any]]:
+    """Circles for the cluster map: the 2-D positions scaled to the picture, area ~ size."""
+    if not clusters:
+        return []
+    xs = [c.cluster.x for c in clusters]
+    ys = [c.cluster.y for c in clusters]
+    span_x, span_y = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
+    biggest = max(c.ideas_now for c in clusters) or 1
+    return [
+        {
+            "id": c.cluster.id,
+            "label": c.cluster.label,
+            "cx": round(MAP_PAD + (c.cluster.x - min(xs)) / span_x * (MAP_W - 2 * MAP_PAD), 1),
+            "cy": round(MAP_PAD + (c.cluster.y - min(ys)) / span_y * (MAP_H - 2 * MAP_PAD), 1),
+            "r": round(6 + 22 * (c.ideas_now / biggest) ** 0.5, 1),
+            "emerging": c.cluster.emerging,
+        }
+        for c in clusters
+    ]
+
+
+def topics_csv(topics: TopicsOut) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "cluster_id",
+            "label",
+            "ideas",
+            "growth_last_hour",
+            "emerging",
+            "pinned",
+            "terms",
+            "representatives",
+            "employee",
+            "client",
+            "family",
+            "partner",
+        ]
+    )
+    for item in topics.clusters:
+        cl = item.cluster
+        writer.writerow(
+            [
+                cl.id,
+                safe_cell(cl.label),
+                item.ideas_now,
+                cl.growth_last_hour,
+                int(cl.emerging),
+                int(cl.pinned),
+                safe_cell(" ".join(cl.terms)),
+                " ".join(cl.representatives),
+                *(cl.segments.get(s, 0) for s in ("employee", "client", "family", "partner")),
+            ]
+        )
+    return out.getvalue()
+
+
+def safe_cell(text: str) -> str:
+    """A cell starting with = + - @ would run as a formula in a spreadsheet."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+async def change_topic(
+    state: State, who: dict[str, Any], jam_id: UUID, cluster_id: str, data: TopicChange
+) -> c.Done:
+    """An organizer's decision about a cluster, with the ideas it holds now.
+
+    `who` is the acting part of the command (see `ui.schemas.acting`).
+    """
+    services: Services = state.services
+    try:
+        require_cluster_id(cluster_id)
+        if data.action == "merge":
+            require_cluster_id(data.into)
+    except InvalidValue as exc:
+        raise ValidationException(str(exc)) from None
+
+    def members() -> list[UUID]:
+        with services.views.reading() as cur:
+            return [UUID(i) for i in rv.cluster_members(cur, str(jam_id), cluster_id)]
+
+    command: c.Command
+    if data.action == "rename":
+        command = c.RenameCluster(**who, jam_id=jam_id, cluster_id=cluster_id, label=data.label)
+    elif data.action == "unpin":
+        command = c.UnpinCluster(**who, jam_id=jam_id, cluster_id=cluster_id)
+    else:
+        ideas = tuple(await sync_to_thread(members))
+        if not ideas:
+            raise NotFoundException(f"cluster {cluster_id} holds no ideas in this jam now")
+        if data.action == "pin":
+            command = c.PinCluster(**who, jam_id=jam_id, cluster_id=cluster_id, ideas=ideas)
+        elif data.action == "split":
+            command = c.SplitCluster(**who, jam_id=jam_id, cluster_id=cluster_id, ideas=ideas)
+        else:
+            command = c.MergeClusters(
+                **who, jam_id=jam_id, cluster_id=cluster_id, into=data.into, ideas=ideas
+            )
+    return await handle(state, command)
+
+
+class TopicController(Controller):
+    path = "/api/jams/{jam_id:uuid}"
+    tags: ClassVar[list[str]] = ["topics"]
+
+    @get("/topics", summary="Live topic clusters, now or as of an hour (organizers, leaders)")
+    async def topics(
+        self,
+        state: State,
+        request: Request[Any, Any, Any],
+        jam_id: FromPath[UUID],
+        as_of: AsOf = None,
+        format: FromQuery[Literal["json", "csv"]] = "json",
+    ) -> Response[Any]:
+        services: Services = state.services
+        await require_role(services, request, jam_id, {Role.ORGANIZER, Role.LEADER})
+        if as_of is not None and as_of.tzinfo is None:
+            raise ValidationException("as_of needs a timezone (e.g. 2030-05-01T12:00:00Z)")
+        found = await sync_to_thread(read_topics, services, str(jam_id), as_of)
+        if found is None:
+            raise NotFoundException("no topic clusters for this jam yet")
+        if format == "csv":
+            return Response(
+                topics_csv(found),
+                media_type="text/csv",
+                headers={"Content-Disposition": f'attachment; filename="topics-{jam_id}.csv"'},
+            )
+        return Response(found)
+
+    @post(
+        "/topics/{cluster_id:str}",
+        summary="Rename, pin, unpin, merge or split a cluster (organizers)",
+        status_code=HTTP_200_OK,
+    )
+    async def change(
+        self,
+        state: State,
+        request: Request[Any, Any, Any],
+        jam_id: FromPath[UUID],
+        cluster_id: FromPath[str],
+        data: JSONBody[TopicChange],
+    ) -> Response[Written]:
+        done = await change_topic(state, acting(request), jam_id, cluster_id, data)
+        return written(done, HTTP_200_OK)
+
+    @get("/duplicates", summary="Suggested duplicate pairs not yet dealt with (organizers)")
+    async def duplicates(
+        self, state: State, request: Request[Any, Any, Any], jam_id: FromPath[UUID]
+    ) -> list[DuplicateOut]:
+        services: Services = state.services
+        await require_role(services, request, jam_id, {Role.ORGANIZER})
+        return await sync_to_thread(read_duplicates, services, str(jam_id))
+
+    @get("/similar", summary="Ideas already posted that are like this text (while typing)")
+    async def similar(
+        self,
+        state: State,
+        request: Request[Any, Any, Any],
+        jam_id: FromPath[UUID],
+        text: Annotated[str, QueryParameter(max_length=SIMILAR_TEXT_MAX)],
+        limit: Annotated[int, QueryParameter(ge=1, le=20)] = 5,
+    ) -> list[SimilarIdea]:
+        services: Services = state.services
+        await require_role(services, request, jam_id, set(Role))
+        return await sync_to_thread(services.similar.search, str(jam_id), text, limit)
+
+
+class DuplicateLink(msgspec.Struct, frozen=True):
+    original_id: UUID
+
+
+class DuplicateController(Controller):
+    path = "/api/ideas/{idea_id:uuid}/duplicate-of"
+    tags: ClassVar[list[str]] = ["topics"]
+
+    @put("/", summary="Mark an idea a duplicate of another; its votes count there (organizers)")
+    async def mark(
+        self,
+        state: State,
+        request: Request[Any, Any, Any],
+        idea_id: FromPath[UUID],
+        data: JSONBody[DuplicateLink],
+    ) -> Response[Written]:
+        command = c.MarkDuplicate(**acting(request), idea_id=idea_id, original_id=data.original_id)
+        return written(await handle(state, command), HTTP_200_OK)
+
+    @delete("/", summary="Undo a duplicate link (organizers)", status_code=HTTP_200_OK)
+    async def unmark(
+        self, state: State, request: Request[Any, Any, Any], idea_id: FromPath[UUID]
+    ) -> Response[Written]:
+        command = c.UnmarkDuplicate(**acting(request), idea_id=idea_id)
+        return written(await handle(state, command), HTTP_200_OK)
