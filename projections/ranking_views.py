@@ -355,9 +355,7 @@ def topics_as_of(cur: Cursor, jam_id: str, at: datetime) -> TopicsView | None:
     if row is None:
         return None
     clusters = _clusters.decode(row[2])
-    return TopicsView(
-        jam_id, int(row[0]), row[1], "", clusters, {c.id: c.size for c in clusters}
-    )
+    return TopicsView(jam_id, int(row[0]), row[1], "", clusters, {c.id: c.size for c in clusters})
 
 
 def topic_hours(cur: Cursor, jam_id: str) -> list[str]:

@@ -308,4 +308,3 @@ def _edit(kind: str, e: dict[str, Any]) -> ClusterEdit:
         target_id=e.get("into", ""),
         ideas=tuple(str(i) for i in e.get("ideas", ())),
     )
-

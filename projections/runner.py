@@ -265,10 +265,22 @@ class ProjectionRunner:
     # Following
     def start(self) -> None:
         """Catch up, then follow new events in a background thread."""
-        with contextlib.suppress(RebuildInProgress):  # the follower waits for it, then catches up
+        lost = False
+        try:
             self.catch_up()
+        except RebuildInProgress:
+            pass  # the follower waits for it, then catches up
+        except _unreachable() as exc:
+            # The store went away while this process started (a database restart): serve
+            # anyway, as a running process would, and let the follower catch up once it is
+            # back. Failing here would make a multi-worker server stop every worker.
+            self._projector.forget()
+            log.warning("the projection lost its store while starting, retrying: %s", exc)
+            lost = True
         self._stopping.clear()
-        self._thread = threading.Thread(target=self._follow, name="projection", daemon=True)
+        self._thread = threading.Thread(
+            target=self._follow, args=(lost,), name="projection", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -279,8 +291,7 @@ class ProjectionRunner:
             self._thread.join(timeout=10)
             self._thread = None
 
-    def _follow(self) -> None:
-        resumed = False
+    def _follow(self, resumed: bool = False) -> None:
         while True:
             try:
                 self._follow_subscription(resumed)

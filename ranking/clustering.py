@@ -121,9 +121,7 @@ class TopicClusterer:
         labels[far] = OTHER
         return labels
 
-    def _kmeans(
-        self, x: np.ndarray, k: int, rng: np.random.Generator, n_init: int = 0
-    ) -> KMeans:
+    def _kmeans(self, x: np.ndarray, k: int, rng: np.random.Generator, n_init: int = 0) -> KMeans:
         return KMeans(
             k, n_init=n_init or self.n_init, random_state=int(rng.integers(2**31 - 1))
         ).fit(x)

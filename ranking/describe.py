@@ -34,8 +34,10 @@ def key_terms(texts: Sequence[str], labels: Sequence[int], n: int = 5) -> dict[i
     except ValueError:  # no words at all beyond stop words
         return {int(c): [] for c in clusters}
     members = sp.csr_matrix(
-        (np.ones(np.sum(labels >= 0)), (np.searchsorted(clusters, labels[labels >= 0]),
-                                         np.flatnonzero(labels >= 0))),
+        (
+            np.ones(np.sum(labels >= 0)),
+            (np.searchsorted(clusters, labels[labels >= 0]), np.flatnonzero(labels >= 0)),
+        ),
         shape=(len(clusters), len(labels)),
     )
     per_class = np.asarray((members @ counts).todense(), dtype=np.float64)

@@ -2,16 +2,47 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import wraps
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 
+def _one_retry(method: Callable[..., Any]) -> Callable[..., Any]:
+    """`method` with one retry (the library's methods retry ten times).
+
+    The library retries ten times with pauses, so a server that is down holds each
+    writer for about ten seconds before it hears so. One retry is enough for what a
+    retry can mend (pooled connections the server closed);
+    a server that is down is reported at once, and clients retry with their keys.
+    """
+    once: Callable[..., Any] = getattr(method, "__wrapped__", method)
+
+    @wraps(once)
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return once(self, *args, **kwargs)
+        except (InterfaceError, OperationalError):
+            # After a server restart every idle pooled connection is dead, not just
+            # this one: drop them all, so the retry gets a live one if the server is up.
+            self.datastore.pool.check()
+            return once(self, *args, **kwargs)
+
+    return call
+
+
 class ApplicationRecorder(PostgresApplicationRecorder):
+    insert_events = _one_retry(PostgresApplicationRecorder.insert_events)
+    select_events = _one_retry(PostgresApplicationRecorder.select_events)
+    select_notifications = _one_retry(PostgresApplicationRecorder.select_notifications)
+    max_notification_id = _one_retry(PostgresApplicationRecorder.max_notification_id)
+
+    @_one_retry
     def select_rows(
         self, start: int, limit: int, stop: int | None = None
     ) -> list[tuple[int, str, str, bytes]]:
@@ -30,6 +61,7 @@ class ApplicationRecorder(PostgresApplicationRecorder):
             curs.execute(statement, (start, upper, limit), prepare=True)
             return [(r[0], r[1], r[2], bytes(r[3])) for r in curs.fetchall()]
 
+    @_one_retry
     def max_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]:
         """The current version of each aggregate that exists, in one query."""
         statement = SQL(
@@ -43,6 +75,7 @@ class ApplicationRecorder(PostgresApplicationRecorder):
             curs.execute(statement, (list(originator_ids),), prepare=True)
             return {row[0]: row[1] for row in curs.fetchall()}
 
+    @_one_retry
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         statement = SQL(
             "SELECT notification_id FROM {schema}.{table} "

@@ -63,8 +63,7 @@ def _fuzz(operation, target: Target) -> None:
         headers = {"Authorization": f"Bearer {target.token}", "Idempotency-Key": uuid4().hex}
         response = case.call(base_url=target.base, headers=headers)
         assert response.status_code < 500 or _not_caught_up(response), (
-            f"{case.method} {case.formatted_path} -> {response.status_code}: "
-            f"{response.text[:500]}"
+            f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:500]}"
         )
         case.validate_response(response, checks=[response_schema_conformance])
 

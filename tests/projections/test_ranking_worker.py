@@ -159,9 +159,7 @@ def test_a_near_copy_is_suggested_as_a_duplicate_of_the_earlier_idea(app, scene,
     worker_for(app, views).step()
     with views.reading() as cur:
         pairs = rv.duplicate_pairs(cur, str(scene.jam_id))
-    assert [(p.idea_id, p.original_id) for p in pairs] == [
-        (str(copy), str(scene.ideas[REMOTE[0]]))
-    ]
+    assert [(p.idea_id, p.original_id) for p in pairs] == [(str(copy), str(scene.ideas[REMOTE[0]]))]
     app.handle(
         c.MarkDuplicate(actor=scene.organizer, idea_id=copy, original_id=scene.ideas[REMOTE[0]])
     )

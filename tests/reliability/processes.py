@@ -97,6 +97,18 @@ def serve(cwd: Path, env: dict[str, str], workers: int = 1) -> Iterator[Server]:
         if proc.poll() is not None:
             raise RuntimeError((cwd / f"serve-{port}.log").read_text())
         if workers > 1:
+            # /health answers once one worker serves; a failure injected while another
+            # is still starting would test its start, not the outage.
+            log = cwd / f"serve-{port}.log"
+            wait_until(
+                lambda: (
+                    log.read_text().count("Application startup complete") == workers
+                    or proc.poll() is not None
+                ),
+                f"{workers} workers to start",
+            )
+            if proc.poll() is not None:
+                raise RuntimeError(log.read_text())
             wait_until(lambda: len(server.workers()) == workers, f"{workers} workers")
         yield server
     finally:

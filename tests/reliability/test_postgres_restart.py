@@ -9,8 +9,9 @@ import pytest
 
 from jam.application import JamApplication
 from jam.settings import Settings
-from tests.reliability.checks import assert_nothing_lost, jam_for_load, load_on
+from tests.reliability.checks import Now, assert_nothing_lost, jam_for_load, load_on
 from tests.reliability.processes import serve, store_env
+from tests.stories import open_jam
 
 pytestmark = pytest.mark.slow
 
@@ -75,3 +76,85 @@ def test_a_stream_sends_an_update_that_arrives_after_a_later_one_once():
     assert [u.position for u in sent.unsent([update(14), update(15)], last=10)] == [14, 15]
     assert [u.position for u in sent.unsent([update(12), update(14)], last=15)] == [12]
     assert sent.unsent([update(12), update(9)], last=15) == []
+
+
+def test_a_projection_that_loses_the_store_while_starting_serves_and_catches_up_later(
+    postgres_server,
+):
+    # A worker starting while PostgreSQL restarts must not fail its start: with
+    # several workers, uvicorn stops them all when one fails to start.
+    from projections.db import PostgresViews
+    from tests.projections.conftest import runner_for
+
+    settings = Settings(database_url=postgres_server.url, database_schema="public")
+    app = JamApplication(settings)
+    scene = open_jam(app, Now())  # type: ignore[arg-type]
+    views = PostgresViews(postgres_server.url, "public")
+    runner = runner_for(app, views)
+    try:
+        postgres_server.stop()
+        runner.start()  # its catch-up finds no store
+        postgres_server.start()
+        idea = _once_accepted(lambda: scene.post_idea(scene.join(name="After")))
+        position = app.position()
+        assert runner.wait_for(position, timeout=60), "the projection never caught up"
+        assert runner.error is None
+        with views.reading() as cur:
+            ideas = cur.execute("SELECT idea_id FROM rm_ideas").fetchall()
+        assert str(idea) in {row[0] for row in ideas}
+    finally:
+        runner.stop()
+        views.close()
+        app.close()
+
+
+def test_the_store_is_tried_twice_not_ten_times_before_a_write_is_refused(shared_store):
+    # The library retries ten times with pauses (about ten seconds against a server
+    # that is down); one retry mends a pooled connection the server closed.
+    from eventsourcing.persistence import OperationalError
+
+    url, schema = shared_store
+    with JamApplication(Settings(database_url=url, database_schema=schema)) as app:
+        recorder = app.recorder
+        real = recorder.datastore.get_connection
+        calls: list[int] = []
+
+        def down():
+            calls.append(1)
+            raise OperationalError("the server is down")
+
+        recorder.datastore.get_connection = down  # type: ignore[method-assign]
+        with pytest.raises(OperationalError):
+            recorder.insert_events([])
+        assert len(calls) == 2
+        with pytest.raises(OperationalError):
+            recorder.max_notification_id()
+        assert len(calls) == 4
+
+        first = True
+
+        def closed_once():
+            nonlocal first
+            calls.append(1)
+            if first:
+                first = False
+                raise OperationalError("server closed the connection unexpectedly")
+            return real()
+
+        recorder.datastore.get_connection = closed_once  # type: ignore[method-assign]
+        assert recorder.max_notification_id() in (None, 0)
+        assert len(calls) == 6
+
+
+def _once_accepted(write):
+    """Retry a write refused while the pool reconnects, as a client would."""
+    from jam.errors import StoreUnavailable
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return write()
+        except StoreUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

@@ -141,7 +141,6 @@ def test_participants_read_their_own_activity(served, clock):
     assert client.get("/api/me/activity").status_code == 401
 
 
-
 def test_a_keep_alive_is_a_comment_with_no_data_field():
     from ui.live import KEEP_ALIVE
 

@@ -125,9 +125,7 @@ def test_bad_topic_changes_get_clear_errors(jam_with_themes):
     assert "not a topic cluster id" in bad_id.text
     empty = client.post(f"{base}/t999", json={"action": "split"}, headers=organizer)
     assert empty.status_code == 404
-    bad_into = client.post(
-        f"{base}/t1", json={"action": "merge", "into": "x"}, headers=organizer
-    )
+    bad_into = client.post(f"{base}/t1", json={"action": "merge", "into": "x"}, headers=organizer)
     assert bad_into.status_code == 422
     unknown = client.post(f"{base}/t1", json={"action": "explode"}, headers=organizer)
     assert unknown.status_code == 422
@@ -166,9 +164,9 @@ def test_near_copies_are_suggested_and_a_link_counts_votes_with_the_original(jam
     assert client.put(link, json={"original_id": original}, headers=organizer).status_code == 200
     client.put(f"/api/ideas/{copy}/vote", json={"value": 1}, headers=author)
     ranked()
-    shortlist = client.get(
-        f"/api/jams/{scene.jam_id}/shortlist", headers=organizer
-    ).json()["shortlist"]
+    shortlist = client.get(f"/api/jams/{scene.jam_id}/shortlist", headers=organizer).json()[
+        "shortlist"
+    ]
     best = next(e for e in shortlist if e["idea_id"] == original)
     assert [d["id"] for d in best["duplicates"]] == [copy]
     assert best["by_segment"]["employee"]["agree"] == 1  # the copy's vote counts here
