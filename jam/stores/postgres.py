@@ -36,7 +36,21 @@ def _one_retry(method: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+# Advisory lock key under which processes create the event store's tables in turn.
+SCHEMA_LOCK = 0x6F6A_6C6F_6773  # "ojlogs"
+
+
 class ApplicationRecorder(PostgresApplicationRecorder):
+    def create_table(self) -> None:
+        # Workers starting together create the same tables, types and functions at
+        # once, which PostgreSQL refuses ("tuple concurrently updated"): take turns.
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+            try:
+                super().create_table()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+
     insert_events = _one_retry(PostgresApplicationRecorder.insert_events)
     select_events = _one_retry(PostgresApplicationRecorder.select_events)
     select_notifications = _one_retry(PostgresApplicationRecorder.select_notifications)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from uuid import uuid4
 
@@ -104,6 +105,31 @@ def test_new_ideas_wait_behind_a_banner_and_the_time_left_counts_down(browser, s
     assert page.get_by_role("link", name="Second idea").count() == 0  # not until asked
     banner.click()
     page.get_by_role("link", name="Second idea").wait_for(timeout=10_000)
+
+
+def test_a_topic_refresh_does_not_reveal_ideas_waiting_behind_the_banner(browser, quick_site):
+    base, app, scene = quick_site
+    ada = scene.join(name="Ada")
+    scene.post_idea(ada, title="First idea")
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    # A second listener on the page's stream notes when the topics have been refreshed.
+    page.evaluate(
+        """url => {
+            window.topicRefreshes = 0;
+            new EventSource(url).addEventListener("updates", e => {
+                if (JSON.parse(e.data).some(u => u.kind === "topics")) { window.topicRefreshes++; }
+            });
+        }""",
+        page.locator("[data-live]").get_attribute("data-stream"),
+    )
+    scene.post_idea(ada, title="Second idea")
+    page.get_by_role("button", name="1 new idea: show it").wait_for(timeout=10_000)
+    deadline = time.monotonic() + 15  # the page's CSP forbids wait_for_function's eval
+    while page.evaluate("() => window.topicRefreshes") == 0:
+        assert time.monotonic() < deadline, "the topics were never refreshed"
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(500)  # time for a refresh of the list, were one coming
+    assert page.get_by_role("link", name="Second idea").count() == 0
 
 
 TOPICS = {

@@ -2,7 +2,8 @@
 // only saves reloads:
 // - a [data-live][data-stream] region is swapped for a fresh copy of itself when the
 //   stream reports a change; on idea lists, new ideas wait behind a banner instead,
-//   so the list does not jump under the reader's eyes;
+//   so the list does not jump under the reader's eyes; kinds named in [data-ignore]
+//   change nothing the region shows;
 // - [data-deadline] texts count down to a time;
 // - a [data-similar] form shows ideas like the one being typed, at each pause.
 (function () {
@@ -33,9 +34,14 @@
         refresh();
       });
     }
+    // Kinds of update the region does not show (an idea list shows no topics).
+    var ignored = (region.getAttribute("data-ignore") || "").split(" ");
     var stream = new EventSource(region.getAttribute("data-stream"));
     stream.addEventListener("updates", function (event) {
-      var updates = JSON.parse(event.data);
+      var updates = JSON.parse(event.data).filter(function (u) {
+        return ignored.indexOf(u.kind) < 0;
+      });
+      if (!updates.length) { return; }
       var fresh = updates.filter(function (u) { return u.kind === "idea" && banner; });
       if (fresh.length && fresh.length === updates.length) {
         waiting += fresh.length;
