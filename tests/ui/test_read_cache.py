@@ -1,0 +1,258 @@
+"""The read cache: lists and threads served from memory, never staler than the reader asks.
+
+Each story reads once (filling the cache), changes something, and reads again: the
+second read must show the change. Who sees hidden content is decided per reader, and
+a body kept for an organizer never reaches anyone else.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID, uuid4
+
+import pytest
+from litestar.testing import TestClient
+
+from jam import commands as c
+from jam.application import JamApplication
+from jam.settings import Settings
+from projections.db import open_views
+from projections.projector import Projector
+from projections.runner import ProjectionRunner
+from tests.stories import Scene, open_jam
+from ui.app import create_app
+from ui.auth import issue_token
+from ui.cache import Body, ReadCache, jam_lists, thread_of
+
+
+@pytest.fixture
+def served(settings, clock):
+    app = JamApplication(settings, clock=clock)
+    with TestClient(create_app(app.settings, jam=app)) as client:
+        yield client, app
+    app.close()
+
+
+def _as(client: TestClient, participant: UUID) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(client.app.state.secret, participant)}"}
+
+
+def _cache(client: TestClient) -> ReadCache:
+    return client.app.state.services.cache
+
+
+def _titles(client: TestClient, scene: Scene, after: int, **headers: str) -> list[str]:
+    answer = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"after": after}, headers=headers)
+    assert answer.status_code == 200
+    return sorted(i["title"] for i in answer.json())
+
+
+def test_a_write_then_a_read_shows_the_change(served, clock):
+    client, app = served
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    idea = scene.post_idea(ada, title="First")
+    thread_url = f"/api/ideas/{idea}"
+
+    assert _titles(client, scene, app.position()) == ["First"]
+    before = client.get(thread_url, params={"after": app.position()}).json()
+    assert before["idea"]["up"] == 0
+    assert before["comments"] == []
+    assert len(_cache(client)) == 2  # both bodies are kept
+    assert client.get(thread_url).json() == before  # and served again as they were
+
+    voted = app.handle(c.CastVote(actor=ada, idea_id=idea, value=1))
+    assert client.get(thread_url, params={"after": voted.position}).json()["idea"]["up"] == 1
+    listed = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"after": voted.position})
+    assert listed.json()[0]["up"] == 1
+
+    commented = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Yes"))
+    thread = client.get(thread_url, params={"after": commented.position}).json()
+    assert [x["body"] for x in thread["comments"]] == ["Yes"]
+
+    clock.advance(timedelta(minutes=1))
+    scene.post_idea(ada, title="Second")
+    newest = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"after": app.position()})
+    assert [i["title"] for i in newest.json()] == ["Second", "First"]
+
+
+def test_without_after_a_read_is_as_fresh_as_the_read_models(served, clock):
+    """Once this process's projection has applied a change, reads without `after` show it."""
+    client, app = served
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    idea = scene.post_idea(ada, title="First")
+    assert _titles(client, scene, app.position()) == ["First"]
+    position = app.handle(c.CastVote(actor=ada, idea_id=idea, value=1)).position
+    assert client.app.state.services.runner.wait_for(position)
+    assert client.get(f"/api/jams/{scene.jam_id}/ideas").json()[0]["up"] == 1
+    assert client.get(f"/api/ideas/{idea}").json()["idea"]["up"] == 1
+
+
+def test_a_new_name_reaches_cached_lists_and_threads(served, clock):
+    client, app = served
+    scene = open_jam(app, clock)
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada)
+    app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Mine"))
+    at = app.position()
+    assert client.get(f"/api/ideas/{idea}", params={"after": at}).json()["idea"]["author_name"] == (
+        "Ada"
+    )
+    renamed = app.handle(c.RenameParticipant(actor=ada, participant_id=ada, display_name="Adele"))
+    thread = client.get(f"/api/ideas/{idea}", params={"after": renamed.position}).json()
+    assert thread["idea"]["author_name"] == "Adele"
+    assert thread["comments"][0]["author_name"] == "Adele"
+    listed = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"after": renamed.position})
+    assert listed.json()[0]["author_name"] == "Adele"
+
+
+def test_hidden_content_is_kept_apart_by_role(served, clock):
+    client, app = served
+    scene = open_jam(app, clock)
+    ada, bob = scene.join(), scene.join(name="Bob")
+    shown = scene.post_idea(ada, title="Shown")
+    hidden = scene.post_idea(ada, title="Hidden")
+    app.handle(c.HideIdea(actor=scene.organizer, idea_id=hidden, reason="off topic"))
+    rude = uuid4()
+    app.handle(c.PostComment(actor=bob, comment_id=rude, idea_id=shown, body="Rude"))
+    at = app.handle(c.HideComment(actor=scene.organizer, comment_id=rude, reason="rude")).position
+    organizer, reader = _as(client, scene.organizer), _as(client, bob)
+
+    # The organizer reads first, so their bodies are in the cache when the others read.
+    assert _titles(client, scene, at, **organizer) == ["Hidden", "Shown"]
+    thread = client.get(f"/api/ideas/{hidden}", params={"after": at}, headers=organizer)
+    assert thread.json()["hidden_reason"] == "off topic"
+    comments = client.get(f"/api/ideas/{shown}", headers=organizer).json()["comments"]
+    assert comments[0]["body"] == "Rude"
+    for headers in (reader, {}):
+        assert _titles(client, scene, at, **headers) == ["Shown"]
+        assert client.get(f"/api/ideas/{hidden}", headers=headers).status_code == 404
+        comments = client.get(f"/api/ideas/{shown}", headers=headers).json()["comments"]
+        assert (comments[0]["hidden"], comments[0]["body"]) == (True, "")
+    # And the other way round: the participants' bodies are not what the organizer gets.
+    assert _titles(client, scene, at, **organizer) == ["Hidden", "Shown"]
+
+
+def test_a_blocked_organizer_stops_seeing_hidden_content_at_once(served, clock):
+    client, app = served
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    other = scene.join(role="organizer", name="Otto")
+    hidden = scene.post_idea(ada, title="Hidden")
+    done = app.handle(c.HideIdea(actor=scene.organizer, idea_id=hidden, reason="spam"))
+    otto = _as(client, other)
+    assert _titles(client, scene, done.position, **otto) == ["Hidden"]
+    # Blocked in the event store: the next read knows, before any projection has run.
+    app.handle(c.BlockParticipant(actor=scene.organizer, participant_id=other, reason="left"))
+    assert _titles(client, scene, done.position, **otto) == []
+    assert client.get(f"/api/ideas/{hidden}", headers=otto).status_code == 404
+
+
+def test_pages_of_a_list_are_kept_apart_with_their_cursors(served, clock):
+    client, app = served
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    for title in ("One", "Two", "Three"):
+        clock.advance(timedelta(minutes=1))
+        scene.post_idea(ada, title=title)
+    url, at = f"/api/jams/{scene.jam_id}/ideas", app.position()
+    for _ in range(2):  # filled, then from the cache
+        first = client.get(url, params={"limit": 2, "after": at})
+        rest = client.get(url, params={"limit": 2, "cursor": first.headers["x-next-cursor"]})
+        assert [i["title"] for i in first.json()] == ["Three", "Two"]
+        assert [i["title"] for i in rest.json()] == ["One"]
+        assert "x-next-cursor" not in rest.headers
+
+
+def test_without_the_cache_reads_answer_the_same(tmp_path, clock):
+    app = JamApplication(Settings(data_dir=tmp_path / "var", read_cache_mb=0), clock=clock)
+    with TestClient(create_app(app.settings, jam=app)) as client:
+        scene = open_jam(app, clock)
+        idea = scene.post_idea(scene.join(), title="Only")
+        assert _titles(client, scene, app.position()) == ["Only"]
+        assert client.get(f"/api/ideas/{idea}").json()["idea"]["title"] == "Only"
+        assert len(_cache(client)) == 0
+    app.close()
+
+
+# The cache itself, on read models another runner projects (as another worker would).
+
+
+@pytest.fixture
+def projected(app):
+    s = app.settings
+    views = open_views(s.database_url, s.database_schema, s.data_dir)
+    decoder = app.mapper.transcoder.views_decoder  # type: ignore[attr-defined]
+    runner = ProjectionRunner(app.recorder, views, Projector(decoder))
+    yield app, views, runner
+    views.close()
+
+
+def _read(views, cache: ReadCache) -> int:
+    with views.reading() as cur:
+        return cache.sync(cur)
+
+
+def test_the_cache_follows_the_feed_whoever_projected(projected, clock):
+    app, views, runner = projected
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    idea, other = scene.post_idea(ada), scene.post_idea(ada, title="Other")
+    runner.catch_up()
+    cache = ReadCache(1 << 20, feed_retention=1000)
+    at = _read(views, cache)
+    jam = str(scene.jam_id)
+    cache.put("list", Body(b"[]"), (jam_lists(jam),), at)
+    cache.put("thread", Body(b"{}"), (thread_of(str(idea)),), at)
+    cache.put("other", Body(b"{}"), (thread_of(str(other)),), at)
+    assert cache.get("thread", at) == Body(b"{}")
+    assert cache.get("thread", at + 1) is None  # not known to be fresh that far
+
+    app.handle(c.CastVote(actor=ada, idea_id=idea, value=1))
+    runner.catch_up()  # no callback: the cache learns it from the read models' feed
+    now = _read(views, cache)
+    assert now > at
+    assert cache.get("list", now) is None
+    assert cache.get("thread", now) is None
+    assert cache.get("other", now) == Body(b"{}")  # untouched by the vote
+
+
+def test_a_body_read_before_a_change_already_applied_is_not_kept(projected, clock):
+    app, views, runner = projected
+    scene = open_jam(app, clock)
+    idea = scene.post_idea(scene.join())
+    runner.catch_up()
+    cache = ReadCache(1 << 20, feed_retention=1000)
+    before = _read(views, cache)
+    app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea, reason="spam"))
+    runner.catch_up()
+    assert _read(views, cache) > before  # another read applied the feed meanwhile
+    cache.put("thread", Body(b"{}"), (thread_of(str(idea)),), before)
+    assert len(cache) == 0
+
+
+def test_the_cache_forgets_all_when_the_feed_no_longer_reaches_back(projected, clock):
+    app, views, runner = projected
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    runner.catch_up()
+    cache = ReadCache(1 << 20, feed_retention=1)
+    at = _read(views, cache)
+    cache.put("elsewhere", Body(b"[]"), (jam_lists("another jam"),), at)
+    scene.post_idea(ada)
+    scene.post_idea(ada)
+    runner.catch_up()
+    assert cache.get("elsewhere", _read(views, cache)) is None
+
+
+def test_the_cache_keeps_to_its_size():
+    cache = ReadCache(1000, feed_retention=1)
+    cache.through = 5
+    for k in range(50):
+        cache.put(k, Body(b"x" * 100), (f"tag:{k}",), 5)
+    assert len(cache) == 10
+    assert cache.get(49, 5) is not None
+    assert cache.get(0, 5) is None
+    cache.put("huge", Body(b"x" * 900), ("tag",), 5)
+    assert cache.get("huge", 5) is None  # one body may not push out all the others
