@@ -93,6 +93,20 @@ async def caught_up(services: Services, after: int | None) -> None:
         )
 
 
+def _projected_here(services: Services) -> int | None:
+    """The read models' position, if this process alone projects them; else None.
+
+    Without Redis there is one web process and its projection is the only one (several
+    workers and an external projection worker need Redis), so its position is the read
+    models'. Otherwise another process may be further on: a read looks at the read
+    models themselves, as it would without the cache.
+    """
+    runner = services.runner
+    if services.settings.redis_url or not isinstance(runner, ProjectionRunner):
+        return None
+    return runner.position
+
+
 Read = Callable[[Cursor], tuple[Body, tuple[str, ...]] | None]
 
 
@@ -104,9 +118,7 @@ async def cached(services: Services, key: Hashable, after: int | None, read: Rea
     and the cache tags it depends on, or None for nothing found (not kept).
     """
     cache = services.cache
-    runner = services.runner
-    # A watching worker learns the read models' position only by reading it: it syncs.
-    known = runner.position if isinstance(runner, ProjectionRunner) else None
+    known = _projected_here(services)
     if known is not None and cache.enabled:
         hit = cache.get(key, max(after or 0, known))
         if hit is not None:

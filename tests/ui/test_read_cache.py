@@ -19,6 +19,7 @@ from jam.settings import Settings
 from projections.db import open_views
 from projections.projector import Projector
 from projections.runner import ProjectionRunner
+from tests.services import require_redis
 from tests.stories import Scene, open_jam
 from ui.app import create_app
 from ui.auth import issue_token
@@ -256,3 +257,30 @@ def test_the_cache_keeps_to_its_size():
     assert cache.get(0, 5) is None
     cache.put("huge", Body(b"x" * 900), ("tag",), 5)
     assert cache.get("huge", 5) is None  # one body may not push out all the others
+
+
+def test_a_worker_that_only_watches_serves_what_the_projection_worker_applied(tmp_path, clock):
+    """With `jam worker projections` elsewhere, the cache learns every change from the feed."""
+    settings = Settings(
+        data_dir=tmp_path / "var", redis_url=require_redis(), projections="external"
+    )
+    app = JamApplication(settings, clock=clock)
+    views = open_views(None, "", settings.data_dir)
+    decoder = app.mapper.transcoder.views_decoder  # type: ignore[attr-defined]
+    worker = ProjectionRunner(app.recorder, views, Projector(decoder))  # the other process's
+    try:
+        scene = open_jam(app, clock)
+        ada = scene.join()
+        idea = scene.post_idea(ada)
+        worker.catch_up()
+        with TestClient(create_app(settings, jam=app)) as client:
+            assert client.get(f"/api/ideas/{idea}").json()["idea"]["up"] == 0
+            assert client.get(f"/api/jams/{scene.jam_id}/ideas").json()[0]["up"] == 0
+            assert len(_cache(client)) == 2
+            app.handle(c.CastVote(actor=ada, idea_id=idea, value=1))
+            worker.catch_up()  # announced on no channel: the reads look at the read models
+            assert client.get(f"/api/ideas/{idea}").json()["idea"]["up"] == 1
+            assert client.get(f"/api/jams/{scene.jam_id}/ideas").json()[0]["up"] == 1
+    finally:
+        views.close()
+        app.close()
