@@ -22,6 +22,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from jam.application import JamApplication
 from jam.settings import Settings
 from projections.metrics import observe_cluster_refresh
+from projections.projector import Update
 from ui.auth import rate_limit_key, secret_key
 from ui.bootstrap import build
 from ui.comments import CommentController
@@ -35,6 +36,7 @@ from ui.live import Publisher, channels_plugin, idea_stream, jam_stream
 from ui.me import MeController
 from ui.metrics import forget_this_process, metrics, observe
 from ui.pages import PagesController
+from ui.reads import follow_projection
 from ui.sessions import SessionController
 from ui.topics import DuplicateController, TopicController
 
@@ -104,7 +106,13 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
         watch_only = settings.external_projections
         services = await sync_to_thread(build, settings, jam=jam, watch_only=watch_only)
         publisher = Publisher(channels, asyncio.get_running_loop())
-        services.runner.on_updates(publisher)
+        cached = follow_projection(services)
+
+        def applied(updates: list[Update]) -> None:
+            cached(updates)  # first: a client told of a change must not read the old body
+            publisher(updates)
+
+        services.runner.on_updates(applied)
         await sync_to_thread(services.runner.start)
         if services.ranking is not None:
             services.ranking.on_updates(publisher)

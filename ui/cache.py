@@ -10,11 +10,13 @@ when the read models' update feed (`rm_updates`) names a change it depends on:
 
 The cache follows the feed itself, inside the read that fills it, so it sees every
 change whichever process projected it (one worker, several, or `jam worker
-projections`). `through` is the position up to which the feed has been applied: a body
-is served from the cache only when `through` reaches what the reader needs (its
-`?after=` and the position this process knows the read models have reached), and
-stored only if it was read at `through`, so a body older than a change already applied
-is never kept. It is a derived view in the web layer: it writes nothing anywhere.
+projections`); this process's own projection also hands it each page's updates as soon
+as the page is committed. `through` is the position up to which changes have been
+applied: a body is served from the cache only when `through` reaches what the reader
+needs (its `?after=` and the position this process knows the read models have
+reached), and stored only if it was read at `through`, so a body older than a change
+already applied is never kept. It is a derived view in the web layer: it writes
+nothing anywhere.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from domain import Participant
 from domain.values import Role
 from projections import queries
 from projections.db import Cursor
+from projections.projector import Update
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,19 @@ class ReadCache:
             self._drop(_tags(rows))
             self.through = max(self.through, position)
         return position
+
+    def applied(self, updates: Iterable[Update], position: int, *, complete: bool) -> None:
+        """A projection in this process committed a page ending at `position` with `updates`.
+
+        Its changes are dropped at once. If this process's projection is the only one
+        (`complete`), every change up to `position` has now been seen: pages without
+        updates change nothing a list or thread shows. Otherwise reads still sync.
+        """
+        tags = _tags((u.jam_id, u.kind, u.idea_id) for u in updates)
+        with self._lock:
+            self._drop(tags)
+            if complete and position > self.through:
+                self.through = position
 
     def put(self, key: Hashable, body: Body, tags: tuple[str, ...], read_at: int) -> None:
         """Keep `body`, read at position `read_at`, unless the feed has moved on since."""

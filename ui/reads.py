@@ -21,6 +21,7 @@ from litestar.params import QueryParameter
 from domain import Participant
 from domain.values import Role
 from projections.db import Cursor
+from projections.projector import Update
 from projections.runner import ProjectionRunner
 from projections.timetravel import views_as_of
 from ui.auth import signed_in, viewer
@@ -105,6 +106,17 @@ def _projected_here(services: Services) -> int | None:
     if services.settings.redis_url or not isinstance(runner, ProjectionRunner):
         return None
     return runner.position
+
+
+def follow_projection(services: Services) -> Callable[[list[Update]], None]:
+    """What this process's projection tells the cache after each page it commits."""
+    runner, cache = services.runner, services.cache
+
+    def applied(updates: list[Update]) -> None:
+        # Called in the projection's thread, which has just set its position to the page's end.
+        cache.applied(updates, runner.position, complete=_projected_here(services) is not None)
+
+    return applied
 
 
 Read = Callable[[Cursor], tuple[Body, tuple[str, ...]] | None]

@@ -7,6 +7,7 @@ a body kept for an organizer never reaches anyone else.
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from uuid import UUID, uuid4
 
@@ -284,3 +285,25 @@ def test_a_worker_that_only_watches_serves_what_the_projection_worker_applied(tm
     finally:
         views.close()
         app.close()
+
+
+def test_this_process_projection_brings_the_cache_up_to_date_without_a_read(served, clock):
+    client, app = served
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    idea = scene.post_idea(ada)
+    assert client.get(f"/api/ideas/{idea}", params={"after": app.position()}).status_code == 200
+    runner = client.app.state.services.runner
+    told, original = threading.Event(), runner._on_updates
+
+    def relay(updates):
+        original(updates)
+        if any(u.kind == "vote" for u in updates):
+            told.set()
+
+    runner.on_updates(relay)
+    voted = app.handle(c.CastVote(actor=ada, idea_id=idea, value=1))
+    assert told.wait(10)
+    cache = _cache(client)
+    assert cache.through >= voted.position  # told by the projection, not by reading the feed
+    assert cache.get(("thread", idea, False), voted.position) is None  # and the thread dropped
