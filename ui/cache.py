@@ -42,6 +42,15 @@ class Body:
     headers: tuple[tuple[str, str], ...] = ()
 
 
+# What an entry costs beside its body: its key, tags and bookkeeping. Counted, so that
+# many tiny bodies (empty pages of made-up forums) cannot outgrow the bound either.
+ENTRY_OVERHEAD = 512
+
+
+def _cost(body: Body) -> int:
+    return len(body.content) + ENTRY_OVERHEAD
+
+
 def jam_lists(jam_id: str) -> str:
     return f"jam:{jam_id}"
 
@@ -125,7 +134,7 @@ class ReadCache:
 
     def put(self, key: Hashable, body: Body, tags: tuple[str, ...], read_at: int) -> None:
         """Keep `body`, read at position `read_at`, unless the feed has moved on since."""
-        size = len(body.content)
+        size = _cost(body)
         if size > self.max_bytes // 8:
             return  # one huge thread must not push out everything else
         with self._lock:
@@ -133,7 +142,7 @@ class ReadCache:
                 return  # changes after read_at were applied: this body may miss them
             old = self._entries.pop(key, None)
             if old is not None:
-                self._bytes -= len(old[0].content)
+                self._bytes -= _cost(old[0])
             self._entries[key] = (body, tags)
             self._bytes += size
             for tag in tags:
@@ -151,7 +160,7 @@ class ReadCache:
         if found is None:
             return
         body, tags = found
-        self._bytes -= len(body.content)
+        self._bytes -= _cost(body)
         for tag in tags:
             keys = self._by_tag.get(tag)
             if keys is not None:

@@ -24,7 +24,7 @@ from tests.services import require_redis
 from tests.stories import Scene, open_jam
 from ui.app import create_app
 from ui.auth import issue_token
-from ui.cache import Body, ReadCache, jam_lists, thread_of
+from ui.cache import ENTRY_OVERHEAD, Body, ReadCache, jam_lists, thread_of
 
 
 @pytest.fixture
@@ -249,15 +249,25 @@ def test_the_cache_forgets_all_when_the_feed_no_longer_reaches_back(projected, c
 
 
 def test_the_cache_keeps_to_its_size():
-    cache = ReadCache(1000, feed_retention=1)
+    body = Body(b"x" * (1000 - ENTRY_OVERHEAD))  # costs 1,000 bytes with its bookkeeping
+    cache = ReadCache(10_000, feed_retention=1)
     cache.through = 5
     for k in range(50):
-        cache.put(k, Body(b"x" * 100), (f"tag:{k}",), 5)
+        cache.put(k, body, (f"tag:{k}",), 5)
     assert len(cache) == 10
     assert cache.get(49, 5) is not None
-    assert cache.get(0, 5) is None
-    cache.put("huge", Body(b"x" * 900), ("tag",), 5)
+    assert cache.get(0, 5) is None  # the oldest went first
+    cache.put("huge", Body(b"x" * 9000), ("tag",), 5)
     assert cache.get("huge", 5) is None  # one body may not push out all the others
+
+
+def test_many_tiny_bodies_cannot_outgrow_the_bound():
+    """Empty pages of made-up forums are two bytes each; their keys are not free."""
+    cache = ReadCache(100 * ENTRY_OVERHEAD, feed_retention=1)
+    cache.through = 5
+    for k in range(10_000):
+        cache.put(("ideas", f"forum-{k}"), Body(b"[]"), ("jam:x",), 5)
+    assert len(cache) < 100
 
 
 def test_a_worker_that_only_watches_serves_what_the_projection_worker_applied(tmp_path, clock):
