@@ -4,7 +4,9 @@ A list or a thread is a pure function of the read models and of whether the view
 sees hidden content, so its JSON is kept per (route, query, role class) and dropped
 when the read models' update feed (`rm_updates`) names a change it depends on:
 
-- any change in a jam drops the jam's idea lists;
+- a vote or a comment drops the lists that show its idea and those whose order it can
+  change (votes: top, hot, discussed; comments: discussed); any other change in a jam but
+  someone joining drops all of the jam's lists;
 - a change to an idea (its votes, comments, moderation, decision...) drops its thread;
 - a participant's new name drops every thread of their jam (names appear in threads).
 
@@ -53,6 +55,14 @@ def _cost(body: Body) -> int:
 
 def jam_lists(jam_id: str) -> str:
     return f"jam:{jam_id}"
+
+
+def sorted_by(jam_id: str, sort: str) -> str:
+    return f"sort:{jam_id}:{sort}"
+
+
+def shows(idea_id: str) -> str:
+    return f"shows:{idea_id}"
 
 
 def thread_of(idea_id: str) -> str:
@@ -174,16 +184,34 @@ class ReadCache:
         self._bytes = 0
 
 
+# The list orders a vote or a comment can change (votes move up, down, the Wilson bound,
+# hot and the last activity; comments the count and the last activity). Pages in other
+# orders change only if they show the idea.
+REORDERED_BY = {
+    "vote": ("top", "hot", "discussed"),
+    "comment": ("discussed",),
+}
+
+
 def _tags(rows: Iterable[tuple[str, str, str | None]]) -> set[str]:
     """What the feed's changes touch (see the module's docstring)."""
     tags: set[str] = set()
     for jam_id, kind, idea_id in rows:
-        tags.add(jam_lists(jam_id))
         if idea_id:
             tags.add(thread_of(idea_id))
+        if idea_id and kind in REORDERED_BY:
+            tags.add(shows(idea_id))
+            tags.update(sorted_by(jam_id, sort) for sort in REORDERED_BY[kind])
+        elif kind != "participant":  # someone joining changes no idea
+            tags.add(jam_lists(jam_id))
         if kind == "renamed":
             tags.add(names_in(jam_id))
     return tags
+
+
+def list_tags(jam_id: str, sort: str, idea_ids: Iterable[str]) -> tuple[str, ...]:
+    """What an idea list depends on: the jam, its order, and each idea it shows."""
+    return (jam_lists(jam_id), sorted_by(jam_id, sort), *(shows(i) for i in idea_ids))
 
 
 class Roles:

@@ -23,7 +23,7 @@ from projections import queries
 from projections.models import IdeaSummary, JamCentral, JamInfo, ModerationQueue
 from ui.auth import signed_in
 from ui.bootstrap import Services
-from ui.cache import Body, jam_lists
+from ui.cache import Body, list_tags
 from ui.reads import (
     After,
     AsOf,
@@ -226,7 +226,8 @@ class JamController(Controller):
                 include_hidden=hidden_too,
             )
             more = (("X-Next-Cursor", _cursor(start + limit)),) if len(page) == limit else ()
-            return Body(_json.encode(page), more), (jam_lists(str(jam_id)),)
+            tags = list_tags(str(jam_id), sort, (i.id for i in page))
+            return Body(_json.encode(page), more), tags
 
         body = await cached(services, key, after, read)
         assert body is not None  # a list is never missing, only empty

@@ -24,7 +24,7 @@ from tests.services import require_redis
 from tests.stories import Scene, open_jam
 from ui.app import create_app
 from ui.auth import issue_token
-from ui.cache import ENTRY_OVERHEAD, Body, ReadCache, jam_lists, thread_of
+from ui.cache import ENTRY_OVERHEAD, Body, ReadCache, jam_lists, list_tags, thread_of
 
 
 @pytest.fixture
@@ -151,6 +151,32 @@ def test_a_blocked_organizer_stops_seeing_hidden_content_at_once(served, clock):
     assert client.get(f"/api/ideas/{hidden}", headers=otto).status_code == 404
 
 
+def test_a_vote_reorders_the_top_ideas_and_leaves_pages_it_cannot_change(served, clock):
+    client, app = served
+    scene = open_jam(app, clock)
+    ada, bob, cy = scene.join(), scene.join(name="Bob"), scene.join(name="Cy")
+    first = scene.post_idea(ada, title="First")
+    clock.advance(timedelta(minutes=1))
+    second = scene.post_idea(ada, title="Second")
+    at = app.handle(c.CastVote(actor=bob, idea_id=first, value=1)).position
+    url = f"/api/jams/{scene.jam_id}/ideas"
+
+    def page(sort: str, offset: int, after: int | None = None) -> list[tuple[str, int]]:
+        params = {"sort": sort, "limit": 1, "offset": offset, "after": after or at}
+        return [(i["title"], i["up"]) for i in client.get(url, params=params).json()]
+
+    assert page("top", 0) == [("First", 1)]
+    assert page("new", 0) == [("Second", 0)]
+    assert page("new", 1) == [("First", 1)]
+    app.handle(c.CastVote(actor=bob, idea_id=second, value=1))
+    voted = app.handle(c.CastVote(actor=cy, idea_id=second, value=1)).position
+    assert page("top", 0, voted) == [("Second", 2)]  # not shown before, on top now
+    assert page("new", 0, voted) == [("Second", 2)]
+    kept = ("ideas", scene.jam_id, None, "new", 1, 1, False)
+    assert _cache(client).get(kept, voted) is not None  # the votes could not change this page
+    assert page("new", 1, voted) == [("First", 1)]
+
+
 def test_pages_of_a_list_are_kept_apart_with_their_cursors(served, clock):
     client, app = served
     scene = open_jam(app, clock)
@@ -205,7 +231,8 @@ def test_the_cache_follows_the_feed_whoever_projected(projected, clock):
     cache = ReadCache(1 << 20, feed_retention=1000)
     at = _read(views, cache)
     jam = str(scene.jam_id)
-    cache.put("list", Body(b"[]"), (jam_lists(jam),), at)
+    cache.put("newest", Body(b"[]"), list_tags(jam, "new", [str(other)]), at)
+    cache.put("top", Body(b"[]"), list_tags(jam, "top", [str(other)]), at)
     cache.put("thread", Body(b"{}"), (thread_of(str(idea)),), at)
     cache.put("other", Body(b"{}"), (thread_of(str(other)),), at)
     assert cache.get("thread", at) == Body(b"{}")
@@ -215,9 +242,14 @@ def test_the_cache_follows_the_feed_whoever_projected(projected, clock):
     runner.catch_up()  # no callback: the cache learns it from the read models' feed
     now = _read(views, cache)
     assert now > at
-    assert cache.get("list", now) is None
     assert cache.get("thread", now) is None
+    assert cache.get("top", now) is None  # the vote may reorder the top ideas
+    assert cache.get("newest", now) == Body(b"[]")  # the newest, without that idea, stay
     assert cache.get("other", now) == Body(b"{}")  # untouched by the vote
+
+    scene.post_idea(ada, title="Third")
+    runner.catch_up()
+    assert cache.get("newest", _read(views, cache)) is None  # a new idea changes every list
 
 
 def test_a_body_read_before_a_change_already_applied_is_not_kept(projected, clock):
