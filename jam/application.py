@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, InvalidStateError
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4, uuid5
@@ -67,6 +69,30 @@ class JamApplication(Application[UUID]):
             return Done(position=last, id=prepared.result_id)
         except (InterfaceError, OperationalError) as exc:
             raise StoreUnavailable(f"the event store is unavailable: {exc}") from exc
+
+    def submit(self, command: Command) -> Future[Done] | None:
+        """`handle` without waiting, for callers on an event loop: the future gets the answer.
+
+        None without group commit: then only `handle` (in a thread) records commands.
+        """
+        if self.committer is None:
+            return None
+        answer: Future[Done] = Future()
+
+        def settle(decided: Future[Done]) -> None:
+            exc = decided.exception()
+            if isinstance(exc, InterfaceError | OperationalError):
+                unavailable = StoreUnavailable(f"the event store is unavailable: {exc}")
+                unavailable.__cause__ = exc
+                exc = unavailable
+            with contextlib.suppress(InvalidStateError):  # the caller gave up waiting
+                if exc is None:
+                    answer.set_result(decided.result())
+                else:
+                    answer.set_exception(exc)
+
+        self.committer.enqueue(command).add_done_callback(settle)
+        return answer
 
     def prepare(self, command: Command, loader: Loader) -> Prepared | Done | PendingRepeat:
         """Decide a command against `loader`; nothing is written here."""

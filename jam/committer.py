@@ -115,12 +115,16 @@ class GroupCommitter:
         self._thread.start()
 
     def submit(self, command: Command) -> Done:
+        return self.enqueue(command).result()
+
+    def enqueue(self, command: Command) -> Future[Done]:
+        """Queue `command`; its future is answered once its batch is saved (or it is refused)."""
         if not self._thread.is_alive():
             msg = "the committer has stopped"
             raise RuntimeError(msg)
         item = _Item(command)
         self._queue.put(item)
-        return item.future.result()
+        return item.future
 
     def stop(self) -> None:
         if self._thread.is_alive():

@@ -318,6 +318,12 @@ class Projector:
             "UPDATE rm_participants SET display_name = ? WHERE participant_id = ?",
             (e.display_name, n[1]),
         )
+        # Names appear in lists and threads: readers (and caches of them) need to know.
+        row = cur.execute(
+            "SELECT jam_id FROM rm_participants WHERE participant_id = ?", (n[1],)
+        ).fetchone()
+        if row and row[0]:
+            page.notes.append((n[0], row[0], "renamed", n[1], None))
 
     def _participant_blocked(
         self, cur: Cursor, page: _Page, n: Row, e: p.ParticipantBlocked

@@ -12,7 +12,6 @@ from litestar import Litestar
 from litestar.concurrency import sync_to_thread
 from litestar.config.csrf import CSRFConfig
 from litestar.logging.config import LoggingConfig
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -23,6 +22,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from jam.application import JamApplication
 from jam.settings import Settings
 from projections.metrics import observe_cluster_refresh
+from projections.projector import Update
 from ui.auth import rate_limit_key, secret_key
 from ui.bootstrap import build
 from ui.comments import CommentController
@@ -31,10 +31,12 @@ from ui.health import health, ready
 from ui.ideas import IdeaController
 from ui.jams import JamController
 from ui.leadership import LeadershipController
+from ui.limits import limit_writes
 from ui.live import Publisher, channels_plugin, idea_stream, jam_stream
 from ui.me import MeController
 from ui.metrics import forget_this_process, metrics, observe
 from ui.pages import PagesController
+from ui.reads import follow_projection
 from ui.sessions import SessionController
 from ui.topics import DuplicateController, TopicController
 
@@ -104,7 +106,13 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
         watch_only = settings.external_projections
         services = await sync_to_thread(build, settings, jam=jam, watch_only=watch_only)
         publisher = Publisher(channels, asyncio.get_running_loop())
-        services.runner.on_updates(publisher)
+        cached = follow_projection(services)
+
+        def applied(updates: list[Update]) -> None:
+            cached(updates)  # first: a client told of a change must not read the old body
+            publisher(updates)
+
+        services.runner.on_updates(applied)
         await sync_to_thread(services.runner.start)
         if services.ranking is not None:
             services.ranking.on_updates(publisher)
@@ -117,11 +125,8 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
             await sync_to_thread(services.close)
             forget_this_process()
 
-    rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.writes_per_minute),
-        identifier_for_request=rate_limit_key,
-        check_throttle_handler=lambda request: request.method not in ("GET", "HEAD", "OPTIONS"),
-        exclude=["/health", "/ready", "/metrics"],
+    rate_limit = limit_writes(
+        settings.writes_per_minute, rate_limit_key, exclude=["/health", "/ready", "/metrics"]
     )
     return Litestar(
         route_handlers=[
@@ -145,7 +150,7 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
         ],
         lifespan=[lifespan],
         plugins=[channels],
-        middleware=[observe, security_headers, rate_limit.middleware],
+        middleware=[observe, security_headers, rate_limit],
         # Forms on our pages carry a token; the JSON API authenticates differently.
         csrf_config=CSRFConfig(
             secret=hashlib.sha256(b"csrf:" + key).hexdigest(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jam.application import JamApplication
 from jam.clock import Clock, system_clock
@@ -17,6 +17,7 @@ from projections.runner import ProjectionRunner
 from projections.similar_ideas import SimilarIdeas
 from projections.watch import ProjectionWatch, projected_channel
 from ranking.engine import RankingEngine, default_engine, similarity_vectorizer
+from ui.cache import ReadCache, Roles
 
 
 @dataclass
@@ -31,6 +32,8 @@ class Services:
     similar: SimilarIdeas
     ranking: RankingWorker | None = None  # None when `jam worker ranking` runs it elsewhere
     owns_jam: bool = True
+    cache: ReadCache = field(default_factory=lambda: ReadCache(0, 1))
+    roles: Roles = field(default_factory=Roles)
 
     def close(self) -> None:
         if self.ranking is not None:
@@ -69,8 +72,18 @@ def build(
         with views.transaction() as cur:  # the tables the pages read, before any refresh
             views.lock_projection(cur)  # processes starting together take turns creating them
             ranking_views.prepare(cur)
+    cache = ReadCache(int(settings.read_cache_mb * 2**20), settings.feed_retention)
     return Services(
-        settings, app, views, projector, runner, engine, similar, ranking, owns_jam=jam is None
+        settings,
+        app,
+        views,
+        projector,
+        runner,
+        engine,
+        similar,
+        ranking,
+        owns_jam=jam is None,
+        cache=cache,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
@@ -16,9 +17,20 @@ from jam import commands as c
 from jam.application import JamApplication
 from projections import queries
 from projections.models import Thread
-from ui.auth import signed_in
+from ui.auth import signed_in, viewer
 from ui.bootstrap import Services
-from ui.reads import After, AsOf, AsOfPosition, caught_up, sees_hidden, time_travel
+from ui.cache import Body, names_in, thread_of
+from ui.reads import (
+    After,
+    AsOf,
+    AsOfPosition,
+    cached,
+    caught_up,
+    never_sees_hidden,
+    respond,
+    sees_hidden,
+    time_travel,
+)
 from ui.schemas import (
     DecisionIn,
     IdeaEdit,
@@ -32,6 +44,8 @@ from ui.schemas import (
     idempotency_key,
     written,
 )
+
+_json = msgspec.json.Encoder()
 
 
 class IdeaController(Controller):
@@ -144,29 +158,36 @@ class IdeaController(Controller):
         after: After = None,
         as_of_position: AsOfPosition = None,
         as_of: AsOf = None,
-    ) -> Thread:
+    ) -> Response[Thread]:
         services: Services = state.services
         await caught_up(services, after)
+        hidden_too = False
+        if not never_sees_hidden(services, viewer(request)):
 
-        def jam_of() -> str | None:
-            with services.views.reading() as cur:
-                return queries.jam_of_idea(cur, str(idea_id))
+            def jam_of() -> str | None:
+                with services.views.reading() as cur:
+                    return queries.jam_of_idea(cur, str(idea_id))
 
-        jam_id = await sync_to_thread(jam_of)
-        hidden_too = jam_id is not None and await sees_hidden(services, request, jam_id)
+            jam_id = await sync_to_thread(jam_of)
+            hidden_too = jam_id is not None and await sees_hidden(services, request, jam_id)
 
         def read(cur: Any) -> Thread | None:
             return queries.thread(cur, str(idea_id), include_hidden=hidden_too)
 
         if as_of_position is not None or as_of is not None:
             found = await sync_to_thread(time_travel, services, as_of_position, as_of, read)
-        else:
+            if found is None:
+                raise NotFoundException(f"no idea with id {idea_id}")
+            return Response(found)
 
-            def now() -> Thread | None:
-                with services.views.reading() as cur:
-                    return read(cur)
+        def current(cur: Any) -> tuple[Body, tuple[str, ...]] | None:
+            found = read(cur)
+            if found is None:
+                return None
+            tags = (thread_of(str(idea_id)), names_in(found.idea.jam_id))
+            return Body(_json.encode(found)), tags
 
-            found = await sync_to_thread(now)
-        if found is None:
+        body = await cached(services, ("thread", idea_id, hidden_too), after, current)
+        if body is None:
             raise NotFoundException(f"no idea with id {idea_id}")
-        return found
+        return respond(body)

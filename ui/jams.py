@@ -7,6 +7,7 @@ from datetime import UTC
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
@@ -22,7 +23,18 @@ from projections import queries
 from projections.models import IdeaSummary, JamCentral, JamInfo, ModerationQueue
 from ui.auth import signed_in
 from ui.bootstrap import Services
-from ui.reads import After, AsOf, AsOfPosition, caught_up, require_role, sees_hidden, time_travel
+from ui.cache import Body, list_tags
+from ui.reads import (
+    After,
+    AsOf,
+    AsOfPosition,
+    cached,
+    caught_up,
+    require_role,
+    respond,
+    sees_hidden,
+    time_travel,
+)
 from ui.schemas import (
     Alert,
     Invites,
@@ -36,6 +48,8 @@ from ui.schemas import (
     idempotency_key,
     written,
 )
+
+_json = msgspec.json.Encoder()
 
 
 def _cursor(offset: int) -> str:
@@ -199,22 +213,25 @@ class JamController(Controller):
         await caught_up(services, after)
         hidden_too = await sees_hidden(services, request, str(jam_id))
         start = _read_cursor(cursor) if cursor else offset
+        key = ("ideas", jam_id, forum, sort, limit, start, hidden_too)
 
-        def read() -> list[IdeaSummary]:
-            with services.views.reading() as cur:
-                return queries.ideas(
-                    cur,
-                    str(jam_id),
-                    forum=forum,
-                    sort=sort,
-                    limit=limit,
-                    offset=start,
-                    include_hidden=hidden_too,
-                )
+        def read(cur: Any) -> tuple[Body, tuple[str, ...]]:
+            page = queries.ideas(
+                cur,
+                str(jam_id),
+                forum=forum,
+                sort=sort,
+                limit=limit,
+                offset=start,
+                include_hidden=hidden_too,
+            )
+            more = (("X-Next-Cursor", _cursor(start + limit)),) if len(page) == limit else ()
+            tags = list_tags(str(jam_id), sort, (i.id for i in page))
+            return Body(_json.encode(page), more), tags
 
-        page = await sync_to_thread(read)
-        headers = {"X-Next-Cursor": _cursor(start + limit)} if len(page) == limit else {}
-        return Response(page, headers=headers)
+        body = await cached(services, key, after, read)
+        assert body is not None  # a list is never missing, only empty
+        return respond(body)
 
     @get("/{jam_id:uuid}/stats", summary="Jam Central: activity, segments, forums, minutes")
     async def jam_central(

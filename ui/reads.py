@@ -2,24 +2,31 @@
 
 Every read can wait for a log position (`?after=`), so a client sees its own
 writes; Jam Central and threads can also be read as of a past position or time.
+Idea lists and threads are served from the read cache (ui/cache.py) when it holds
+them fresh enough.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.concurrency import sync_to_thread
 from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.params import QueryParameter
 
 from domain import Participant
 from domain.values import Role
+from projections.db import Cursor
+from projections.projector import Update
+from projections.runner import ProjectionRunner
 from projections.timetravel import views_as_of
 from ui.auth import signed_in, viewer
 from ui.bootstrap import Services
+from ui.cache import Body
 from ui.errors import NotCaughtUp
 
 After = Annotated[
@@ -40,12 +47,29 @@ async def role_of(services: Services, participant_id: UUID | None) -> Participan
     if participant_id is None:
         return None
     person = await sync_to_thread(services.jam.find, Participant, participant_id)
+    if person is not None:
+        services.roles.learn(person)
     return None if person is None or person.blocked else person
+
+
+def never_sees_hidden(services: Services, participant_id: UUID | None) -> bool:
+    """True for readers known never to see hidden content: anyone but an organizer.
+
+    A participant's role and jam never change, so they are known after the first read;
+    an organizer is read again from the event store each time (a block acts at once).
+    """
+    if participant_id is None:
+        return True
+    known = services.roles.get(participant_id)
+    return known is not None and known[0] is not Role.ORGANIZER
 
 
 async def sees_hidden(services: Services, request: Request[Any, Any, Any], jam_id: str) -> bool:
     """Organizers of a jam see its hidden ideas and comments, with their state."""
-    person = await role_of(services, viewer(request))
+    participant_id = viewer(request)
+    if never_sees_hidden(services, participant_id):
+        return False
+    person = await role_of(services, participant_id)
     return person is not None and person.acts_as(Role.ORGANIZER, UUID(jam_id))
 
 
@@ -68,6 +92,71 @@ async def caught_up(services: Services, after: int | None) -> None:
         raise NotCaughtUp(
             f"the read models have not reached log position {after} yet; retry shortly"
         )
+
+
+def _projected_here(services: Services) -> int | None:
+    """The read models' position, if this process alone projects them; else None.
+
+    Without Redis there is one web process and its projection is the only one (several
+    workers and an external projection worker need Redis), so its position is the read
+    models'. Otherwise another process may be further on: a read looks at the read
+    models themselves, as it would without the cache.
+    """
+    runner = services.runner
+    if services.settings.redis_url or not isinstance(runner, ProjectionRunner):
+        return None
+    return runner.position
+
+
+def follow_projection(services: Services) -> Callable[[list[Update]], None]:
+    """What this process's projection tells the cache after each page it commits."""
+    runner, cache = services.runner, services.cache
+
+    def applied(updates: list[Update]) -> None:
+        # Called in the projection's thread, which has just set its position to the page's end.
+        cache.applied(updates, runner.position, complete=_projected_here(services) is not None)
+
+    return applied
+
+
+Read = Callable[[Cursor], tuple[Body, tuple[str, ...]] | None]
+
+
+async def cached(services: Services, key: Hashable, after: int | None, read: Read) -> Body | None:
+    """The body of a read from the cache if it holds one fresh enough, else `read` and keep it.
+
+    Fresh enough: including `after` and whatever this process knows the read models to
+    have reached, as a read of the read models themselves would. `read` returns the body
+    and the cache tags it depends on, or None for nothing found (not kept).
+    """
+    cache = services.cache
+    known = _projected_here(services)
+    if known is not None and cache.enabled:
+        hit = cache.get(key, max(after or 0, known))
+        if hit is not None:
+            return hit
+
+    def fill() -> Body | None:
+        with services.views.reading() as cur:
+            if not cache.enabled:
+                found = read(cur)
+                return found[0] if found else None
+            at = cache.sync(cur)
+            hit = cache.get(key, max(after or 0, at))
+            if hit is not None:
+                return hit
+            found = read(cur)
+            if found is None:
+                return None
+            cache.put(key, found[0], found[1], at)
+            return found[0]
+
+    return await sync_to_thread(fill)
+
+
+def respond(body: Body) -> Response[Any]:
+    """A cached body as a JSON response."""
+    return Response(body.content, media_type="application/json", headers=dict(body.headers))
 
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)

@@ -7,6 +7,7 @@ participant returns the first result and records nothing new.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -126,7 +127,11 @@ def acting(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 async def handle(state: State, command: c.Command) -> c.Done:
     app: JamApplication = state.services.jam
-    return await sync_to_thread(app.handle, command)
+    pending = app.submit(command)
+    if pending is None:
+        return await sync_to_thread(app.handle, command)
+    # Waiting on the committer's answer holds no worker thread, which reads need.
+    return await asyncio.wrap_future(pending)
 
 
 def written(done: c.Done, status: int = HTTP_201_CREATED) -> Response[Written]:

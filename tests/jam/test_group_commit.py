@@ -222,3 +222,20 @@ def test_in_one_batch_a_refused_command_leaves_nothing_behind_for_the_next(app, 
     assert outcomes == ["Done", "InvalidText", "InviteUsedUp"]
     invite = app.load(Invite, invite_id("one-seat"))
     assert (invite.version, invite.redeemed) == (2, 1)
+
+
+def test_submit_answers_without_holding_the_caller_and_maps_store_failures(app, clock):
+    """For callers on an event loop: the answer comes on a future, errors as `handle` has them."""
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    command = _ideas(scene, [ada], 1)[0]
+    done = app.submit(command).result()
+    assert done.position == app.position()
+
+    def unreachable(events):
+        raise OperationalError("connection refused")
+
+    _slow_committer(app, record=unreachable)
+    failed = app.submit(_ideas(scene, [ada], 1)[0])
+    assert isinstance(failed.exception(), StoreUnavailable)
+    assert app.position() == done.position

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 from litestar.testing import TestClient
 
 from jam import commands as c
@@ -13,6 +15,7 @@ from jam.application import JamApplication
 from jam.invites import new_invite_code
 from jam.settings import Settings
 from tests.services import drop_schema, fresh_schema
+from ui import server
 from ui.app import create_app
 
 
@@ -113,3 +116,15 @@ def test_the_openapi_schema_describes_health_but_not_the_home_page(client):
     assert schema["info"]["title"] == "OpenJam"
     assert "/health" in schema["paths"]
     assert "/" not in schema["paths"]
+
+
+def test_serving_lets_threads_take_turns_often(tmp_path, monkeypatch):
+    """The committer and the projection get the interpreter back soon after their I/O."""
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    monkeypatch.setattr(server, "configure_logging", lambda settings: None)
+    before = sys.getswitchinterval()
+    try:
+        server.serve(Settings(data_dir=tmp_path / "var"))
+        assert sys.getswitchinterval() == server.SWITCH_INTERVAL_S < before
+    finally:
+        sys.setswitchinterval(before)
