@@ -120,11 +120,14 @@ def test_a_projection_killed_mid_stream_resumes_and_matches_a_rebuild(
         args = ["--data-dir", str(settings.data_dir), "--views", str(views.path)]
     command = [sys.executable, "-m", "tests.projections.worker", *args]
 
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    held = [*command, "--hold-after", "5"]
+    proc = subprocess.Popen(
+        held, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline().startswith("START 0")
     for _ in range(5):
         assert proc.stdout.readline().startswith("AT")
-    proc.send_signal(signal.SIGKILL)  # in the middle of the stream
+    proc.send_signal(signal.SIGKILL)  # in the middle of the stream, five pages in
     proc.wait()
 
     restarted = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)

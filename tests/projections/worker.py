@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from jam.application import JamApplication
@@ -19,6 +20,9 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--schema", default="")
     parser.add_argument("--views-schema", default="")
+    parser.add_argument(
+        "--hold-after", type=int, default=0, help="after N pages, wait for a line on stdin"
+    )
     args = parser.parse_args()
     if args.database_url:
         settings = Settings(database_url=args.database_url, database_schema=args.schema)
@@ -31,7 +35,18 @@ def main() -> None:
         app.recorder, views, Projector(app.mapper.transcoder.views_decoder), page_size=25
     )
     print("START", runner.position, flush=True)
-    runner.catch_up(progress=lambda done, total: print("AT", done, flush=True))
+    pages = 0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal pages
+        print("AT", done, flush=True)
+        pages += 1
+        if pages == args.hold_after:
+            # Holding here keeps the stream unfinished however fast this process is, so
+            # the test's kill lands in the middle of it.
+            sys.stdin.readline()
+
+    runner.catch_up(progress=progress)
     print("DONE", runner.position, flush=True)
 
 
