@@ -109,9 +109,8 @@ class TextVectorizer:
     sif: smooth inverse frequency (Arora et al. 2017): a word's embedding weighs
     sif / (sif + its share of the corpus's words), so frequent words count less; None
     weighs every word alike. remove_common: also subtract the embeddings' first
-    principal direction, which mostly says "this is English text". Off by default:
-    with the clusterer's neighbour smoothing, NMI was higher without it on 7 of the 8
-    labelled sets (docs/benchmarks.md). Both only when fitting on 1,000 texts or more.
+    principal direction, which mostly says "this is English text" and hides topics.
+    Both only when fitting on 1,000 texts or more.
     n_threads: threads for the linear algebra while fitting (None: the libraries'
     default); one by default, as in `TopicClusterer`: on a busy small machine, BLAS
     threads waiting for a core cost more than they gain.
@@ -125,7 +124,7 @@ class TextVectorizer:
         n_components: int = 100,
         tfidf_weight: float = 0.7,
         sif: float | None = 1e-3,
-        remove_common: bool = False,
+        remove_common: bool = True,
         n_threads: int | None = 1,
         random_state: int | None = 0,
     ) -> None:

@@ -90,6 +90,6 @@ def test_bad_input_is_refused() -> None:
 def test_word_frequencies_weigh_words_only_in_a_big_enough_corpus() -> None:
     small, _ = ideas(per_topic=15)
     big, _ = ideas(per_topic=250)
-    assert TextVectorizer(remove_common=True).fit(small).common_ is None
-    assert TextVectorizer(remove_common=True).fit(big).common_ is not None
-    assert TextVectorizer().fit(big).common_ is None  # kept by default: see its docstring
+    assert TextVectorizer().fit(small).common_ is None
+    assert TextVectorizer().fit(big).common_ is not None
+    assert TextVectorizer(remove_common=False).fit(big).common_ is None
