@@ -200,8 +200,10 @@ def smooth_rows(
     """Each unit row plus `weight` times the mean of its `n_neighbours` nearest other rows
     (cosine), renormalised."""
     neighbours = nearest_rows(x, n_neighbours, rng)
-    mixed = x + (weight / n_neighbours) * x[neighbours].sum(axis=1)
-    return normalize_rows(mixed.astype(np.float32, copy=False))
+    total = np.zeros_like(x)
+    for column in neighbours.T:  # one neighbour at a time: no (rows, n, width) array
+        total += x[column]
+    return normalize_rows((x + (weight / n_neighbours) * total).astype(np.float32, copy=False))
 
 
 def nearest_rows(
