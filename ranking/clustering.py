@@ -45,7 +45,9 @@ class TopicClusterer:
     `neighbour_weight` times the mean of its `n_neighbours` nearest rows (cosine), and
     renormalised (`smooth_rows`): a short text's own words are few, and its neighbours
     say what it is about. Fewer neighbours when topics are small (at most a quarter of
-    the average cluster size); 0 turns it off. The smoothed rows only decide where the
+    the average cluster size); 0 turns it off. Smoothing compares every fitted row with
+    every other, so when it is on, k-means works on at most `smooth_size` rows (not
+    `fit_size`). The smoothed rows only decide where the
     centres are: each cluster's centre is the mean of its rows' own vectors, and every
     row (fitted or new) goes to the nearest centre by its own vector.
     Fitting: k-means on at most `fit_size` rows drawn at random, from `n_init` k-means++
@@ -72,6 +74,7 @@ class TopicClusterer:
         max_candidates: int = 12,
         sample_size: int = 2000,
         fit_size: int = 20_000,
+        smooth_size: int = 10_000,
         n_neighbours: int = 10,
         neighbour_weight: float = 1.0,
         n_init: int = 4,
@@ -86,6 +89,7 @@ class TopicClusterer:
         self.max_candidates = max_candidates
         self.sample_size = sample_size
         self.fit_size = fit_size
+        self.smooth_size = smooth_size
         self.n_neighbours = n_neighbours
         self.neighbour_weight = neighbour_weight
         self.n_init = n_init
@@ -110,9 +114,10 @@ class TopicClusterer:
             k, self.k_choice_ = self.n_clusters, KChoice("given", {})
         else:
             k, self.k_choice_ = self._choose_k(rows, rng)
+        size = self.fit_size if self.n_neighbours < 2 else min(self.fit_size, self.smooth_size)
         fit_rows = rows
-        if len(rows) > self.fit_size:
-            fit_rows = rows[rng.choice(len(rows), self.fit_size, replace=False)]
+        if len(rows) > size:
+            fit_rows = rows[rng.choice(len(rows), size, replace=False)]
         neighbours = min(self.n_neighbours, len(fit_rows) // (4 * k))
         shaped = fit_rows
         if neighbours >= 2:

@@ -201,6 +201,11 @@ def test_centres_are_found_on_smoothed_rows_and_rows_keep_their_own_vectors(
     np.testing.assert_allclose(clusterer.cluster_centers_, normalize_rows(np.stack(own)), atol=1e-5)
     assert clusterer.predict(x).tolist() == clusterer.labels_.tolist()
 
+    calls.clear()  # Smoothing compares every row with every other: on a sample of big sets.
+    TopicClusterer(n_clusters=2, smooth_size=20, random_state=0).fit(x)
+    TopicClusterer(n_clusters=2, smooth_size=20, n_neighbours=0, random_state=0).fit(x)
+    assert calls == [(20, 2, 1.0)]
+
     calls.clear()
     TopicClusterer(n_clusters=len(x) // 7, min_similarity=None, random_state=0).fit(x)
     TopicClusterer(n_clusters=4, n_neighbours=0, random_state=0).fit(x)
