@@ -2,7 +2,10 @@
 
 `TopicClusterer` is spherical k-means (k-means on unit rows, centres renormalised)
 with an "other" bucket (-1) for rows too far from every centre. k is either given or
-chosen from the data, as its docstring describes.
+chosen from the data, as its docstring describes. The centres are found on rows
+smoothed by their nearest neighbours (`smooth_rows`), which pulls each topic's texts
+together; rows are then assigned by their own vectors, so a new text goes to the
+cluster a fitted copy of it is in.
 """
 
 from __future__ import annotations
@@ -38,6 +41,15 @@ class TopicClusterer:
     largest if the scores only rise). On short texts the silhouette keeps creeping up
     with k as near-duplicates pair off, so the global maximum is nearly always k_max;
     the first peak is where the topics are. The scores are kept in `k_choice_`.
+    Smoothing: before k-means, each fitted row is replaced by itself plus
+    `neighbour_weight` times the mean of its `n_neighbours` nearest rows (cosine), and
+    renormalised (`smooth_rows`): a short text's own words are few, and its neighbours
+    say what it is about. Fewer neighbours when topics are small (at most a quarter of
+    the average cluster size); 0 turns it off. Smoothing compares every fitted row with
+    every other, so when it is on, k-means works on at most `smooth_size` rows (not
+    `fit_size`). The smoothed rows only decide where the
+    centres are: each cluster's centre is the mean of its rows' own vectors, and every
+    row (fitted or new) goes to the nearest centre by its own vector.
     Fitting: k-means on at most `fit_size` rows drawn at random, from `n_init` k-means++
     starts and one start from Ward's agglomerative clustering of at most `ward_size`
     of them (it finds small and unequal topics that k-means++ splits or merges); the
@@ -62,6 +74,9 @@ class TopicClusterer:
         max_candidates: int = 12,
         sample_size: int = 2000,
         fit_size: int = 20_000,
+        smooth_size: int = 10_000,
+        n_neighbours: int = 10,
+        neighbour_weight: float = 1.0,
         n_init: int = 4,
         ward_size: int = 3000,
         min_similarity: float | None = 0.2,
@@ -74,6 +89,9 @@ class TopicClusterer:
         self.max_candidates = max_candidates
         self.sample_size = sample_size
         self.fit_size = fit_size
+        self.smooth_size = smooth_size
+        self.n_neighbours = n_neighbours
+        self.neighbour_weight = neighbour_weight
         self.n_init = n_init
         self.ward_size = ward_size
         self.min_similarity = min_similarity
@@ -96,10 +114,16 @@ class TopicClusterer:
             k, self.k_choice_ = self.n_clusters, KChoice("given", {})
         else:
             k, self.k_choice_ = self._choose_k(rows, rng)
+        size = self.fit_size if self.n_neighbours < 2 else min(self.fit_size, self.smooth_size)
         fit_rows = rows
-        if len(rows) > self.fit_size:
-            fit_rows = rows[rng.choice(len(rows), self.fit_size, replace=False)]
-        centres = self._best_kmeans(fit_rows, k, rng).cluster_centers_
+        if len(rows) > size:
+            fit_rows = rows[rng.choice(len(rows), size, replace=False)]
+        neighbours = min(self.n_neighbours, len(fit_rows) // (4 * k))
+        shaped = fit_rows
+        if neighbours >= 2:
+            shaped = smooth_rows(fit_rows, neighbours, self.neighbour_weight, rng)
+        found = self._best_kmeans(shaped, k, rng)
+        centres = _centres(fit_rows, found.labels_, normalize_rows(found.cluster_centers_))
         nearest = np.argmax(rows @ normalize_rows(centres).T, axis=1)
         self.cluster_centers_ = _centres(rows, nearest, centres)
         self.n_clusters_ = len(self.cluster_centers_)
@@ -173,3 +197,44 @@ def _centres(rows: np.ndarray, labels: np.ndarray, fallback: np.ndarray) -> np.n
     empty = np.bincount(labels, minlength=k) == 0
     sums[empty] = fallback[empty]
     return normalize_rows(sums)
+
+
+def smooth_rows(
+    x: np.ndarray, n_neighbours: int, weight: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Each unit row plus `weight` times the mean of its `n_neighbours` nearest other rows
+    (cosine), renormalised."""
+    neighbours = nearest_rows(x, n_neighbours, rng)
+    total = np.zeros_like(x)
+    for column in neighbours.T:  # one neighbour at a time: no (rows, n, width) array
+        total += x[column]
+    return normalize_rows((x + (weight / n_neighbours) * total).astype(np.float32, copy=False))
+
+
+def nearest_rows(
+    x: np.ndarray, n_neighbours: int, rng: np.random.Generator, block: int = 1024
+) -> np.ndarray:
+    """The indices of each row's `n_neighbours` most similar other rows (dot product).
+
+    Exact, and cheaper than sorting every row of similarities: the n-th best similarity
+    to a random subset of the rows is a floor that at most a few times n of all rows
+    pass, and only those are sorted.
+    """
+    n = len(x)
+    if not 1 <= n_neighbours < n:
+        raise ValueError(f"n_neighbours must be between 1 and {n - 1}")
+    probe = rng.choice(n, min(n, max(4 * n_neighbours, n // 10, 200)), replace=False)
+    out = np.empty((n, n_neighbours), dtype=np.int64)
+    for first in range(0, n, block):
+        sims = x[first : first + block] @ x.T
+        rows = np.arange(len(sims))
+        sims[rows, first + rows] = -np.inf  # a row is not its own neighbour
+        # The n-th best in the probe; finite, since the probe holds n other rows.
+        floor = np.partition(sims[:, probe], len(probe) - n_neighbours, axis=1)
+        floor = floor[:, len(probe) - n_neighbours]
+        row, col = np.nonzero(sims >= floor[:, None])
+        order = np.lexsort((-sims[row, col], row))
+        row, col = row[order], col[order]
+        starts = np.searchsorted(row, rows)
+        out[first : first + len(sims)] = col[starts[:, None] + np.arange(n_neighbours)]
+    return out

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import ranking.clustering
-from ranking.clustering import OTHER, TopicClusterer
+from ranking.clustering import OTHER, TopicClusterer, nearest_rows, smooth_rows
 from ranking.describe import key_terms, map_positions, match_clusters, representatives
 from ranking.quality import score
-from ranking.vectors import TextVectorizer
+from ranking.vectors import TextVectorizer, normalize_rows
 from tests.ranking.corpus import TOPICS, ideas
 
 
@@ -157,3 +157,56 @@ def test_k_is_the_first_peak_of_the_silhouette_not_the_highest(corpus, monkeypat
     scores = clusterer.k_choice_.scores
     assert max(scores, key=scores.__getitem__) == 8
     assert clusterer.n_clusters_ == 4
+
+
+def test_nearest_rows_are_each_rows_most_similar_other_rows() -> None:
+    rng = np.random.default_rng(3)
+    x = normalize_rows(rng.normal(size=(300, 16)).astype(np.float32))
+    found = nearest_rows(x, 5, np.random.default_rng(0), block=64)
+    similarity = x @ x.T
+    np.fill_diagonal(similarity, -np.inf)
+    expected = np.argsort(-similarity, axis=1)[:, :5]
+    assert found.tolist() == expected.tolist()  # in order, best first
+    three = nearest_rows(x[:3], 2, np.random.default_rng(0))
+    assert [sorted(r) for r in three.tolist()] == [[1, 2], [0, 2], [0, 1]]
+    with pytest.raises(ValueError, match="n_neighbours"):
+        nearest_rows(x[:3], 3, np.random.default_rng(0))
+
+
+def test_smoothing_moves_each_row_towards_its_neighbours_mean() -> None:
+    x = normalize_rows(np.array([[1, 0.1], [1, 0.3], [0.1, 1], [0.3, 1]], dtype=np.float32))
+    smoothed = smooth_rows(x, 1, 0.5, np.random.default_rng(0))
+    expected = normalize_rows(x + 0.5 * x[[1, 0, 3, 2]])
+    np.testing.assert_allclose(smoothed, expected, rtol=1e-6)
+
+
+def test_centres_are_found_on_smoothed_rows_and_rows_keep_their_own_vectors(
+    corpus, monkeypatch
+) -> None:
+    _, topics, x = corpus
+    calls = []
+
+    def spy(rows, n_neighbours, weight, rng):
+        calls.append((len(rows), n_neighbours, weight))
+        return smooth_rows(rows, n_neighbours, weight, rng)
+
+    monkeypatch.setattr(ranking.clustering, "smooth_rows", spy)
+    clusterer = TopicClusterer(n_clusters=4, min_similarity=None, random_state=0).fit(x)
+    # At most a quarter of the average cluster: ten here, fewer for small topics.
+    assert calls == [(len(x), min(10, len(x) // 16), 1.0)]
+    assert score(topics, clusterer.labels_).acc == 1.0
+    # The centres are the means of the members' own rows, and a fitted row is where
+    # the same row arriving new would go.
+    own = [x[clusterer.labels_ == c].sum(axis=0) for c in range(4)]
+    np.testing.assert_allclose(clusterer.cluster_centers_, normalize_rows(np.stack(own)), atol=1e-5)
+    assert clusterer.predict(x).tolist() == clusterer.labels_.tolist()
+
+    calls.clear()  # Smoothing compares every row with every other: on a sample of big sets.
+    TopicClusterer(n_clusters=2, smooth_size=20, random_state=0).fit(x)
+    TopicClusterer(n_clusters=2, smooth_size=20, n_neighbours=0, random_state=0).fit(x)
+    assert calls == [(20, 2, 1.0)]
+
+    calls.clear()
+    TopicClusterer(n_clusters=len(x) // 7, min_similarity=None, random_state=0).fit(x)
+    TopicClusterer(n_clusters=4, n_neighbours=0, random_state=0).fit(x)
+    assert calls == []  # topics of about 7 rows, or smoothing turned off: rows as they are
