@@ -48,57 +48,39 @@ class ViewDatabase(Protocol):
 
 # An INSERT of one row of placeholders: (head, the row, what follows, e.g. ON CONFLICT).
 _ONE_ROW_INSERT = re.compile(r"(INSERT INTO \w+ \([^)]*\) VALUES )(\(\?(?:, \?)*\))(.*)", re.S)
-# An UPDATE of columns set to values by a unique key: (table, columns, key).
-_KEYED_UPDATE = re.compile(r"UPDATE (\w+) SET (\w+ = \?(?:, \w+ = \?)*) WHERE (\w+) = \?")
-# Bound values per statement, at most (SQLite's default limit since 3.32; a build
-# with a lower limit gets statements as large as it allows).
-MULTI_ROW_VALUES = 32766
+# Bound values per statement: about a thousand cost the least per row (a quarter
+# less than one row at a time; at 32,766 the database's work per row grows again),
+# within the database's own limit.
+MULTI_ROW_VALUES = 999
 
 
 class MultiRowCursor(sqlite3.Cursor):
-    """A cursor whose `executemany` of an INSERT, or of an UPDATE by key, sends many
-    rows per statement.
+    """A cursor whose `executemany` of an INSERT sends many rows per statement.
 
     `executemany` takes Python's interpreter lock back after every row, and while a
     rebuild gathers the next page in another thread, each handover waits for that
     thread to let go: a page's inserts took several times their CPU time. With many
-    rows per statement the database writes thousands in one step, without the lock,
+    rows per statement the database writes hundreds in one step, without the lock,
     and the values bound are the same, so the rows are too. Rows are inserted in
-    order, so an upsert sees the rows before it in the same statement; an UPDATE
-    joins its rows (`UPDATE ... FROM (VALUES ...)`), so only rows of distinct keys.
+    order, so an upsert sees the rows before it in the same statement. (An UPDATE
+    by key as `UPDATE ... FROM (VALUES ...)` cost the database more than it saved.)
     """
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> MultiRowCursor:  # type: ignore[override]
-        if len(rows) > 1 and (found := _ONE_ROW_INSERT.fullmatch(sql)):
-            head, one, tail = found.groups()
-            if self._many(rows, one.count("?"), lambda n: f"{head}{', '.join([one] * n)}{tail}"):
-                return self
-        # Several rows for one key would leave it at whichever the join meets last.
-        elif (
-            len(rows) > 1
-            and (found := _KEYED_UPDATE.fullmatch(sql))
-            and len({row[-1] for row in rows}) == len(rows)
-        ):
-            table, sets, key = found.groups()
-            columns = [assignment.split(" = ")[0] for assignment in sets.split(", ")]
-            width = len(columns) + 1
-            one = f"({', '.join('?' * width)})"
-            update = (
-                f"UPDATE {table} SET "
-                + ", ".join(f"{c} = v.column{i}" for i, c in enumerate(columns, 1))
-                + " FROM (VALUES {}) AS v "
-                + f"WHERE {table}.{key} = v.column{width}"
-            )
-            if self._many(rows, width, lambda n: update.format(", ".join([one] * n))):
-                return self
-        super().executemany(sql, rows)
+        found = _ONE_ROW_INSERT.fullmatch(sql)
+        if found is None or len(rows) < 2:
+            super().executemany(sql, rows)
+            return self
+        head, one, tail = found.groups()
+        if not self._many(rows, one.count("?"), lambda n: f"{head}{', '.join([one] * n)}{tail}"):
+            super().executemany(sql, rows)  # which says which row is wrong
         return self
 
     def _many(self, rows: Sequence[Sequence[Any]], width: int, sql: Callable[[int], str]) -> bool:
         """Run `sql(n)` (a statement of `n` rows of `width` values) over `rows`, as many
         rows at a time as the limit on bound values allows; False for malformed rows."""
         if set(map(len, rows)) != {width}:
-            return False  # executemany says which row is wrong
+            return False
         limit = self.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         per = max(1, min(MULTI_ROW_VALUES, limit) // width)
         full = sql(per)
