@@ -37,6 +37,9 @@ RECONNECT_S = 0.5
 # A rebuild applies the log in pages this large: the fewer the pages, the fewer
 # times each idea's, minute's and person's row is rewritten.
 REBUILD_PAGE = 250_000
+# Near the end of the log a rebuild's pages shrink, down to this part of the largest
+# (see `_rebuild_page`).
+REBUILD_LAST_PAGE_PART = 25
 # Stretches of a rebuild's page this long without a rarer event are written by a
 # second thread while the next stretch is gathered (see projections/pipeline.py).
 PIPELINED_RUN_MIN = 10_000
@@ -230,7 +233,10 @@ class ProjectionRunner:
         position = self._position
         try:
             at_once = self._projector.topics_written_at_once
-            while rows := self._log.select_rows(position + 1, self._rebuild_page_size):
+            largest = self._rebuild_page_size
+            while rows := self._log.select_rows(
+                position + 1, _rebuild_page(total - position, largest)
+            ):
                 for run_ in runs(rows, at_once, PIPELINED_RUN_MIN):
                     self._rebuild_run(writer, run_, position, publish)
                     position = run_[-1][0]
@@ -401,6 +407,16 @@ def _record(cur: Cursor, position: int) -> None:
         "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
         (TRACKING_NAME, position),
     )
+
+
+def _rebuild_page(remaining: int, largest: int) -> int:
+    """The size of a rebuild's next page: the largest until half of what is left is
+    less, then half of what is left, down to a small part of the largest.
+
+    The writer thread writes the last page after everything else is done; a last
+    page as large as the others would leave the rest of the rebuild waiting that long.
+    """
+    return max(1, largest // REBUILD_LAST_PAGE_PART, min(largest, remaining // 2))
 
 
 def _advance(cur: Cursor, after: int, position: int) -> None:

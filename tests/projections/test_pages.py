@@ -15,6 +15,8 @@ import pytest
 from jam import commands as c
 from projections import runner as runner_module
 from projections.pipeline import runs
+from projections.projector import Projector
+from projections.runner import ProjectionRunner
 from tests.projections.busy import play
 from tests.projections.conftest import dump, runner_for
 from tests.stories import open_jam
@@ -96,6 +98,36 @@ def test_a_rebuild_keeps_the_feeds_last_positions_like_a_follower(story, make_vi
         kept = cur.execute("SELECT MIN(position), MAX(position) FROM rm_updates").fetchone()
     assert kept[0] > story.position() - 12
     assert kept[1] == story.position()
+
+
+def test_a_rebuilds_pages_shrink_near_the_end_and_give_the_same_views(
+    story, make_views, monkeypatch
+):
+    monkeypatch.setattr(runner_module, "PIPELINED_RUN_MIN", 3)
+    one_by_one = runner_for(story, make_views(), page_size=1)
+    one_by_one.catch_up()
+    asked: list[int] = []
+
+    class Log:  # the application's log, noting the size of each page asked for
+        def __getattr__(self, name: str):
+            return getattr(story.recorder, name)
+
+        def select_rows(self, start: int, limit: int, stop: int | None = None):
+            asked.append(limit)
+            return story.recorder.select_rows(start, limit, stop)
+
+    largest = story.position() // 3
+    rebuilt = ProjectionRunner(
+        Log(),
+        make_views(),
+        Projector(story.mapper.transcoder.views_decoder),
+        rebuild_page_size=largest,
+    )
+    assert rebuilt.rebuild() == story.position()
+    assert dump(rebuilt.views) == dump(one_by_one.views)
+    assert asked[0] == largest
+    assert asked == sorted(asked, reverse=True)
+    assert asked[-2] == max(1, largest // runner_module.REBUILD_LAST_PAGE_PART)  # then empty
 
 
 def _rows(topics: str) -> list[tuple[int, str, str, bytes]]:
