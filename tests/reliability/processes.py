@@ -84,31 +84,30 @@ def wait_until(predicate, what: str, timeout_s: float = 60, poll_s: float = 0.05
 def serve(cwd: Path, env: dict[str, str], workers: int = 1) -> Iterator[Server]:
     """`jam serve` on a free port; yields once /health answers."""
     port = free_port()
+    log = cwd / f"serve-{port}.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "jam.cli", "serve", "--port", str(port), "--workers", str(workers)],
         cwd=cwd,
         env=_clean_env(env),
         stdout=subprocess.DEVNULL,
-        stderr=open(cwd / f"serve-{port}.log", "wb"),  # noqa: SIM115 (kept by the child)
+        stderr=open(log, "wb"),  # noqa: SIM115 (kept by the child)
     )
     server = Server(f"http://127.0.0.1:{port}", proc)
-    try:
-        wait_until(lambda: server.healthy() or proc.poll() is not None, "jam serve to start")
+
+    def started(ready, what: str) -> None:
+        wait_until(lambda: ready() or proc.poll() is not None, what)
         if proc.poll() is not None:
-            raise RuntimeError((cwd / f"serve-{port}.log").read_text())
+            raise RuntimeError(log.read_text())
+
+    try:
+        started(server.healthy, "jam serve to start")
         if workers > 1:
             # /health answers once one worker serves; a failure injected while another
             # is still starting would test its start, not the outage.
-            log = cwd / f"serve-{port}.log"
-            wait_until(
-                lambda: (
-                    log.read_text().count("Application startup complete") == workers
-                    or proc.poll() is not None
-                ),
+            started(
+                lambda: log.read_text().count("Application startup complete") == workers,
                 f"{workers} workers to start",
             )
-            if proc.poll() is not None:
-                raise RuntimeError(log.read_text())
             wait_until(lambda: len(server.workers()) == workers, f"{workers} workers")
         yield server
     finally:
