@@ -150,9 +150,7 @@ class ReadCache:
         with self._lock:
             if read_at != self.through:
                 return  # changes after read_at were applied: this body may miss them
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._bytes -= _cost(old[0])
+            self._evict(key)  # a body kept before, with its tags
             self._entries[key] = (body, tags)
             self._bytes += size
             for tag in tags:
