@@ -56,30 +56,22 @@ def _replay(args: argparse.Namespace, volume: Volume, store: dict[str, str]) -> 
         "max_seconds": args.max_seconds,
     }
     env = {**os.environ, **store}
+    child = [sys.executable, "-m", "bench.jam_sim"]
+    steps = (
+        ("ingest", [*child, "_ingest", json.dumps(spec)]),
+        ("projection", [sys.executable, "-m", "jam.cli", "projections", "rebuild"]),
+        ("clustering", [*child, "_cluster", json.dumps(spec)]),
+    )
     phases: list[Finished] = []
     with Sampler() as sampler:
-        ingest = run_watched(
-            sampler,
-            "ingest",
-            [sys.executable, "-m", "bench.jam_sim", "_ingest", json.dumps(spec)],
-            env,
-        )
-        phases.append(ingest)
-        if ingest.returncode != 0:
-            print("ingest failed", file=sys.stderr)
-            return 1
-        result = json.loads(ingest.stdout.rsplit("RESULT ", 1)[1])
-        project = run_watched(
-            sampler,
-            "projection",
-            [sys.executable, "-m", "jam.cli", "projections", "rebuild"],
-            env,
-        )
-        phases.append(project)
-        if project.returncode != 0:
-            print("projection failed", file=sys.stderr)
-            return 1
-    _report(args, volume, result, phases, sampler.peak_total, folder)
+        for name, argv in steps:  # one after the other, each in a process of its own
+            phases.append(run_watched(sampler, name, argv, env))
+            if phases[-1].returncode != 0:
+                print(f"{name} failed", file=sys.stderr)
+                return 1
+    result = json.loads(phases[0].stdout.rsplit("RESULT ", 1)[1])
+    clusters = json.loads(phases[2].stdout.rsplit("RESULT ", 1)[1])
+    _report(args, volume, result, clusters, phases, sampler.peak_total, folder)
     return 1 if result["failures"] else 0
 
 
@@ -87,11 +79,12 @@ def _report(
     args: argparse.Namespace,
     volume: Volume,
     result: dict,
+    clusters: dict,
     phases: list[Finished],
     peak_total: int,
     folder: Path,
 ) -> None:
-    ingest, project = phases
+    ingest, project, clustering = phases
     events = result["position"]
     disk = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     print()
@@ -122,11 +115,17 @@ def _report(
         f"| {events / project.seconds:,.0f} events/s "
         f"| {project.peak_rss / MB:,.0f} | {project.cpu_s:,.0f} |"
     )
-    print("| clustering | pending | `ranking` has no clusterer on this branch yet | | |")
+    print(
+        f"| clustering (one full refresh) | {clustering.seconds:,.0f} "
+        f"| {clusters['ideas']:,} ideas, {clusters['clusters']} clusters, "
+        f"{clusters['seconds']:,.1f} s in the refresh "
+        f"| {clustering.peak_rss / MB:,.0f} | {clustering.cpu_s:,.0f} |"
+    )
     total = ingest.seconds + project.seconds
     print()
     print(
-        f"ingested and projected in {total:,.0f} s ({total / 60:.1f} min); "
+        f"ingested and projected in {total:,.0f} s ({total / 60:.1f} min), clustered "
+        f"{clustering.seconds:,.0f} s later; "
         f"peak RSS of any phase {max(p.peak_rss for p in phases) / MB:,.0f} MB, "
         f"peak sampled sum of all processes {peak_total / MB:,.0f} MB"
     )
@@ -161,6 +160,9 @@ def main() -> None:
     i = sub.add_parser("_ingest")
     i.add_argument("spec")
     i.set_defaults(run=_ingest)
+    k = sub.add_parser("_cluster")
+    k.add_argument("spec")
+    k.set_defaults(run=_cluster)
     args = parser.parse_args()
     sys.exit(args.run(args) or 0)
 
@@ -175,6 +177,13 @@ def _ingest(args: argparse.Namespace) -> int:
     from bench.sim_replay import ingest
 
     ingest(json.loads(args.spec))
+    return 0
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    from bench.sim_replay import cluster
+
+    cluster(json.loads(args.spec))
     return 0
 
 

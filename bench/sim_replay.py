@@ -264,3 +264,40 @@ def ingest(spec: dict) -> None:
     }
     app.close()
     print("RESULT " + json.dumps(result), flush=True)
+
+
+def cluster(spec: dict) -> None:
+    """The clustering process: one full refresh of every jam by the ranking worker,
+    over the read models the projection built (text vectors, topic clusters, their
+    descriptions, the ranking and duplicate pairs), as `jam worker ranking` does."""
+    from projections.db import open_views
+    from ranking.engine import default_engine
+    from ui.bootstrap import ranking_worker
+
+    settings = Settings(
+        data_dir=Path(spec["data_dir"]),
+        database_url=spec.get("database_url"),
+        database_schema=spec["database_schema"] if spec.get("database_url") else "",
+    )
+    app = JamApplication(settings)
+    views = open_views(settings.database_url, settings.database_schema, settings.data_dir)
+    try:
+        worker = ranking_worker(settings, app, views, default_engine())
+        started = time.perf_counter()
+        updates = worker.step(force=True)
+        elapsed = time.perf_counter() - started
+        with views.reading() as cur:
+            ideas = cur.execute("SELECT COUNT(*) FROM rm_ideas").fetchone()[0]
+            placed = cur.execute("SELECT COUNT(*) FROM rk_idea_topics").fetchone()[0]
+            row = cur.execute("SELECT clusters FROM rk_topics").fetchone()
+    finally:
+        views.close()
+        app.close()
+    result = {
+        "seconds": elapsed,
+        "jams": len(updates),
+        "ideas": ideas,
+        "placed": placed,
+        "clusters": len(json.loads(row[0])) if row else 0,
+    }
+    print("RESULT " + json.dumps(result), flush=True)
