@@ -10,7 +10,7 @@ import msgspec
 import pytest
 from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, UUIDAsHex
 
-from jam.transcoder import MsgpackTranscoder
+from jam.transcoder import MsgpackTranscoder, _IdText
 
 POSTED_AT = datetime(2030, 5, 1, 9, 30, 15, 123456, tzinfo=UTC)
 
@@ -116,3 +116,25 @@ def test_views_decode_only_the_fields_they_name_with_ids_as_text():
     transcoder = MsgpackTranscoder()
     posted = transcoder.views_decoder(Posted)(transcoder.encode(state))
     assert posted == Posted(POSTED_AT, str(state["author_id"]), "future-of-work")
+
+
+def test_views_remember_id_text_within_a_bound_and_decode_any_buffer():
+    class Voted(msgspec.Struct):
+        idea_id: object
+        jam_id: object
+
+    transcoder = MsgpackTranscoder()
+    decode = transcoder.views_decoder(Voted)
+    ideas = [uuid4() for _ in range(5)]
+    jam = uuid4()
+    payloads = [transcoder.encode({"idea_id": i, "jam_id": jam}) for i in ideas * 2]
+    # Read twice: the second time from memory, with the same canonical text.
+    assert [decode(p) for p in payloads] == [Voted(str(i), str(jam)) for i in ideas * 2]
+    assert decode(bytearray(payloads[0])) == Voted(str(ideas[0]), str(jam))  # writable
+
+    small = _IdText(limit=3)
+    for i in ideas:
+        assert small(1, memoryview(i.bytes)) == str(i)
+        assert len(small._known) <= 3
+    with pytest.raises(ValueError, match="unknown MessagePack extension 7"):
+        small(7, memoryview(ideas[0].bytes))
