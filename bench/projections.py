@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -232,6 +233,10 @@ def rebuild(args: argparse.Namespace) -> None:
             runner.rebuild()
             built, cpu = time.perf_counter() - t0, time.process_time() - cpu0
             views.close()
+            # The runner keeps idea state in memory; alive, it would slow the next read's
+            # allocations (the collector walks it), so the read after would not be fair.
+            del runner, views
+            gc.collect()
             after = _raw_read(app, args.page)
             seen = before[0]
             raw = (before[1] + after[1]) / 2
