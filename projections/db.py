@@ -29,6 +29,8 @@ class Cursor(Protocol):
 
     def fetchone(self) -> Row | None: ...
 
+    def __iter__(self) -> Iterator[Row]: ...  # the rows of the last query, as they come
+
 
 class ViewDatabase(Protocol):
     kind: str
@@ -185,6 +187,9 @@ class _PgCursor:
 
     def fetchone(self) -> Row | None:
         return self._cur.fetchone()
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self._cur)
 
 
 class PostgresViews:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import ExitStack
 from typing import Any
 
@@ -110,6 +110,9 @@ class OnDemandCursor:
 
     def fetchone(self) -> DbRow | None:
         return self._cursor().fetchone()
+
+    def __iter__(self) -> Iterator[DbRow]:
+        return iter(self._cursor())
 
 
 def runs(rows: Sequence[Row], at_once: Collection[str], min_run: int) -> list[Sequence[Row]]:

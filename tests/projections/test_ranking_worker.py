@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 import numpy as np
 import pytest
 from sklearn.feature_extraction.text import HashingVectorizer
@@ -208,3 +210,30 @@ def test_leaders_decisions_are_kept_in_order_as_evidence(app, scene, make_views)
         ("shortlisted", "Promising", str(leader)),
         ("funded", "$1M", str(leader)),
     ]
+
+
+def test_a_snapshot_holds_each_id_once_however_many_rows_name_it(app, scene, make_views):
+    views = make_views()
+    runner_for(app, views).catch_up()
+    author = scene.join()
+    app.handle(
+        c.PostComment(actor=author, comment_id=uuid4(), idea_id=scene.ideas[REMOTE[0]], body="Yes")
+    )
+    runner_for(app, views).catch_up()
+    worker_for(app, views)  # its tables
+    with views.reading() as cur:
+        snapshot = rv.read_snapshot(cur, str(scene.jam_id))
+    remote = [v.idea_id for v in snapshot.votes if v.idea_id == str(scene.ideas[REMOTE[0]])]
+    assert len(remote) == 4
+    # One text object per id, shared by the idea, its votes and its comments (memory at scale).
+    idea = next(i for i in snapshot.ideas if i.id == remote[0])
+    assert all(text is idea.id for text in remote)
+    assert snapshot.comments[-1].idea_id is idea.id
+    voters = {id(v.participant_id) for v in snapshot.votes}
+    assert voters <= {id(p.id) for p in snapshot.participants}
+    assert snapshot.as_of == max(
+        [i.posted_at for i in snapshot.ideas]
+        + [v.at for v in snapshot.votes]
+        + [c.at for c in snapshot.comments]
+        + [p.joined_at for p in snapshot.participants]
+    )
