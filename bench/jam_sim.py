@@ -44,6 +44,7 @@ def _replay(args: argparse.Namespace, volume: Volume, store: dict[str, str]) -> 
         f"replay at scale {args.scale}: {volume.participants:,} participants, "
         f"{volume.ideas:,} ideas, {volume.comments:,} comments, {volume.votes:,} votes "
         f"({volume.commands:,} commands), {args.submitters} submitters, "
+        f"committer cache {args.commit_cache or 'default'}, "
         f"store {'PostgreSQL' if args.database_url else 'SQLite'} in {folder}",
         flush=True,
     )
@@ -54,6 +55,7 @@ def _replay(args: argparse.Namespace, volume: Volume, store: dict[str, str]) -> 
         "database_schema": store.get("OPENJAM_DATABASE_SCHEMA", ""),
         "submitters": args.submitters,
         "max_seconds": args.max_seconds,
+        "commit_cache": args.commit_cache,
     }
     env = {**os.environ, **store}
     child = [sys.executable, "-m", "bench.jam_sim"]
@@ -142,6 +144,11 @@ def main() -> None:
     r.add_argument("--database-url", help="PostgreSQL instead of a temporary SQLite store")
     r.add_argument(
         "--max-seconds", type=float, help="stop ingesting after this long; project what is in"
+    )
+    r.add_argument(
+        "--commit-cache",
+        type=int,
+        help="aggregates the committer keeps (OPENJAM_COMMIT_CACHE; default 100,000)",
     )
     r.add_argument("--tmp", help="where the temporary data directory goes")
     r.add_argument("--keep", action="store_true", help="keep the data directory")

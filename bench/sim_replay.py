@@ -176,6 +176,7 @@ def ingest(spec: dict) -> None:
         data_dir=Path(spec["data_dir"]),
         database_url=spec.get("database_url"),
         database_schema=spec["database_schema"] if spec.get("database_url") else "",
+        commit_cache=spec.get("commit_cache") or Settings().commit_cache,
     )
     app = JamApplication(settings)
     budget = spec.get("max_seconds")

@@ -48,6 +48,7 @@ class JamApplication(Application[UUID]):
                 self,
                 window_s=self.settings.commit_window_ms / 1000,
                 max_batch=self.settings.commit_max_batch,
+                cache_size=self.settings.commit_cache,
             )
 
     def construct_env(self, name: str, env: Any = None) -> Environment:

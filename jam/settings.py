@@ -9,6 +9,7 @@
 | OPENJAM_GROUP_COMMIT       | on       | batch concurrent commands into one transaction       |
 | OPENJAM_COMMIT_WINDOW_MS   | 1        | the longest a command waits for others to join it    |
 | OPENJAM_COMMIT_MAX_BATCH   | 500      | the most commands in one transaction                 |
+| OPENJAM_COMMIT_CACHE       | 100000   | aggregates the group committer keeps in memory        |
 | OPENJAM_REDIS_URL          | (unset)  | redis://host:port/db for live fan-out between workers |
 | OPENJAM_HOST, OPENJAM_PORT | 127.0.0.1, 8000 | where `jam serve` listens                     |
 | OPENJAM_READ_WAIT_MS       | 5000     | how long a read with ?after= waits for the read models |
@@ -56,6 +57,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     group_commit: bool = True
     commit_window_ms: float = 1.0
     commit_max_batch: int = 500
+    # Aggregates (people, ideas, comments) the committer decides against from memory; one
+    # it lacks is loaded from the store. A jam's active people and ideas should fit.
+    commit_cache: int = 100_000
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
@@ -93,6 +97,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(f"{PREFIX}READ_CACHE_MB must be 0 (no cache) or more")
         if self.commit_max_batch < 1:
             raise SettingsError(f"{PREFIX}COMMIT_MAX_BATCH must be at least 1")
+        if self.commit_cache < 1000:
+            raise SettingsError(f"{PREFIX}COMMIT_CACHE must be at least 1000 aggregates")
         _one_of("RANKING", self.ranking, ("inline", "external"))
         if not 0 < self.topic_refresh_s <= 3600:
             raise SettingsError(f"{PREFIX}TOPIC_REFRESH_S must be above 0 and at most 3600")

@@ -113,6 +113,10 @@ POOL_WAIT_S = 1.0
 class Factory(PostgresFactory):
     application_recorder_class = ApplicationRecorder
 
-    def __init__(self, env: Any) -> None:
-        super().__init__(env)
+    def application_recorder(self) -> Any:
+        # Starting, the first connection may take a loaded server longer than a command
+        # should wait: the library's wait (its connect timeout) holds until the recorder
+        # is made, the short one after.
+        recorder = super().application_recorder()
         self.datastore.pool.timeout = POOL_WAIT_S
+        return recorder

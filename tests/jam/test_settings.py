@@ -24,6 +24,7 @@ def test_each_setting_is_read_from_its_openjam_variable():
             "OPENJAM_GROUP_COMMIT": "off",
             "OPENJAM_COMMIT_WINDOW_MS": "0.5",
             "OPENJAM_COMMIT_MAX_BATCH": "50",
+            "OPENJAM_COMMIT_CACHE": "250000",
             "OPENJAM_REDIS_URL": "redis://cache:6379/1",
             "OPENJAM_HOST": "10.0.0.5",
             "OPENJAM_PORT": "9000",
@@ -38,6 +39,7 @@ def test_each_setting_is_read_from_its_openjam_variable():
         group_commit=False,
         commit_window_ms=0.5,
         commit_max_batch=50,
+        commit_cache=250_000,
         redis_url="redis://cache:6379/1",
         host="10.0.0.5",
         port=9000,
@@ -87,6 +89,17 @@ def test_group_commit_understands_the_usual_ways_to_say_on_and_off(raw, expected
 def test_a_bad_value_is_refused_naming_its_variable(variable, raw):
     with pytest.raises(SettingsError, match=f"{variable}='{raw}'"):
         Settings.from_env(environ={variable: raw})
+
+
+def test_the_committers_cache_is_sized_by_its_setting_and_not_too_small(tmp_path):
+    app = JamApplication(Settings(data_dir=tmp_path, commit_cache=250_000))
+    try:
+        assert app.committer is not None
+        assert app.committer.cache._maxsize == 250_000
+    finally:
+        app.close()
+    with pytest.raises(SettingsError, match="OPENJAM_COMMIT_CACHE"):
+        Settings.from_env(environ={"OPENJAM_COMMIT_CACHE": "10"})
 
 
 def test_a_port_beyond_65535_is_refused():
