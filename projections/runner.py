@@ -11,6 +11,7 @@ import contextlib
 import gc
 import logging
 import queue
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
@@ -43,6 +44,7 @@ REBUILD_LAST_PAGE_PART = 25
 # Stretches of a rebuild's page this long without a rarer event are written by a
 # second thread while the next stretch is gathered (see projections/pipeline.py).
 PIPELINED_RUN_MIN = 10_000
+REBUILD_SWITCH_S = 0.0002  # the interpreter's switch interval during a rebuild
 
 
 class RebuildInProgress(RuntimeError):
@@ -208,7 +210,7 @@ class ProjectionRunner:
             # Feed rows older than the retention at the end would be dropped at once.
             end = self._log.max_notification_id() or 0
             self._feed_from = max(0, end - self._projector.feed_retention)
-            with self.views.bulk_load(), _without_cycle_collection():
+            with self.views.bulk_load(), _without_cycle_collection(), _quick_turns():
                 position = self._rebuild_pages(progress)
             with self.views.transaction() as cur:
                 create_tables(cur)  # and their indexes
@@ -439,6 +441,22 @@ def _without_cycle_collection() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@contextlib.contextmanager
+def _quick_turns() -> Iterator[None]:
+    """Shorter turns of the interpreter lock during a rebuild.
+
+    The writer thread takes the lock back after each statement, and by default waits
+    up to 5 ms for the gathering thread to let go: at 0.2 ms its pages were written in
+    a fifth less time and the rebuild ran 6-10% faster (docs/benchmarks.md, section 3).
+    """
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, REBUILD_SWITCH_S))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 def _feed(subscription: object, inbox: queue.SimpleQueue[object]) -> None:

@@ -162,3 +162,26 @@ def test_a_rebuild_stops_rather_than_apply_events_twice_if_the_position_moves_un
     follower = runner_for(story, views)
     with pytest.raises(runner_module.RebuildInProgress):
         follower.catch_up()  # the rebuild's mark stays until a rebuild completes
+
+
+def test_a_rebuild_takes_short_turns_of_the_interpreter_lock_and_gives_them_back(
+    story, make_views, monkeypatch
+):
+    # The writer thread waits for the lock after each statement; short turns keep
+    # that wait short. Only during the rebuild: the process's own setting comes back.
+    import sys
+
+    seen: list[float] = []
+    prepare = Projector.prepare
+
+    def noting_the_turns(self, *args, **kwargs):
+        seen.append(sys.getswitchinterval())
+        return prepare(self, *args, **kwargs)
+
+    monkeypatch.setattr(Projector, "prepare", noting_the_turns)
+    before = sys.getswitchinterval()
+    rebuilt = runner_for(story, make_views())
+    rebuilt.rebuild()
+    assert seen
+    assert seen == pytest.approx([runner_module.REBUILD_SWITCH_S] * len(seen))
+    assert sys.getswitchinterval() == before
