@@ -30,11 +30,14 @@ from projections.runner import LogReader
 from ranking.engine import Refreshed, Vectorizer
 from ranking.model import ClusterEdit, DuplicatePair, JamSnapshot, Topics
 from ranking.similar import duplicate_pairs
-from ranking.topics import TopicModel
+from ranking.topics import OTHER, TopicModel
 
 log = logging.getLogger(__name__)
 
 EDIT_PAGE = 5000
+# Idea-to-idea comparisons a duplicate search may make across all topics (a few
+# seconds); past that, ideas are compared within their topic (see `_pairs`).
+EXACT_PAIRS = 250_000_000
 TOPICS = "topics"  # the kind of update announcing a jam's refreshed topics and ranking
 _EDIT_TOPICS = {
     get_topic(TopicBoard.Renamed): "rename",
@@ -183,7 +186,7 @@ class RankingWorker:
         result = self.engine.run(snapshot, state.topics)
         state.texts = {i.id: i.text for i in visible}
         state.vectorizer = result.vectorizer or state.vectorizer
-        pairs = self._pairs(state, result.vectors, changed)
+        pairs = self._pairs(state, result.vectors, changed, result.topics.assignment)
         with self.views.transaction() as cur:
             rv.store_topics(cur, jam_id, result.topics)
             rv.store_ranking(cur, jam_id, result.ranking)
@@ -242,9 +245,18 @@ class RankingWorker:
         return Update(position, jam_id, TOPICS, jam_id)
 
     def _pairs(
-        self, state: _Jam, vectors: dict[str, np.ndarray], changed: list[str]
+        self,
+        state: _Jam,
+        vectors: dict[str, np.ndarray],
+        changed: list[str],
+        topics: dict[str, str],
     ) -> list[DuplicatePair]:
-        """Likely duplicates: each idea new or edited since the last refresh, against all."""
+        """Likely duplicates: each idea new or edited since the last refresh, against all.
+
+        When that many comparisons would be too many (the first refresh of a large
+        jam: every idea is new to this worker), each idea is compared with the
+        earlier ideas of its own topic only; near-copies nearly always share one.
+        """
         ids = list(vectors)  # in posting order
         live = set(ids)
         state.pairs = {
@@ -257,7 +269,11 @@ class RankingWorker:
             matrix = np.stack([vectors[i] for i in ids])
             check = [row[i] for i in changed]
             threshold = self.engine.duplicate_threshold
-            for pair in duplicate_pairs(ids, matrix, threshold=threshold, check=check):
+            groups = None
+            if len(check) * len(ids) > EXACT_PAIRS:
+                groups = [topics.get(i, OTHER) for i in ids]
+            found = duplicate_pairs(ids, matrix, threshold=threshold, check=check, groups=groups)
+            for pair in found:
                 state.pairs[pair.idea_id] = pair
         return sorted(state.pairs.values(), key=lambda p: (-p.similarity, p.idea_id))
 

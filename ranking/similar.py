@@ -7,7 +7,7 @@ index to tune or rebuild.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
@@ -17,6 +17,8 @@ from ranking.vectors import embed_words, embeddings_available, normalize_rows
 
 HASHED_DIM = 512
 EMBEDDING_DIM = 256  # wordllama's l2_supercat vectors
+# Similarities computed at once when looking for duplicates (float32: 128 MB).
+MAX_CELLS = 32_000_000
 
 
 class SimilarityVectorizer:
@@ -122,14 +124,37 @@ def duplicate_pairs(
     threshold: float,
     check: Sequence[int] | None = None,
     block: int = 2048,
+    groups: Sequence[Hashable] | None = None,
 ) -> list[DuplicatePair]:
     """For each checked idea, its most similar EARLIER idea if at least `threshold` alike.
 
     `ids` and the rows of X are in posting order, so the earlier idea of a pair is
     the likely original. `check` limits the search to some rows (new ideas since the
-    last refresh); all rows by default.
+    last refresh); all rows by default. With `groups` (a label per row, e.g. each
+    idea's topic), an idea is compared only with earlier ideas of its own group: the
+    search then costs about the sum of the groups' squared sizes rather than the
+    square of all, for a first refresh of a large jam.
     """
     rows = np.arange(len(ids)) if check is None else np.asarray(check, dtype=int)
+    if groups is None:
+        return _pairs_among(ids, X, rows, threshold, block)
+    labels = np.asarray([str(g) for g in groups])
+    pairs: list[DuplicatePair] = []
+    for label in np.unique(labels[rows]):
+        members = np.flatnonzero(labels == label)  # in posting order
+        checked = np.flatnonzero(labels[rows] == label)
+        local = np.searchsorted(members, rows[checked])
+        pairs.extend(_pairs_among([ids[m] for m in members], X[members], local, threshold, block))
+    order = {idea_id: n for n, idea_id in enumerate(ids)}
+    return sorted(pairs, key=lambda p: order[p.idea_id])
+
+
+def _pairs_among(
+    ids: Sequence[str], X: np.ndarray, rows: np.ndarray, threshold: float, block: int
+) -> list[DuplicatePair]:
+    # Each block of checked rows is compared with every row: bound the block so its
+    # similarities stay within MAX_CELLS, whatever the number of ideas.
+    block = max(1, min(block, MAX_CELLS // max(1, X.shape[0])))
     pairs = []
     for start in range(0, len(rows), block):
         chunk = rows[start : start + block]

@@ -152,22 +152,56 @@ def test_organizers_decisions_from_the_log_are_respected(app, scene, make_views)
     assert len(members) == 5
 
 
-def test_a_near_copy_is_suggested_as_a_duplicate_of_the_earlier_idea(app, scene, make_views):
-    views = make_views()
+def _a_near_copy_refreshed(app, scene, views):
+    """A near copy of the first remote idea posted and a worker's first refresh made;
+    the copy, the runner and the suggested duplicate pairs."""
     runner = runner_for(app, views)
-    author = scene.join()
-    copy = scene.post_idea(author, title="Remote work from home on Fridays!", body=REMOTE[0])
+    copy = scene.post_idea(scene.join(), title="Remote work from home on Fridays!", body=REMOTE[0])
     runner.catch_up()
     worker_for(app, views).step()
     with views.reading() as cur:
         pairs = rv.duplicate_pairs(cur, str(scene.jam_id))
-    assert [(p.idea_id, p.original_id) for p in pairs] == [(str(copy), str(scene.ideas[REMOTE[0]]))]
+    return copy, runner, [(p.idea_id, p.original_id) for p in pairs]
+
+
+def test_a_near_copy_is_suggested_as_a_duplicate_of_the_earlier_idea(app, scene, make_views):
+    views = make_views()
+    copy, runner, pairs = _a_near_copy_refreshed(app, scene, views)
+    assert pairs == [(str(copy), str(scene.ideas[REMOTE[0]]))]
     app.handle(
         c.MarkDuplicate(actor=scene.organizer, idea_id=copy, original_id=scene.ideas[REMOTE[0]])
     )
     runner.catch_up()
     with views.reading() as cur:
         assert rv.duplicate_pairs(cur, str(scene.jam_id)) == []  # dealt with
+
+
+def test_a_large_first_search_for_duplicates_compares_ideas_within_their_topic(
+    app, scene, make_views, monkeypatch
+):
+    # Every idea is new to a worker's first refresh: across a large jam, comparing
+    # each with all would take hours, so each is compared within its topic.
+    from projections import ranking_worker
+
+    monkeypatch.setattr(ranking_worker, "EXACT_PAIRS", 10)
+    searched = []
+    search = ranking_worker.duplicate_pairs
+
+    def noting_groups(ids, matrix, **kwargs):
+        searched.append(kwargs.get("groups"))
+        return search(ids, matrix, **kwargs)
+
+    monkeypatch.setattr(ranking_worker, "duplicate_pairs", noting_groups)
+    views = make_views()
+    copy, _, pairs = _a_near_copy_refreshed(app, scene, views)
+    with views.reading() as cur:
+        topics = rv.idea_topics(cur, [str(copy), str(scene.ideas[REMOTE[0]])])
+    assert topics[str(copy)] == topics[str(scene.ideas[REMOTE[0]])]
+    assert pairs == [(str(copy), str(scene.ideas[REMOTE[0]]))]
+    assert len(searched) == 1
+    assert searched[0] is not None  # each idea's topic, in posting order
+    assert topics[str(copy)] in searched[0]
+    assert len(set(searched[0])) == 2  # the remote and the health ideas
 
 
 def test_two_workers_on_the_same_log_store_the_same_read_models(app, scene, make_views):
