@@ -17,6 +17,7 @@
    (--scale 10) with peak memory under 6 GB.
 
        .venv/bin/python -m bench.jam_sim replay --scale 1
+       .venv/bin/python -m bench.jam_sim replay --scale 10 --commit-cache 1500000
 """
 
 from __future__ import annotations
