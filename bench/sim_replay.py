@@ -169,16 +169,21 @@ class ReplayStream:
             self.comments.append(command.comment_id.int - COMMENTS)
 
 
-def ingest(spec: dict) -> None:
-    """The ingest process: set the jam up, then replay it with many submitters."""
-    volume = Volume(**spec["volume"])
-    settings = Settings(
+def _settings(spec: dict) -> Settings:
+    """The store the replay writes to, as every phase's process opens it."""
+    extra = {"commit_cache": spec["commit_cache"]} if spec.get("commit_cache") else {}
+    return Settings(
         data_dir=Path(spec["data_dir"]),
         database_url=spec.get("database_url"),
         database_schema=spec["database_schema"] if spec.get("database_url") else "",
-        commit_cache=spec.get("commit_cache") or Settings().commit_cache,
+        **extra,
     )
-    app = JamApplication(settings)
+
+
+def ingest(spec: dict) -> None:
+    """The ingest process: set the jam up, then replay it with many submitters."""
+    volume = Volume(**spec["volume"])
+    app = JamApplication(_settings(spec))
     budget = spec.get("max_seconds")
     deadline = time.monotonic() + budget if budget else None
     stream = ReplayStream(volume, UUID(int=4 << 100), deadline=deadline)
@@ -275,11 +280,7 @@ def cluster(spec: dict) -> None:
     from ranking.engine import default_engine
     from ui.bootstrap import ranking_worker
 
-    settings = Settings(
-        data_dir=Path(spec["data_dir"]),
-        database_url=spec.get("database_url"),
-        database_schema=spec["database_schema"] if spec.get("database_url") else "",
-    )
+    settings = _settings(spec)
     app = JamApplication(settings)
     views = open_views(settings.database_url, settings.database_schema, settings.data_dir)
     try:
