@@ -14,13 +14,12 @@ import msgspec
 
 SEGMENTS = ("employee", "client", "family", "partner")
 
-# The rows of a snapshot hold only text, numbers and times, never each other, so they
-# carry no cycle-collector header (16 bytes a row; a 10x jam has ten million votes).
-
 # Vote values. A pass ("seen, no opinion": Pol.is imports) is a row with value 0.
 AGREE, PASS, DISAGREE = 1, 0, -1
 
 
+# The rows of a snapshot hold only text, numbers and times, never each other, so they
+# carry no cycle-collector header (16 bytes a row; a 10x jam has ten million votes).
 class IdeaRow(msgspec.Struct, frozen=True, gc=False):
     id: str
     forum: str

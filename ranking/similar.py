@@ -139,11 +139,11 @@ def duplicate_pairs(
     if groups is None:
         return _pairs_among(ids, X, rows, threshold, block)
     labels = np.asarray([str(g) for g in groups])
+    checked_labels = labels[rows]
     pairs: list[DuplicatePair] = []
-    for label in np.unique(labels[rows]):
+    for label in np.unique(checked_labels):
         members = np.flatnonzero(labels == label)  # in posting order
-        checked = np.flatnonzero(labels[rows] == label)
-        local = np.searchsorted(members, rows[checked])
+        local = np.searchsorted(members, rows[checked_labels == label])
         pairs.extend(_pairs_among([ids[m] for m in members], X[members], local, threshold, block))
     order = {idea_id: n for n, idea_id in enumerate(ids)}
     return sorted(pairs, key=lambda p: order[p.idea_id])
