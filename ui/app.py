@@ -15,7 +15,6 @@ from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
-from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,7 +30,7 @@ from ui.health import health, ready
 from ui.ideas import IdeaController
 from ui.jams import JamController
 from ui.leadership import LeadershipController
-from ui.limits import limit_writes
+from ui.limits import limit_writes, write_counter
 from ui.live import Publisher, channels_plugin, idea_stream, jam_stream
 from ui.me import MeController
 from ui.metrics import forget_this_process, metrics, observe
@@ -81,17 +80,6 @@ def security_headers(app: ASGIApp) -> ASGIApp:
 MAX_BODY_BYTES = 64 * 1024  # ideas are at most 5,000 characters; nothing needs more
 
 
-def _stores(settings: Settings) -> StoreRegistry:
-    """Rate-limit counters: in Redis when configured (shared by every worker), else in memory."""
-    if settings.redis_url:
-        from ui.limits import FailOpenRedisStore
-
-        return StoreRegistry(
-            default_factory=FailOpenRedisStore.with_client(url=settings.redis_url).with_namespace
-        )
-    return StoreRegistry()
-
-
 def create_app(settings: Settings | None = None, jam: JamApplication | None = None) -> Litestar:
     """Build the web app; `jam` lets tests pass an application they already hold."""
     settings = settings or Settings.from_env()
@@ -124,9 +112,14 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
         finally:
             await sync_to_thread(services.close)
             forget_this_process()
+            await counter.close()
 
+    counter = write_counter(settings.redis_url)
     rate_limit = limit_writes(
-        settings.writes_per_minute, rate_limit_key, exclude=["/health", "/ready", "/metrics"]
+        settings.writes_per_minute,
+        rate_limit_key,
+        counter,
+        exclude=("/health", "/ready", "/metrics"),
     )
     return Litestar(
         route_handlers=[
@@ -158,7 +151,6 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
             cookie_httponly=True,
             exclude=["/api", "/health", "/ready", "/metrics", "/schema", "/static"],
         ),
-        stores=_stores(settings),
         request_max_body_size=MAX_BODY_BYTES,
         exception_handlers=EXCEPTION_HANDLERS,
         # Logging is the process's (jam/logs.py): litestar's records go to its handler.

@@ -237,8 +237,9 @@ def test_writes_are_rate_limited_per_participant(tmp_path, clock):
 
         token = issue_token(client.app.state.secret, ada)
         headers = {"Authorization": f"Bearer {token}"}
-        statuses = [_idea(client, scene, headers, title=f"Idea {i}").status_code for i in range(4)]
-        assert statuses == [201, 201, 201, 429]
+        answers = [_idea(client, scene, headers, title=f"Idea {i}") for i in range(4)]
+        assert [a.status_code for a in answers] == [201, 201, 201, 429]
+        assert [a.headers["ratelimit-remaining"] for a in answers] == ["2", "1", "0", "0"]
         limited = _idea(client, scene, headers)
         assert int(limited.headers["retry-after"]) > 0
         assert limited.json()["error"] == "too_many_requests"
