@@ -161,6 +161,11 @@ def main() -> None:
     t.add_argument("--connections", type=int, default=32, help="in the closed-loop phases")
     t.add_argument("--burst", type=float, default=20, help="seconds of each closed-loop phase")
     t.add_argument("--workers", type=int, default=1, help="web workers (more need Redis)")
+    t.add_argument(
+        "--writes-only",
+        action="store_true",
+        help="the mix phase only votes, comments and posts (in the mix's proportions)",
+    )
     t.add_argument("--port", type=int, default=8400)
     t.add_argument("--redis-url", help="Redis, for several workers")
     t.add_argument("--database-url", help="PostgreSQL instead of the embedded SQLite")

@@ -40,6 +40,7 @@ ACTIONS = {  # a participant's next action, by weight
     "idea": 4,
     "me": 5,
 }
+WRITES = {kind: ACTIONS[kind] for kind in ("vote", "comment", "idea")}
 SORTS = ("new", "top", "hot", "discussed")
 
 
@@ -174,7 +175,8 @@ async def participant(jam: Jam, k: int, start_at: float, end: float) -> None:
     ideas: list[str] = spec["ideas"]
     thread_comments: list[str] = []
     idea = rng.choice(ideas)
-    kinds, weights = list(ACTIONS), list(ACTIONS.values())
+    actions = spec.get("actions") or ACTIONS
+    kinds, weights = list(actions), list(actions.values())
     think = spec["think"]
     while time.monotonic() < end:
         kind = rng.choices(kinds, weights)[0]

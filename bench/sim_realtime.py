@@ -23,6 +23,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from bench.sim_clients import ACTIONS, WRITES
 from bench.sim_plan import SEGMENTS
 from bench.sim_procs import MB, Sampler, run_watched
 from bench.sim_store import fresh_store
@@ -201,6 +202,8 @@ def _reads_and_mix(run: Run, server: subprocess.Popen, jam: dict) -> dict:
     run.phase("reads", server, {**closed, "paths": reads, "tokens": tokens})
     people = {**jam, "kind": "jam", "ideas": ideas, "arrival_share": 0.0, "think": 0.0}
     mix = {"clients": args.connections, "seconds": args.burst}
+    if args.writes_only:  # what the write path alone sustains (no reads in the loop)
+        mix["actions"] = {kind: WRITES.get(kind, 0) for kind in ACTIONS}
     run.phase("mix", server, {**people, **mix}, fresh=True)
     return people
 
