@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
+
+import msgspec
 
 from projections.db import Cursor
 from projections.models import (
@@ -38,11 +42,43 @@ _IDEA_COLUMNS = (
     "i.author_segment, i.posted_at, i.up, i.down, i.comments, {score}, i.hidden, "
     "i.duplicate_of, i.decision"
 )
+_IDEA_WIDTH = 15
 _IDEA_FROM = "FROM rm_ideas i LEFT JOIN rm_participants p ON p.participant_id = i.author_id"
 
 
 class UnknownSort(ValueError):
     pass
+
+
+_json_rows = msgspec.json.Decoder(list[list[Any]])
+_wrapped: dict[tuple[str, int], str] = {}
+
+
+def _all(cur: Cursor, sql: str, params: Sequence[Any], width: int) -> list[Any]:
+    """The rows of `sql` (`width` columns, none a BLOB), as lists, in their order; on
+    SQLite a REAL comes as its text (callers that read one take `float()` of it).
+
+    On SQLite they come in one step, as one JSON array that SQLite builds. Row by row,
+    Python's driver lets go of the interpreter lock for every row, and in a busy web
+    process each time it takes another thread's turn to get it back: a thread with 30
+    comments, or a participant's few hundred votes, cost as many waits.
+    """
+    if not isinstance(cur, sqlite3.Cursor):
+        return cur.execute(sql, params).fetchall()
+    wrapped = _wrapped.get((sql, width))
+    if wrapped is None:
+        names = [f"c{i}" for i in range(width)]
+        # JSON would round a REAL to 15 digits: it comes as text with all 17 instead.
+        values = ",".join(
+            f"CASE WHEN typeof({n}) = 'real' THEN printf('%!.17g', {n}) ELSE {n} END" for n in names
+        )
+        # MATERIALIZED: the rows are kept in the query's order, and aggregated in it.
+        wrapped = _wrapped[(sql, width)] = (
+            f"WITH q({','.join(names)}) AS MATERIALIZED ({sql}) "
+            f"SELECT json_group_array(json_array({values})) FROM q"
+        )
+    (text,) = cur.execute(wrapped, params).fetchone()
+    return _json_rows.decode(text)
 
 
 def position(cur: Cursor) -> int:
@@ -95,7 +131,7 @@ def ideas(
         f"SELECT {_IDEA_COLUMNS.format(score=_SCORE[sort])} {_IDEA_FROM} "
         f"WHERE {' AND '.join(where)} ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?"
     )
-    return [_summary(r) for r in cur.execute(sql, (*params, limit, offset)).fetchall()]
+    return [_summary(r) for r in _all(cur, sql, (*params, limit, offset), _IDEA_WIDTH)]
 
 
 def jam_info(cur: Cursor, jam_id: str) -> JamInfo | None:
@@ -146,20 +182,24 @@ def thread(cur: Cursor, idea_id: str, *, include_hidden: bool = False) -> Thread
         return None
     segments = [
         SegmentTally(*r)
-        for r in cur.execute(
+        for r in _all(
+            cur,
             "SELECT segment, up, down FROM rm_idea_segments WHERE idea_id = ? ORDER BY segment",
             (idea_id,),
-        ).fetchall()
+            3,
+        )
     ]
     nodes: dict[str, CommentNode] = {}
     parents: list[tuple[CommentNode, str | None]] = []
-    for c in cur.execute(
+    for c in _all(
+        cur,
         "SELECT c.comment_id, c.parent_id, c.author_id, COALESCE(p.display_name, ''), "
         "c.author_segment, c.body, c.posted_at, c.edited_at, c.hidden, c.position "
         "FROM rm_comments c LEFT JOIN rm_participants p ON p.participant_id = c.author_id "
         "WHERE c.idea_id = ? ORDER BY c.posted_at, c.position",
         (idea_id,),
-    ).fetchall():
+        10,
+    ):
         hidden = bool(c[8])
         node = CommentNode(
             id=c[0],
@@ -269,20 +309,26 @@ def activity(cur: Cursor, participant_id: str) -> Activity | None:
     ).fetchone()
     if person is None:
         return None
-    own = cur.execute(
+    own = _all(
+        cur,
         f"SELECT {_IDEA_COLUMNS.format(score='i.wilson')} {_IDEA_FROM} "
         "WHERE i.author_id = ? ORDER BY i.posted_at DESC",
         (participant_id,),
-    ).fetchall()
-    comments = cur.execute(
+        _IDEA_WIDTH,
+    )
+    comments = _all(
+        cur,
         "SELECT comment_id FROM rm_comments WHERE author_id = ? ORDER BY posted_at DESC",
         (participant_id,),
-    ).fetchall()
-    votes = cur.execute(
+        1,
+    )
+    votes = _all(
+        cur,
         "SELECT idea_id, value FROM rm_votes WHERE participant_id = ? AND value <> 0 "
         "ORDER BY idea_id",
         (participant_id,),
-    ).fetchall()
+        2,
+    )
     return Activity(
         participant_id=participant_id,
         display_name=person[0],
