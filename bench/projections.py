@@ -363,7 +363,8 @@ def freshness(args: argparse.Namespace) -> None:
                 create_app(settings, jam=app), host="127.0.0.1", port=args.port, log_level="warning"
             )
         )
-        threading.Thread(target=server.run, daemon=True).start()
+        serving = threading.Thread(target=server.run, daemon=True)
+        serving.start()
         while not server.started:
             time.sleep(0.05)
 
@@ -430,6 +431,7 @@ def freshness(args: argparse.Namespace) -> None:
         clients.stdin.flush()
         clients.wait(timeout=60)
         server.should_exit = True
+        serving.join(timeout=60)  # its projection stops before the store closes below
 
         received = json.loads(out.read_text())
         lat_all, lat_jam = [], []
