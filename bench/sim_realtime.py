@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from bench.sim_clients import ACTIONS, WRITES
+from bench.sim_clients import WRITES
 from bench.sim_plan import SEGMENTS
 from bench.sim_procs import MB, Sampler, run_watched
 from bench.sim_store import fresh_store
@@ -203,7 +203,7 @@ def _reads_and_mix(run: Run, server: subprocess.Popen, jam: dict) -> dict:
     people = {**jam, "kind": "jam", "ideas": ideas, "arrival_share": 0.0, "think": 0.0}
     mix = {"clients": args.connections, "seconds": args.burst}
     if args.writes_only:  # what the write path alone sustains (no reads in the loop)
-        mix["actions"] = {kind: WRITES.get(kind, 0) for kind in ACTIONS}
+        mix["actions"] = WRITES
     run.phase("mix", server, {**people, **mix}, fresh=True)
     return people
 

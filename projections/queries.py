@@ -42,7 +42,6 @@ _IDEA_COLUMNS = (
     "i.author_segment, i.posted_at, i.up, i.down, i.comments, {score}, i.hidden, "
     "i.duplicate_of, i.decision"
 )
-_IDEA_WIDTH = 15
 _IDEA_FROM = "FROM rm_ideas i LEFT JOIN rm_participants p ON p.participant_id = i.author_id"
 
 
@@ -51,12 +50,12 @@ class UnknownSort(ValueError):
 
 
 _json_rows = msgspec.json.Decoder(list[list[Any]])
-_wrapped: dict[tuple[str, int], str] = {}
+_wrapped: dict[str, str] = {}
 
 
-def _all(cur: Cursor, sql: str, params: Sequence[Any], width: int) -> list[Any]:
-    """The rows of `sql` (`width` columns, none a BLOB), as lists, in their order; on
-    SQLite a REAL comes as its text (callers that read one take `float()` of it).
+def _all(cur: Cursor, sql: str, params: Sequence[Any]) -> list[Any]:
+    """The rows of `sql` (no column a BLOB), as lists, in their order; on SQLite a REAL
+    comes as its text (callers that read one take `float()` of it).
 
     On SQLite they come in one step, as one JSON array that SQLite builds. Row by row,
     Python's driver lets go of the interpreter lock for every row, and in a busy web
@@ -65,15 +64,17 @@ def _all(cur: Cursor, sql: str, params: Sequence[Any], width: int) -> list[Any]:
     """
     if not isinstance(cur, sqlite3.Cursor):
         return cur.execute(sql, params).fetchall()
-    wrapped = _wrapped.get((sql, width))
+    wrapped = _wrapped.get(sql)
     if wrapped is None:
+        # The query's columns, once per query: its text fixes them, whatever the values.
+        width = len(cur.execute(f"SELECT * FROM ({sql}) LIMIT 0", params).description)
         names = [f"c{i}" for i in range(width)]
         # JSON would round a REAL to 15 digits: it comes as text with all 17 instead.
         values = ",".join(
             f"CASE WHEN typeof({n}) = 'real' THEN printf('%!.17g', {n}) ELSE {n} END" for n in names
         )
         # MATERIALIZED: the rows are kept in the query's order, and aggregated in it.
-        wrapped = _wrapped[(sql, width)] = (
+        wrapped = _wrapped[sql] = (
             f"WITH q({','.join(names)}) AS MATERIALIZED ({sql}) "
             f"SELECT json_group_array(json_array({values})) FROM q"
         )
@@ -131,7 +132,7 @@ def ideas(
         f"SELECT {_IDEA_COLUMNS.format(score=_SCORE[sort])} {_IDEA_FROM} "
         f"WHERE {' AND '.join(where)} ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?"
     )
-    return [_summary(r) for r in _all(cur, sql, (*params, limit, offset), _IDEA_WIDTH)]
+    return [_summary(r) for r in _all(cur, sql, (*params, limit, offset))]
 
 
 def jam_info(cur: Cursor, jam_id: str) -> JamInfo | None:
@@ -186,7 +187,6 @@ def thread(cur: Cursor, idea_id: str, *, include_hidden: bool = False) -> Thread
             cur,
             "SELECT segment, up, down FROM rm_idea_segments WHERE idea_id = ? ORDER BY segment",
             (idea_id,),
-            3,
         )
     ]
     nodes: dict[str, CommentNode] = {}
@@ -198,7 +198,6 @@ def thread(cur: Cursor, idea_id: str, *, include_hidden: bool = False) -> Thread
         "FROM rm_comments c LEFT JOIN rm_participants p ON p.participant_id = c.author_id "
         "WHERE c.idea_id = ? ORDER BY c.posted_at, c.position",
         (idea_id,),
-        10,
     ):
         hidden = bool(c[8])
         node = CommentNode(
@@ -314,20 +313,17 @@ def activity(cur: Cursor, participant_id: str) -> Activity | None:
         f"SELECT {_IDEA_COLUMNS.format(score='i.wilson')} {_IDEA_FROM} "
         "WHERE i.author_id = ? ORDER BY i.posted_at DESC",
         (participant_id,),
-        _IDEA_WIDTH,
     )
     comments = _all(
         cur,
         "SELECT comment_id FROM rm_comments WHERE author_id = ? ORDER BY posted_at DESC",
         (participant_id,),
-        1,
     )
     votes = _all(
         cur,
         "SELECT idea_id, value FROM rm_votes WHERE participant_id = ? AND value <> 0 "
         "ORDER BY idea_id",
         (participant_id,),
-        2,
     )
     return Activity(
         participant_id=participant_id,

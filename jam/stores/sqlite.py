@@ -27,6 +27,7 @@ from eventsourcing.sqlite import (
 )
 
 from jam.settings import SYNCHRONOUS_MODES
+from jam.transcoder import uuid_text
 
 
 class DurableConnectionPool(SQLiteConnectionPool):
@@ -156,11 +157,8 @@ class ApplicationRecorder(SQLiteApplicationRecorder):
             params.append(stop)
         statement += "ORDER BY rowid LIMIT ?"
         params.append(limit)
-        return [
-            (row[0], f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}", row[2], row[3])
-            for row in self._read(statement, params)
-            for h in (row[1],)
-        ]
+        rows = self._read(statement, params)
+        return [(row[0], uuid_text(row[1]), row[2], row[3]) for row in rows]
 
     def _read(self, statement: str, params: Sequence[Any]) -> list[Any]:
         """One SELECT, in SQLite's own read transaction for that statement: without
@@ -187,14 +185,12 @@ class ApplicationRecorder(SQLiteApplicationRecorder):
         return found
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT rowid FROM {self.events_table_name} "
-                "WHERE originator_id=? AND originator_version=?",
-                (originator_id.hex, version),
-            )
-            row = c.fetchone()
-            return None if row is None else int(row[0])
+        rows = self._read(
+            f"SELECT rowid FROM {self.events_table_name} "
+            "WHERE originator_id=? AND originator_version=?",
+            (originator_id.hex, version),
+        )
+        return int(rows[0][0]) if rows else None
 
 
 class Factory(SQLiteFactory):

@@ -39,15 +39,17 @@ def cur():
 def test_rows_are_those_of_the_query_in_its_order_with_reals_exact(cur, sql):
     params = (2,) if "?" in sql else ()
     plain = cur.execute(sql, params).fetchall()
-    rows = _all(cur, sql, params, 4)
+    rows = _all(cur, sql, params)
     assert [(k, body, float(score), n) for k, body, score, n in rows] == plain
     assert plain or rows == []
 
 
 def test_all_the_rows_come_in_one_statement_and_one_row(cur):
+    sql = "SELECT k, body, score, n FROM t ORDER BY k"
+    _all(cur, sql, ())  # a query's first use also asks SQLite for its columns, once
     seen: list[str] = []
     cur.connection.set_trace_callback(seen.append)
-    rows = _all(cur, "SELECT k, body, score, n FROM t ORDER BY k", (), 4)
+    rows = _all(cur, sql, ())
     assert len(rows) == 500
     assert len(seen) == 1
     assert "json_group_array" in seen[0]
