@@ -166,6 +166,10 @@ def main() -> None:
         action="store_true",
         help="the mix phase only votes, comments and posts (in the mix's proportions)",
     )
+    t.add_argument(
+        "--server-cpus",
+        help="run the servers on these CPUs only (taskset's list, e.g. 1), not the client's",
+    )
     t.add_argument("--port", type=int, default=8400)
     t.add_argument("--redis-url", help="Redis, for several workers")
     t.add_argument("--database-url", help="PostgreSQL instead of the embedded SQLite")

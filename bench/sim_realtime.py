@@ -123,6 +123,8 @@ class Run:
 
     def serve(self, argv: list[str], health: str) -> subprocess.Popen:
         # The access log is written as `jam serve` writes it, only not kept.
+        if self.args.server_cpus:  # e.g. "1": the work per request, without a second core
+            argv = ["taskset", "--cpu-list", self.args.server_cpus, *argv]
         server = subprocess.Popen(
             argv, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, InvalidStateError
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4, uuid5
@@ -22,6 +21,7 @@ from eventsourcing.utils import Environment
 
 from domain.errors import InvalidValue
 from domain.values import require_aware
+from jam.answers import LoopAnswer, deliveries_for
 from jam.clock import Clock, system_clock
 from jam.commands import Command, Done
 from jam.committer import GroupCommitter, PendingRepeat, Prepared
@@ -33,6 +33,15 @@ from jam.settings import Settings
 A = TypeVar("A", bound=Aggregate)
 
 ID_NAMESPACE = UUID("3c1d8a52-7e0b-4f5e-9d2a-64b7c1e0f9a3")
+
+
+def _unavailable(exc: BaseException) -> BaseException:
+    """A store that cannot be reached, as callers are told of it."""
+    if not isinstance(exc, InterfaceError | OperationalError):
+        return exc
+    unavailable = StoreUnavailable(f"the event store is unavailable: {exc}")
+    unavailable.__cause__ = exc
+    return unavailable
 
 
 class JamApplication(Application[UUID]):
@@ -71,29 +80,17 @@ class JamApplication(Application[UUID]):
         except (InterfaceError, OperationalError) as exc:
             raise StoreUnavailable(f"the event store is unavailable: {exc}") from exc
 
-    def submit(self, command: Command) -> Future[Done] | None:
-        """`handle` without waiting, for callers on an event loop: the future gets the answer.
+    def submit(self, command: Command) -> asyncio.Future[Done] | None:
+        """`handle` without waiting, for callers on an event loop: the future (of the
+        running loop) gets the answer.
 
         None without group commit: then only `handle` (in a thread) records commands.
         """
         if self.committer is None:
             return None
-        answer: Future[Done] = Future()
-
-        def settle(decided: Future[Done]) -> None:
-            exc = decided.exception()
-            if isinstance(exc, InterfaceError | OperationalError):
-                unavailable = StoreUnavailable(f"the event store is unavailable: {exc}")
-                unavailable.__cause__ = exc
-                exc = unavailable
-            with contextlib.suppress(InvalidStateError):  # the caller gave up waiting
-                if exc is None:
-                    answer.set_result(decided.result())
-                else:
-                    answer.set_exception(exc)
-
-        self.committer.enqueue(command).add_done_callback(settle)
-        return answer
+        answer = LoopAnswer(deliveries_for(asyncio.get_running_loop()), _unavailable)
+        self.committer.enqueue_answer(command, answer)
+        return answer.future
 
     def prepare(self, command: Command, loader: Loader) -> Prepared | Done | PendingRepeat:
         """Decide a command against `loader`; nothing is written here."""

@@ -32,6 +32,7 @@ from eventsourcing.persistence import IntegrityError, InterfaceError, Operationa
 from prometheus_client import Histogram
 
 from domain.vote import Vote
+from jam.answers import LoopAnswer
 from jam.batch import AggregateCache, BatchView
 from jam.commands import Command, Done
 from jam.errors import ConcurrentUpdate
@@ -81,7 +82,7 @@ class Host(Protocol):
 @dataclass
 class _Item:
     command: Command
-    future: Future[Done] = field(default_factory=Future)
+    future: Future[Done] | LoopAnswer = field(default_factory=Future)
 
 
 @dataclass
@@ -119,12 +120,19 @@ class GroupCommitter:
 
     def enqueue(self, command: Command) -> Future[Done]:
         """Queue `command`; its future is answered once its batch is saved (or it is refused)."""
+        future: Future[Done] = Future()
+        self._put(_Item(command, future))
+        return future
+
+    def enqueue_answer(self, command: Command, answer: LoopAnswer) -> None:
+        """Queue `command` for a caller on an event loop: `answer` is settled as a future is."""
+        self._put(_Item(command, answer))
+
+    def _put(self, item: _Item) -> None:
         if not self._thread.is_alive():
             msg = "the committer has stopped"
             raise RuntimeError(msg)
-        item = _Item(command)
         self._queue.put(item)
-        return item.future
 
     def stop(self) -> None:
         if self._thread.is_alive():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from typing import Annotated, Any
@@ -22,6 +23,7 @@ from litestar import Request, get
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+from litestar.channels.subscriber import AsyncDeque, Subscriber
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -45,6 +47,20 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(list[LiveUpdate])
 CATCH_UP_BATCH = 100
 RECENT_KEPT = 10_000  # updates a stream remembers sending, to send late ones once
+
+
+_TICK = b""  # put in a stream's inbox by its keep-alive timer; never published
+
+
+@functools.lru_cache(maxsize=64)
+def _decoded(raw: bytes) -> list[LiveUpdate]:
+    """A published message's updates, decoded once for all the streams it reaches.
+
+    Every stream subscribed to a channel is handed the same bytes object, and bytes
+    keep their hash, so a repeat is found at the cost of an identity check. Streams
+    only read the list.
+    """
+    return _decoder.decode(raw)
 
 
 def jam_channel(jam_id: str) -> str:
@@ -213,6 +229,25 @@ def _message(updates: list[LiveUpdate], resume: int) -> ServerSentEventMessage:
     )
 
 
+def _inbox(subscriber: Subscriber) -> tuple[asyncio.Queue[bytes | None], asyncio.Task | None]:
+    """The queue a subscriber's messages wait in, to be read as they come and in bursts.
+
+    Litestar hands each message to the subscriber's own asyncio queue; reading that
+    queue directly spares a second queue and a task's wake-up per message per stream.
+    Should a later litestar keep its messages otherwise, a task moves them over.
+    """
+    own = getattr(subscriber, "_queue", None)
+    if isinstance(own, asyncio.Queue) and not isinstance(own, AsyncDeque):
+        return own, None
+    inbox: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    async def pump() -> None:
+        async for raw in subscriber.iter_events():
+            inbox.put_nowait(raw)
+
+    return inbox, asyncio.create_task(pump())
+
+
 async def _stream(
     plugin: ChannelsPlugin,
     channel: str,
@@ -257,34 +292,43 @@ async def _follow(
         # Subscribed first, then caught up from the read model: nothing falls in between.
         async for message in catch_up():
             yield message
-        inbox: asyncio.Queue[bytes] = asyncio.Queue()
+        inbox, pumping = _inbox(subscriber)
+        loop = asyncio.get_running_loop()
+        quiet = [True]  # nothing sent since the last keep-alive tick
 
-        async def pump() -> None:
-            async for raw in subscriber.iter_events():
-                inbox.put_nowait(raw)
+        # A timer per stream, not a timeout per message: waiting with a timeout would
+        # make a task and a timer for every update fanned out to every stream.
+        def tick() -> None:
+            if quiet[0]:
+                inbox.put_nowait(_TICK)
+            quiet[0] = True
+            timer[0] = loop.call_later(KEEP_ALIVE_S, tick)
 
-        pumping = asyncio.create_task(pump())
+        timer = [loop.call_later(KEEP_ALIVE_S, tick)]
         try:
             while True:
-                try:
-                    raws = [await asyncio.wait_for(inbox.get(), KEEP_ALIVE_S)]
-                except TimeoutError:
-                    yield KEEP_ALIVE
-                    continue
+                raws = [await inbox.get()]
                 while not inbox.empty():  # coalesce whatever else is already waiting
                     raws.append(inbox.get_nowait())
+                if None in raws:  # the subscription was ended
+                    return
                 if RESYNC in raws:  # the subscription was broken: updates may have been lost
                     async for message in catch_up():
                         yield message
                     raws = [raw for raw in raws if raw != RESYNC]
-                fresh = sent.unsent([u for raw in raws for u in _decoder.decode(raw)], last[0])
+                fresh = sent.unsent([u for raw in raws if raw for u in _decoded(raw)], last[0])
                 if fresh:
+                    quiet[0] = False
                     last[0] = resume_point(last[0], fresh)
                     yield _message(fresh, last[0])
+                elif _TICK in raws:
+                    yield KEEP_ALIVE
         finally:
-            pumping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pumping
+            timer[0].cancel()
+            if pumping is not None:
+                pumping.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pumping
 
 
 def _respond(

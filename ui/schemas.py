@@ -7,7 +7,6 @@ participant returns the first result and records nothing new.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -131,7 +130,7 @@ async def handle(state: State, command: c.Command) -> c.Done:
     if pending is None:
         return await sync_to_thread(app.handle, command)
     # Waiting on the committer's answer holds no worker thread, which reads need.
-    return await asyncio.wrap_future(pending)
+    return await pending
 
 
 def written(done: c.Done, status: int = HTTP_201_CREATED) -> Response[Written]:

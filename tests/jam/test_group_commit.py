@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from uuid import uuid4
@@ -228,14 +229,17 @@ def test_submit_answers_without_holding_the_caller_and_maps_store_failures(app, 
     """For callers on an event loop: the answer comes on a future, errors as `handle` has them."""
     scene = open_jam(app, clock)
     ada = scene.join()
-    command = _ideas(scene, [ada], 1)[0]
-    done = app.submit(command).result()
+
+    async def submit(command):
+        return await app.submit(command)
+
+    done = asyncio.run(submit(_ideas(scene, [ada], 1)[0]))
     assert done.position == app.position()
 
     def unreachable(events):
         raise OperationalError("connection refused")
 
     _slow_committer(app, record=unreachable)
-    failed = app.submit(_ideas(scene, [ada], 1)[0])
-    assert isinstance(failed.exception(), StoreUnavailable)
+    with pytest.raises(StoreUnavailable):
+        asyncio.run(submit(_ideas(scene, [ada], 1)[0]))
     assert app.position() == done.position

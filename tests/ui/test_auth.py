@@ -6,6 +6,7 @@ import stat
 from uuid import uuid4
 
 from jam.settings import Settings
+from ui import auth
 from ui.auth import MAX_AGE_S, issue_token, read_token, secret_key
 
 
@@ -23,6 +24,29 @@ def test_a_tampered_or_foreign_token_names_nobody():
     assert read_token(key, f"{uuid4().hex}.{issued}.{signature}", now=1_000_000) is None
     assert read_token(b"other" * 8, token, now=1_000_000) is None
     assert read_token(key, "not-a-token", now=1_000_000) is None
+
+
+def test_a_valid_token_is_verified_once_and_its_age_still_checked_each_time(monkeypatch):
+    signed = []
+    sign = auth._sign
+    monkeypatch.setattr(auth, "_sign", lambda key, payload: signed.append(1) or sign(key, payload))
+    monkeypatch.setattr(auth, "VERIFIED_MAX", 2)
+    monkeypatch.setattr(auth, "_verified", {})
+    key, who = b"k" * 32, uuid4()
+    token = issue_token(key, who, now=1_000_000)
+    signed.clear()
+    for _ in range(3):
+        assert read_token(key, token, now=1_000_000 + 60) == who
+    assert read_token(key, token, now=1_000_000 + MAX_AGE_S + 1) is None
+    assert len(signed) == 1
+    # Junk is checked every time and never kept.
+    assert read_token(key, token[:-2] + "xx", now=1_000_000) is None
+    assert read_token(key, token[:-2] + "xx", now=1_000_000) is None
+    assert len(signed) == 3
+    # Full: the remembered tokens are forgotten, not grown past the bound.
+    for other in (uuid4(), uuid4()):
+        assert read_token(key, issue_token(key, other, now=1_000_000), now=1_000_000) == other
+    assert len(auth._verified) <= 2
 
 
 def test_without_a_configured_key_one_is_kept_privately_in_the_data_dir(tmp_path):

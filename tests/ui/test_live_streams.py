@@ -1,0 +1,92 @@
+"""A live stream's loop in process: keep-alives when idle, one decoding per message."""
+
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+
+from projections.models import LiveUpdate
+from ui import live
+
+
+def _published(*positions: int) -> bytes:
+    return msgspec.json.encode([LiveUpdate(p, "jam", "idea", f"i{p}", f"i{p}") for p in positions])
+
+
+async def _next(stream):
+    return await asyncio.wait_for(stream.__anext__(), 5)
+
+
+def test_an_idle_stream_sends_keep_alives_and_then_the_updates_that_come(monkeypatch):
+    monkeypatch.setattr(live, "KEEP_ALIVE_S", 0.05)
+
+    async def main():
+        plugin = live.channels_plugin(None)
+        async with plugin:
+            stream = live._follow(plugin, "jam:jam", lambda after: [], 0, None)
+            assert await _next(stream) is live.KEEP_ALIVE
+            assert await _next(stream) is live.KEEP_ALIVE
+            plugin.publish(_published(7, 8), ["jam:jam"])
+            message = await _next(stream)
+            await stream.aclose()
+        return message
+
+    message = asyncio.run(main())
+    assert (message.event, message.id) == ("updates", 8)
+    assert [u["position"] for u in msgspec.json.decode(message.data)] == [7, 8]
+
+
+def test_a_message_reaching_many_streams_is_decoded_once():
+    live._decoded.cache_clear()
+
+    async def main():
+        plugin = live.channels_plugin(None)
+        async with plugin:
+            streams = [live._follow(plugin, "jam:jam", lambda after: [], 0, None) for _ in range(3)]
+            # Each stream subscribes when first asked for a message.
+            waiting = [asyncio.ensure_future(_next(s)) for s in streams]
+            await asyncio.sleep(0.05)
+            plugin.publish(_published(3), ["jam:jam"])
+            messages = await asyncio.gather(*waiting)
+            for s in streams:
+                await s.aclose()
+        return messages
+
+    messages = asyncio.run(main())
+    assert [m.id for m in messages] == [3, 3, 3]
+    assert live._decoded.cache_info().misses == 1
+
+
+def test_a_subscriber_that_keeps_its_messages_otherwise_is_read_through_a_pump():
+    class Elsewhere:
+        async def iter_events(self):
+            yield b"first"
+            yield b"second"
+
+    async def main():
+        inbox, pumping = live._inbox(Elsewhere())
+        got = [await inbox.get(), await inbox.get()]
+        await pumping
+        return got
+
+    assert asyncio.run(main()) == [b"first", b"second"]
+
+
+def test_a_stream_reads_the_subscribers_own_queue_and_ends_with_the_subscription():
+    async def main():
+        plugin = live.channels_plugin(None)
+        async with plugin:
+            stream = live._follow(plugin, "jam:jam", lambda after: [], 0, None)
+            waiting = asyncio.ensure_future(_next(stream))
+            await asyncio.sleep(0.05)
+            (subscriber,) = plugin._channels["jam:jam"]
+            assert live._inbox(subscriber)[1] is None  # no pump task in between
+            await subscriber.put(None)  # what unsubscribing sends
+            try:
+                await waiting
+            except StopAsyncIteration:
+                return True
+        return False
+
+    assert asyncio.run(main())
