@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from jam.logs import _stop_writer
 from tests.services import drop_schema, fresh_schema, require_redis
 
 
@@ -36,6 +37,7 @@ def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     yield
+    _stop_writer()
     for handler in list(root.handlers):
         root.removeHandler(handler)
     for handler in handlers:
