@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from jam.logs import _stop_writer
 from tests.services import drop_schema, fresh_schema, require_redis
 
 
@@ -37,7 +36,6 @@ def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     yield
-    _stop_writer()
     for handler in list(root.handlers):
         root.removeHandler(handler)
     for handler in handlers:

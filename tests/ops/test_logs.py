@@ -6,11 +6,10 @@ import io
 import json
 import logging
 import sys
-import threading
 
 from litestar.testing import TestClient
 
-from jam.logs import JsonFormatter, TextFormatter, _stop_writer, configure_logging, request_id
+from jam.logs import JsonFormatter, TextFormatter, configure_logging, request_id
 from jam.settings import Settings
 from ui.app import create_app
 
@@ -69,36 +68,6 @@ def test_configure_logging_sends_every_logger_to_one_handler_in_the_chosen_forma
         ("openjam.x", "detail"),
     ]
     assert lines[1]["n"] == 1
-
-
-def test_handed_over_records_are_written_by_another_thread_in_order_with_their_request_id(
-    restore_logging,
-):
-    writers = set()
-
-    class Stream(io.StringIO):
-        def write(self, text: str) -> int:
-            writers.add(threading.current_thread())
-            return super().write(text)
-
-    out = Stream()
-    configure_logging(Settings(log_format="json"), stream=out, handed_over=True)
-    log = logging.getLogger("openjam.x")
-    token = request_id.set("req-9")
-    try:
-        for n in range(50):
-            log.info("line %d", n, extra={"n": n})
-    finally:
-        request_id.reset(token)
-    log.info("outside any request")
-    _stop_writer()  # what the process does at exit: everything queued is written
-    lines = [json.loads(line) for line in out.getvalue().splitlines()]
-    expected = [*(f"line {n}" for n in range(50)), "outside any request"]
-    assert [x["message"] for x in lines] == expected
-    assert {x.get("request_id") for x in lines[:50]} == {"req-9"}
-    assert "request_id" not in lines[50]
-    assert lines[7]["n"] == 7
-    assert threading.current_thread() not in writers
 
 
 def test_each_request_is_logged_as_json_with_its_id_route_status_and_duration(
