@@ -6,6 +6,6 @@ from ui.app import create_app
 from ui.server import share_the_interpreter
 
 settings = Settings.from_env()
-configure_logging(settings)  # each worker process logs as the server was told to
+configure_logging(settings, buffered=True)  # each worker logs as the server was told to
 share_the_interpreter()
 app = create_app(settings)

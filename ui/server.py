@@ -36,7 +36,7 @@ class ServeError(ValueError):
 
 
 def serve(settings: Settings, workers: int = 1) -> None:
-    configure_logging(settings)
+    configure_logging(settings, buffered=True)
     share_the_interpreter()
     # Our middleware logs each request with its id, route and duration; uvicorn's
     # access lines would only repeat it in another shape.

@@ -6,10 +6,17 @@ import io
 import json
 import logging
 import sys
+import threading
 
 from litestar.testing import TestClient
 
-from jam.logs import JsonFormatter, TextFormatter, configure_logging, request_id
+from jam.logs import (
+    BufferedHandler,
+    JsonFormatter,
+    TextFormatter,
+    configure_logging,
+    request_id,
+)
 from jam.settings import Settings
 from ui.app import create_app
 
@@ -68,6 +75,66 @@ def test_configure_logging_sends_every_logger_to_one_handler_in_the_chosen_forma
         ("openjam.x", "detail"),
     ]
     assert lines[1]["n"] == 1
+
+
+class _Recorded(io.StringIO):
+    """A stream that remembers each write and the thread that made it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[tuple[str, threading.Thread]] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append((text, threading.current_thread()))
+        return super().write(text)
+
+
+def test_a_buffered_handler_writes_lines_together_in_order_and_warnings_at_once(restore_logging):
+    out = _Recorded()
+    handler = BufferedHandler(out, every_s=3600)  # only explicit flushes in this test
+    handler.setFormatter(TextFormatter())
+    log = logging.getLogger("openjam.buffered")
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    try:
+        token = request_id.set("req-3")
+        try:
+            for n in range(20):
+                log.info("line %d", n)
+        finally:
+            request_id.reset(token)
+        assert out.writes == []  # nothing written yet: the event loop never waits on stderr
+        log.warning("slow disk")  # written at once, after the lines before it
+        assert len(out.writes) == 1
+        lines = out.getvalue().splitlines()
+        assert [line.split(": ", 1)[1] for line in lines[:3]] == [
+            "line 0 request_id=req-3",
+            "line 1 request_id=req-3",
+            "line 2 request_id=req-3",
+        ]
+        assert lines[-1].endswith("slow disk")
+        assert len(lines) == 21
+        log.info("last words")
+    finally:
+        log.removeHandler(handler)
+        log.propagate = True
+        log.setLevel(logging.NOTSET)
+        handler.close()  # what happens at exit
+    assert out.getvalue().splitlines()[-1].endswith("last words")
+
+
+def test_a_buffered_handler_flushes_by_itself_from_its_own_thread(restore_logging):
+    out = _Recorded()
+    configure_logging(Settings(log_format="json"), stream=out, buffered=True)
+    logging.getLogger("openjam.x").info("later")
+    for _ in range(100):
+        if out.writes:
+            break
+        threading.Event().wait(0.02)
+    (text, writer), *_ = out.writes
+    assert json.loads(text)["message"] == "later"
+    assert writer is not threading.current_thread()
 
 
 def test_each_request_is_logged_as_json_with_its_id_route_status_and_duration(

@@ -121,7 +121,7 @@ def test_the_openapi_schema_describes_health_but_not_the_home_page(client):
 def test_serving_lets_threads_take_turns_often(tmp_path, monkeypatch):
     """The committer and the projection get the interpreter back soon after their I/O."""
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
-    monkeypatch.setattr(server, "configure_logging", lambda settings: None)
+    monkeypatch.setattr(server, "configure_logging", lambda settings, **how: None)
     before = sys.getswitchinterval()
     try:
         server.serve(Settings(data_dir=tmp_path / "var"))
