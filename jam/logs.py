@@ -70,21 +70,27 @@ class TextFormatter(logging.Formatter):
         return f"{first} {fields}{newline}{rest}"
 
 
-FLUSH_S = 0.1  # how long a line may wait in a web process's buffer
+FLUSH_S = 0.1  # how long an access line may wait in a web process's buffer
+ACCESS_LOGGERS = frozenset({"openjam.access"})  # one line per request: the ones kept
 
 
 class BufferedHandler(logging.StreamHandler):
-    """Collects formatted lines and writes them together, every FLUSH_S and at exit.
+    """Keeps the access log's lines and writes them together, every FLUSH_S or before
+    any other record.
 
     A web process serves every request in its event loop's thread, and writing
     each request's line there made that thread let go of the interpreter at every
-    line and wait to get it back (a tenth of a cached read's time). Warnings and
-    worse are written at once; a process killed outright loses at most FLUSH_S
-    of information lines.
+    line and wait to get it back (a tenth of a cached read's time). Every other
+    record is rare and written at once, after the lines kept before it, so the
+    server's last words ("Finished server process") bring everything out even when
+    it then ends by re-raising the signal that stopped it (atexit does not run).
     """
 
-    def __init__(self, stream: TextIO, every_s: float = FLUSH_S) -> None:
+    def __init__(
+        self, stream: TextIO, every_s: float = FLUSH_S, kept: frozenset[str] = ACCESS_LOGGERS
+    ) -> None:
         super().__init__(stream)
+        self._kept = kept
         self._lines: list[str] = []
         self._writing = threading.Lock()  # one writer at a time keeps the lines in order
         self._every_s = every_s
@@ -100,8 +106,14 @@ class BufferedHandler(logging.StreamHandler):
             self.handleError(record)
             return
         self._lines.append(line)  # under the handler's lock (`Handler.handle`)
-        if record.levelno >= logging.WARNING:
+
+    def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+        emitted = super().handle(record)
+        # Outside the handler's lock: `flush` takes the two locks in the flushing
+        # thread's order.
+        if emitted and (record.name not in self._kept or record.levelno >= logging.WARNING):
             self.flush()
+        return bool(emitted)
 
     def flush(self) -> None:
         with self._writing:

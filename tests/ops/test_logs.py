@@ -89,45 +89,48 @@ class _Recorded(io.StringIO):
         return super().write(text)
 
 
-def test_a_buffered_handler_writes_lines_together_in_order_and_warnings_at_once(restore_logging):
+def test_a_buffered_handler_keeps_access_lines_until_any_other_record_comes(restore_logging):
     out = _Recorded()
-    handler = BufferedHandler(out, every_s=3600)  # only explicit flushes in this test
+    handler = BufferedHandler(out, every_s=3600)  # only the rule flushes in this test
     handler.setFormatter(TextFormatter())
-    log = logging.getLogger("openjam.buffered")
-    log.addHandler(handler)
-    log.propagate = False
-    log.setLevel(logging.INFO)
+    access, other = logging.getLogger("openjam.access"), logging.getLogger("uvicorn.error")
+    for log in (access, other):
+        log.addHandler(handler)
+        log.propagate = False
+        log.setLevel(logging.INFO)
     try:
         token = request_id.set("req-3")
         try:
             for n in range(20):
-                log.info("line %d", n)
+                access.info("GET /x %d", n)
         finally:
             request_id.reset(token)
         assert out.writes == []  # nothing written yet: the event loop never waits on stderr
-        log.warning("slow disk")  # written at once, after the lines before it
+        other.info("Finished server process")  # written at once, after the lines before it
         assert len(out.writes) == 1
         lines = out.getvalue().splitlines()
-        assert [line.split(": ", 1)[1] for line in lines[:3]] == [
-            "line 0 request_id=req-3",
-            "line 1 request_id=req-3",
-            "line 2 request_id=req-3",
+        assert [line.split(": ", 1)[1] for line in lines[:2]] == [
+            "GET /x 0 request_id=req-3",
+            "GET /x 1 request_id=req-3",
         ]
-        assert lines[-1].endswith("slow disk")
+        assert lines[-1].endswith("Finished server process")
         assert len(lines) == 21
-        log.info("last words")
+        access.warning("GET /slow 200")  # an access line of a warning is written at once too
+        assert len(out.writes) == 2
+        access.info("GET /last 200")
     finally:
-        log.removeHandler(handler)
-        log.propagate = True
-        log.setLevel(logging.NOTSET)
+        for log in (access, other):
+            log.removeHandler(handler)
+            log.propagate = True
+            log.setLevel(logging.NOTSET)
         handler.close()  # what happens at exit
-    assert out.getvalue().splitlines()[-1].endswith("last words")
+    assert out.getvalue().splitlines()[-1].endswith("GET /last 200")
 
 
 def test_a_buffered_handler_flushes_by_itself_from_its_own_thread(restore_logging):
     out = _Recorded()
     configure_logging(Settings(log_format="json"), stream=out, buffered=True)
-    logging.getLogger("openjam.x").info("later")
+    logging.getLogger("openjam.access").info("later")
     for _ in range(100):
         if out.writes:
             break
