@@ -138,11 +138,23 @@ def encode_updates(updates: list[Update]) -> list[tuple[bytes, str]]:
 
 
 class Publisher:
-    """Publishes updates from the projection thread onto the event loop's channels."""
+    """Publishes updates from the projection thread onto the event loop's channels.
+
+    The channels start after the app's own start-up, in which the projection already
+    follows the log. With Redis, clients of other web workers may be waiting for what
+    this worker projects meanwhile (they caught up from the read models before it was
+    there), so messages made before the channels start are kept and published, in
+    order, as soon as they have started; after START_WAIT_S they are given up.
+    """
+
+    START_WAIT_S = 30.0
+    RETRY_S = 0.05
 
     def __init__(self, plugin: ChannelsPlugin, loop: asyncio.AbstractEventLoop) -> None:
         self._plugin = plugin
         self._loop = loop
+        self._waiting: list[tuple[bytes, str]] = []
+        self._since: float | None = None  # when the oldest waiting message was kept
 
     def __call__(self, updates: list[Update]) -> None:
         batch = encode_updates(updates)
@@ -150,13 +162,27 @@ class Publisher:
         self._loop.call_soon_threadsafe(self._publish, batch)
 
     def _publish(self, batch: list[tuple[bytes, str]]) -> None:
-        try:
-            for data, name in batch:
+        waited = bool(self._waiting)
+        self._waiting.extend(batch)
+        if not waited:  # otherwise a retry is already scheduled and keeps the order
+            self._send()
+
+    def _send(self) -> None:
+        while self._waiting:
+            data, name = self._waiting[0]
+            try:
                 self._plugin.publish(data, [name])
-        except RuntimeError:
-            # The channels start after the projection's start-up catch-up; nobody can
-            # be subscribed before then, and late subscribers catch up from the read model.
-            log.debug("channels not started yet; %d messages not broadcast", len(batch))
+            except RuntimeError:  # the channels have not started (or have stopped)
+                now = self._loop.time()
+                self._since = self._since or now
+                if now - self._since > self.START_WAIT_S:
+                    log.debug("channels not running; %d messages dropped", len(self._waiting))
+                    self._waiting.clear()
+                    break
+                self._loop.call_later(self.RETRY_S, self._send)
+                return
+            self._waiting.pop(0)
+        self._since = None
 
 
 def _feed_bounds(services: Services) -> tuple[int, int]:

@@ -90,3 +90,37 @@ def test_a_stream_reads_the_subscribers_own_queue_and_ends_with_the_subscription
         return False
 
     assert asyncio.run(main())
+
+
+def test_updates_projected_before_the_channels_start_are_published_once_they_have(monkeypatch):
+    """With Redis, another worker's clients may be waiting for them already."""
+    from projections.projector import Update
+
+    monkeypatch.setattr(live.Publisher, "RETRY_S", 0.2)
+
+    async def main():
+        plugin = live.channels_plugin(None)
+        publisher = live.Publisher(plugin, asyncio.get_running_loop())
+        publisher._publish(live.encode_updates([Update(4, "jam", "idea", "i4", "i4")]))
+        publisher._publish(live.encode_updates([Update(5, "jam", "vote", "v5", "i4")]))
+        async with plugin, plugin.start_subscription(["jam:jam"]) as subscriber:
+            events = subscriber.iter_events()
+            got = [await asyncio.wait_for(events.__anext__(), 5) for _ in range(2)]
+        return [u["position"] for raw in got for u in msgspec.json.decode(raw)]
+
+    assert asyncio.run(main()) == [4, 5]
+
+
+def test_updates_are_given_up_when_the_channels_never_start(monkeypatch):
+    from projections.projector import Update
+
+    monkeypatch.setattr(live.Publisher, "START_WAIT_S", 0.0)
+    monkeypatch.setattr(live.Publisher, "RETRY_S", 0.01)
+
+    async def main():
+        publisher = live.Publisher(live.channels_plugin(None), asyncio.get_running_loop())
+        publisher._publish(live.encode_updates([Update(4, "jam", "idea", "i4", "i4")]))
+        await asyncio.sleep(0.1)
+        return publisher._waiting
+
+    assert asyncio.run(main()) == []
