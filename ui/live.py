@@ -214,7 +214,9 @@ class _Sent:
         self._keep = keep
 
     def unsent(self, updates: list[LiveUpdate], last: int) -> list[LiveUpdate]:
-        oldest = self._order[0][0] if self._order else last
+        # Below what it remembers sending, a stream cannot tell what a client has seen:
+        # it goes by the client's position, which the client has (Last-Event-ID).
+        oldest = self._order[0][0] if self._order else last + 1
         fresh = sorted(
             (
                 u

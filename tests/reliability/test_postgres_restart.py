@@ -76,6 +76,8 @@ def test_a_stream_sends_an_update_that_arrives_after_a_later_one_once():
     assert [u.position for u in sent.unsent([update(14), update(15)], last=10)] == [14, 15]
     assert [u.position for u in sent.unsent([update(12), update(14)], last=15)] == [12]
     assert sent.unsent([update(12), update(9)], last=15) == []
+    # A fresh stream has sent nothing: the client's own position counts as seen.
+    assert [u.position for u in _Sent().unsent([update(7), update(8)], last=7)] == [8]
 
 
 def test_a_projection_that_loses_the_store_while_starting_serves_and_catches_up_later(
