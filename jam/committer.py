@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -82,7 +82,7 @@ class Host(Protocol):
 @dataclass
 class _Item:
     command: Command
-    future: Future[Done] | LoopAnswer = field(default_factory=Future)
+    future: Future[Done] | LoopAnswer
 
 
 @dataclass
