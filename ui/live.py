@@ -153,7 +153,7 @@ class Publisher:
     def __init__(self, plugin: ChannelsPlugin, loop: asyncio.AbstractEventLoop) -> None:
         self._plugin = plugin
         self._loop = loop
-        self._waiting: list[tuple[bytes, str]] = []
+        self._waiting: collections.deque[tuple[bytes, str]] = collections.deque()
         self._since: float | None = None  # when the oldest waiting message was kept
 
     def __call__(self, updates: list[Update]) -> None:
@@ -181,7 +181,7 @@ class Publisher:
                     break
                 self._loop.call_later(self.RETRY_S, self._send)
                 return
-            self._waiting.pop(0)
+            self._waiting.popleft()
         self._since = None
 
 

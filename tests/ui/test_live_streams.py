@@ -121,6 +121,6 @@ def test_updates_are_given_up_when_the_channels_never_start(monkeypatch):
         publisher = live.Publisher(live.channels_plugin(None), asyncio.get_running_loop())
         publisher._publish(live.encode_updates([Update(4, "jam", "idea", "i4", "i4")]))
         await asyncio.sleep(0.1)
-        return publisher._waiting
+        return list(publisher._waiting)
 
     assert asyncio.run(main()) == []
