@@ -150,6 +150,16 @@ class SQLiteViews:
         """BEGIN IMMEDIATE already holds the database's single write lock."""
 
     @contextmanager
+    def attached(self, path: Path, alias: str) -> Iterator[None]:
+        """Another database file readable as `alias` by this thread's connection."""
+        conn = self._conn()
+        conn.execute("ATTACH DATABASE ? AS " + alias, (str(path),))
+        try:
+            yield
+        finally:
+            conn.execute("DETACH DATABASE " + alias)
+
+    @contextmanager
     def bulk_load(self) -> Iterator[None]:
         """For a rebuild: no fsync while loading (a crash means rebuilding again)."""
         conn = self._conn()

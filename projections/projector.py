@@ -40,6 +40,13 @@ DecoderFor = Callable[[type[T]], Callable[[bytes], T]]
 Row = tuple[int, str, str, bytes]  # position, originator id as text, topic, payload
 Note = tuple[int, str, str, str, str | None]
 Statement = tuple[str, list[Any]]  # SQL and the rows to run it with
+# Tables of counters that a page adds to: (table, key columns, counter columns).
+COUNTER_TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("rm_idea_segments", ("idea_id", "segment"), ("up", "down")),
+    ("rm_minutes", ("jam_id", "minute"), ("ideas", "comments", "votes", "joins")),
+    ("rm_segments", ("jam_id", "segment"), ("participants", "ideas", "comments", "votes")),
+    ("rm_forums", ("jam_id", "forum"), ("ideas", "comments", "votes")),
+)
 
 
 class Notice(NamedTuple):
@@ -61,7 +68,7 @@ class Update(NamedTuple):
     idea_id: str | None = None
 
 
-def _iso(ts: datetime) -> str:
+def iso(ts: datetime) -> str:
     """ISO 8601 in UTC with microseconds, as the read models store times (sortable as text).
 
     msgspec writes RFC 3339 ("...Z", no fraction when it is zero) several times
@@ -261,8 +268,8 @@ class Projector:
                 e.title,
                 e.description,
                 json.dumps(e.forums),
-                _iso(e.starts_at),
-                _iso(e.ends_at),
+                iso(e.starts_at),
+                iso(e.ends_at),
             ),
         )
         page.notes.append((n[0], n[1], "jam", n[1], None))
@@ -276,20 +283,20 @@ class Projector:
 
     def _jam_rescheduled(self, cur: Cursor, page: _Page, n: Row, e: p.JamRescheduled) -> None:
         self._update_jam(
-            cur, page, n, "starts_at = ?, ends_at = ?", _iso(e.starts_at), _iso(e.ends_at)
+            cur, page, n, "starts_at = ?, ends_at = ?", iso(e.starts_at), iso(e.ends_at)
         )
 
     def _jam_extended(self, cur: Cursor, page: _Page, n: Row, e: p.JamExtended) -> None:
-        self._update_jam(cur, page, n, "ends_at = ?", _iso(e.ends_at))
+        self._update_jam(cur, page, n, "ends_at = ?", iso(e.ends_at))
 
     def _jam_closed_early(self, cur: Cursor, page: _Page, n: Row, e: p.JamClosedEarly) -> None:
         self._update_jam(
-            cur, page, n, "closed_at = ?, close_reason = ?", _iso(e.timestamp), e.reason
+            cur, page, n, "closed_at = ?, close_reason = ?", iso(e.timestamp), e.reason
         )
 
     def _jam_alert_sent(self, cur: Cursor, page: _Page, n: Row, e: p.JamAlertSent) -> None:
         self._update_jam(
-            cur, page, n, "alert = ?, alert_at = ?", e.message, _iso(e.timestamp), kind="alert"
+            cur, page, n, "alert = ?, alert_at = ?", e.message, iso(e.timestamp), kind="alert"
         )
 
     def _jam_alert_cleared(self, cur: Cursor, page: _Page, n: Row, e: p.Payload) -> None:
@@ -304,7 +311,7 @@ class Projector:
 
     # Participants
     def _participant_joined(self, cur: Cursor, page: _Page, n: Row, e: p.ParticipantJoined) -> None:
-        pid, jam_id, at = n[1], e.jam_id, _iso(e.timestamp)
+        pid, jam_id, at = n[1], e.jam_id, iso(e.timestamp)
         page.new_people.append((pid, jam_id, e.display_name, e.segment, e.role, at))
         if jam_id is not None:
             page.minutes[(jam_id, at[:16])][3] += 1
@@ -349,7 +356,7 @@ class Projector:
 
     # Ideas
     def _idea_posted(self, cur: Cursor, page: _Page, n: Row, e: p.IdeaPosted) -> None:
-        idea_id, jam_id, author, at = n[1], e.jam_id, e.author_id, _iso(e.timestamp)
+        idea_id, jam_id, author, at = n[1], e.jam_id, e.author_id, iso(e.timestamp)
         page.new_ideas[idea_id] = (
             idea_id,
             jam_id,
@@ -374,7 +381,7 @@ class Projector:
     def _idea_edited(self, cur: Cursor, page: _Page, n: Row, e: p.IdeaEdited) -> None:
         cur.execute(
             "UPDATE rm_ideas SET title = ?, body = ?, edited_at = ? WHERE idea_id = ?",
-            (e.title, e.body, _iso(e.timestamp), n[1]),
+            (e.title, e.body, iso(e.timestamp), n[1]),
         )
         self._note_idea(cur, page, n, "idea")
 
@@ -384,7 +391,7 @@ class Projector:
         cur.execute(
             "INSERT INTO rm_flags (idea_id, flagged_by, jam_id, reason, flagged_at) "
             "VALUES (?, ?, ?, ?, ?)",
-            (idea_id, e.flagged_by, jam_id, e.reason, _iso(e.timestamp)),
+            (idea_id, e.flagged_by, jam_id, e.reason, iso(e.timestamp)),
         )
         cur.execute("UPDATE rm_ideas SET flags = flags + 1 WHERE idea_id = ?", (idea_id,))
         page.notes.append((n[0], jam_id, "flag", idea_id, idea_id))
@@ -443,7 +450,7 @@ class Projector:
     # Comments
     def _comment_posted(self, cur: Cursor, page: _Page, n: Row, e: p.CommentPosted) -> None:
         comment_id, idea_id, jam_id, author = n[1], e.idea_id, e.jam_id, e.author_id
-        at = _iso(e.timestamp)
+        at = iso(e.timestamp)
         page.new_comments.append(
             (
                 comment_id,
@@ -476,7 +483,7 @@ class Projector:
         comment_id = n[1]
         cur.execute(
             "UPDATE rm_comments SET body = ?, edited_at = ? WHERE comment_id = ?",
-            (e.body, _iso(e.timestamp), comment_id),
+            (e.body, iso(e.timestamp), comment_id),
         )
         jam_id, idea_id = self._comment_place(cur, comment_id)
         page.notes.append((n[0], jam_id, "comment", comment_id, idea_id))
@@ -514,7 +521,7 @@ class Projector:
             e.segment,
             e.value,
         )
-        at = _iso(e.timestamp)
+        at = iso(e.timestamp)
         page.votes[vote_id] = [vote_id, idea_id, pid, jam_id, segment, 0, at]
         idea = self._set_vote(cur, page, vote_id, value, at)
         page.minutes[(jam_id, at[:16])][2] += 1
@@ -528,7 +535,7 @@ class Projector:
 
     def _vote_passed(self, cur: Cursor, page: _Page, n: Row, e: p.VoteCast) -> None:
         """Seen, not voted (Pol.is passes): a vote row of value 0, counted only as activity."""
-        vote_id, pid, at = n[1], e.participant_id, _iso(e.timestamp)
+        vote_id, pid, at = n[1], e.participant_id, iso(e.timestamp)
         page.votes[vote_id] = [vote_id, e.idea_id, pid, e.jam_id, e.segment, 0, at]
         self._set_vote(cur, page, vote_id, 0, at)
         person = page.people[pid]
@@ -537,10 +544,10 @@ class Projector:
         page.notes.append((n[0], e.jam_id, "vote", vote_id, e.idea_id))
 
     def _vote_changed(self, cur: Cursor, page: _Page, n: Row, e: p.VoteChanged) -> None:
-        self._vote_moved(cur, page, n, e.value, _iso(e.timestamp))
+        self._vote_moved(cur, page, n, e.value, iso(e.timestamp))
 
     def _vote_withdrawn(self, cur: Cursor, page: _Page, n: Row, e: p.Payload) -> None:
-        self._vote_moved(cur, page, n, 0, _iso(e.timestamp))
+        self._vote_moved(cur, page, n, 0, iso(e.timestamp))
 
     def _vote_moved(self, cur: Cursor, page: _Page, n: Row, value: int, at: str) -> None:
         vote_id = n[1]
@@ -620,7 +627,7 @@ class Projector:
         cur.execute(
             "INSERT INTO rm_moderation (position, jam_id, target_kind, target_id, action, reason, "
             "actor_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (n[0], jam_id, kind, target, action, reason, actor, _iso(e.timestamp)),
+            (n[0], jam_id, kind, target, action, reason, actor, iso(e.timestamp)),
         )
 
     # Writing
@@ -689,21 +696,10 @@ class Projector:
                     [votes[vid] for vid in sorted(votes)],
                 )
             )
-        for table, keys, counters, deltas in (
-            ("rm_idea_segments", ("idea_id", "segment"), ("up", "down"), page.idea_segments),
-            (
-                "rm_minutes",
-                ("jam_id", "minute"),
-                ("ideas", "comments", "votes", "joins"),
-                page.minutes,
-            ),
-            (
-                "rm_segments",
-                ("jam_id", "segment"),
-                ("participants", "ideas", "comments", "votes"),
-                page.segments,
-            ),
-            ("rm_forums", ("jam_id", "forum"), ("ideas", "comments", "votes"), page.forums),
+        for (table, keys, counters), deltas in zip(
+            COUNTER_TABLES,
+            (page.idea_segments, page.minutes, page.segments, page.forums),
+            strict=True,
         ):
             if deltas:
                 writes.append(_added(table, keys, counters, deltas))

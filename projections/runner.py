@@ -8,18 +8,23 @@ last committed page ended.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import queue
-import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, Protocol
 
-from projections.db import Cursor, ViewDatabase
-from projections.pipeline import OnDemandCursor, PageWriter, runs
-from projections.projector import TRACKING_NAME, Notice, Projector, Row, Update, run
+from projections.db import Cursor, SQLiteViews, ViewDatabase
+from projections.pipeline import (
+    RebuildInProgress,
+    project_pages,
+    quick_turns,
+    record,
+    without_cycle_collection,
+)
+from projections.pipeline import tracked as tracked_position
+from projections.projector import TRACKING_NAME, Notice, Projector, Row, Update
 from projections.schema import (
     SCHEMA_VERSION,
     clear_views,
@@ -27,6 +32,7 @@ from projections.schema import (
     drop_indexes,
     drop_tables,
 )
+from projections.split import SplitRebuild
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +44,8 @@ RECONNECT_S = 0.5
 # A rebuild applies the log in pages this large: the fewer the pages, the fewer
 # times each idea's, minute's and person's row is rewritten.
 REBUILD_PAGE = 250_000
-# Near the end of the log a rebuild's pages shrink, down to this part of the largest
-# (see `_rebuild_page`).
-REBUILD_LAST_PAGE_PART = 25
-# Stretches of a rebuild's page this long without a rarer event are written by a
-# second thread while the next stretch is gathered (see projections/pipeline.py).
-PIPELINED_RUN_MIN = 10_000
-REBUILD_SWITCH_S = 0.0002  # the interpreter's switch interval during a rebuild
-
-
-class RebuildInProgress(RuntimeError):
-    """Another runner is rebuilding these read models; others wait for it to finish."""
+# Below this many events a rebuild runs in one process (see projections/split.py).
+SPLIT_MIN = 200_000
 
 
 class LogReader(Protocol):
@@ -76,8 +73,10 @@ class ProjectionRunner:
         page_size: int = 2000,
         rebuild_page_size: int = REBUILD_PAGE,
         on_updates: Callable[[list[Update]], None] | None = None,
+        split_min: int = SPLIT_MIN,
     ) -> None:
         self._log = log_recorder
+        self._split_min = split_min
         self.views = views
         self._projector = projector
         self._page_size = page_size
@@ -105,20 +104,13 @@ class ProjectionRunner:
                     "INSERT INTO rm_tracking (name, position) VALUES (?, ?)",
                     (SCHEMA_MARK, SCHEMA_VERSION),
                 )
-            self._position = self._tracked(cur)
+            self._position = tracked_position(cur)
 
     def on_updates(self, callback: Callable[[list[Update]], None]) -> None:
         """Call `callback` with each applied page's updates (after its commit)."""
         self._on_updates = callback
 
     # Position
-    @staticmethod
-    def _tracked(cur: Cursor) -> int:
-        row = cur.execute(
-            "SELECT position FROM rm_tracking WHERE name = ?", (TRACKING_NAME,)
-        ).fetchone()
-        return int(row[0]) if row else 0
-
     @property
     def position(self) -> int:
         return self._position
@@ -141,7 +133,7 @@ class ProjectionRunner:
             self.views.lock_projection(cur)  # one runner at a time per read-model database
             if not self._rebuilding and self._marked(cur):
                 raise RebuildInProgress("the read models are being rebuilt")
-            tracked = self._tracked(cur)
+            tracked = tracked_position(cur)
             fresh = page if page[0][0] > tracked else [n for n in page if n[0] > tracked]
             if fresh:  # never apply an event twice
                 try:
@@ -155,7 +147,7 @@ class ProjectionRunner:
                 except BaseException:
                     self._projector.forget()
                     raise
-                _record(cur, last)
+                record(cur, last)
         self._committed(max(tracked, last), updates)
 
     def _committed(self, position: int, updates: list[Update]) -> None:
@@ -210,8 +202,8 @@ class ProjectionRunner:
             # Feed rows older than the retention at the end would be dropped at once.
             end = self._log.max_notification_id() or 0
             self._feed_from = max(0, end - self._projector.feed_retention)
-            with self.views.bulk_load(), _without_cycle_collection(), _quick_turns():
-                position = self._rebuild_pages(progress)
+            with self.views.bulk_load(), without_cycle_collection(), quick_turns():
+                position = self._rebuild_pages(end, progress)
             with self.views.transaction() as cur:
                 create_tables(cur)  # and their indexes
                 cur.execute("DELETE FROM rm_tracking WHERE name = ?", (REBUILD_MARK,))
@@ -220,55 +212,58 @@ class ProjectionRunner:
             self._rebuilding = False
         return position
 
-    def _rebuild_pages(self, progress: Progress | None) -> int:
-        """Project the log into emptied read models, a page written while the next is gathered.
-
-        Each page's transaction checks that the tracked position is still the one
-        the page follows (another rebuild at the same time fails rather than apply
-        anything twice). A page that has to read the read models (a rarer event, or
-        state not held in memory) waits for the writer and is then applied in a
-        transaction of its own.
-        """
-        total = self._log.max_notification_id() or 0
-        publish = self._on_updates is not None
-        writer = PageWriter(self.views, _advance, self._committed)
-        position = self._position
-        try:
-            at_once = self._projector.topics_written_at_once
-            largest = self._rebuild_page_size
-            while rows := self._log.select_rows(
-                position + 1, _rebuild_page(total - position, largest)
-            ):
-                for run_ in runs(rows, at_once, PIPELINED_RUN_MIN):
-                    self._rebuild_run(writer, run_, position, publish)
-                    position = run_[-1][0]
-                if progress:
-                    progress(position, max(total, position))
-            writer.drain()
-        except BaseException:
-            self._projector.forget()
-            raise
-        finally:
-            writer.close()
-        return position
-
-    def _rebuild_run(
-        self, writer: PageWriter, rows: Sequence[Row], after: int, publish: bool
-    ) -> None:
-        """Gather `rows` and hand them to the writer, or, if they needed the read
-        models, apply them here in the transaction that read them."""
-        last = rows[-1][0]
-        with ExitStack() as stack:
-            cur = OnDemandCursor(self.views, writer, stack)
-            writes, updates = self._projector.prepare(
-                cur, rows, after=after, feed_from=self._feed_from, publish=publish
+    def _rebuild_pages(self, end: int, progress: Progress | None) -> int:
+        """Project the log into emptied read models: in two processes when the log
+        is long enough to pay for the second one (projections/split.py), else here."""
+        share = self._share(end)
+        if share is None:
+            read, committed = self._log.select_rows, self._committed
+        else:  # the merge completes the pages, and announces nothing
+            read = partial(self._log.select_rows, stop=end, share=share.rest)
+            committed = _unannounced
+        with share or contextlib.nullcontext():
+            position = project_pages(
+                read,
+                self.views,
+                self._projector,
+                after=self._position,
+                total=end,
+                largest=self._rebuild_page_size,
+                feed_from=self._feed_from,
+                publish=share is None and self._on_updates is not None,
+                committed=committed,
+                progress=progress,
             )
-            if cur.opened is None:
-                writer.submit(writes, after, last, updates)
-                return
-            run(cur.opened, writes)
-            _advance(cur.opened, after, last)
-        self._committed(last, updates)
+            if share is None:
+                return position
+            share.merge(self.views, end, self._projector.feed_retention)
+        # Its idea state holds this process's share of the tallies only.
+        self._projector.forget()
+        self._committed(end, [])
+        return end
+
+    def _share(self, end: int) -> SplitRebuild | None:
+        """A second process for part of the rebuild, where the log and the read models
+        are SQLite files and nothing follows this runner's updates live."""
+        log_file = getattr(self._log, "log_file", None)
+        if (
+            end < self._split_min
+            or log_file is None
+            or self._on_updates is not None
+            or not isinstance(self.views, SQLiteViews)
+        ):
+            return None
+        source = log_file()
+        if source is None:
+            return None
+        return SplitRebuild(
+            source,
+            self.views.path,
+            end=end,
+            feed_from=self._feed_from,
+            feed_retention=self._projector.feed_retention,
+            largest=self._rebuild_page_size,
+        )
 
     # Following
     def start(self) -> None:
@@ -329,7 +324,7 @@ class ProjectionRunner:
         published, and clients following live would never see them.
         """
         with self.views.reading() as cur:
-            tracked = self._tracked(cur)
+            tracked = tracked_position(cur)
             rows = (
                 cur.execute(
                     "SELECT position, jam_id, kind, item_id, idea_id FROM rm_updates "
@@ -390,7 +385,7 @@ class ProjectionRunner:
         """Wait for another runner's rebuild, then carry on from where it got to."""
         while not self._stopping.is_set():
             with self.views.reading() as cur:
-                marked, tracked = self._marked(cur), self._tracked(cur)
+                marked, tracked = self._marked(cur), tracked_position(cur)
             if not marked:
                 self._projector.forget()
                 with self._position_changed:
@@ -403,60 +398,8 @@ class ProjectionRunner:
             self._stopping.wait(REBUILD_POLL_S)
 
 
-def _record(cur: Cursor, position: int) -> None:
-    cur.execute(
-        "INSERT INTO rm_tracking (name, position) VALUES (?, ?) "
-        "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-        (TRACKING_NAME, position),
-    )
-
-
-def _rebuild_page(remaining: int, largest: int) -> int:
-    """The size of a rebuild's next page: the largest until half of what is left is
-    less, then half of what is left, down to a small part of the largest.
-
-    The writer thread writes the last page after everything else is done; a last
-    page as large as the others would leave the rest of the rebuild waiting that long.
-    """
-    return max(1, largest // REBUILD_LAST_PAGE_PART, min(largest, remaining // 2))
-
-
-def _advance(cur: Cursor, after: int, position: int) -> None:
-    """Record a rebuild's page, which must follow the position tracked so far."""
-    tracked = ProjectionRunner._tracked(cur)
-    if tracked != after:
-        msg = f"the read models moved from {after} to {tracked} during the rebuild"
-        raise RebuildInProgress(msg)
-    _record(cur, position)
-
-
-@contextlib.contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """A rebuild makes millions of short-lived objects that form no cycles; the cycle
-    collector's passes over the page held in memory would cost a fifth of its time."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-@contextlib.contextmanager
-def _quick_turns() -> Iterator[None]:
-    """Shorter turns of the interpreter lock during a rebuild.
-
-    The writer thread takes the lock back after each statement, and by default waits
-    up to 5 ms for the gathering thread to let go: at 0.2 ms its pages were written in
-    a fifth less time and the rebuild ran 6-10% faster (docs/benchmarks.md, section 3).
-    """
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(min(previous, REBUILD_SWITCH_S))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)
+def _unannounced(position: int, updates: list[Update]) -> None:
+    """A split rebuild's pages are complete only once merged (see `_rebuild_pages`)."""
 
 
 def _feed(subscription: object, inbox: queue.SimpleQueue[object]) -> None:

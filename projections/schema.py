@@ -99,11 +99,14 @@ INDEXES = (
 VIEW_TABLES = tuple(name for name in TABLES if name != "rm_tracking")
 
 
+def index_name(statement: str) -> str:
+    return statement.split("IF NOT EXISTS ")[1].split()[0]
+
+
 def drop_indexes(cur: Cursor) -> None:
     """Secondary indexes are rebuilt once after a bulk load, not row by row during it."""
     for statement in INDEXES:
-        name = statement.split("IF NOT EXISTS ")[1].split()[0]
-        cur.execute(f"DROP INDEX IF EXISTS {name}")
+        cur.execute(f"DROP INDEX IF EXISTS {index_name(statement)}")
 
 
 def drop_tables(cur: Cursor) -> None:

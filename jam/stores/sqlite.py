@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import weakref
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import (
@@ -27,7 +29,9 @@ from eventsourcing.sqlite import (
 )
 
 from jam.settings import SYNCHRONOUS_MODES
-from jam.transcoder import uuid_text
+from jam.transcoder import MsgpackTranscoder, uuid_text
+
+T = TypeVar("T")
 
 
 class DurableConnectionPool(SQLiteConnectionPool):
@@ -145,20 +149,21 @@ class ApplicationRecorder(SQLiteApplicationRecorder):
         return subscription  # type: ignore[return-value]
 
     def select_rows(
-        self, start: int, limit: int, stop: int | None = None
+        self, start: int, limit: int, stop: int | None = None, share: Share | None = None
     ) -> list[tuple[int, str, str, bytes]]:
         """(position, originator id as text, topic, state) from `start` on: a lean
         read of the log for projections, which need no Notification objects."""
-        statement = f"SELECT rowid, originator_id, topic, state FROM {self.events_table_name} "
-        params: list[int] = [start]
-        statement += "WHERE rowid >= ? "
-        if stop is not None:
-            statement += "AND rowid <= ? "
-            params.append(stop)
-        statement += "ORDER BY rowid LIMIT ?"
-        params.append(limit)
-        rows = self._read(statement, params)
-        return [(row[0], uuid_text(row[1]), row[2], row[3]) for row in rows]
+        statement, params = rows_query(self.events_table_name, start, limit, stop, share)
+        return [
+            (row[0], uuid_text(row[1]), row[2], row[3]) for row in self._read(statement, params)
+        ]
+
+    def log_file(self) -> LogFile | None:
+        """The log's file, for a reader in another process (None when held in memory)."""
+        pool = self.datastore.pool
+        if pool.is_sqlite_memory_mode:
+            return None
+        return LogFile(str(pool.db_name), self.events_table_name)
 
     def _read(self, statement: str, params: Sequence[Any]) -> list[Any]:
         """One SELECT, in SQLite's own read transaction for that statement: without
@@ -191,6 +196,80 @@ class ApplicationRecorder(SQLiteApplicationRecorder):
             (originator_id.hex, version),
         )
         return int(rows[0][0]) if rows else None
+
+
+class Share(Protocol):
+    """Part of the log: the events of `topics` whose aggregate id sorts below `below`
+    (when `taken`), or every other event (when not)."""
+
+    topics: tuple[str, ...]
+    below: str
+    taken: bool
+
+
+def rows_query(
+    table: str, start: int, limit: int, stop: int | None, share: Share | None
+) -> tuple[str, list[Any]]:
+    """The SELECT of `select_rows`. A share is picked by SQLite, so the rows of the
+    other share are never turned into Python objects."""
+    statement = f"SELECT rowid, originator_id, topic, state FROM {table} WHERE rowid >= ? "
+    params: list[Any] = [start]
+    if stop is not None:
+        statement += "AND rowid <= ? "
+        params.append(stop)
+    if share is not None:
+        marks = ", ".join("?" * len(share.topics))
+        picked = f"(topic IN ({marks}) AND originator_id < ?)"
+        statement += f"AND {picked if share.taken else f'NOT {picked}'} "
+        params += [*share.topics, share.below]
+    statement += "ORDER BY rowid LIMIT ?"
+    params.append(limit)
+    return statement, params
+
+
+@dataclass(frozen=True)
+class LogFile:
+    """An SQLite log read from another process, without the library (a rebuild's
+    second process reads its share of the log through this)."""
+
+    path: str
+    table: str
+
+    def open(self) -> LogFileReader:
+        return LogFileReader(self)
+
+    @staticmethod
+    def views_decoder(type_: type[T]) -> Callable[[bytes], T]:
+        """Payload decoding for views, as the application's transcoder does it."""
+        return MsgpackTranscoder().views_decoder(type_)
+
+
+class LogFileReader:
+    def __init__(self, log: LogFile) -> None:
+        self._log = log
+        self._conn = sqlite3.connect(log.path, check_same_thread=False)
+
+    def select_rows(
+        self, start: int, limit: int, stop: int | None = None, share: Share | None = None
+    ) -> list[tuple[int, str, str, bytes]]:
+        statement, params = rows_query(self._log.table, start, limit, stop, share)
+        rows = self._conn.execute(statement, params).fetchall()
+        return [(row[0], uuid_text(row[1]), row[2], row[3]) for row in rows]
+
+    def of_topic(self, topic: str, stop: int) -> list[tuple[int, str, bytes]]:
+        """(position, originator id as text, state) of every event of `topic` up to `stop`."""
+        rows = self._conn.execute(
+            f"SELECT rowid, originator_id, state FROM {self._log.table} "
+            "WHERE topic = ? AND rowid <= ? ORDER BY rowid",
+            (topic, stop),
+        ).fetchall()
+        return [(row[0], uuid_text(row[1]), row[2]) for row in rows]
+
+    def max_notification_id(self) -> int | None:
+        return self._conn.execute(f"SELECT MAX(rowid) FROM {self._log.table}").fetchone()[0]
+
+    def close(self) -> None:
+        self._conn.close()
 
 
 class Factory(SQLiteFactory):

@@ -105,3 +105,35 @@ def play(scene: Scene) -> Busy:
     )
     app.handle(c.RenameParticipant(actor=bea, participant_id=bea, display_name="Beatrice"))
     return busy
+
+
+def play_tricky(scene: Scene, busy: Busy) -> None:
+    """Votes changed twice, content hidden and restored, people blocked, in a row."""
+    app, clock, org = scene.app, scene.clock, scene.organizer
+    ada, bea, cy = busy.people["ada"], busy.people["bea"], busy.people["cy"]
+    week, clinic = busy.ideas["week"], busy.ideas["clinic"]
+    clock.advance(timedelta(minutes=2))
+    for value in (1, -1, 0, 1):  # cast, changed, withdrawn, changed back
+        app.handle(c.CastVote(actor=cy, idea_id=clinic, value=value))
+    app.handle(c.CastVote(actor=ada, idea_id=week, value=-1))  # cast in an earlier page
+    fresh = uuid4()
+    app.handle(
+        c.PostIdea(
+            actor=bea, jam_id=scene.jam_id, idea_id=fresh, forum="health", title="New", body="B"
+        )
+    )
+    app.handle(c.CastVote(actor=ada, idea_id=fresh, value=1))
+    app.handle(c.HideIdea(actor=org, idea_id=fresh, reason="check"))
+    app.handle(c.RestoreIdea(actor=org, idea_id=fresh, reason="fine"))
+    app.handle(c.CastVote(actor=cy, idea_id=fresh, value=-1))
+    note = uuid4()
+    app.handle(c.PostComment(actor=cy, comment_id=note, idea_id=fresh, body="Hmm"))
+    app.handle(c.HideComment(actor=org, comment_id=note, reason="rude"))
+    app.handle(c.RestoreComment(actor=org, comment_id=note, reason="ok"))
+    app.handle(c.EditComment(actor=cy, comment_id=note, body="Hmm, maybe"))
+    clock.advance(timedelta(minutes=1))
+    newcomer = scene.join(segment="client", name="Ed")
+    app.handle(c.CastVote(actor=newcomer, idea_id=fresh, value=1))
+    app.handle(c.BlockParticipant(actor=org, participant_id=newcomer, reason="spam"))
+    app.handle(c.UnblockParticipant(actor=org, participant_id=newcomer))
+    app.handle(c.AddForum(actor=org, jam_id=scene.jam_id, forum=c.ForumSpec("cities", "Cities")))

@@ -7,58 +7,22 @@ stories put the tricky cases inside one page and across page boundaries.
 
 from __future__ import annotations
 
-from datetime import timedelta
-from uuid import uuid4
-
 import pytest
 
-from jam import commands as c
-from projections import runner as runner_module
+from projections import pipeline
 from projections.pipeline import runs
 from projections.projector import Projector
 from projections.runner import ProjectionRunner
-from tests.projections.busy import play
+from tests.projections.busy import play, play_tricky
 from tests.projections.conftest import dump, runner_for
 from tests.stories import open_jam
-
-
-def _tricky(scene, busy) -> None:
-    """Votes changed twice, content hidden and restored, people blocked, in a row."""
-    app, clock, org = scene.app, scene.clock, scene.organizer
-    ada, bea, cy = busy.people["ada"], busy.people["bea"], busy.people["cy"]
-    week, clinic = busy.ideas["week"], busy.ideas["clinic"]
-    clock.advance(timedelta(minutes=2))
-    for value in (1, -1, 0, 1):  # cast, changed, withdrawn, changed back
-        app.handle(c.CastVote(actor=cy, idea_id=clinic, value=value))
-    app.handle(c.CastVote(actor=ada, idea_id=week, value=-1))  # cast in an earlier page
-    fresh = uuid4()
-    app.handle(
-        c.PostIdea(
-            actor=bea, jam_id=scene.jam_id, idea_id=fresh, forum="health", title="New", body="B"
-        )
-    )
-    app.handle(c.CastVote(actor=ada, idea_id=fresh, value=1))
-    app.handle(c.HideIdea(actor=org, idea_id=fresh, reason="check"))
-    app.handle(c.RestoreIdea(actor=org, idea_id=fresh, reason="fine"))
-    app.handle(c.CastVote(actor=cy, idea_id=fresh, value=-1))
-    note = uuid4()
-    app.handle(c.PostComment(actor=cy, comment_id=note, idea_id=fresh, body="Hmm"))
-    app.handle(c.HideComment(actor=org, comment_id=note, reason="rude"))
-    app.handle(c.RestoreComment(actor=org, comment_id=note, reason="ok"))
-    app.handle(c.EditComment(actor=cy, comment_id=note, body="Hmm, maybe"))
-    clock.advance(timedelta(minutes=1))
-    newcomer = scene.join(segment="client", name="Ed")
-    app.handle(c.CastVote(actor=newcomer, idea_id=fresh, value=1))
-    app.handle(c.BlockParticipant(actor=org, participant_id=newcomer, reason="spam"))
-    app.handle(c.UnblockParticipant(actor=org, participant_id=newcomer))
-    app.handle(c.AddForum(actor=org, jam_id=scene.jam_id, forum=c.ForumSpec("cities", "Cities")))
 
 
 @pytest.fixture
 def story(app, clock):
     scene = open_jam(app, clock)
     busy = play(scene)
-    _tricky(scene, busy)
+    play_tricky(scene, busy)
     return app
 
 
@@ -72,7 +36,7 @@ def test_one_page_equals_one_event_at_a_time(story, make_views):
 
 @pytest.mark.parametrize("page", [7, 100_000])
 def test_a_pipelined_rebuild_equals_one_event_at_a_time(story, make_views, monkeypatch, page):
-    monkeypatch.setattr(runner_module, "PIPELINED_RUN_MIN", 3)  # the writer thread works
+    monkeypatch.setattr(pipeline, "PIPELINED_RUN_MIN", 3)  # the writer thread works
     one_by_one = runner_for(story, make_views(), page_size=1)
     one_by_one.catch_up()
     rebuilt = runner_for(story, make_views(), rebuild_page_size=page)
@@ -86,7 +50,7 @@ def test_a_pipelined_rebuild_equals_one_event_at_a_time(story, make_views, monke
 
 
 def test_a_rebuild_keeps_the_feeds_last_positions_like_a_follower(story, make_views, monkeypatch):
-    monkeypatch.setattr(runner_module, "PIPELINED_RUN_MIN", 3)
+    monkeypatch.setattr(pipeline, "PIPELINED_RUN_MIN", 3)
     follower = runner_for(story, make_views(), page_size=2)
     follower._projector.feed_retention = 12
     follower.catch_up()
@@ -103,7 +67,7 @@ def test_a_rebuild_keeps_the_feeds_last_positions_like_a_follower(story, make_vi
 def test_a_rebuilds_pages_shrink_near_the_end_and_give_the_same_views(
     story, make_views, monkeypatch
 ):
-    monkeypatch.setattr(runner_module, "PIPELINED_RUN_MIN", 3)
+    monkeypatch.setattr(pipeline, "PIPELINED_RUN_MIN", 3)
     one_by_one = runner_for(story, make_views(), page_size=1)
     one_by_one.catch_up()
     asked: list[int] = []
@@ -127,7 +91,7 @@ def test_a_rebuilds_pages_shrink_near_the_end_and_give_the_same_views(
     assert dump(rebuilt.views) == dump(one_by_one.views)
     assert asked[0] == largest
     assert asked == sorted(asked, reverse=True)
-    assert asked[-2] == max(1, largest // runner_module.REBUILD_LAST_PAGE_PART)  # then empty
+    assert asked[-2] == max(1, largest // pipeline.REBUILD_LAST_PAGE_PART)  # then empty
 
 
 def _rows(topics: str) -> list[tuple[int, str, str, bytes]]:
@@ -149,7 +113,7 @@ def test_a_page_is_cut_around_rarer_events_into_long_stretches_without_them():
 def test_a_rebuild_stops_rather_than_apply_events_twice_if_the_position_moves_under_it(
     story, make_views, monkeypatch
 ):
-    monkeypatch.setattr(runner_module, "PIPELINED_RUN_MIN", 3)
+    monkeypatch.setattr(pipeline, "PIPELINED_RUN_MIN", 3)
     views = make_views()
     rebuilder = runner_for(story, views, rebuild_page_size=10)
 
@@ -157,10 +121,10 @@ def test_a_rebuild_stops_rather_than_apply_events_twice_if_the_position_moves_un
         with views.transaction() as cur:
             cur.execute("UPDATE rm_tracking SET position = 0 WHERE name = 'openjam-views'")
 
-    with pytest.raises(runner_module.RebuildInProgress, match="moved"):
+    with pytest.raises(pipeline.RebuildInProgress, match="moved"):
         rebuilder.rebuild(progress=meddle)
     follower = runner_for(story, views)
-    with pytest.raises(runner_module.RebuildInProgress):
+    with pytest.raises(pipeline.RebuildInProgress):
         follower.catch_up()  # the rebuild's mark stays until a rebuild completes
 
 
@@ -183,5 +147,5 @@ def test_a_rebuild_takes_short_turns_of_the_interpreter_lock_and_gives_them_back
     rebuilt = runner_for(story, make_views())
     rebuilt.rebuild()
     assert seen
-    assert seen == pytest.approx([runner_module.REBUILD_SWITCH_S] * len(seen))
+    assert seen == pytest.approx([pipeline.REBUILD_SWITCH_S] * len(seen))
     assert sys.getswitchinterval() == before
