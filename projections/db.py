@@ -100,9 +100,12 @@ class SQLiteViews:
 
     kind = "sqlite"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, scratch: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        # A scratch database (a rebuild's share, merged and deleted) keeps no journal:
+        # after a failure it is thrown away, not rolled back.
+        self._journal = "OFF" if scratch else "WAL"
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -113,7 +116,7 @@ class SQLiteViews:
             conn = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=30
             )
-            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA journal_mode={self._journal}")
             conn.execute("PRAGMA synchronous=NORMAL")  # read models can always be rebuilt
             self._local.conn = conn
             with self._lock:

@@ -50,6 +50,7 @@ def project_pages(
     publish: bool,
     committed: Committed,
     progress: Progress | None = None,
+    first: list[Statement] | None = None,
 ) -> int:
     """Project the log from `after` into emptied read models, a page written while
     the next is gathered; return the position of the last event read.
@@ -58,11 +59,13 @@ def project_pages(
     the page follows (another rebuild at the same time fails rather than apply
     anything twice). A page that has to read the read models (a rarer event, or
     state not held in memory) waits for the writer and is then applied in a
-    transaction of its own.
+    transaction of its own. `first` is written before the first page.
     """
     writer = PageWriter(views, advance, committed)
     position = after
     try:
+        if first:
+            writer.submit(first, after, after, [])
         at_once = projector.topics_written_at_once
         while rows := read(position + 1, page_size(total - position, largest)):
             for run_ in runs(rows, at_once, PIPELINED_RUN_MIN):

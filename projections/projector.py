@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
@@ -252,6 +252,16 @@ class Projector:
         if notifications:
             self._cached_at = notifications[-1][0]
         return writes, [Update(*note) for note in page.notes] if publish else []
+
+    def assume_ideas(self, ideas: Iterable[tuple[str, str, str, datetime]], position: int) -> None:
+        """Hold these ideas (id, jam, forum, posted at) with nothing counted yet, as
+        the read models hold them at `position`: a rebuild's second process starts
+        from such placeholders, and would otherwise read each one back."""
+        self._idea_cache = {
+            idea_id: _IdeaState(jam_id, forum, at, 0, 0, 0, "")
+            for idea_id, jam_id, forum, at in ideas
+        }
+        self._cached_at = position
 
     def forget(self) -> None:
         """Drop state kept between pages (after a page failed to commit)."""

@@ -35,14 +35,14 @@ from eventsourcing.utils import get_topic
 
 from domain import Idea, Participant, Vote
 from projections import payloads as p
-from projections.db import Cursor, SQLiteViews
+from projections.db import SQLiteViews
 from projections.pipeline import (
     project_pages,
     quick_turns,
     record,
     without_cycle_collection,
 )
-from projections.projector import COUNTER_TABLES, DecoderFor, Projector, iso
+from projections.projector import COUNTER_TABLES, DecoderFor, Projector, Statement, iso
 from projections.schema import INDEXES, create_tables, drop_indexes, index_name
 from projections.scores import hot, wilson_lower_bound
 
@@ -215,13 +215,14 @@ def _hot(up: int, down: int, posted_at: str) -> float:
 def project_share(job: _Job) -> None:
     """The second process: project the share's events into a database of its own."""
     reader = job.log.open()
-    views = SQLiteViews(Path(job.path))
+    views = SQLiteViews(Path(job.path), scratch=True)
     try:
         with views.transaction() as cur:
             create_tables(cur)
             drop_indexes(cur)
-            _placeholders(cur, reader, job.log.views_decoder, job.end)
+        ideas, placeholders = _placeholders(reader, job.log.views_decoder, job.end)
         projector = Projector(job.log.views_decoder, feed_retention=job.feed_retention)
+        projector.assume_ideas(ideas, 0)
         read = partial(reader.select_rows, stop=job.end, share=job.share)
         with views.bulk_load(), without_cycle_collection(), quick_turns():
             project_pages(
@@ -234,6 +235,7 @@ def project_share(job: _Job) -> None:
                 feed_from=job.feed_from,
                 publish=False,
                 committed=_nothing,
+                first=placeholders,
             )
     finally:
         views.close()
@@ -245,26 +247,35 @@ def _nothing(position: int, updates: list[Any]) -> None:
     """Nothing is announced for a share's pages: the merge completes them."""
 
 
-def _placeholders(cur: Cursor, reader: Any, decoder_for: DecoderFor, end: int) -> None:
-    """Rows for every idea and person up to `end`, with nothing counted yet."""
+def _placeholders(
+    reader: Any, decoder_for: DecoderFor, end: int
+) -> tuple[list[tuple[str, str, str, datetime]], list[Statement]]:
+    """Every idea (id, jam, forum, posted at) and person up to `end`, and the
+    statements that write their rows with nothing counted yet (written by the
+    writer thread while the first page is gathered)."""
     decode = decoder_for(_IdeaPlace)
-    ideas: list[tuple[Any, ...]] = []
+    ideas: list[tuple[str, str, str, datetime]] = []
+    rows: list[tuple[Any, ...]] = []
     for position, idea_id, state in reader.of_topic(get_topic(Idea.Posted), end):
         e = decode(state)
-        ideas.append((idea_id, e.jam_id, e.forum, "", "", "", "", iso(e.timestamp), "", position))
-    cur.executemany(
-        "INSERT INTO rm_ideas (idea_id, jam_id, forum, author_id, author_segment, title, body, "
-        "posted_at, last_activity_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        sorted(ideas),
-    )
-    people = sorted(
+        ideas.append((idea_id, e.jam_id, e.forum, e.timestamp))
+        rows.append((idea_id, e.jam_id, e.forum, "", "", "", "", iso(e.timestamp), "", position))
+    people = [
         (pid, "", "", "", "") for _, pid, _ in reader.of_topic(get_topic(Participant.Joined), end)
-    )
-    cur.executemany(
-        "INSERT INTO rm_participants (participant_id, display_name, segment, role, joined_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        people,
-    )
+    ]
+    writes: list[Statement] = [
+        (
+            "INSERT INTO rm_ideas (idea_id, jam_id, forum, author_id, author_segment, title, "
+            "body, posted_at, last_activity_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            sorted(rows),
+        ),
+        (
+            "INSERT INTO rm_participants (participant_id, display_name, segment, role, "
+            "joined_at) VALUES (?, ?, ?, ?, ?)",
+            sorted(people),
+        ),
+    ]
+    return ideas, writes
 
 
 if __name__ == "__main__":
