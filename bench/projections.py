@@ -7,6 +7,7 @@
    and the median of the runs' own ratios (rebuild against the mean raw read time).
 
        .venv/bin/python -m bench.projections rebuild --events 1000000
+       .venv/bin/python -m bench.projections rebuild --events 1000000 --processes both
        .venv/bin/python -m bench.projections rebuild --database-url postgresql://...
 
 2. freshness: 1,000 writes/s while 500 SSE clients are connected (most watching
@@ -203,11 +204,20 @@ def _cpu() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
+# --processes: "auto" lets the runner choose (two processes on SQLite from
+# projections.runner.SPLIT_MIN events), "one" keeps it to one, "both" alternates the
+# two in each repeat, so the one-process rebuild is a baseline in the same run.
+MODES = {"auto": ("auto",), "one": ("one",), "both": ("auto", "one")}
+
+
 def rebuild(args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="openjam-bench-"))
     url = args.database_url
     tag = uuid4().hex[:10]
-    schemas = [f"bench_{tag}_{what}" for what in ("log", *map(str, range(args.repeat)))]
+    modes = MODES[args.processes]
+    # Alternate which mode goes first, so neither always follows the other.
+    plan = [m for attempt in range(args.repeat) for m in modes[:: 1 - 2 * (attempt % 2)]]
+    schemas = [f"bench_{tag}_{what}" for what in ("log", *map(str, range(len(plan))))]
     try:
         if url:
             for name in schemas:
@@ -221,21 +231,22 @@ def rebuild(args: argparse.Namespace) -> None:
         total = generate(app, args.events)
         print(f"generated {total:,} events in {time.perf_counter() - t0:.0f} s")
         _raw_read(app, args.page)  # untimed: the log in the OS page cache for every run
-        rows = []
-        for attempt in range(args.repeat):
+        rows: dict[str, list[tuple[float, float, float]]] = {m: [] for m in modes}
+        for number, mode in enumerate(plan):
             # The raw read just before and just after each rebuild, so the load on a
             # shared machine weighs on both sides of the run's ratio alike.
             before = _raw_read(app, args.page)
             views: ViewDatabase = (
-                PostgresViews(url, schemas[1 + attempt])
+                PostgresViews(url, schemas[1 + number])
                 if url
-                else SQLiteViews(folder / f"views-{attempt}.sqlite3")
+                else SQLiteViews(folder / f"views-{number}.sqlite3")
             )
             runner = ProjectionRunner(
                 app.recorder,
                 views,
                 Projector(app.mapper.transcoder.views_decoder),
                 page_size=args.page,
+                **({"split_min": sys.maxsize} if mode == "one" else {}),
             )
             t0, cpu0 = time.perf_counter(), _cpu()
             runner.rebuild()
@@ -248,9 +259,9 @@ def rebuild(args: argparse.Namespace) -> None:
             after = _raw_read(app, args.page)
             seen = before[0]
             raw = (before[1] + after[1]) / 2
-            rows.append((seen / before[1], seen / after[1], total / built))
+            rows[mode].append((seen / before[1], seen / after[1], total / built))
             print(
-                f"run {attempt + 1}: raw read {seen / before[1]:,.0f}/s before, "
+                f"run {number + 1} ({mode}): raw read {seen / before[1]:,.0f}/s before, "
                 f"{seen / after[1]:,.0f}/s after; rebuild {total / built:,.0f}/s "
                 f"(ratio {raw / built:.2f} to the mean raw time); CPU per event: raw read "
                 f"{(before[2] + after[2]) / 2 / seen * 1e6:.1f} us, rebuild "
@@ -258,18 +269,21 @@ def rebuild(args: argparse.Namespace) -> None:
                 f"load average {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
-        raw_best = max(max(r[0], r[1]) for r in rows)
-        rebuild_best = max(r[2] for r in rows)
-        per_run = [r[2] * (1 / r[0] + 1 / r[1]) / 2 for r in rows]
         print()
-        print("| log | raw read (library) | rebuild (all read models) | ratio | per run (median) |")
-        print("|---|---|---|---|---|")
-        ratio = rebuild_best / raw_best
-        log = f"{total:,} events, {'PostgreSQL' if url else 'SQLite'}"
         print(
-            f"| {log} | {raw_best:,.0f}/s | {rebuild_best:,.0f}/s | {ratio:.2f} "
-            f"| {statistics.median(per_run):.2f} |"
+            "| log | processes | raw read (library) | rebuild (all read models) | ratio "
+            "| per run (median) |"
         )
+        print("|---|---|---|---|---|---|")
+        log = f"{total:,} events, {'PostgreSQL' if url else 'SQLite'}"
+        for mode, mode_rows in rows.items():
+            raw_best = max(max(r[0], r[1]) for r in mode_rows)
+            rebuild_best = max(r[2] for r in mode_rows)
+            per_run = [r[2] * (1 / r[0] + 1 / r[1]) / 2 for r in mode_rows]
+            print(
+                f"| {log} | {mode} | {raw_best:,.0f}/s | {rebuild_best:,.0f}/s "
+                f"| {rebuild_best / raw_best:.2f} | {statistics.median(per_run):.2f} |"
+            )
         app.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -481,6 +495,12 @@ def main() -> None:
     r.add_argument("--events", type=int, default=1_000_000)
     r.add_argument("--page", type=int, default=5000)
     r.add_argument("--repeat", type=int, default=2)
+    r.add_argument(
+        "--processes",
+        choices=sorted(MODES),
+        default="auto",
+        help="auto: as the runner chooses; one: one process; both: alternate auto and one",
+    )
     r.add_argument(
         "--database-url",
         help="PostgreSQL (postgresql://...) for the log and the read models; default SQLite",

@@ -108,7 +108,7 @@ def play(scene: Scene) -> Busy:
 
 
 def play_tricky(scene: Scene, busy: Busy) -> None:
-    """Votes changed twice, content hidden and restored, people blocked, in a row."""
+    """Votes changed twice, passed, content hidden and restored, people blocked, in a row."""
     app, clock, org = scene.app, scene.clock, scene.organizer
     ada, bea, cy = busy.people["ada"], busy.people["bea"], busy.people["cy"]
     week, clinic = busy.ideas["week"], busy.ideas["clinic"]
@@ -134,6 +134,9 @@ def play_tricky(scene: Scene, busy: Busy) -> None:
     clock.advance(timedelta(minutes=1))
     newcomer = scene.join(segment="client", name="Ed")
     app.handle(c.CastVote(actor=newcomer, idea_id=fresh, value=1))
+    app.handle(c.PassIdea(actor=newcomer, idea_id=week))  # passed, and left so
+    app.handle(c.PassIdea(actor=newcomer, idea_id=clinic))
+    app.handle(c.CastVote(actor=newcomer, idea_id=clinic, value=1))  # passed, then cast
     app.handle(c.BlockParticipant(actor=org, participant_id=newcomer, reason="spam"))
     app.handle(c.UnblockParticipant(actor=org, participant_id=newcomer))
     app.handle(c.AddForum(actor=org, jam_id=scene.jam_id, forum=c.ForumSpec("cities", "Cities")))
