@@ -236,7 +236,7 @@ class ProjectionRunner:
             )
             if share is None:
                 return position
-            share.merge(self.views, end, self._projector.feed_retention)
+            share.merge(self.views, position, end, self._projector.feed_retention)
         # Its idea state holds this process's share of the tallies only.
         self._projector.forget()
         self._committed(end, [])

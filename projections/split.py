@@ -37,9 +37,9 @@ from domain import Idea, Participant, Vote
 from projections import payloads as p
 from projections.db import SQLiteViews
 from projections.pipeline import (
+    advance,
     project_pages,
     quick_turns,
-    record,
     without_cycle_collection,
 )
 from projections.projector import COUNTER_TABLES, DecoderFor, Projector, Statement, iso
@@ -113,7 +113,10 @@ class SplitRebuild:
         below: str | None = None,
     ) -> None:
         below = SPLIT_BELOW if below is None else below
-        self._path = views_path.with_name(views_path.name + ".share")
+        _remove_stale(views_path)
+        # A file of this process's own: a second rebuild started at the same time (which
+        # then fails) must not take over or delete the first one's.
+        self._path = views_path.with_name(f"{views_path.name}.share-{os.getpid()}-{id(self)}")
         self._remove()
         self.rest = Share(VOTE_TOPICS, below, taken=False)
         job = _Job(
@@ -146,12 +149,13 @@ class SplitRebuild:
         self._remove()
 
     def _remove(self) -> None:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{self._path}{suffix}").unlink(missing_ok=True)
+        _unlink(self._path)
 
-    def merge(self, views: SQLiteViews, end: int, feed_retention: int) -> None:
+    def merge(self, views: SQLiteViews, after: int, end: int, feed_retention: int) -> None:
         """Wait for the second process, then add what it projected to `views` and
-        record `end` as the position reached, in one transaction."""
+        record `end` as the position reached, in one transaction. `after` is the
+        position this process's pages reached: if the read models moved on from it
+        meanwhile (another rebuild began), nothing is merged."""
         with views.transaction() as cur:
             for statement in INDEXES:
                 if index_name(statement) in BUILT_BEFORE_MERGE:
@@ -161,8 +165,29 @@ class SplitRebuild:
             msg = f"the rebuild's second process failed (exit code {code})"
             raise RuntimeError(msg)
         with views.attached(self._path, _ALIAS), views.transaction() as cur:
+            advance(cur, after, end)
             merge_share(cur, _ALIAS, feed_retention)
-            record(cur, end)
+
+
+def _unlink(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _remove_stale(views_path: Path) -> None:
+    """Remove the files of rebuilds whose process is gone (killed before cleaning up)."""
+    if os.name != "posix":  # elsewhere os.kill(pid, 0) would not just ask
+        return
+    for found in views_path.parent.glob(f"{views_path.name}.share-*"):
+        pid = found.name.removeprefix(f"{views_path.name}.share-").split("-")[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            found.unlink(missing_ok=True)  # and so each of its -wal, -shm, -journal
+        except PermissionError:  # alive, another user's
+            pass
 
 
 def merge_share(cur: sqlite3.Cursor, alias: str, feed_retention: int) -> None:

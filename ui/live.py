@@ -75,22 +75,54 @@ def idea_channel(idea_id: str) -> str:
 # whole again: messages published meanwhile are lost, so streams catch up from the feed.
 RESYNC = b'"resync"'
 REDIS_RETRY_S = 0.5
+# How long publishing waits for Redis to come back, holding this worker's updates in
+# order, before it drops them (so memory stays bounded in a long outage).
+REDIS_HOLD_S = 120.0
 
 
 class ReconnectingRedisBackend(RedisChannelsPubSubBackend):
     """Redis pub/sub that outlives a Redis outage.
 
     Litestar's backend lets a Redis error end its publishing and subscribing tasks
-    for good, so live updates would stop until the worker restarts. Here a failed
-    publish is dropped (its update stays in the read model's feed), and a broken
-    subscription reconnects, resubscribes, and tells each channel to resync.
+    for good, so live updates would stop until the worker restarts. Here a publish
+    that fails is tried again until Redis is back (up to REDIS_HOLD_S; later ones
+    wait behind it, in order), and a broken subscription reconnects, resubscribes,
+    and tells each channel to resync from the read model's feed.
+
+    Dropping a failed publish at once lost updates: a subscription that came back
+    before this worker's next publish had already resynced, so the dropped update
+    reached no stream, and later updates moved the streams past it.
     """
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._down_since: float | None = None
+        self._holding = True
+
+    def stop_holding(self) -> None:
+        """From now on drop what cannot be published (the worker is stopping, and the
+        plugin waits for every held update before it stops)."""
+        self._holding = False
+
     async def publish(self, data: bytes, channels: Iterable[str]) -> None:
-        try:
-            await super().publish(data, channels)
-        except RedisError as exc:
-            log.warning("live update not broadcast, Redis is unreachable: %s", exc)
+        channels = list(channels)
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                await super().publish(data, channels)
+            except RedisError as exc:
+                now = loop.time()
+                if self._down_since is None:
+                    self._down_since = now
+                    log.warning("live updates held, Redis is unreachable: %s", exc)
+                if not self._holding or now - self._down_since > REDIS_HOLD_S:
+                    return  # dropped: its update stays in the feed for reconnecting clients
+                await asyncio.sleep(REDIS_RETRY_S)
+                continue
+            if self._down_since is not None:
+                self._down_since = None
+                log.warning("live updates broadcast again: Redis is reachable")
+            return
 
     async def stream_events(self) -> AsyncGenerator[tuple[str, Any], None]:
         while True:
@@ -122,6 +154,13 @@ def channels_plugin(redis_url: str | None) -> ChannelsPlugin:
     else:
         backend = MemoryChannelsBackend()
     return ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True)
+
+
+def stop_holding(plugin: ChannelsPlugin) -> None:
+    """Let a stopping worker drop the updates it holds for Redis (see the backend)."""
+    backend = getattr(plugin, "_backend", None)  # litestar keeps the backend private
+    if isinstance(backend, ReconnectingRedisBackend):
+        backend.stop_holding()
 
 
 def encode_updates(updates: list[Update]) -> list[tuple[bytes, str]]:

@@ -121,12 +121,18 @@ class PagesController(Controller):
 
     @get("/")
     async def home(
-        self, state: State, request: Request[Any, Any, Any], notice: FromQuery[str | None] = None
+        self,
+        state: State,
+        request: Request[Any, Any, Any],
+        notice: FromQuery[str | None] = None,
+        after: FromQuery[int | None] = None,
     ) -> Template | Redirect:
         services: Services = state.services
         me = await _me(services, request)
         if me is not None and me.jam_id is not None:
-            return Redirect(f"/jams/{me.jam_id}")
+            # Passed on, so the jam page waits for the read models to hold the join: a
+            # page rendered before them would have its live stream replay the join.
+            return Redirect(f"/jams/{me.jam_id}" + (f"?after={after}" if after is not None else ""))
 
         def read() -> tuple[list[Any], int]:
             with services.views.reading() as cur:
@@ -169,7 +175,7 @@ class PagesController(Controller):
             max_age=MAX_AGE_S,
             path="/",
         )
-        return Redirect("/", cookies=[cookie])
+        return Redirect(f"/?after={done.position}", cookies=[cookie])
 
     @get("/jams/{jam_id:uuid}")
     async def jam_page(

@@ -7,6 +7,9 @@ and passed on both sides of the split, next to moderation and edits.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from uuid import UUID
@@ -20,6 +23,7 @@ from jam.settings import Settings
 from jam.stores.sqlite import LogFile
 from projections import pipeline, split
 from projections.db import SQLiteViews
+from projections.pipeline import RebuildInProgress, record
 from projections.runner import REBUILD_MARK
 from tests.projections.busy import play, play_tricky
 from tests.projections.conftest import dump, runner_for
@@ -60,9 +64,9 @@ def merges(monkeypatch) -> list[int]:
     seen: list[int] = []
     merge = split.SplitRebuild.merge
 
-    def noted(self, views, end, retention):
+    def noted(self, views, after, end, retention):
         seen.append(end)
-        merge(self, views, end, retention)
+        merge(self, views, after, end, retention)
 
     monkeypatch.setattr(split.SplitRebuild, "merge", noted)
     return seen
@@ -127,3 +131,54 @@ def test_a_failed_second_process_fails_the_rebuild_and_leaves_the_mark(story, vi
         assert cur.execute("SELECT 1 FROM rm_tracking WHERE name = ?", (REBUILD_MARK,)).fetchone()
     monkeypatch.undo()
     assert rebuilt.rebuild() == story.position()  # and the next rebuild completes
+
+
+def test_a_merge_adds_nothing_once_another_rebuild_moved_the_read_models(story, views, monkeypatch):
+    """Another rebuild began while the second process ran: this one fails, unmerged."""
+    monkeypatch.setattr(split, "SPLIT_BELOW", "g")  # every vote in the second process
+    merge = split.SplitRebuild.merge
+
+    def overtaken(self, views, after, end, retention):
+        with views.transaction() as cur:
+            record(cur, 0)  # as a rebuild starting now leaves it
+        merge(self, views, after, end, retention)
+
+    monkeypatch.setattr(split.SplitRebuild, "merge", overtaken)
+    rebuilt = runner_for(story, views(), split_min=0)
+    with pytest.raises(RebuildInProgress, match="moved"):
+        rebuilt.rebuild()
+    with rebuilt.views.reading() as cur:
+        assert cur.execute("SELECT COUNT(*) FROM rm_votes").fetchone() == (0,)
+        assert cur.execute("SELECT 1 FROM rm_tracking WHERE name = ?", (REBUILD_MARK,)).fetchone()
+
+
+def test_each_rebuild_has_a_file_of_its_own_and_a_dead_ones_file_is_removed(
+    story, views, merges, monkeypatch
+):
+    target = views()
+    folder, name = Path(target.path).parent, Path(target.path).name
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    stale = [folder / f"{name}.share-{dead}-1", folder / f"{name}.share-{dead}-1-wal"]
+    alive = folder / f"{name}.share-{os.getpid()}-1"  # another rebuild in this process
+    for path in (*stale, alive):
+        path.write_bytes(b"")
+    started: list[Path] = []
+    init = split.SplitRebuild.__init__
+
+    def noted(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        started.append(self._path)
+
+    monkeypatch.setattr(split.SplitRebuild, "__init__", noted)
+    runner_for(story, target, split_min=0).rebuild()
+    assert merges
+    assert started[0] not in (*stale, alive)
+    assert started[0].name.startswith(f"{name}.share-{os.getpid()}-")
+    assert not any(path.exists() for path in stale)
+    assert alive.exists()
+    assert not started[0].exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -13,6 +14,7 @@ from tests.reliability.checks import Now, assert_nothing_lost, jam_for_load, loa
 from tests.reliability.processes import serve, store_env
 from tests.stories import open_jam
 from tests.ui.harness import SSEClient, web_worker
+from ui import live
 from ui.app import create_app
 
 WRITERS = 4
@@ -94,3 +96,64 @@ def test_a_connected_stream_gets_what_was_written_while_redis_was_down(tmp_path,
         assert stream.next().data["item_id"] == str(after)
         stream.close()
     app.close()
+
+
+def _backend(url: str) -> live.ReconnectingRedisBackend:
+    from redis.asyncio import Redis
+
+    return live.ReconnectingRedisBackend(redis=Redis.from_url(url))
+
+
+async def _until(found, timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not found():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+def test_an_update_published_while_redis_is_down_is_held_until_it_is_back(redis_server):
+    """Dropped at once, an update could reach no stream: one whose subscription came back
+    before the publish failed has already resynced, and later updates move it on."""
+
+    async def main() -> None:
+        publisher, subscriber = _backend(redis_server.url), _backend(redis_server.url)
+        await subscriber.subscribe(["jam:x"])
+        got: list[tuple[float, bytes]] = []
+
+        async def follow() -> None:
+            async for _, data in subscriber.stream_events():
+                got.append((time.monotonic(), data))
+
+        following = asyncio.create_task(follow())
+        await publisher.publish(b'"one"', ["jam:x"])
+        await _until(lambda: any(data == b'"one"' for _, data in got))
+        redis_server.stop()
+        held = asyncio.create_task(publisher.publish(b'"two"', ["jam:x"]))
+        await asyncio.sleep(3 * live.REDIS_RETRY_S)
+        assert not held.done()  # waiting for Redis, not dropped
+        redis_server.start()
+        await asyncio.wait_for(held, 20)
+        published = time.monotonic()
+        # Either the subscriber was back in time to receive it, or it came back after
+        # and was told to resync from the feed (which holds the update).
+        await _until(
+            lambda: any(
+                data == b'"two"' or (data == live.RESYNC and at >= published) for at, data in got
+            )
+        )
+        following.cancel()
+        for backend in (publisher, subscriber):
+            await backend.on_shutdown()
+
+    asyncio.run(main())
+
+
+def test_a_stopping_worker_does_not_wait_for_redis_to_publish(redis_server):
+    async def main() -> None:
+        publisher = _backend(redis_server.url)
+        redis_server.stop()
+        publisher.stop_holding()
+        await asyncio.wait_for(publisher.publish(b'"late"', ["jam:x"]), 5)
+        await publisher.on_shutdown()
+
+    asyncio.run(main())

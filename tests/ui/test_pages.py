@@ -88,6 +88,27 @@ def test_a_form_post_with_its_token_posts_and_shows_the_thread(site):
     assert "has no forum" in refused.text  # shown as a notice on the page
 
 
+def test_signing_in_shows_the_jam_page_once_it_holds_the_join(site):
+    # A page rendered before its reader's join was projected would have its live stream
+    # replay the join, and the list be swapped at once instead of waiting behind a banner.
+    client, app, scene = site
+    code = uuid4().hex[:12].upper()
+    app.handle(c.IssueInvite(code=code, role="participant", segment="client", jam_id=scene.jam_id))
+    token = client.get("/").text.split('name="_csrf_token" value="')[1].split('"')[0]
+    signed_in = client.post(
+        "/signin",
+        data={"invite_code": code, "display_name": "Bea", "_csrf_token": token},
+        follow_redirects=False,
+    )
+    joined = app.position()
+    assert signed_in.headers["location"] == f"/?after={joined}"
+    home = client.get(signed_in.headers["location"], follow_redirects=False)
+    assert home.headers["location"] == f"/jams/{scene.jam_id}?after={joined}"
+    page = client.get(home.headers["location"]).text
+    shown = int(page.split(f"/api/jams/{scene.jam_id}/stream?after=")[1].split('"')[0])
+    assert shown >= joined
+
+
 def test_jam_central_is_for_organizers(site):
     client, _, scene = site
     _as(client, scene.join())
