@@ -124,6 +124,18 @@ def tracked(cur: Cursor) -> int:
     return int(row[0]) if row else 0
 
 
+def feed_between(cur: Cursor, after: int, upto: int) -> list[Update]:
+    """The read models' feed of updates for log positions in (after, upto], in order."""
+    if upto <= after:
+        return []
+    rows = cur.execute(
+        "SELECT position, jam_id, kind, item_id, idea_id FROM rm_updates "
+        "WHERE position > ? AND position <= ? ORDER BY position, item_id",
+        (after, upto),
+    ).fetchall()
+    return [Update(*row) for row in rows]
+
+
 def record(cur: Cursor, position: int) -> None:
     cur.execute(
         "INSERT INTO rm_tracking (name, position) VALUES (?, ?) "

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from projections.db import Cursor, SQLiteViews, ViewDatabase
 from projections.pipeline import (
     RebuildInProgress,
+    feed_between,
     project_pages,
     quick_turns,
     record,
@@ -325,20 +326,12 @@ class ProjectionRunner:
         """
         with self.views.reading() as cur:
             tracked = tracked_position(cur)
-            rows = (
-                cur.execute(
-                    "SELECT position, jam_id, kind, item_id, idea_id FROM rm_updates "
-                    "WHERE position > ? AND position <= ? ORDER BY position, item_id",
-                    (self._position, tracked),
-                ).fetchall()
-                if tracked > self._position
-                else []
-            )
+            updates = feed_between(cur, self._position, tracked)
         with self._position_changed:
             self._position = max(self._position, tracked)
             self._position_changed.notify_all()
-        if self._on_updates and rows:
-            self._on_updates([Update(*row) for row in rows])
+        if self._on_updates and updates:
+            self._on_updates(updates)
 
     def _follow_subscription(self, resumed: bool = False) -> None:
         if resumed:

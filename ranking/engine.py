@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import msgspec
 import numpy as np
 
 from ranking.clustering import TopicClusterer
@@ -55,6 +56,13 @@ class RankingEngine:
     topic_config: TopicConfig = field(default_factory=TopicConfig)
     duplicate_threshold: float = DUPLICATE_THRESHOLD
     method: str = ""
+    # Which vectors fed the topics ("embeddings" or "tfidf"): part of the version a
+    # ranking records, since the same log and weights rank differently with each.
+    vectors: str = ""
+
+    @property
+    def version(self) -> str:
+        return f"{self.config.version}+{self.vectors}" if self.vectors else self.config.version
 
     def fit_vectors(self, texts: Sequence[str]) -> tuple[Vectorizer, np.ndarray]:
         vectorizer = self.make_vectorizer()
@@ -77,7 +85,8 @@ class RankingEngine:
     def rank(
         self, snapshot: JamSnapshot, topics: Topics, vectors: dict[str, np.ndarray]
     ) -> Ranking:
-        return rank(snapshot, topics, vectors, self.config)
+        ranking = rank(snapshot, topics, vectors, self.config)
+        return msgspec.structs.replace(ranking, config_version=self.version)
 
     def run(self, snapshot: JamSnapshot, previous: Topics | None) -> Refreshed:
         """Vectors of the visible ideas, their topics (ids matched to `previous`), the ranking."""
@@ -94,7 +103,8 @@ class RankingEngine:
 def default_engine(config: RankingConfig | None = None) -> RankingEngine:
     """The parts OpenJam runs with: see ranking.vectors and ranking.clustering for each."""
     topic_config = TopicConfig()
-    vectors = "word embeddings + TF-IDF" if embeddings_available() else "TF-IDF"
+    embeddings = embeddings_available()
+    vectors = "word embeddings + TF-IDF" if embeddings else "TF-IDF"
     return RankingEngine(
         make_vectorizer=lambda: TextVectorizer(random_state=topic_config.random_state),
         make_clusterer=lambda: TopicClusterer(random_state=topic_config.random_state),
@@ -103,6 +113,7 @@ def default_engine(config: RankingConfig | None = None) -> RankingEngine:
         config=config or RankingConfig(),
         topic_config=topic_config,
         method=f"{vectors} vectors; spherical k-means, k chosen by silhouette",
+        vectors="embeddings" if embeddings else "tfidf",
     )
 
 

@@ -164,3 +164,22 @@ class Ranking(msgspec.Struct, frozen=True):
     themes: tuple[Theme, ...]
     groups: int  # opinion groups found
     suspects: tuple[str, ...]  # participant ids whose votes look coordinated
+    # Without the suspects' votes (empty when there are none: then it is all the same).
+    # `ideas_clean` holds only the ideas that view shows: its shortlist and themes.
+    ideas_clean: tuple[IdeaEvidence, ...] = ()
+    themes_clean: tuple[Theme, ...] = ()
+    groups_clean: int = 0
+
+    def view(
+        self, clean: bool
+    ) -> tuple[tuple[str, ...], tuple[IdeaEvidence, ...], tuple[Theme, ...], int]:
+        """The shortlist, its evidence, the themes and the number of opinion groups, with
+        every vote or without the suspects' votes."""
+        if clean and self.suspects:
+            return self.shortlist_clean, self.ideas_clean, self.themes_clean, self.groups_clean
+        return (
+            (self.shortlist_clean if clean else self.shortlist),
+            self.ideas,
+            self.themes,
+            self.groups,
+        )

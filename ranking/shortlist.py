@@ -1,9 +1,9 @@
 """The entry point: `rank` turns a snapshot into ranked ideas, a diverse shortlist and themes.
 
 The ranking is computed twice when coordinated accounts are found: with every
-vote (`shortlist`, each idea's `rank`) and without the suspects' votes
-(`shortlist_clean`, `rank_without_suspects`). An idea that is on one shortlist
-and not the other `depends_on_suspects`.
+vote (`shortlist`, `ideas`, `themes`, each idea's `rank`) and without the suspects'
+votes (`shortlist_clean`, `ideas_clean`, `themes_clean`, `rank_without_suspects`).
+An idea that is on one shortlist and not the other `depends_on_suspects`.
 """
 
 from __future__ import annotations
@@ -44,7 +44,19 @@ def rank(
         minlength=len(ballots.ideas),
     )
     dependent = set(shortlist) ^ set(shortlist_clean)
-    ideas = _evidence(scores, order, cluster, suspect_votes, clean_rank, dependent)
+    rank_of = {ballots.ideas[n]: r for r, n in enumerate(order, start=1)}
+    ideas = _evidence(scores, order, cluster, suspect_votes, rank_of, clean_rank, dependent)
+    ideas_clean: tuple[IdeaEvidence, ...] = ()
+    themes_clean: tuple[Theme, ...] = ()
+    if suspects:
+        # What the view without suspect votes shows must come from the clean scores too:
+        # its intervals, support per segment and group (groups refitted), and themes.
+        every = _evidence(
+            clean, clean_order, cluster, suspect_votes, rank_of, clean_rank, dependent
+        )
+        themes_clean = _themes(every, config)
+        shown = {*shortlist_clean, *(i for t in themes_clean for i in t.ideas)}
+        ideas_clean = tuple(e for e in every if e.idea_id in shown)  # not all: it would double
     return Ranking(
         config_version=config.version,
         position=snapshot.position,
@@ -55,6 +67,9 @@ def rank(
         themes=_themes(ideas, config),
         groups=scores.opinion.n_groups_,
         suspects=tuple(sorted(suspects)),
+        ideas_clean=ideas_clean,
+        themes_clean=themes_clean,
+        groups_clean=clean.opinion.n_groups_ if suspects else 0,
     )
 
 
@@ -81,10 +96,12 @@ def _evidence(
     order: Sequence[int],
     cluster: Mapping[str, str],
     suspect_votes: np.ndarray,
+    rank_of: Mapping[str, int],
     clean_rank: Mapping[str, int],
     dependent: set[str],
 ) -> tuple[IdeaEvidence, ...]:
-    """Every ranked idea's evidence, best first (numpy converted once, not per cell)."""
+    """Every ranked idea's evidence from `scores`, in `order` (numpy converted once, not
+    per cell); `rank` is always the rank with every vote."""
     by_segment = scores.by_segment.supports(scores.segments)
     by_group = scores.by_group.supports(scores.groups)
     score, low, high = scores.score.tolist(), scores.low.tolist(), scores.high.tolist()
@@ -92,12 +109,12 @@ def _evidence(
     comments, trend = scores.comments.tolist(), scores.trend.tolist()
     suspect = suspect_votes.tolist()
     evidence = []
-    for rank, n in enumerate(order, start=1):
+    for n in order:
         idea_id = scores.ballots.ideas[n]
         evidence.append(
             IdeaEvidence(
                 idea_id=idea_id,
-                rank=rank,
+                rank=rank_of[idea_id],
                 score=score[n],
                 low=low[n],
                 high=high[n],

@@ -31,7 +31,7 @@ from ui.ideas import IdeaController
 from ui.jams import JamController
 from ui.leadership import LeadershipController
 from ui.limits import limit_writes, write_counter
-from ui.live import Publisher, channels_plugin, idea_stream, jam_stream, stop_holding
+from ui.live import Publisher, channels_plugin, idea_stream, jam_stream, publish_feed, stop_holding
 from ui.me import MeController
 from ui.metrics import forget_this_process, metrics, observe
 from ui.pages import PagesController
@@ -102,6 +102,10 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
 
         services.runner.on_updates(applied)
         await sync_to_thread(services.runner.start)
+        if settings.redis_url and not watch_only:
+            # Several workers project: one killed between a commit and its publish left
+            # updates that clients connected to the others would never hear of.
+            await sync_to_thread(publish_feed, services.views, publisher, None)
         if services.ranking is not None:
             services.ranking.on_updates(publisher)
             services.ranking.on_refreshed(observe_cluster_refresh)

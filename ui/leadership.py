@@ -106,9 +106,9 @@ def assemble(
     cur: Cursor, jam_id: str, ranking: Ranking, labels: dict[str, str], clean: bool
 ) -> Shortlist:
     """The shortlist with everything a reader needs to judge each rank."""
-    by_id = {e.idea_id: e for e in ranking.ideas}
-    chosen = ranking.shortlist_clean if clean else ranking.shortlist
-    theme_ideas = [i for t in ranking.themes for i in t.ideas]
+    chosen, ideas, themes, groups = ranking.view(clean)
+    by_id = {e.idea_id: e for e in ideas}
+    theme_ideas = [i for t in themes for i in t.ideas]
     duplicate_ids = [d for i in chosen for d in by_id[i].duplicates]
     details = _details(cur, sorted({*chosen, *theme_ideas, *duplicate_ids}))
     history = rv.decisions(cur, list(chosen))
@@ -155,7 +155,7 @@ def assemble(
             t.score,
             [ref(i) for i in t.ideas],
         )
-        for t in ranking.themes
+        for t in themes
     ]
     return Shortlist(
         jam_id=jam_id,
@@ -164,7 +164,7 @@ def assemble(
         position=ranking.position,
         as_of=ranking.as_of.isoformat(),
         without_suspect_votes=clean,
-        opinion_groups=ranking.groups,
+        opinion_groups=groups,
         suspect_accounts=len(ranking.suspects),
         shortlist=evidence,
         themes=themes,
@@ -200,8 +200,11 @@ def shortlist_as_of(services: Services, jam_id: str, at: datetime, clean: bool) 
 
 
 def shortlist_csv(shortlist: Shortlist) -> str:
+    """One row per shortlisted idea: its evidence, its theme's rank and its decisions."""
     out = io.StringIO()
     writer = csv.writer(out)
+    groups = [f"g{n}" for n in range(1, shortlist.opinion_groups + 1)]
+    theme_rank = {t.cluster_id: t.rank for t in shortlist.themes}
     writer.writerow(
         [
             "rank",
@@ -224,6 +227,9 @@ def shortlist_csv(shortlist: Shortlist) -> str:
             "depends_on_suspects",
             "decision",
             *(f"{s}_{side}" for s in SEGMENTS for side in ("agree", "disagree")),
+            "theme_rank",
+            "decisions",
+            *(f"group_{g}_{side}" for g in groups for side in ("agree", "disagree")),
         ]
     )
     for e in shortlist.shortlist:
@@ -253,9 +259,20 @@ def shortlist_csv(shortlist: Shortlist) -> str:
                     for s in SEGMENTS
                     for side in ("agree", "disagree")
                 ),
+                theme_rank.get(e.cluster_id, ""),
+                safe_cell(" | ".join(_decided(d) for d in e.decisions)),
+                *(
+                    getattr(e.by_group.get(g, Support(0, 0)), side)
+                    for g in groups
+                    for side in ("agree", "disagree")
+                ),
             ]
         )
     return out.getvalue()
+
+
+def _decided(d: rv.DecisionRow) -> str:
+    return f"{d.at[:10]} {d.decision}" + (f": {d.note}" if d.note else "")
 
 
 def _ranked_to(services: Services, jam_id: str, position: int) -> bool:

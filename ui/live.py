@@ -33,7 +33,10 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from redis.exceptions import RedisError
 
 from projections import queries
+from projections.db import ViewDatabase
 from projections.models import LiveUpdate
+from projections.pipeline import feed_between
+from projections.pipeline import tracked as tracked_position
 from projections.projector import Update
 from projections.ranking_worker import TOPICS
 from ui.bootstrap import Services
@@ -161,6 +164,31 @@ def stop_holding(plugin: ChannelsPlugin) -> None:
     backend = getattr(plugin, "_backend", None)  # litestar keeps the backend private
     if isinstance(backend, ReconnectingRedisBackend):
         backend.stop_holding()
+
+
+REPUBLISH_WINDOW = 1_000  # log positions sent again when nothing says what was published
+REPUBLISH_PAGE = 500  # updates per batch sent again
+
+
+def publish_feed(
+    views: ViewDatabase, publish: Callable[[list[Update]], None], after: int | None
+) -> int:
+    """Publish the read models' feed past `after` (None: the last REPUBLISH_WINDOW
+    positions); the number of updates sent.
+
+    A process killed between committing a projected page and publishing it leaves
+    updates no stream hears of: the process that goes on resumes after the page, and
+    the later updates it publishes move every stream past it. Streams send each update
+    once, so a process starting sends the feed's recent updates again.
+    """
+    with views.reading() as cur:
+        upto = tracked_position(cur)
+        updates = feed_between(
+            cur, max(0, upto - REPUBLISH_WINDOW) if after is None else after, upto
+        )
+    for start in range(0, len(updates), REPUBLISH_PAGE):
+        publish(updates[start : start + REPUBLISH_PAGE])
+    return len(updates)
 
 
 def encode_updates(updates: list[Update]) -> list[tuple[bytes, str]]:

@@ -136,6 +136,8 @@ def topics_csv(topics: TopicsOut) -> str:
             "client",
             "family",
             "partner",
+            "map_x",
+            "map_y",
         ]
     )
     for item in topics.clusters:
@@ -151,6 +153,8 @@ def topics_csv(topics: TopicsOut) -> str:
                 safe_cell(" ".join(cl.terms)),
                 " ".join(cl.representatives),
                 *(cl.segments.get(s, 0) for s in ("employee", "client", "family", "partner")),
+                f"{cl.x:.4f}",
+                f"{cl.y:.4f}",
             ]
         )
     return out.getvalue()
@@ -176,9 +180,9 @@ async def change_topic(
     except InvalidValue as exc:
         raise ValidationException(str(exc)) from None
 
-    def members() -> list[UUID]:
+    def members(cluster: str) -> list[UUID]:
         with services.views.reading() as cur:
-            return [UUID(i) for i in rv.cluster_members(cur, str(jam_id), cluster_id)]
+            return [UUID(i) for i in rv.cluster_members(cur, str(jam_id), cluster)]
 
     command: c.Command
     if data.action == "rename":
@@ -186,7 +190,7 @@ async def change_topic(
     elif data.action == "unpin":
         command = c.UnpinCluster(**who, jam_id=jam_id, cluster_id=cluster_id)
     else:
-        ideas = tuple(await sync_to_thread(members))
+        ideas = tuple(await sync_to_thread(members, cluster_id))
         if not ideas:
             raise NotFoundException(f"cluster {cluster_id} holds no ideas in this jam now")
         if data.action == "pin":
@@ -194,8 +198,14 @@ async def change_topic(
         elif data.action == "split":
             command = c.SplitCluster(**who, jam_id=jam_id, cluster_id=cluster_id, ideas=ideas)
         else:
+            # Both clusters' ideas: recorded, the merged topic holds them together in later
+            # refreshes; with the first one's alone, the target's own ideas, left free,
+            # formed a topic of their own and the target id went to the first one's.
+            into = tuple(await sync_to_thread(members, data.into))
+            if not into:
+                raise NotFoundException(f"cluster {data.into} holds no ideas in this jam now")
             command = c.MergeClusters(
-                **who, jam_id=jam_id, cluster_id=cluster_id, into=data.into, ideas=ideas
+                **who, jam_id=jam_id, cluster_id=cluster_id, into=data.into, ideas=ideas + into
             )
     return await handle(state, command)
 

@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import threading
+import time
 
 import redis
 from prometheus_client import REGISTRY
+from redis.exceptions import RedisError
 
 from jam.settings import Settings
 from jam.worker import WorkerFailed, WorkerUnavailable
+from projections.db import ViewDatabase
 from projections.metrics import observe_cluster_refresh
 from projections.projector import Update
 from projections.runner import RebuildInProgress
 from projections.watch import projected_channel
 from ui.bootstrap import build, run_ranking_worker
 from ui.health import projection_lag
-from ui.live import encode_updates
+from ui.live import REDIS_HOLD_S, REDIS_RETRY_S, encode_updates, publish_feed
 from ui.metrics import LagCollector
 
 log = logging.getLogger("openjam.worker")
@@ -35,21 +39,95 @@ class _Stopped(Exception):
 
 
 class RedisPublisher:
-    """Publishes each projected page's updates through plain Redis pub/sub."""
+    """Publishes each page's updates through plain Redis pub/sub, from a thread of its own.
 
-    def __init__(self, redis_url: str, announce_on: str) -> None:
+    While Redis is unreachable, pages wait in order and are tried again every
+    REDIS_RETRY_S, for up to REDIS_HOLD_S, then dropped (their updates stay in the
+    read models' feed); the projection meanwhile goes on. Dropping at once lost
+    updates: a web worker whose subscription came back before this process's next
+    publish had already caught up from the feed, and later updates moved its streams
+    past the dropped one (as in ui/live.py's backend).
+
+    With `mark`, each page also records its log position under that key, so that a
+    worker starting after a crash can publish what its predecessor committed to the
+    read models but never published (see `publish_unpublished`).
+    """
+
+    def __init__(
+        self,
+        redis_url: str,
+        announce_on: str | None,
+        hold_s: float = REDIS_HOLD_S,
+        mark: str | None = None,
+    ) -> None:
         self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
         self._announce_on = announce_on
+        self._hold_s = hold_s
+        self._mark = mark
+        # Each page: its log position and its (message, channel) pairs.
+        self._pages: queue.SimpleQueue[tuple[bytes, list[tuple[bytes, str]]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="openjam-publisher", daemon=True)
+        self._thread.start()
 
     def __call__(self, updates: list[Update]) -> None:
+        messages = encode_updates(updates)
+        position = str(updates[-1].position).encode()
+        if self._announce_on is not None:
+            messages.append((position, self._announce_on))
+        self._pages.put((position, messages))
+
+    def _send(self, position: bytes, messages: list[tuple[bytes, str]]) -> None:
         pipe = self._redis.pipeline(transaction=False)
-        for data, channel in encode_updates(updates):
+        for data, channel in messages:
             pipe.publish(channel, data)
-        pipe.publish(self._announce_on, str(updates[-1].position))
+        if self._mark is not None:
+            pipe.set(self._mark, position)
         pipe.execute()
 
+    def published(self) -> int | None:
+        """The position last recorded under the mark (None: no mark, or Redis lost it)."""
+        if self._mark is None:
+            return None
+        found = self._redis.get(self._mark)
+        return int(found) if found is not None else None
+
+    def _run(self) -> None:
+        down_since: float | None = None
+        while (page := self._pages.get()) is not None:
+            while True:
+                if self._closing.is_set() and down_since is not None:
+                    break  # stopping while Redis is down: dropped without another wait
+                try:
+                    self._send(*page)
+                except RedisError as exc:
+                    now = time.monotonic()
+                    if down_since is None:
+                        down_since = now
+                        log.warning("live updates held, Redis is unreachable: %s", exc)
+                    if self._closing.is_set() or now - down_since > self._hold_s:
+                        break  # dropped: the feed keeps it for streams that catch up
+                    self._closing.wait(REDIS_RETRY_S)
+                    continue
+                if down_since is not None:
+                    down_since = None
+                    log.warning("live updates published again: Redis is reachable")
+                break
+
     def close(self) -> None:
+        """Publish what is waiting, unless Redis is down (then it is dropped), and stop."""
+        self._closing.set()
+        self._pages.put(None)
+        self._thread.join()
         self._redis.close()
+
+
+def publish_unpublished(views: ViewDatabase, publisher: RedisPublisher) -> int:
+    """Publish what a predecessor committed to the read models but never published: the
+    feed past the position the last publisher recorded (see `ui.live.publish_feed`)."""
+    return publish_feed(views, publisher, publisher.published())
 
 
 def project(settings: Settings, stop: threading.Event) -> None:
@@ -58,8 +136,14 @@ def project(settings: Settings, stop: threading.Event) -> None:
             "the projection worker publishes live updates through Redis: set OPENJAM_REDIS_URL"
         )
     services = build(settings)
-    publisher = RedisPublisher(settings.redis_url, projected_channel(settings.database_schema))
+    channel = projected_channel(settings.database_schema)
+    publisher = RedisPublisher(settings.redis_url, channel, mark=f"{channel}:published")
     runner = services.runner
+    try:
+        if sent := publish_unpublished(services.views, publisher):
+            log.info("published the feed's last updates again", extra={"updates": sent})
+    except RedisError as exc:  # the streams catch up from the feed once Redis is back
+        log.warning("could not read what was published before: %s", exc)
     runner.on_updates(publisher)
     lag = LagCollector(lambda: projection_lag(services))
     REGISTRY.register(lag)
@@ -87,16 +171,9 @@ def project(settings: Settings, stop: threading.Event) -> None:
 
 def rank(settings: Settings, stop: threading.Event) -> None:
     """Topic clusters, duplicate pairs and the ranking; refreshes announced through Redis."""
-    publish = None
-    if settings.redis_url:
-        client = redis.Redis.from_url(
-            settings.redis_url, socket_timeout=5, socket_connect_timeout=5
-        )
-
-        def publish(updates: list[Update]) -> None:
-            pipe = client.pipeline(transaction=False)
-            for data, channel in encode_updates(updates):
-                pipe.publish(channel, data)
-            pipe.execute()
-
-    run_ranking_worker(settings, stop, on_updates=publish, on_refresh=observe_cluster_refresh)
+    publish = RedisPublisher(settings.redis_url, None) if settings.redis_url else None
+    try:
+        run_ranking_worker(settings, stop, on_updates=publish, on_refresh=observe_cluster_refresh)
+    finally:
+        if publish is not None:
+            publish.close()

@@ -18,7 +18,16 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from domain.errors import DomainError, IdeaHidden, InvalidText, JamNotOpen, NotPermitted
+from domain.errors import (
+    ConflictingState,
+    DomainError,
+    IdeaHidden,
+    InvalidText,
+    InvalidValue,
+    JamNotOpen,
+    NotPermitted,
+)
+from domain.topics import TopicBoard, topic_board_id
 from domain.values import vote_id
 from domain.vote import Vote
 from jam import commands as c
@@ -33,6 +42,8 @@ from tests.stories import open_jam
 
 EXAMPLES = int(os.environ.get("OPENJAM_FUZZ_EXAMPLES", "20"))
 PEOPLE = 3
+CLUSTERS = ("t1", "t2", "t3", "t2.1")
+DECISIONS = ("shortlisted", "funded", "parked", "declined", "maybe")  # the last is no decision
 
 
 class JamSequences(RuleBasedStateMachine):
@@ -47,6 +58,7 @@ class JamSequences(RuleBasedStateMachine):
         )
         self.scene = open_jam(self.app, self.clock)
         self.people = [self.scene.join(name=f"P{i}") for i in range(PEOPLE)]
+        self.leader = self.scene.join(role="leader", name="Lee")
         self.runner = runner_for(self.app, SQLiteViews(root / "views.sqlite3"))
         # The model.
         self.ideas: list[UUID] = []
@@ -55,6 +67,12 @@ class JamSequences(RuleBasedStateMachine):
         self.hidden: set[UUID] = set()
         self.blocked: set[UUID] = set()
         self.closed = False
+        self.flags: dict[UUID, set[UUID]] = {}
+        self.duplicate_of: dict[UUID, UUID] = {}
+        self.decisions: dict[UUID, str] = {}
+        self.labels: dict[str, str] = {}
+        self.pinned: set[str] = set()
+        self.retired: set[str] = set()
 
     def teardown(self) -> None:
         self.runner.views.close()
@@ -170,6 +188,97 @@ class JamSequences(RuleBasedStateMachine):
             assert self._expect(command, [])
             self.closed = True
 
+    @precondition(lambda self: self.ideas)
+    @rule(i=st.integers(0, PEOPLE - 1), n=st.integers(0, 1000))
+    def flag(self, i: int, n: int) -> None:
+        person, idea = self.people[i], self.ideas[n % len(self.ideas)]
+        refusals: list[type[DomainError]] = []
+        if person in self.blocked:
+            refusals.append(NotPermitted)
+        if person in self.flags.get(idea, set()):
+            refusals.append(ConflictingState)
+        if self._expect(c.FlagIdea(actor=person, idea_id=idea, reason="off topic"), refusals):
+            self.flags.setdefault(idea, set()).add(person)
+
+    @precondition(lambda self: self.ideas)
+    @rule(n=st.integers(0, 1000), m=st.integers(0, 1000))
+    def mark_duplicate(self, n: int, m: int) -> None:
+        idea, original = self.ideas[n % len(self.ideas)], self.ideas[m % len(self.ideas)]
+        refusals: list[type[DomainError]] = []
+        if idea == original or original in self.duplicate_of:  # links point at a root
+            refusals.append(ConflictingState)
+        if self.duplicate_of.get(idea) == original:
+            refusals.append(ConflictingState)
+        command = c.MarkDuplicate(actor=self.scene.organizer, idea_id=idea, original_id=original)
+        if self._expect(command, refusals):
+            self.duplicate_of[idea] = original
+
+    @precondition(lambda self: self.ideas)
+    @rule(n=st.integers(0, 1000))
+    def unmark_duplicate(self, n: int) -> None:
+        idea = self.ideas[n % len(self.ideas)]
+        refusals: list[type[DomainError]] = [] if idea in self.duplicate_of else [ConflictingState]
+        if self._expect(c.UnmarkDuplicate(actor=self.scene.organizer, idea_id=idea), refusals):
+            del self.duplicate_of[idea]
+
+    @precondition(lambda self: self.ideas)
+    @rule(n=st.integers(0, 1000), decision=st.sampled_from(DECISIONS), leader=st.booleans())
+    def decide(self, n: int, decision: str, leader: bool) -> None:
+        idea = self.ideas[n % len(self.ideas)]
+        who = self.leader if leader else self.scene.organizer
+        refusals: list[type[DomainError]] = [] if leader else [NotPermitted]
+        if decision == "maybe":
+            refusals.append(InvalidValue)
+        command = c.RecordDecision(actor=who, idea_id=idea, decision=decision, note="n")
+        if self._expect(command, refusals):
+            self.decisions[idea] = decision
+
+    @precondition(lambda self: self.ideas)
+    @rule(
+        action=st.sampled_from(["rename", "pin", "unpin", "merge", "split"]),
+        a=st.sampled_from(CLUSTERS),
+        b=st.sampled_from(CLUSTERS),
+        size=st.integers(1, 3),
+        label=st.sampled_from(["Work", "Health"]),
+    )
+    def shape_topics(self, action: str, a: str, b: str, size: int, label: str) -> None:
+        jam, who, ideas = self.scene.jam_id, self.scene.organizer, tuple(self.ideas[:size])
+        refusals: list[type[DomainError]] = []
+        if a in self.retired or (action == "merge" and b in self.retired):
+            refusals.append(ConflictingState)
+        command: c.Command
+        if action == "rename":
+            if self.labels.get(a) == label:
+                refusals.append(ConflictingState)
+            command = c.RenameCluster(actor=who, jam_id=jam, cluster_id=a, label=label)
+        elif action == "pin":
+            if a in self.pinned:
+                refusals.append(ConflictingState)
+            command = c.PinCluster(actor=who, jam_id=jam, cluster_id=a, ideas=ideas)
+        elif action == "unpin":
+            if a not in self.pinned:
+                refusals.append(ConflictingState)
+            command = c.UnpinCluster(actor=who, jam_id=jam, cluster_id=a)
+        elif action == "merge":
+            if a == b:
+                refusals.append(ConflictingState)
+            command = c.MergeClusters(actor=who, jam_id=jam, cluster_id=a, into=b, ideas=ideas)
+        else:
+            if len(set(ideas)) < 2:
+                refusals.append(InvalidValue)
+            command = c.SplitCluster(actor=who, jam_id=jam, cluster_id=a, ideas=ideas)
+        if not self._expect(command, refusals):
+            return
+        if action == "rename":
+            self.labels[a] = label
+        elif action == "pin":
+            self.pinned.add(a)
+        elif action == "unpin":
+            self.pinned.discard(a)
+        else:
+            self.retired.add(a)
+            self.pinned.discard(a)
+
     @rule(minutes=st.integers(0, 120))
     def time_passes(self, minutes: int) -> None:
         self.clock.advance(timedelta(minutes=minutes))
@@ -195,6 +304,35 @@ class JamSequences(RuleBasedStateMachine):
                 assert thread.idea.comments == self.comments[idea]
                 assert thread.idea.hidden == (idea in self.hidden)
                 assert (queries.thread(cur, str(idea)) is None) == (idea in self.hidden)
+                original = self.duplicate_of.get(idea)
+                assert thread.idea.duplicate_of == (str(original) if original else None)
+                assert thread.idea.decision == self.decisions.get(idea)
+            queue = queries.moderation_queue(cur, str(self.scene.jam_id))
+            flags = {f.idea_id: f.flags for f in queue.flagged}
+            assert flags == {str(i): len(by) for i, by in self.flags.items() if by}
+
+    @invariant()
+    def duplicates_never_form_a_cycle(self) -> None:
+        for start in self.duplicate_of:
+            seen, at = {start}, start
+            while at in self.duplicate_of:
+                at = self.duplicate_of[at]
+                assert at not in seen, "a cycle of duplicates"
+                seen.add(at)
+
+    @invariant()
+    def the_topic_board_is_what_the_organizers_decided(self) -> None:
+        board = self.app.find(TopicBoard, topic_board_id(self.scene.jam_id))
+        if board is None:
+            assert not self.labels
+            assert not self.pinned
+            assert not self.retired
+            return
+        assert (board.labels, board.pinned, board.retired) == (
+            self.labels,
+            self.pinned,
+            self.retired,
+        )
 
 
 JamSequences.TestCase.settings = settings(

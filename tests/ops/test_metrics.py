@@ -12,7 +12,9 @@ from jam import commands as c
 from jam.application import JamApplication
 from jam.settings import Settings
 from projections.metrics import observe_cluster_refresh
+from tests.stories import open_jam
 from ui.app import create_app
+from ui.auth import issue_token
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -104,6 +106,31 @@ def test_the_cluster_refresh_time_set_by_the_ranking_worker_is_exported(client):
         value(before, "openjam_cluster_refresh_seconds_count") + 1
     )
     assert value(after, "openjam_cluster_refresh_last_seconds") == 1.5
+
+
+def test_the_web_process_ranking_worker_reports_each_refresh(tmp_path, clock):
+    jam = JamApplication(Settings(data_dir=tmp_path / "var", read_wait_ms=30_000), clock=clock)
+    scene = open_jam(jam, clock)
+    with TestClient(create_app(jam.settings, jam=jam)) as client:
+        observe_cluster_refresh(0.0)  # a mark: the next value is the worker's own
+        before = scrape(client)
+        author = scene.join()
+        for n in range(3):
+            scene.post_idea(author, title=f"Idea {n}")
+        leader = scene.join(role="leader")
+        token = issue_token(client.app.state.secret, leader)
+        ranked = client.get(
+            f"/api/jams/{scene.jam_id}/shortlist",
+            params={"after": jam.position()},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert ranked.status_code == 200, ranked.text
+        after = scrape(client)
+    jam.close()
+    assert value(after, "openjam_cluster_refresh_seconds_count") > value(
+        before, "openjam_cluster_refresh_seconds_count"
+    )
+    assert value(after, "openjam_cluster_refresh_last_seconds") > 0
 
 
 def test_a_metrics_token_keeps_out_scrapers_without_it(tmp_path):

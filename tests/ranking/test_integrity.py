@@ -144,3 +144,53 @@ def test_the_ranking_shows_what_depends_on_suspect_votes() -> None:
         )
     assert evidence[WEAK[0]].suspect_votes == 20
     assert evidence[OTHER[0]].suspect_votes == 0
+
+
+def test_the_view_without_suspect_votes_shows_evidence_and_themes_without_them() -> None:
+    jam = honest_jam()
+    brigade = jam.people("new", 20, "client", joined=T0 + 50 * HOUR, every=MINUTE)
+    for idea in WEAK[:5]:
+        jam.vote(brigade, idea, AGREE, after=5 * MINUTE)
+    for idea in POPULAR[:3]:  # on the shortlist either way, with less support here
+        jam.vote(brigade, idea, DISAGREE, after=5 * MINUTE)
+    config = RankingConfig(shortlist_size=5)
+    given = topics({i.id: f"t{n % 8}" for n, i in enumerate(jam.ideas)})
+
+    honest = rank(honest_jam().snapshot(), given, None, config)
+    ranking = rank(jam.snapshot(), given, None, config)
+    truth = {e.idea_id: e for e in honest.ideas}
+
+    shortlist, ideas, themes, groups = ranking.view(clean=True)
+    assert shortlist == honest.shortlist
+    assert themes == honest.themes
+    assert themes != ranking.themes
+    assert groups == honest.groups
+    shown = {e.idea_id: e for e in ideas}
+    assert set(shortlist) | {i for t in themes for i in t.ideas} == set(shown)
+    for idea_id, e in shown.items():
+        h = truth[idea_id]
+        assert (e.score, e.low, e.high, e.by_segment, e.by_group, e.trend) == (
+            h.score,
+            h.low,
+            h.high,
+            h.by_segment,
+            h.by_group,
+            h.trend,
+        )
+        assert e.rank_without_suspects == h.rank
+        assert e.rank == next(a.rank for a in ranking.ideas if a.idea_id == idea_id)
+    brigaded = next(e for e in ranking.ideas if e.idea_id == WEAK[0])
+    assert brigaded.by_segment["client"].agree >= 20  # with every vote, they count
+    assert ranking.view(clean=False) == (
+        ranking.shortlist,
+        ranking.ideas,
+        ranking.themes,
+        ranking.groups,
+    )
+
+
+def test_without_suspects_both_views_are_the_same_ranking() -> None:
+    ranking = rank(honest_jam().snapshot(), topics({}), None, RankingConfig())
+    assert ranking.ideas_clean == ()
+    assert ranking.themes_clean == ()
+    assert ranking.view(clean=True) == ranking.view(clean=False)

@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 
 import ranking.vectors
+from ranking.config import RankingConfig
+from ranking.engine import default_engine
 from ranking.vectors import TextVectorizer, embeddings_available
 from tests.ranking.corpus import ideas
+from tests.ranking.snapshots import Jam
 
 needs_embeddings = pytest.mark.skipif(
     not embeddings_available(), reason="the optional embeddings extra (wordllama) is not installed"
@@ -93,3 +96,19 @@ def test_word_frequencies_weigh_words_only_in_a_big_enough_corpus() -> None:
     assert TextVectorizer().fit(small).common_ is None
     assert TextVectorizer().fit(big).common_ is not None
     assert TextVectorizer(remove_common=False).fit(big).common_ is None
+
+
+@pytest.mark.parametrize("embeddings", [pytest.param(True, marks=needs_embeddings), False])
+def test_a_ranking_records_which_vectors_fed_its_topics(
+    embeddings: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same log and weights rank differently with each kind of vectors, so the
+    # version a ranking records names them.
+    if not embeddings:
+        monkeypatch.setattr(ranking.vectors, "WordLlama", None)
+    jam = Jam()
+    for n in range(12):
+        jam.idea(f"i{n}")
+    refreshed = default_engine().run(jam.snapshot(), None)
+    kind = "embeddings" if embeddings else "tfidf"
+    assert refreshed.ranking.config_version == f"{RankingConfig().version}+{kind}"

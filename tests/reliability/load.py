@@ -209,6 +209,14 @@ class Load:
             raise errors[0]
         return [a for w in self.writers for a in w.acks]
 
+    def settle(self, more: int = 30, timeout_s: float = 60) -> tuple[list[Ack], list[set[str]]]:
+        """After `more` acknowledged writes, stop writing and give each follower time to
+        see every acknowledged write: the writes, and what each follower never saw."""
+        self.wait_for_acks(self.acked_count() + more, timeout_s)
+        acks = self.finish()
+        written = {str(a.id) for a in acks}
+        return acks, [f.wait_to_see(written) for f in self.followers]
+
     def close(self) -> None:
         self.stop.set()
         self.closed.set()

@@ -37,10 +37,7 @@ def test_writes_are_refused_with_503_while_postgres_is_down_and_resume_after(
                 time.sleep(outage_s)
                 postgres_server.start()
                 up = time.monotonic()
-                load.wait_for_acks(load.acked_count() + 30, timeout_s=120)
-                acks = load.finish()
-                written = {str(a.id) for a in acks}
-                missing = [f.wait_to_see(written) for f in load.followers]
+                acks, missing = load.settle(timeout_s=120)
             finally:
                 load.close()
             health = server.healthy()

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
+import redis
 from litestar.testing import TestClient
 
 from jam.application import JamApplication
 from jam.settings import Settings
+from projections.projector import Update
 from tests.reliability.checks import Now, assert_nothing_lost, jam_for_load, load_on
 from tests.reliability.processes import serve, store_env
 from tests.stories import open_jam
 from tests.ui.harness import SSEClient, web_worker
 from ui import live
 from ui.app import create_app
+from ui.workers import RedisPublisher
 
 WRITERS = 4
 FOLLOWERS = 4
@@ -38,10 +42,7 @@ def test_writes_go_on_while_redis_is_down_and_live_updates_resume_after(
             time.sleep(outage_s)
             redis_server.start()
             up = time.monotonic()
-            load.wait_for_acks(load.acked_count() + 30)
-            acks = load.finish()
-            written = {str(a.id) for a in acks}
-            missing = [f.wait_to_see(written) for f in load.followers]
+            acks, missing = load.settle()
         finally:
             load.close()
 
@@ -157,3 +158,39 @@ def test_a_stopping_worker_does_not_wait_for_redis_to_publish(redis_server):
         await publisher.on_shutdown()
 
     asyncio.run(main())
+
+
+def _published(url: str) -> int:
+    """PUBLISH commands the Redis server has run since it started."""
+    client = redis.Redis.from_url(url)
+    try:
+        return int(client.info("commandstats").get("cmdstat_publish", {}).get("calls", 0))
+    finally:
+        client.close()
+
+
+def test_the_projection_worker_holds_its_updates_while_redis_is_down(redis_server):
+    """The same race as the web worker's, for `jam worker projections` (ui/workers.py)."""
+    publisher = RedisPublisher(redis_server.url, "openjam:test:announce")
+    try:
+        redis_server.stop()
+        publisher([Update(7, "jam", "idea", "i7", "i7")])  # the projection is not held up
+        time.sleep(3 * live.REDIS_RETRY_S)
+        redis_server.start()  # a fresh server: its counts start at zero
+        deadline = time.monotonic() + 20
+        while _published(redis_server.url) < 3:  # the jam's channel, the idea's, the announcement
+            assert time.monotonic() < deadline, "the held update was never published"
+            time.sleep(0.05)
+    finally:
+        publisher.close()
+
+
+def test_a_stopping_projection_worker_does_not_wait_for_redis(redis_server):
+    publisher = RedisPublisher(redis_server.url, "openjam:test:announce")
+    redis_server.stop()
+    for n in range(3):
+        publisher([Update(n, "jam", "idea", f"i{n}", None)])
+    closing = threading.Thread(target=publisher.close)
+    closing.start()
+    closing.join(timeout=10)  # well under the two minutes it would hold them otherwise
+    assert not closing.is_alive()

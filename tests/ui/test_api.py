@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 from uuid import uuid4
 
@@ -330,11 +332,69 @@ def test_leaders_export_the_shortlist_with_its_evidence(world):
     assert agree == {"client": 1, "employee": 1, "family": 0, "partner": 0}
     assert best["low"] <= best["wilson"] <= best["high"]
     assert best["decisions"] == []
+    decided = client.post(
+        f"/api/ideas/{good['id']}/decision",
+        json={"decision": "funded", "note": "=1+1 in Q3"},
+        headers=lee,
+    )
+    assert decided.status_code == 200, decided.text
+    params = {"after": decided.json()["position"]}
     exported = client.get(url, params={**params, "format": "csv"}, headers=lee)
     assert exported.headers["content-type"].startswith("text/csv")
     lines = exported.text.splitlines()
     assert lines[0].startswith("rank,idea_id,title")
     assert ",'=HYPERLINK(evil)," in lines[1]  # no formula runs in a spreadsheet
+    row = next(csv.DictReader(io.StringIO(exported.text)))
+    assert row["decision"] == "funded"
+    assert row["decisions"].endswith(" funded: =1+1 in Q3")  # not at the start: no formula
+    themes = client.get(url, params=params, headers=lee).json()["themes"]
+    assert row["theme_rank"] == str(
+        next((t["rank"] for t in themes if t["cluster_id"] == row["cluster_id"]), "")
+    )
+
+
+def test_leaders_read_the_shortlist_with_and_without_suspect_votes(world):
+    client, app, scene, enter = world
+    segments = ("employee", "client", "family", "partner")
+    author = scene.join()
+    popular = [scene.post_idea(author, title=f"Popular {n}") for n in range(3)]
+    weak = [scene.post_idea(author, title=f"Weak {n}") for n in range(3)]
+
+    def vote(people, ideas, value):
+        for person in people:
+            for idea in ideas:
+                app.clock.advance(timedelta(seconds=20))
+                app.handle(c.CastVote(actor=person, idea_id=idea, value=value))
+
+    room = [scene.join(segment=segments[n % 4]) for n in range(30)]
+    vote(room, popular, 1)
+    vote(room, weak, -1)
+    app.clock.advance(timedelta(hours=20))
+    brigade = [scene.join(segment="client") for _ in range(10)]  # new accounts, at once
+    vote(brigade, weak, 1)
+    vote(brigade, popular, -1)
+    lee = enter("leader")
+    url = f"/api/jams/{scene.jam_id}/shortlist"
+    after = {"after": app.position()}
+
+    def shown(clean: str) -> tuple[dict, dict]:
+        body = client.get(url, params={**after, "clean": clean}, headers=lee).json()
+        return body, {e["idea_id"]: e for e in body["shortlist"]}
+
+    clean, clean_ideas = shown("true")
+    every, every_ideas = shown("false")
+    assert clean["suspect_accounts"] == every["suspect_accounts"] == 10
+    assert (clean["without_suspect_votes"], every["without_suspect_votes"]) == (True, False)
+    first = str(popular[0])
+    against = {s: t["disagree"] for s, t in clean_ideas[first]["by_segment"].items()}
+    assert against == dict.fromkeys(segments, 0)  # the brigade's votes are left out
+    assert every_ideas[first]["by_segment"]["client"]["disagree"] == 10
+    assert clean_ideas[first]["suspect_votes"] == every_ideas[first]["suspect_votes"] == 10
+    assert clean_ideas[first]["score"] > every_ideas[first]["score"]
+    page = client.get(
+        f"/jams/{scene.jam_id}/leadership", params={**after, "clean": "false"}, headers=lee
+    )
+    assert "with every vote</strong>" in page.text
 
 
 def test_the_write_limit_holds_across_workers_through_redis(tmp_path, clock):

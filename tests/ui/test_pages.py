@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from urllib.parse import quote
 from uuid import uuid4
 
 import pytest
@@ -216,6 +217,11 @@ def test_the_shortlist_page_is_for_leaders_and_organizers(site):
     assert shown.status_code == 200
     assert "Rooftop gardens" in shown.text
     assert "Record" in shown.text  # leaders decide from here
+    at = app.clock().isoformat()
+    earlier = client.get(page, params={"as_of": at}).text  # ranked again from the log
+    assert "Rooftop gardens" in earlier
+    assert f"shortlist?format=csv&amp;clean=true&amp;as_of={quote(at)}" in earlier
+    assert f'href="?clean=false&amp;as_of={quote(at)}"' in earlier
     _as(client, ada)
     assert "/me" in client.get("/me").text
 
@@ -280,6 +286,16 @@ def test_organizers_see_live_topics_and_rename_one_from_jam_central(site):
     page = client.get(central).text
     assert "Live topics" in page
     assert 'class="map"' in page
+    assert f'href="/api/jams/{scene.jam_id}/topics?format=csv"' in page  # export, as shown
+    hours = client.get(f"/api/jams/{scene.jam_id}/topics").json()["history"]
+    assert hours, "each refresh is kept for its hour"
+    earlier = client.get(central, params={"topics_at": hours[0]}).text
+    assert f'<option value="{hours[0]}" selected>' in earlier
+    shown_at = datetime.fromisoformat(hours[0]).isoformat()  # as the page reads it back
+    assert f"topics?format=csv&amp;as_of={quote(shown_at)}" in earlier
+    as_of = client.get(f"/api/jams/{scene.jam_id}/topics", params={"as_of": hours[0]}).json()
+    assert as_of["clusters"]
+    assert as_of["position"] <= app.position()
     assert "Likely duplicates" in page
     assert f'action="/ideas/{copy}/duplicate"' in page
     cluster = page.split('name="cluster_id">')[1].split('value="')[1].split('"')[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 from uuid import uuid4
 
@@ -100,8 +102,13 @@ def test_organizers_see_the_topics_with_terms_sizes_and_segments(jam_with_themes
     exported = client.get(
         f"/api/jams/{scene.jam_id}/topics", params={"format": "csv"}, headers=organizer
     )
-    assert exported.text.splitlines()[0].startswith("cluster_id,label,ideas")
-    assert len(exported.text.splitlines()) == len(found) + 1
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert exported.text.startswith("cluster_id,label,ideas")
+    assert len(rows) == len(found)
+    placed = {c["cluster"]["id"]: (c["cluster"]["x"], c["cluster"]["y"]) for c in found}
+    for row in rows:  # where each sits on the cluster map
+        x, y = placed[row["cluster_id"]]
+        assert (float(row["map_x"]), float(row["map_y"])) == pytest.approx((x, y), abs=1e-4)
 
 
 def test_a_rename_is_recorded_and_every_later_refresh_keeps_it(jam_with_themes):
@@ -115,6 +122,39 @@ def test_a_rename_is_recorded_and_every_later_refresh_keeps_it(jam_with_themes):
     ranked()
     labels = {c["cluster"]["id"]: c["cluster"]["label"] for c in clusters(client, scene, organizer)}
     assert labels[target] == "Ours"
+
+
+def test_a_merge_and_a_split_are_kept_by_every_later_refresh(jam_with_themes):
+    client, scene, _, organizer, author, _, ranked = jam_with_themes
+    base = f"/api/jams/{scene.jam_id}/topics"
+    found = clusters(client, scene, organizer)
+    assert len(found) >= 2
+    source, target = found[0]["cluster"], found[1]["cluster"]
+    merged = client.post(
+        f"{base}/{source['id']}", json={"action": "merge", "into": target["id"]}, headers=organizer
+    )
+    assert merged.status_code == 200, merged.text
+    ranked()
+    after_merge = {c["cluster"]["id"]: c for c in clusters(client, scene, organizer)}
+    assert source["id"] not in after_merge  # retired: its ideas went to the target
+    assert after_merge[target["id"]]["ideas_now"] >= source["size"] + target["size"]
+
+    split = client.post(f"{base}/{target['id']}", json={"action": "split"}, headers=organizer)
+    assert split.status_code == 200, split.text
+    ranked()
+    for _ in range(2):  # and again after a new idea makes the worker refresh once more
+        now = {c["cluster"]["id"]: c for c in clusters(client, scene, organizer)}
+        halves = {f"{target['id']}.1", f"{target['id']}.2"}
+        assert halves <= set(now)
+        assert target["id"] not in now
+        assert source["id"] not in now
+        assert sum(now[h]["ideas_now"] for h in halves) >= source["size"] + target["size"]
+        client.post(
+            f"/api/jams/{scene.jam_id}/ideas",
+            json={"forum": "health", "title": "Bike racks", "body": "By the door."},
+            headers=author,
+        )
+        ranked()
 
 
 def test_bad_topic_changes_get_clear_errors(jam_with_themes):
@@ -173,6 +213,14 @@ def test_near_copies_are_suggested_and_a_link_counts_votes_with_the_original(jam
     assert copy not in [e["idea_id"] for e in shortlist]
     assert client.get(f"/api/jams/{scene.jam_id}/duplicates", headers=organizer).json() == []
     assert client.delete(link, headers=organizer).status_code == 200
+    ranked()  # the link undone: the copy is ranked again, with its own vote
+    shortlist = client.get(f"/api/jams/{scene.jam_id}/shortlist", headers=organizer).json()[
+        "shortlist"
+    ]
+    ranked_again = {e["idea_id"]: e for e in shortlist}
+    assert ranked_again[original]["duplicates"] == []
+    assert ranked_again[original]["by_segment"]["employee"]["agree"] == 0
+    assert ranked_again[copy]["by_segment"]["employee"]["agree"] == 1
 
 
 def test_the_shortlist_as_of_a_past_time_is_the_one_ranked_then(jam_with_themes):
