@@ -192,7 +192,7 @@ class Projector:
         self,
         cur: Cursor,
         notifications: Sequence[Row],
-        keep: Callable[[datetime], bool] | None = None,
+        keep: Callable[[int, datetime], bool] | None = None,
         *,
         after: int | None = None,
         feed_from: int = 0,
@@ -203,7 +203,8 @@ class Projector:
         `after` is the position the read models were at before this page. Idea
         state is kept between pages only while pages follow each other from this
         projector, so nothing another writer changed is ever read from memory.
-        `keep` can pass over events (by their time), for views "as of" a time.
+        `keep` can pass over events (given their position and time), for views "as of"
+        a time.
         `feed_from` skips writing live-feed rows at or below a position (a rebuild
         knows which of them the feed's retention would drop at once). The updates
         to publish are returned when `publish` is set.
@@ -218,7 +219,7 @@ class Projector:
         self,
         cur: Cursor,
         notifications: Sequence[Row],
-        keep: Callable[[datetime], bool] | None = None,
+        keep: Callable[[int, datetime], bool] | None = None,
         *,
         after: int | None = None,
         feed_from: int = 0,
@@ -243,7 +244,7 @@ class Projector:
                 continue
             decode, handler, at_once = found
             event = decode(n[3])
-            if keep is not None and not keep(event.timestamp):
+            if keep is not None and not keep(n[0], event.timestamp):
                 continue
             if at_once:
                 run(cur, self._gathered_rows(page))

@@ -378,6 +378,16 @@ def topic_hours(cur: Cursor, jam_id: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+def idea_hours(cur: Cursor, jam_id: str) -> list[str]:
+    """The hours (`YYYY-MM-DDTHH`, UTC) in which the jam's ideas were posted, in order."""
+    rows = cur.execute(
+        "SELECT DISTINCT substr(posted_at, 1, 13) AS hour FROM rm_ideas WHERE jam_id = ? "
+        "ORDER BY hour",
+        (jam_id,),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def cluster_members(cur: Cursor, jam_id: str, cluster_id: str) -> list[str]:
     rows = cur.execute(
         "SELECT idea_id FROM rk_idea_topics WHERE jam_id = ? AND cluster_id = ? ORDER BY idea_id",

@@ -31,8 +31,13 @@ def views_as_of(
 ) -> Iterator[SQLiteViews]:
     """Scratch read models as they stood at `position` and/or time `at`."""
 
-    def before(timestamp: datetime) -> bool:
-        return at is None or timestamp <= at
+    kept = [0]  # the position of the last event kept: the scratch read models' position
+
+    def before(event_position: int, timestamp: datetime) -> bool:
+        if at is None or timestamp <= at:
+            kept[0] = event_position
+            return True
+        return False
 
     with tempfile.TemporaryDirectory(prefix="openjam-asof-") as scratch:
         views = SQLiteViews(Path(scratch) / "views.sqlite3")
@@ -49,7 +54,7 @@ def views_as_of(
                     cur.execute(
                         "INSERT INTO rm_tracking (name, position) VALUES (?, ?) "
                         "ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-                        (TRACKING_NAME, page[-1][0]),
+                        (TRACKING_NAME, kept[0] if at is not None else page[-1][0]),
                     )
                 start = page[-1][0] + 1
             yield views

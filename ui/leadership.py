@@ -28,8 +28,8 @@ from domain.values import Role
 from projections import queries
 from projections import ranking_views as rv
 from projections.db import Cursor
-from projections.timetravel import views_as_of
 from ranking.model import SEGMENTS, Ranking, Support
+from ui.asof import refresh_as_of
 from ui.bootstrap import Services
 from ui.errors import NotCaughtUp
 from ui.reads import After, AsOf, caught_up, require_role
@@ -103,15 +103,25 @@ def _details(cur: Cursor, ids: list[str]) -> dict[str, tuple[str, str, str, str 
 
 
 def assemble(
-    cur: Cursor, jam_id: str, ranking: Ranking, labels: dict[str, str], clean: bool
+    cur: Cursor,
+    jam_id: str,
+    ranking: Ranking,
+    labels: dict[str, str],
+    clean: bool,
+    past: bool = False,
 ) -> Shortlist:
-    """The shortlist with everything a reader needs to judge each rank."""
+    """The shortlist with everything a reader needs to judge each rank. `past`: a ranking
+    of an earlier time, shown with the decisions recorded by then only."""
     chosen, ideas, themes, groups = ranking.view(clean)
     by_id = {e.idea_id: e for e in ideas}
     theme_ideas = [i for t in themes for i in t.ideas]
     duplicate_ids = [d for i in chosen for d in by_id[i].duplicates]
     details = _details(cur, sorted({*chosen, *theme_ideas, *duplicate_ids}))
     history = rv.decisions(cur, list(chosen))
+    if past:
+        history = {
+            i: [d for d in rows if d.position <= ranking.position] for i, rows in history.items()
+        }
 
     def ref(idea_id: str) -> IdeaRef:
         return IdeaRef(idea_id, details.get(idea_id, ("",))[0])
@@ -120,6 +130,8 @@ def assemble(
     for n, idea_id in enumerate(chosen, start=1):
         e = by_id[idea_id]
         title, forum, segment, decision = details.get(idea_id, ("", "", "", None))
+        if past:
+            decision = history[idea_id][-1].decision if history.get(idea_id) else None
         evidence.append(
             Evidence(
                 rank=n,
@@ -183,20 +195,12 @@ def current_shortlist(services: Services, jam_id: str, clean: bool) -> Shortlist
 
 def shortlist_as_of(services: Services, jam_id: str, at: datetime, clean: bool) -> Shortlist:
     """Rank again from the log replayed to `at`: the shortlist leadership saw then."""
-    with services.views.reading() as live:
-        edits_at = rv.edits_position(live)
-    replay = views_as_of(services.jam.recorder, services.projector, at=at)
-    with replay as replayed, replayed.reading() as cur:
-        position = queries.position(cur)
-        with services.views.reading() as live:
-            edits = rv.read_edits(live, jam_id, min(position, edits_at))
-        snapshot = rv.read_snapshot(cur, jam_id, position, edits=edits)
-        if not snapshot.ideas:
-            return Shortlist(jam_id=jam_id, ready=False)
-        result = services.engine.run(snapshot, None)
+    result = refresh_as_of(services, jam_id, at)
+    if result is None:
+        return Shortlist(jam_id=jam_id, ready=False)
     labels = {c.id: c.label for c in result.topics.clusters}
-    with services.views.reading() as live:  # titles and decisions as they read now
-        return assemble(live, jam_id, result.ranking, labels, clean)
+    with services.views.reading() as live:  # titles as they read now
+        return assemble(live, jam_id, result.ranking, labels, clean, past=True)
 
 
 def shortlist_csv(shortlist: Shortlist) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
@@ -23,6 +24,7 @@ from jam import commands as c
 from projections import ranking_views as rv
 from projections.similar_ideas import SimilarIdea
 from ranking.model import Cluster, DuplicatePair
+from ui.asof import refresh_as_of
 from ui.bootstrap import Services
 from ui.reads import AsOf, require_role
 from ui.schemas import Written, acting, handle, written
@@ -60,14 +62,41 @@ class DuplicateOut(msgspec.Struct, frozen=True):
     similarity: float
 
 
+TIMELINE_HOURS = 168  # hours the timeline offers, the latest: a week of a jam
+
+
+def timeline(kept: list[str], posted: list[str]) -> list[str]:
+    """The times the timeline offers: the refresh kept for each hour, and the end of each
+    other hour in which ideas were posted (shown by replaying the log), latest last."""
+    times = {t[:13]: t for t in kept}
+    for hour in posted:
+        times.setdefault(hour, f"{hour}:59:59.999999+00:00")
+    return [times[h] for h in sorted(times)][-TIMELINE_HOURS:]
+
+
+def _replayed(services: Services, jam_id: str, at: datetime) -> rv.TopicsView | None:
+    """The topics at `at` computed again from the log, for an hour nothing was kept for."""
+    refreshed = refresh_as_of(services, jam_id, at)
+    if refreshed is None:
+        return None
+    topics = refreshed.topics
+    counts = dict(Counter(topics.assignment.values()))
+    return rv.TopicsView(
+        jam_id, topics.position, topics.as_of.isoformat(), topics.method, topics.clusters, counts
+    )
+
+
 def read_topics(services: Services, jam_id: str, as_of: datetime | None) -> TopicsOut | None:
     with services.views.reading() as cur:
         view = (
             rv.current_topics(cur, jam_id) if as_of is None else rv.topics_as_of(cur, jam_id, as_of)
         )
-        history = rv.topic_hours(cur, jam_id)
-        if view is None:
-            return None
+        history = timeline(rv.topic_hours(cur, jam_id), rv.idea_hours(cur, jam_id))
+    if view is None and as_of is not None:
+        view = _replayed(services, jam_id, as_of)
+    if view is None:
+        return None
+    with services.views.reading() as cur:
         titles = rv.idea_titles(cur, [i for cl in view.clusters for i in cl.representatives])
     return TopicsOut(
         jam_id=jam_id,

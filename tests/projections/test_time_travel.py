@@ -39,6 +39,8 @@ def test_views_as_of_a_position_or_a_time_replay_the_log_up_to_there(app, clock,
         with views_as_of(app.recorder, projector, **when) as past, past.reading() as cur:
             then = queries.thread(cur, str(idea))
             central = queries.jam_central(cur, str(scene.jam_id), cut_time)
+            # The position they stand at: the last event replayed, not the end of the log.
+            assert queries.position(cur) == cut_position
         assert (then.idea.title, then.idea.up, then.idea.down) == ("Before noon", 1, 0)
         assert then.comments == []
         assert sum(s.comments for s in central.segments) == 0

@@ -15,6 +15,7 @@ from jam.application import JamApplication
 from jam.settings import Settings
 from tests.stories import open_jam
 from ui.app import create_app
+from ui.topics import TIMELINE_HOURS, timeline
 
 THEMES = {
     "remote": [
@@ -233,10 +234,61 @@ def test_the_shortlist_as_of_a_past_time_is_the_one_ranked_then(jam_with_themes)
     last = next(i for i in reversed(ideas.values()) if i != before[0])
     for _ in range(6):
         client.put(f"/api/ideas/{last}/vote", json={"value": 1}, headers=enter())
+    decided = client.post(
+        f"/api/ideas/{before[0]}/decision", json={"decision": "funded"}, headers=enter("leader")
+    )
+    assert decided.status_code == 200, decided.text
     ranked()
-    now = [e["idea_id"] for e in client.get(url, headers=organizer).json()["shortlist"]]
+    shown = client.get(url, headers=organizer).json()["shortlist"]
+    now = [e["idea_id"] for e in shown]
     assert now[0] == last != before[0]  # the votes moved it up
+    funded = next(e for e in shown if e["idea_id"] == before[0])
+    assert (funded["decision"], len(funded["decisions"])) == ("funded", 1)
     replayed = client.get(url, params={"as_of": then.isoformat()}, headers=organizer).json()
     assert [e["idea_id"] for e in replayed["shortlist"]] == before
+    undecided = replayed["shortlist"][0]  # not funded yet then
+    assert (undecided["decision"], undecided["decisions"]) == (None, [])
     naive = client.get(url, params={"as_of": "2030-05-01T12:00:00"}, headers=organizer)
     assert naive.status_code in (400, 422)
+
+
+def test_topics_of_an_hour_nothing_was_kept_for_are_computed_again_from_the_log(
+    jam_with_themes,
+):
+    client, scene, enter, organizer, author, ideas, ranked = jam_with_themes
+    first_hour = enter.clock.now
+    enter.clock.advance(timedelta(hours=2))
+    client.post(
+        f"/api/jams/{scene.jam_id}/ideas",
+        json={"forum": "health", "title": "Bike racks", "body": "By the door."},
+        headers=author,
+    )
+    ranked()
+    views = client.app.state.services.views
+    with views.transaction() as cur:  # as a jam imported with its own times, or a lost history
+        cur.execute("DELETE FROM rk_topic_history WHERE hour = ?", (first_hour.isoformat()[:13],))
+    url = f"/api/jams/{scene.jam_id}/topics"
+    history = client.get(url, headers=organizer).json()["history"]
+    replayed_hour = f"{first_hour.isoformat()[:13]}:59:59.999999+00:00"
+    assert history[0] == replayed_hour  # still on the timeline
+    then = client.get(url, params={"as_of": replayed_hour}, headers=organizer)
+    assert then.status_code == 200, then.text
+    assert sum(c["ideas_now"] for c in then.json()["clusters"]) + then.json()["unclustered"] == (
+        len(ideas)  # the ideas of that hour, not the one posted later
+    )
+    assert then.json()["as_of"][:13] == first_hour.isoformat()[:13]
+    before = client.get(url, params={"as_of": "2000-01-01T00:00:00Z"}, headers=organizer)
+    assert before.status_code == 404  # no idea yet then
+
+
+def test_the_timeline_offers_each_kept_refresh_and_each_other_hour_with_ideas() -> None:
+    kept = ["2030-05-01T09:40:00.000000+00:00", "2030-05-01T12:10:00.000000+00:00"]
+    posted = ["2030-05-01T09", "2030-05-01T10", "2030-05-01T12"]
+    assert timeline(kept, posted) == [
+        "2030-05-01T09:40:00.000000+00:00",
+        "2030-05-01T10:59:59.999999+00:00",
+        "2030-05-01T12:10:00.000000+00:00",
+    ]
+    many = [f"2030-05-{d:02d}T{h:02d}" for d in range(1, 11) for h in range(24)]
+    assert len(timeline([], many)) == TIMELINE_HOURS
+    assert timeline([], many)[-1].startswith("2030-05-10T23")
