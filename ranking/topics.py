@@ -145,6 +145,24 @@ def _match(
     return {new_keys[r]: old_keys[c] for r, c in pair_up(jaccard, min_jaccard).items()}
 
 
+def _distinct(
+    ranked: Sequence[tuple[float, str]], members: Sequence[IdeaRow], n: int
+) -> tuple[str, ...]:
+    """The `n` most central ideas with different titles: copies of one idea (a jam has
+    many) would say the same thing several times; copies fill in only if there is no other."""
+    title = {i.id: " ".join(i.title.lower().split()) for i in members}
+    picked: list[str] = []
+    seen: set[str] = set()
+    for _, idea_id in ranked:
+        if title[idea_id] not in seen:
+            seen.add(title[idea_id])
+            picked.append(idea_id)
+            if len(picked) == n:
+                return tuple(picked)
+    rest = [i for _, i in ranked if i not in picked]
+    return tuple(picked + rest[: n - len(picked)])
+
+
 def _next_number(previous: Topics | None, edits: Sequence[ClusterEdit]) -> int:
     """Numbers of ids ever used (by a refresh or named in a decision) are never reused."""
     used = [0]
@@ -317,7 +335,7 @@ def _describe_all(
                 label=labels.get(cid) or " · ".join(words[:3]) or cid,
                 terms=words,
                 size=len(members),
-                representatives=tuple(i for _, i in sims[: config.n_representatives]),
+                representatives=_distinct(sims, members, config.n_representatives),
                 growth_last_hour=growth,
                 emerging=emerging,
                 segments=dict(sorted(Counter(i.author_segment for i in members).items())),

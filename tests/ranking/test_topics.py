@@ -158,3 +158,27 @@ def test_ideas_whose_text_has_no_words_make_no_clusters():
     )
     assert topics.clusters == ()
     assert set(topics.assignment.values()) == {OTHER}
+
+
+def test_a_topic_shows_representative_ideas_with_different_titles():
+    ideas = ideas_about(10)
+    # Every remote idea is one posted again and again under one title, but the one
+    # farthest from the topic's centre.
+    vectors = vectors_for(ideas)
+    remote_ids = [i.id for i in ideas if i.id.startswith("remote")]
+    centre = np.mean([vectors[i] for i in remote_ids], axis=0)
+    farthest = min(remote_ids, key=lambda i: float(vectors[i] @ centre))
+    ideas = [
+        msgspec.structs.replace(
+            i, title="Home office allowance" if i.id == farthest else "Remote  Fridays"
+        )
+        if i.id in remote_ids
+        else i
+        for i in ideas
+    ]
+    topics, _ = refresh(ideas)
+    remote = next(c for c in topics.clusters if c.id == cluster_of(topics, farthest))
+    titles = {i.id: i.title.lower().replace("  ", " ") for i in ideas}
+    shown = [titles[i] for i in remote.representatives]
+    assert sorted(set(shown)) == ["home office allowance", "remote fridays"]
+    assert len(remote.representatives) == 3  # a copy fills the last place: nothing else
