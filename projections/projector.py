@@ -139,6 +139,7 @@ class Projector:
     """Applies pages of notifications to the read-model tables."""
 
     def __init__(self, decoder_for: DecoderFor, *, feed_retention: int = FEED_RETENTION) -> None:
+        self._decoder_for = decoder_for
         self.feed_retention = feed_retention
         self._idea_cache: dict[str, _IdeaState] = {}
         self._cached_at: int | None = None
@@ -178,6 +179,11 @@ class Projector:
         for at_once, table in ((False, gathered), (True, written)):
             for cls, (payload, handler) in table.items():
                 self._handlers[get_topic(cls)] = (decoder_for(payload), handler, at_once)
+
+    def fresh(self) -> Projector:
+        """A projector like this one with nothing in memory: for other read models (a
+        replay "as of" a time), whose pages must never touch what this one keeps of its own."""
+        return Projector(self._decoder_for, feed_retention=self.feed_retention)
 
     @property
     def topics(self) -> Sequence[str]:

@@ -29,7 +29,13 @@ def views_as_of(
     position: int | None = None,
     at: datetime | None = None,
 ) -> Iterator[SQLiteViews]:
-    """Scratch read models as they stood at `position` and/or time `at`."""
+    """Scratch read models as they stood at `position` and/or time `at`.
+
+    The replay uses a fresh copy of `projector`: the live projection's own keeps idea
+    state in memory for the page that follows its last, and a replay ending at the same
+    position would leave it the past's tallies to count on.
+    """
+    projector = projector.fresh()
 
     kept = [0]  # the position of the last event kept: the scratch read models' position
 

@@ -175,7 +175,9 @@ class Ranking(msgspec.Struct, frozen=True):
     ) -> tuple[tuple[str, ...], tuple[IdeaEvidence, ...], tuple[Theme, ...], int]:
         """The shortlist, its evidence, the themes and the number of opinion groups, with
         every vote or without the suspects' votes."""
-        if clean and self.suspects:
+        # A ranking stored before the clean evidence was kept has none: its own evidence
+        # then serves (until the worker ranks the jam again), rather than nothing.
+        if clean and self.suspects and self.ideas_clean:
             return self.shortlist_clean, self.ideas_clean, self.themes_clean, self.groups_clean
         return (
             (self.shortlist_clean if clean else self.shortlist),

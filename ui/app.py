@@ -31,7 +31,7 @@ from ui.ideas import IdeaController
 from ui.jams import JamController
 from ui.leadership import LeadershipController
 from ui.limits import limit_writes, write_counter
-from ui.live import Publisher, channels_plugin, idea_stream, jam_stream, publish_feed, stop_holding
+from ui.live import Publisher, channels_plugin, idea_stream, jam_stream, publish_feed
 from ui.me import MeController
 from ui.metrics import forget_this_process, metrics, observe
 from ui.pages import PagesController
@@ -114,7 +114,6 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
         try:
             yield
         finally:
-            stop_holding(channels)
             await sync_to_thread(services.close)
             forget_this_process()
             await counter.close()

@@ -108,19 +108,21 @@ def assemble(
     ranking: Ranking,
     labels: dict[str, str],
     clean: bool,
-    past: bool = False,
+    until: datetime | None = None,
 ) -> Shortlist:
-    """The shortlist with everything a reader needs to judge each rank. `past`: a ranking
-    of an earlier time, shown with the decisions recorded by then only."""
+    """The shortlist with everything a reader needs to judge each rank. `until`: the time
+    of a ranking of the past, shown with the decisions recorded by then only (by time, as
+    the log was replayed)."""
     chosen, ideas, themes, groups = ranking.view(clean)
     by_id = {e.idea_id: e for e in ideas}
     theme_ideas = [i for t in themes for i in t.ideas]
     duplicate_ids = [d for i in chosen for d in by_id[i].duplicates]
     details = _details(cur, sorted({*chosen, *theme_ideas, *duplicate_ids}))
     history = rv.decisions(cur, list(chosen))
-    if past:
+    if until is not None:
         history = {
-            i: [d for d in rows if d.position <= ranking.position] for i, rows in history.items()
+            i: [d for d in rows if datetime.fromisoformat(d.at) <= until]
+            for i, rows in history.items()
         }
 
     def ref(idea_id: str) -> IdeaRef:
@@ -130,7 +132,7 @@ def assemble(
     for n, idea_id in enumerate(chosen, start=1):
         e = by_id[idea_id]
         title, forum, segment, decision = details.get(idea_id, ("", "", "", None))
-        if past:
+        if until is not None:
             decision = history[idea_id][-1].decision if history.get(idea_id) else None
         evidence.append(
             Evidence(
@@ -200,7 +202,7 @@ def shortlist_as_of(services: Services, jam_id: str, at: datetime, clean: bool) 
         return Shortlist(jam_id=jam_id, ready=False)
     labels = {c.id: c.label for c in result.topics.clusters}
     with services.views.reading() as live:  # titles as they read now
-        return assemble(live, jam_id, result.ranking, labels, clean, past=True)
+        return assemble(live, jam_id, result.ranking, labels, clean, until=at)
 
 
 def shortlist_csv(shortlist: Shortlist) -> str:

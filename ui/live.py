@@ -15,6 +15,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
+from types import TracebackType
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -149,6 +150,25 @@ class ReconnectingRedisBackend(RedisChannelsPubSubBackend):
             return
 
 
+class LiveChannels(ChannelsPlugin):
+    """Litestar's channels plugin, whose backend is told first when the worker stops.
+
+    The plugin's shutdown waits until every message queued for publishing is sent, and
+    a backend holding messages while Redis is down would keep it waiting for up to
+    REDIS_HOLD_S; the app's own shutdown code runs only after the plugin's.
+    """
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        if isinstance(self._backend, ReconnectingRedisBackend):
+            self._backend.stop_holding()
+        await super().__aexit__(exc_type, exc_val, exc_tb)
+
+
 def channels_plugin(redis_url: str | None) -> ChannelsPlugin:
     if redis_url:
         from redis.asyncio import Redis
@@ -156,14 +176,7 @@ def channels_plugin(redis_url: str | None) -> ChannelsPlugin:
         backend: Any = ReconnectingRedisBackend(redis=Redis.from_url(redis_url))
     else:
         backend = MemoryChannelsBackend()
-    return ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True)
-
-
-def stop_holding(plugin: ChannelsPlugin) -> None:
-    """Let a stopping worker drop the updates it holds for Redis (see the backend)."""
-    backend = getattr(plugin, "_backend", None)  # litestar keeps the backend private
-    if isinstance(backend, ReconnectingRedisBackend):
-        backend.stop_holding()
+    return LiveChannels(backend=backend, arbitrary_channels_allowed=True)
 
 
 REPUBLISH_WINDOW = 1_000  # log positions sent again when nothing says what was published

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
@@ -74,6 +74,17 @@ def timeline(kept: list[str], posted: list[str]) -> list[str]:
     return [times[h] for h in sorted(times)][-TIMELINE_HOURS:]
 
 
+def _needs_replay(kept: rv.TopicsView | None, hour: str, posted: list[str]) -> bool:
+    """Whether the topics of `hour` must be computed again: ideas were posted by then, and
+    nothing was kept before it, or ideas were posted in an hour after the refresh kept
+    last before it (its hour has no refresh of its own: an import, a lost history)."""
+    if not posted or hour < posted[0]:
+        return False  # no idea yet then: nothing to show, and no replay to find it out
+    if kept is None:
+        return True
+    return any(kept.as_of[:13] < h <= hour for h in posted)
+
+
 def _replayed(services: Services, jam_id: str, at: datetime) -> rv.TopicsView | None:
     """The topics at `at` computed again from the log, for an hour nothing was kept for."""
     refreshed = refresh_as_of(services, jam_id, at)
@@ -91,8 +102,9 @@ def read_topics(services: Services, jam_id: str, as_of: datetime | None) -> Topi
         view = (
             rv.current_topics(cur, jam_id) if as_of is None else rv.topics_as_of(cur, jam_id, as_of)
         )
-        history = timeline(rv.topic_hours(cur, jam_id), rv.idea_hours(cur, jam_id))
-    if view is None and as_of is not None:
+        posted = rv.idea_hours(cur, jam_id)
+        history = timeline(rv.topic_hours(cur, jam_id), posted)
+    if as_of is not None and _needs_replay(view, as_of.astimezone(UTC).isoformat()[:13], posted):
         view = _replayed(services, jam_id, as_of)
     if view is None:
         return None

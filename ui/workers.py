@@ -96,18 +96,25 @@ class RedisPublisher:
 
     def _run(self) -> None:
         down_since: float | None = None
+        tried_at = 0.0
         while (page := self._pages.get()) is not None:
             while True:
-                if self._closing.is_set() and down_since is not None:
-                    break  # stopping while Redis is down: dropped without another wait
+                now = time.monotonic()
+                given_up = down_since is not None and (
+                    self._closing.is_set() or now - down_since > self._hold_s
+                )
+                if given_up and now - tried_at < REDIS_RETRY_S:
+                    # Dropped untried: Redis was down a moment ago, and a try can take the
+                    # connect timeout, so pages would pile up (the feed keeps them).
+                    break
+                tried_at = now
                 try:
                     self._send(*page)
                 except RedisError as exc:
-                    now = time.monotonic()
                     if down_since is None:
                         down_since = now
                         log.warning("live updates held, Redis is unreachable: %s", exc)
-                    if self._closing.is_set() or now - down_since > self._hold_s:
+                    if self._closing.is_set() or time.monotonic() - down_since > self._hold_s:
                         break  # dropped: the feed keeps it for streams that catch up
                     self._closing.wait(REDIS_RETRY_S)
                     continue
@@ -127,7 +134,12 @@ class RedisPublisher:
 def publish_unpublished(views: ViewDatabase, publisher: RedisPublisher) -> int:
     """Publish what a predecessor committed to the read models but never published: the
     feed past the position the last publisher recorded (see `ui.live.publish_feed`)."""
-    return publish_feed(views, publisher, publisher.published())
+    try:
+        after = publisher.published()
+    except RedisError as exc:  # the pages wait in the publisher until Redis is back
+        log.warning("the last position published is unknown, Redis is unreachable: %s", exc)
+        after = None
+    return publish_feed(views, publisher, after)
 
 
 def project(settings: Settings, stop: threading.Event) -> None:
@@ -139,11 +151,8 @@ def project(settings: Settings, stop: threading.Event) -> None:
     channel = projected_channel(settings.database_schema)
     publisher = RedisPublisher(settings.redis_url, channel, mark=f"{channel}:published")
     runner = services.runner
-    try:
-        if sent := publish_unpublished(services.views, publisher):
-            log.info("published the feed's last updates again", extra={"updates": sent})
-    except RedisError as exc:  # the streams catch up from the feed once Redis is back
-        log.warning("could not read what was published before: %s", exc)
+    if sent := publish_unpublished(services.views, publisher):
+        log.info("published the feed's last updates again", extra={"updates": sent})
     runner.on_updates(publisher)
     lag = LagCollector(lambda: projection_lag(services))
     REGISTRY.register(lag)

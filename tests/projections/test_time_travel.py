@@ -49,3 +49,23 @@ def test_views_as_of_a_position_or_a_time_replay_the_log_up_to_there(app, clock,
     # The live read models are untouched by looking back.
     with runner.views.reading() as cur:
         assert queries.thread(cur, str(idea)).idea.title == "After noon"
+
+
+def test_looking_back_leaves_the_live_projection_counting_right(app, clock, make_views):
+    # A replay reads the log to its end; with the live projector's memory it left that
+    # projector the past's tallies for the next page to count on.
+    scene = open_jam(app, clock)
+    ada, bob, cy = (scene.join(name=n) for n in ("Ada", "Bob", "Cy"))
+    idea = scene.post_idea(ada, title="Shared")
+    app.handle(c.CastVote(actor=ada, idea_id=idea, value=1))
+    cut_time = clock.now
+    clock.advance(timedelta(hours=1))
+    app.handle(c.CastVote(actor=bob, idea_id=idea, value=1))
+    runner = runner_for(app, make_views())
+    runner.catch_up()
+    with views_as_of(app.recorder, runner._projector, at=cut_time) as past, past.reading() as cur:
+        assert queries.thread(cur, str(idea)).idea.up == 1
+    app.handle(c.CastVote(actor=cy, idea_id=idea, value=1))
+    runner.catch_up()
+    with runner.views.reading() as cur:
+        assert queries.thread(cur, str(idea)).idea.up == 3

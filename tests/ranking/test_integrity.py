@@ -6,11 +6,12 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+import msgspec
 import numpy as np
 
 from ranking.config import RankingConfig
 from ranking.integrity import CoordinationDetector
-from ranking.model import AGREE, DISAGREE, PASS
+from ranking.model import AGREE, DISAGREE, PASS, Ranking
 from ranking.shortlist import rank
 from ranking.support import Ballots
 from tests.ranking.snapshots import HOUR, T0, Jam, topics
@@ -194,3 +195,19 @@ def test_without_suspects_both_views_are_the_same_ranking() -> None:
     assert ranking.ideas_clean == ()
     assert ranking.themes_clean == ()
     assert ranking.view(clean=True) == ranking.view(clean=False)
+
+
+def test_a_ranking_stored_before_the_clean_evidence_still_shows_its_clean_shortlist() -> None:
+    jam = honest_jam()
+    brigade = jam.people("new", 20, "client", joined=T0 + 50 * HOUR, every=MINUTE)
+    for idea in WEAK[:5]:
+        jam.vote(brigade, idea, AGREE, after=5 * MINUTE)
+    ranking = rank(jam.snapshot(), topics({}), None, RankingConfig(shortlist_size=5))
+    stored = msgspec.json.encode(ranking)
+    old = msgspec.json.decode(  # as a ranking written by the previous version reads back
+        stored.replace(b'"ideas_clean"', b'"unknown1"').replace(b'"themes_clean"', b'"unknown2"'),
+        type=Ranking,
+    )
+    shortlist, ideas, _, _ = old.view(clean=True)
+    assert shortlist == ranking.shortlist_clean
+    assert {e.idea_id for e in ideas} >= set(shortlist)  # evidence for every idea it shows

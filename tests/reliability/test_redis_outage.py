@@ -5,21 +5,25 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from uuid import uuid4
 
 import pytest
 import redis
 from litestar.testing import TestClient
 
+from jam import commands as c
 from jam.application import JamApplication
 from jam.settings import Settings
+from projections.db import SQLiteViews
 from projections.projector import Update
+from tests.projections.conftest import runner_for
 from tests.reliability.checks import Now, assert_nothing_lost, jam_for_load, load_on
 from tests.reliability.processes import serve, store_env
 from tests.stories import open_jam
 from tests.ui.harness import SSEClient, web_worker
 from ui import live
 from ui.app import create_app
-from ui.workers import RedisPublisher
+from ui.workers import RedisPublisher, publish_unpublished
 
 WRITERS = 4
 FOLLOWERS = 4
@@ -194,3 +198,57 @@ def test_a_stopping_projection_worker_does_not_wait_for_redis(redis_server):
     closing.start()
     closing.join(timeout=10)  # well under the two minutes it would hold them otherwise
     assert not closing.is_alive()
+
+
+def test_a_web_worker_stopping_while_redis_is_down_does_not_wait_for_it(tmp_path, redis_server):
+    # The channels plugin's shutdown waits for its queued messages, and runs before the
+    # app's own: the backend must be told to stop holding them first.
+    settings = Settings(data_dir=tmp_path / "var", redis_url=redis_server.url)
+    app = JamApplication(settings)
+    scene = open_jam(app, Now())
+    client = TestClient(create_app(settings, jam=app))
+    client.__enter__()
+    try:
+        redis_server.stop()
+        posted = app.handle(
+            c.PostIdea(
+                actor=scene.join(),
+                jam_id=scene.jam_id,
+                idea_id=uuid4(),
+                forum="health",
+                title="Held",
+                body="While Redis is down",
+            )
+        )
+        assert client.app.state.services.runner.wait_for(posted.position, 30)
+        time.sleep(3 * live.REDIS_RETRY_S)  # its update is held, waiting for Redis
+    finally:
+        started = time.monotonic()
+        client.__exit__(None, None, None)
+        stopped_in = time.monotonic() - started
+        app.close()
+    assert stopped_in < live.REDIS_HOLD_S / 4
+
+
+def test_a_projection_worker_starting_while_redis_is_down_publishes_its_last_updates(
+    tmp_path, redis_server
+):
+    # Nothing says what was published before: the last positions are sent, once Redis is back.
+    app = JamApplication(Settings(data_dir=tmp_path / "var"))
+    scene = open_jam(app, Now())
+    scene.post_idea(scene.join())
+    runner = runner_for(app, SQLiteViews(tmp_path / "views.sqlite3"))
+    runner.catch_up()
+    publisher = RedisPublisher(redis_server.url, None, mark="openjam:test:published")
+    try:
+        redis_server.stop()
+        assert publish_unpublished(runner.views, publisher) > 0
+        redis_server.start()
+        deadline = time.monotonic() + 20
+        while _published(redis_server.url) < 1:
+            assert time.monotonic() < deadline, "the last updates were never published"
+            time.sleep(0.05)
+    finally:
+        publisher.close()
+        runner.views.close()
+        app.close()

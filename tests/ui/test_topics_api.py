@@ -13,9 +13,10 @@ from litestar.testing import TestClient
 from jam import commands as c
 from jam.application import JamApplication
 from jam.settings import Settings
+from projections import ranking_views as rv
 from tests.stories import open_jam
 from ui.app import create_app
-from ui.topics import TIMELINE_HOURS, timeline
+from ui.topics import TIMELINE_HOURS, _needs_replay, timeline
 
 THEMES = {
     "remote": [
@@ -292,3 +293,15 @@ def test_the_timeline_offers_each_kept_refresh_and_each_other_hour_with_ideas() 
     many = [f"2030-05-{d:02d}T{h:02d}" for d in range(1, 11) for h in range(24)]
     assert len(timeline([], many)) == TIMELINE_HOURS
     assert timeline([], many)[-1].startswith("2030-05-10T23")
+
+
+def test_an_hour_between_two_kept_refreshes_is_computed_again_when_ideas_came_in_it() -> None:
+    kept = rv.TopicsView("j", 10, "2030-05-01T09:40:00.000000+00:00", "", (), {})
+    posted = ["2030-05-01T09", "2030-05-01T10", "2030-05-01T12"]
+    assert _needs_replay(kept, "2030-05-01T10", posted)  # the 10:xx ideas are not in 09:40's
+    assert not _needs_replay(kept, "2030-05-01T09", posted)
+    quiet = ["2030-05-01T09", "2030-05-01T12"]
+    assert not _needs_replay(kept, "2030-05-01T11", quiet)  # nothing new since 09:40
+    assert _needs_replay(None, "2030-05-01T10", posted)
+    assert not _needs_replay(None, "2030-05-01T08", posted)  # before any idea: no replay
+    assert not _needs_replay(None, "2030-05-01T10", [])
