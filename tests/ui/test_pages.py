@@ -311,7 +311,9 @@ def test_organizers_see_live_topics_and_rename_one_from_jam_central(site):
     )
     assert answer.status_code in (302, 303)
     assert client.get(shortlist, params={"after": app.position()}).status_code == 200
-    assert "Where we work" in client.get(central).text
+    renamed = client.get(central).text
+    assert "Where we work" in renamed
+    assert "<title>Where we work</title>" in renamed  # the map names it in full on hover
     refused = client.post(
         f"/jams/{scene.jam_id}/topics",
         data={"action": "split", "cluster_id": "t999", "_csrf_token": _token(client, central)},
