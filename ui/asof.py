@@ -8,6 +8,7 @@ kept (a jam imported with its original times, or history lost with a schema chan
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 from projections import queries
@@ -15,10 +16,25 @@ from projections import ranking_views as rv
 from projections.timetravel import views_as_of
 from ranking.engine import Refreshed
 from ui.bootstrap import Services
+from ui.errors import Busy
+
+# A replay reads the whole log and refreshes the topics and the ranking: seconds of CPU
+# for a large jam. One at a time per worker, so looking back cannot starve the jam.
+REPLAYS = threading.BoundedSemaphore(1)
+REPLAY_WAIT_S = 20.0
 
 
 def refresh_as_of(services: Services, jam_id: str, at: datetime) -> Refreshed | None:
     """One refresh of `jam_id` over the log replayed to `at` (None: no idea by then)."""
+    if not REPLAYS.acquire(timeout=REPLAY_WAIT_S):
+        raise Busy("another view of the past is being computed; retry in a moment")
+    try:
+        return _refresh_as_of(services, jam_id, at)
+    finally:
+        REPLAYS.release()
+
+
+def _refresh_as_of(services: Services, jam_id: str, at: datetime) -> Refreshed | None:
     with services.views.reading() as live:
         edits_at = rv.edits_position(live)
     replay = views_as_of(services.jam.recorder, services.projector, at=at)

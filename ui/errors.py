@@ -34,6 +34,12 @@ class NotCaughtUp(HTTPException):
     status_code = HTTP_503_SERVICE_UNAVAILABLE
 
 
+class Busy(HTTPException):
+    """A costly computation of this kind is already running in this worker; retry later."""
+
+    status_code = HTTP_503_SERVICE_UNAVAILABLE
+
+
 _CODES = {
     400: "bad_request",
     401: "not_signed_in",

@@ -10,6 +10,7 @@ from uuid import uuid4
 import pytest
 from litestar.testing import TestClient
 
+import ui.asof
 from jam import commands as c
 from jam.application import JamApplication
 from jam.settings import Settings
@@ -305,3 +306,18 @@ def test_an_hour_between_two_kept_refreshes_is_computed_again_when_ideas_came_in
     assert _needs_replay(None, "2030-05-01T10", posted)
     assert not _needs_replay(None, "2030-05-01T08", posted)  # before any idea: no replay
     assert not _needs_replay(None, "2030-05-01T10", [])
+
+
+def test_one_view_of_the_past_is_computed_at_a_time(jam_with_themes, monkeypatch):
+    client, scene, enter, organizer, *_ = jam_with_themes
+    monkeypatch.setattr(ui.asof, "REPLAY_WAIT_S", 0.1)
+    url = f"/api/jams/{scene.jam_id}/shortlist"
+    params = {"as_of": enter.clock.now.isoformat()}
+    assert ui.asof.REPLAYS.acquire(timeout=5)  # another one is running
+    try:
+        busy = client.get(url, params=params, headers=organizer)
+    finally:
+        ui.asof.REPLAYS.release()
+    assert busy.status_code == 503
+    assert "retry" in busy.json()["detail"]
+    assert client.get(url, params=params, headers=organizer).status_code == 200
