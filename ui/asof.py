@@ -9,6 +9,8 @@ kept (a jam imported with its original times, or history lost with a schema chan
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from projections import queries
@@ -24,14 +26,21 @@ REPLAYS = threading.BoundedSemaphore(1)
 REPLAY_WAIT_S = 20.0
 
 
-def refresh_as_of(services: Services, jam_id: str, at: datetime) -> Refreshed | None:
-    """One refresh of `jam_id` over the log replayed to `at` (None: no idea by then)."""
+@contextmanager
+def one_replay() -> Iterator[None]:
+    """Hold this worker's one turn at replaying the log (503 after REPLAY_WAIT_S)."""
     if not REPLAYS.acquire(timeout=REPLAY_WAIT_S):
         raise Busy("another view of the past is being computed; retry in a moment")
     try:
-        return _refresh_as_of(services, jam_id, at)
+        yield
     finally:
         REPLAYS.release()
+
+
+def refresh_as_of(services: Services, jam_id: str, at: datetime) -> Refreshed | None:
+    """One refresh of `jam_id` over the log replayed to `at` (None: no idea by then)."""
+    with one_replay():
+        return _refresh_as_of(services, jam_id, at)
 
 
 def _refresh_as_of(services: Services, jam_id: str, at: datetime) -> Refreshed | None:

@@ -13,6 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
+from domain.values import Role
 from jam import commands as c
 from jam.application import JamApplication
 from projections import queries
@@ -27,6 +28,7 @@ from ui.reads import (
     cached,
     caught_up,
     never_sees_hidden,
+    require_role,
     respond,
     sees_hidden,
     time_travel,
@@ -161,20 +163,28 @@ class IdeaController(Controller):
     ) -> Response[Thread]:
         services: Services = state.services
         await caught_up(services, after)
+        past = as_of_position is not None or as_of is not None
+
+        def jam_of() -> str | None:
+            with services.views.reading() as cur:
+                return queries.jam_of_idea(cur, str(idea_id))
+
         hidden_too = False
-        if not never_sees_hidden(services, viewer(request)):
-
-            def jam_of() -> str | None:
-                with services.views.reading() as cur:
-                    return queries.jam_of_idea(cur, str(idea_id))
-
+        if past:
+            # The organizer's timeline: a thread as it was may show what is hidden now.
+            jam_id = await sync_to_thread(jam_of)
+            if jam_id is None:
+                raise NotFoundException(f"no idea with id {idea_id}")
+            await require_role(services, request, UUID(jam_id), {Role.ORGANIZER, Role.LEADER})
+            hidden_too = await sees_hidden(services, request, jam_id)
+        elif not never_sees_hidden(services, viewer(request)):
             jam_id = await sync_to_thread(jam_of)
             hidden_too = jam_id is not None and await sees_hidden(services, request, jam_id)
 
         def read(cur: Any) -> Thread | None:
             return queries.thread(cur, str(idea_id), include_hidden=hidden_too)
 
-        if as_of_position is not None or as_of is not None:
+        if past:
             found = await sync_to_thread(time_travel, services, as_of_position, as_of, read)
             if found is None:
                 raise NotFoundException(f"no idea with id {idea_id}")

@@ -12,7 +12,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from domain.values import Role
@@ -25,11 +25,14 @@ from ui.auth import signed_in
 from ui.bootstrap import Services
 from ui.cache import Body, list_tags
 from ui.reads import (
+    MAX_OFFSET,
     After,
     AsOf,
     AsOfPosition,
+    Forum,
     cached,
     caught_up,
+    in_utc,
     require_role,
     respond,
     sees_hidden,
@@ -61,7 +64,7 @@ def _read_cursor(cursor: str) -> int:
         kind, _, value = (
             base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition(":")
         )
-        if kind == "o" and value.isdigit():
+        if kind == "o" and value.isdigit() and int(value) <= MAX_OFFSET:
             return int(value)
     except (ValueError, UnicodeDecodeError):
         pass
@@ -200,10 +203,10 @@ class JamController(Controller):
         state: State,
         request: Request[Any, Any, Any],
         jam_id: FromPath[UUID],
-        forum: FromQuery[str | None] = None,
+        forum: Forum = None,
         sort: Annotated[str, QueryParameter(pattern="^(new|top|hot|discussed)$")] = "new",
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
         cursor: Annotated[
             str | None, QueryParameter(description="From the X-Next-Cursor of the page before")
         ] = None,
@@ -246,7 +249,7 @@ class JamController(Controller):
         services: Services = state.services
         await require_role(services, request, jam_id, {Role.ORGANIZER, Role.LEADER})
         await caught_up(services, after)
-        now = as_of or services.jam.now()
+        now = in_utc(as_of) if as_of is not None else services.jam.now()
 
         def read(cur: Any) -> JamCentral:
             return queries.jam_central(cur, str(jam_id), now.astimezone(UTC))

@@ -20,7 +20,7 @@ import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
@@ -32,7 +32,7 @@ from ranking.model import SEGMENTS, Ranking, Support
 from ui.asof import refresh_as_of
 from ui.bootstrap import Services
 from ui.errors import NotCaughtUp
-from ui.reads import After, AsOf, caught_up, require_role
+from ui.reads import After, AsOf, caught_up, in_utc, require_role
 from ui.topics import safe_cell
 
 RANKING_POLL_S = 0.05
@@ -310,9 +310,7 @@ async def _read(
             )
     if as_of is None:
         return await sync_to_thread(current_shortlist, services, str(jam_id), clean)
-    if as_of.tzinfo is None:
-        raise ValidationException("as_of needs a timezone (e.g. 2030-05-01T12:00:00Z)")
-    return await sync_to_thread(shortlist_as_of, services, str(jam_id), as_of, clean)
+    return await sync_to_thread(shortlist_as_of, services, str(jam_id), in_utc(as_of), clean)
 
 
 class LeadershipController(Controller):

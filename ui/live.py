@@ -42,6 +42,7 @@ from projections.projector import Update
 from projections.ranking_worker import TOPICS
 from ui.bootstrap import Services
 from ui.metrics import SSE_CLIENTS
+from ui.reads import MAX_POSITION
 
 log = logging.getLogger(__name__)
 KEEP_ALIVE_S = 15.0
@@ -276,9 +277,12 @@ def _last_event_id(request: Request[Any, Any, Any], after: int | None) -> int:
     if raw is None:
         return after or 0
     try:
-        return max(int(raw), 0)
+        last = int(raw)
     except ValueError:
-        raise ValidationException("Last-Event-ID must be a log position (a whole number)") from None
+        last = MAX_POSITION + 1
+    if last > MAX_POSITION:
+        raise ValidationException("Last-Event-ID must be a log position (a whole number)")
+    return max(last, 0)
 
 
 class _Sent:
@@ -467,7 +471,7 @@ async def jam_stream(
     state: State,
     channels: NamedDependency[ChannelsPlugin],
     request: Request[Any, Any, Any],
-    after: Annotated[int | None, QueryParameter(ge=0)] = None,
+    after: Annotated[int | None, QueryParameter(ge=0, le=MAX_POSITION)] = None,
 ) -> ServerSentEvent:
     return _respond(channels, state, request, after, jam_channel(str(jam_id)), jam_id=str(jam_id))
 
@@ -481,7 +485,7 @@ async def idea_stream(
     state: State,
     channels: NamedDependency[ChannelsPlugin],
     request: Request[Any, Any, Any],
-    after: Annotated[int | None, QueryParameter(ge=0)] = None,
+    after: Annotated[int | None, QueryParameter(ge=0, le=MAX_POSITION)] = None,
 ) -> ServerSentEvent:
     channel = idea_channel(str(idea_id))
     return _respond(channels, state, request, after, channel, idea_id=str(idea_id))

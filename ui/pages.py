@@ -31,7 +31,7 @@ from projections import queries
 from projections.models import JamCentral
 from ui.auth import MAX_AGE_S, SESSION_COOKIE, issue_token, signed_in, viewer
 from ui.bootstrap import Services
-from ui.reads import require_role
+from ui.reads import Forum, in_utc, require_role, require_written
 from ui.topics import TopicChange, change_topic, read_duplicates, read_topics, topic_map
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -54,6 +54,7 @@ def _back(request: Request[Any, Any, Any], fallback: str, notice: str | None = N
 async def _wait(services: Services, after: int | None) -> None:
     """After a form post, show the page once the read models include the write."""
     if after is not None:
+        await require_written(services, after)
         await sync_to_thread(services.runner.wait_for, after, services.settings.read_wait_ms / 1000)
 
 
@@ -183,7 +184,7 @@ class PagesController(Controller):
         state: State,
         request: Request[Any, Any, Any],
         jam_id: FromPath[UUID],
-        forum: FromQuery[str | None] = None,
+        forum: Forum = None,
         sort: FromQuery[str] = "new",
         notice: FromQuery[str | None] = None,
         after: FromQuery[int | None] = None,
@@ -316,12 +317,16 @@ class PagesController(Controller):
         self, state: State, request: Request[Any, Any, Any], idea_id: FromPath[UUID], data: Form
     ) -> Redirect:
         parent = data.get("parent_id") or None
+        try:
+            parent_id = UUID(parent) if parent else None
+        except ValueError:
+            return _back(request, f"/ideas/{idea_id}", "that reply names no comment")
         command = c.PostComment(
             actor=signed_in(request, form=True),
             comment_id=JamApplication.new_id(),
             idea_id=idea_id,
             body=data.get("body", ""),
-            parent_id=UUID(parent) if parent else None,
+            parent_id=parent_id,
         )
         return await self._form_command(state, request, command, f"/ideas/{idea_id}")
 
@@ -421,6 +426,8 @@ class PagesController(Controller):
         now = services.jam.now().astimezone(UTC)
         if topics_at is not None and topics_at.tzinfo is None:
             topics_at = topics_at.replace(tzinfo=UTC)
+        if topics_at is not None:
+            topics_at = in_utc(topics_at, "topics_at")
 
         def read() -> tuple[Any, JamCentral, Any, int]:
             with services.views.reading() as cur:

@@ -24,19 +24,33 @@ from projections.db import Cursor
 from projections.projector import Update
 from projections.runner import ProjectionRunner
 from projections.timetravel import views_as_of
+from ui.asof import one_replay
 from ui.auth import signed_in, viewer
 from ui.bootstrap import Services
 from ui.cache import Body
 from ui.errors import NotCaughtUp
 
+MAX_POSITION = 2**62  # log positions are 64-bit integers: larger ones are no position
 After = Annotated[
     int | None,
-    QueryParameter(ge=0, description="Wait until the read models include this log position."),
+    QueryParameter(
+        ge=0, le=MAX_POSITION, description="Wait until the read models include this log position."
+    ),
 ]
 AsOfPosition = Annotated[
     int | None,
-    QueryParameter(ge=1, description="Read as of this log position (replays the log)."),
+    QueryParameter(
+        ge=1, le=MAX_POSITION, description="Read as of this log position (replays the log)."
+    ),
 ]
+# A forum's slug (domain.values): bounded, so a query string cannot grow a cache key.
+Forum = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=40, pattern="^[a-z0-9-]+$", description="Only this forum (its slug)."
+    ),
+]
+MAX_OFFSET = 1_000_000  # deeper pages are read with the cursor
 AsOf = Annotated[
     datetime | None,
     QueryParameter(description="Read as of this time, ISO 8601 (replays the log)."),
@@ -84,9 +98,23 @@ async def require_role(
     return person
 
 
+async def require_written(services: Services, after: int) -> None:
+    """A reader may wait only for a position the log holds: one written later is no write
+    of theirs, and waiting for it would only hold a thread (a cheap way to tie up a server)."""
+    runner = services.runner
+    if isinstance(runner, ProjectionRunner) and after <= runner.position:
+        return  # projected here already (known in memory): no need to ask the log
+    end = await sync_to_thread(services.jam.position)
+    if after > end:
+        raise ValidationException(
+            f"log position {after} has not been written (the log ends at {end})"
+        )
+
+
 async def caught_up(services: Services, after: int | None) -> None:
     if after is None:
         return
+    await require_written(services, after)
     wait_s = services.settings.read_wait_ms / 1000
     if not await sync_to_thread(services.runner.wait_for, after, wait_s):
         raise NotCaughtUp(
@@ -162,12 +190,21 @@ def respond(body: Body) -> Response[Any]:
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def in_utc(at: datetime, name: str = "as_of") -> datetime:
+    """`at` in UTC, or a clear 422: a time without a zone, or one UTC cannot hold."""
+    if at.tzinfo is None:
+        raise ValidationException(f"{name} needs a timezone (e.g. 2030-05-01T12:00:00Z)")
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        raise ValidationException(f"{name} is out of range") from None
+
+
 def time_travel(services: Services, position: int | None, at: datetime | None, read: Any) -> Any:
-    if at is not None and at.tzinfo is None:
-        raise ValidationException("as_of needs a timezone (e.g. 2030-05-01T12:00:00Z)")
-    if at is not None and at < EARLIEST:
+    if at is not None and in_utc(at) < EARLIEST:
         # No jam is older; and reads count back minutes from `at`, which year 1 cannot.
         raise ValidationException(f"as_of must be after {EARLIEST.date().isoformat()}")
-    replayed = views_as_of(services.jam.recorder, services.projector, position=position, at=at)
-    with replayed as views, views.reading() as cur:
-        return read(cur)
+    with one_replay():
+        replayed = views_as_of(services.jam.recorder, services.projector, position=position, at=at)
+        with replayed as views, views.reading() as cur:
+            return read(cur)

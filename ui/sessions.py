@@ -7,8 +7,9 @@ from typing import Any, ClassVar
 from litestar import Controller, Request, Response, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import Cookie, State
+from litestar.exceptions import HTTPException
 from litestar.params import JSONBody
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_201_CREATED, HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
 from domain import Participant
 from jam import commands as c
@@ -25,6 +26,13 @@ class SessionController(Controller):
     async def sign_in(
         self, state: State, data: JSONBody[SignIn], request: Request[Any, Any, Any]
     ) -> Response[Session]:
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            # A page elsewhere can post a form or text/plain here, not JSON: without this, it
+            # could sign a visitor in as someone else (the rest of the API takes JSON only).
+            raise HTTPException(
+                status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                detail="sign in with a JSON body (Content-Type: application/json)",
+            )
         app: JamApplication = state.services.jam
         key = idempotency_key(request)
         participant_id = app.new_id(None, f"session:{key}" if key else None)

@@ -26,7 +26,7 @@ from projections.similar_ideas import SimilarIdea
 from ranking.model import Cluster, DuplicatePair
 from ui.asof import refresh_as_of
 from ui.bootstrap import Services
-from ui.reads import AsOf, require_role
+from ui.reads import AsOf, in_utc, require_role
 from ui.schemas import Written, acting, handle, written
 
 SIMILAR_TEXT_MAX = 2_000
@@ -266,9 +266,8 @@ class TopicController(Controller):
     ) -> Response[Any]:
         services: Services = state.services
         await require_role(services, request, jam_id, {Role.ORGANIZER, Role.LEADER})
-        if as_of is not None and as_of.tzinfo is None:
-            raise ValidationException("as_of needs a timezone (e.g. 2030-05-01T12:00:00Z)")
-        found = await sync_to_thread(read_topics, services, str(jam_id), as_of)
+        at = None if as_of is None else in_utc(as_of)
+        found = await sync_to_thread(read_topics, services, str(jam_id), at)
         if found is None:
             raise NotFoundException("no topic clusters for this jam yet")
         if format == "csv":

@@ -421,3 +421,17 @@ def test_the_write_limit_holds_across_workers_through_redis(tmp_path, clock):
         ]
     app.close()
     assert statuses == [201, 201, 201, 429]
+
+
+def test_signing_in_takes_json_only_so_another_site_cannot_sign_a_visitor_in(world):
+    client, app, scene, _ = world
+    app.handle(c.IssueInvite(code="FORGED", role="participant", jam_id=scene.jam_id))
+    body = '{"invite_code": "FORGED", "display_name": "Mallory"}'
+    for kind in ("text/plain", "application/x-www-form-urlencoded"):
+        forged = client.post("/api/session", content=body, headers={"content-type": kind})
+        assert forged.status_code == 415, forged.text
+        assert "set-cookie" not in forged.headers
+    signed = client.post(
+        "/api/session", content=body, headers={"content-type": "application/json; charset=utf-8"}
+    )
+    assert signed.status_code == 201

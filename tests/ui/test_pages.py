@@ -330,3 +330,20 @@ def test_organizers_see_live_topics_and_rename_one_from_jam_central(site):
     thread = client.get(f"/ideas/{copy}", params={"after": app.position()}).text
     assert "a duplicate of" in thread
     assert "Not a duplicate after all" in thread
+
+
+def test_a_reply_naming_no_comment_is_refused_with_a_notice(site):
+    client, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Walking meetings")
+    _as(client, ada)
+    thread = f"/ideas/{idea}"
+    token = _token(client, f"{thread}?after={app.position()}")  # once the idea is projected
+    answer = client.post(
+        f"{thread}/comments",
+        data={"body": "Yes", "parent_id": "not-a-uuid", "_csrf_token": token},
+        headers={"referer": thread},
+        follow_redirects=False,
+    )
+    assert answer.status_code in (302, 303)
+    assert "notice=" in answer.headers["location"]

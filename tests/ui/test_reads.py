@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from uuid import uuid4
 
@@ -57,8 +58,39 @@ def test_lists_threads_and_stats_show_what_was_written(served, clock):
         headers=as_organizer,
     )
     assert sum(s["ideas"] for s in past.json()["segments"]) == 1
-    then = client.get(f"/api/ideas/{second}", params={"as_of_position": done.position})
+    then = client.get(
+        f"/api/ideas/{second}", params={"as_of_position": done.position}, headers=as_organizer
+    )
     assert then.status_code == 404  # not posted yet at that position
+
+
+def test_a_thread_as_it_was_is_for_organizers_and_leaders_only(served, clock):
+    # A thread as it was may show an idea hidden since: never to participants or strangers.
+    client, app = served
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    idea = scene.post_idea(ada, title="Hidden later")
+    before = app.position()
+    app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea, reason="off topic"))
+    url = f"/api/ideas/{idea}"
+    params = {"as_of_position": before, "after": app.position()}
+    assert client.get(url, params=params).status_code == 401  # not signed in
+    assert client.get(url, params=params, headers=_signed_in(client, ada)).status_code == 403
+    shown = client.get(url, params=params, headers=_signed_in(client, scene.organizer))
+    assert shown.json()["idea"]["title"] == "Hidden later"
+
+
+def test_a_read_may_wait_only_for_a_position_the_log_holds(served, clock):
+    client, app = served
+    scene = open_jam(app, clock)
+    url = f"/api/jams/{scene.jam_id}/ideas"
+    ahead = client.get(url, params={"after": app.position() + 1_000_000})
+    assert ahead.status_code == 422  # at once: no thread held waiting for it
+    assert "has not been written" in ahead.json()["detail"]
+    assert client.get(url, params={"after": 2**70}).status_code in (400, 422)
+    assert client.get(url, params={"after": app.position()}).status_code == 200
+    page = client.get(f"/jams/{scene.jam_id}", params={"after": app.position() + 10})
+    assert page.status_code in (400, 422)
 
 
 def test_bad_reads_get_clear_errors(served, clock):
@@ -84,9 +116,11 @@ def test_bad_reads_get_clear_errors(served, clock):
     )
     assert ancient.status_code == 422
     assert "as_of must be after 1970-01-01" in ancient.json()["detail"]
-    ahead = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"after": app.position() + 5})
-    assert ahead.status_code == 503
-    assert ahead.headers["retry-after"] == "1"
+    client.app.state.services.runner.stop()  # the read models stay behind the log
+    written = app.handle(c.IssueInvite(code=uuid4().hex, role="participant", jam_id=scene.jam_id))
+    behind = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"after": written.position})
+    assert behind.status_code == 503
+    assert behind.headers["retry-after"] == "1"
 
 
 def test_organizers_see_hidden_ideas_with_their_state_and_participants_do_not(served, clock):
@@ -157,3 +191,36 @@ def test_a_topic_refresh_never_moves_a_streams_resume_point_past_unsent_updates(
     assert resume_point(10, [refresh]) == 10
     assert resume_point(10, [idea, refresh]) == 12
     assert resume_point(15, [idea]) == 15
+
+
+def test_list_parameters_are_bounded(served, clock):
+    # Unbounded, a forum made the cache key as long as the query string, and a huge offset
+    # or cursor reached the database as an integer it cannot hold (a 500).
+    client, app = served
+    scene = open_jam(app, clock)
+    url = f"/api/jams/{scene.jam_id}/ideas"
+    assert client.get(url, params={"forum": "x" * 41}).status_code in (400, 422)
+    assert client.get(url, params={"forum": "Not A Slug"}).status_code in (400, 422)
+    assert client.get(url, params={"forum": "health"}).status_code == 200
+    assert client.get(url, params={"offset": 10**23}).status_code in (400, 422)
+    huge = base64.urlsafe_b64encode(f"o:{10**23}".encode()).decode().rstrip("=")
+    assert client.get(url, params={"cursor": huge}).status_code in (400, 422)
+    page = client.get(f"/jams/{scene.jam_id}", params={"forum": "y" * 5000})
+    assert page.status_code in (400, 422)
+
+
+def test_odd_times_and_positions_get_a_clear_error_not_a_500(served, clock):
+    client, app = served
+    scene = open_jam(app, clock)
+    organizer = _signed_in(client, scene.organizer)
+    far = "9999-12-31T23:59:59-23:59"  # after the last time UTC can hold
+    for path in ("stats", "topics", "shortlist"):
+        answer = client.get(
+            f"/api/jams/{scene.jam_id}/{path}", params={"as_of": far}, headers=organizer
+        )
+        assert answer.status_code == 422, (path, answer.text)
+        assert "out of range" in answer.json()["detail"]
+    stream = client.get(f"/api/jams/{scene.jam_id}/stream", headers={"Last-Event-ID": str(10**30)})
+    assert stream.status_code in (400, 422)
+    idea = client.get(f"/api/ideas/{uuid4()}", params={"as_of_position": 10**30})
+    assert idea.status_code in (400, 422)
