@@ -279,8 +279,8 @@ def _last_event_id(request: Request[Any, Any, Any], after: int | None) -> int:
     try:
         last = int(raw)
     except ValueError:
-        last = MAX_POSITION + 1
-    if last > MAX_POSITION:
+        last = None
+    if last is None or last > MAX_POSITION:
         raise ValidationException("Last-Event-ID must be a log position (a whole number)")
     return max(last, 0)
 

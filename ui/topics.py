@@ -221,9 +221,13 @@ async def change_topic(
     except InvalidValue as exc:
         raise ValidationException(str(exc)) from None
 
-    def members(cluster: str) -> list[UUID]:
+    def members(*clusters: str) -> list[tuple[UUID, ...]]:
+        """Each cluster's ideas as they are now, read together."""
         with services.views.reading() as cur:
-            return [UUID(i) for i in rv.cluster_members(cur, str(jam_id), cluster)]
+            return [
+                tuple(UUID(i) for i in rv.cluster_members(cur, str(jam_id), cluster))
+                for cluster in clusters
+            ]
 
     command: c.Command
     if data.action == "rename":
@@ -231,7 +235,9 @@ async def change_topic(
     elif data.action == "unpin":
         command = c.UnpinCluster(**who, jam_id=jam_id, cluster_id=cluster_id)
     else:
-        ideas = tuple(await sync_to_thread(members, cluster_id))
+        clusters = (cluster_id, data.into) if data.action == "merge" else (cluster_id,)
+        found = await sync_to_thread(members, *clusters)
+        ideas = found[0]
         if not ideas:
             raise NotFoundException(f"cluster {cluster_id} holds no ideas in this jam now")
         if data.action == "pin":
@@ -242,7 +248,7 @@ async def change_topic(
             # Both clusters' ideas: recorded, the merged topic holds them together in later
             # refreshes; with the first one's alone, the target's own ideas, left free,
             # formed a topic of their own and the target id went to the first one's.
-            into = tuple(await sync_to_thread(members, data.into))
+            into = found[1]
             if not into:
                 raise NotFoundException(f"cluster {data.into} holds no ideas in this jam now")
             command = c.MergeClusters(

@@ -94,15 +94,18 @@ class RedisPublisher:
         found = self._redis.get(self._mark)
         return int(found) if found is not None else None
 
+    def _given_up(self, down_since: float, now: float) -> bool:
+        """Whether pages are no longer held: the worker is stopping, or Redis has been down
+        longer than the hold."""
+        return self._closing.is_set() or now - down_since > self._hold_s
+
     def _run(self) -> None:
         down_since: float | None = None
         tried_at = 0.0
         while (page := self._pages.get()) is not None:
             while True:
                 now = time.monotonic()
-                given_up = down_since is not None and (
-                    self._closing.is_set() or now - down_since > self._hold_s
-                )
+                given_up = down_since is not None and self._given_up(down_since, now)
                 if given_up and now - tried_at < REDIS_RETRY_S:
                     # Dropped untried: Redis was down a moment ago, and a try can take the
                     # connect timeout, so pages would pile up (the feed keeps them).
@@ -114,7 +117,7 @@ class RedisPublisher:
                     if down_since is None:
                         down_since = now
                         log.warning("live updates held, Redis is unreachable: %s", exc)
-                    if self._closing.is_set() or time.monotonic() - down_since > self._hold_s:
+                    if self._given_up(down_since, time.monotonic()):
                         break  # dropped: the feed keeps it for streams that catch up
                     self._closing.wait(REDIS_RETRY_S)
                     continue
