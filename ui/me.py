@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from litestar import Controller, Request, get
-from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
-from litestar.exceptions import NotFoundException
 
-from projections import queries
 from projections.models import Activity
 from ui.auth import signed_in
 from ui.bootstrap import Services
-from ui.reads import After, caught_up
+from ui.reads import After, activity_of, caught_up
 
 
 class MeController(Controller):
@@ -27,12 +24,4 @@ class MeController(Controller):
         participant = signed_in(request)
         services: Services = state.services
         await caught_up(services, after)
-
-        def read() -> Activity | None:
-            with services.views.reading() as cur:
-                return queries.activity(cur, str(participant))
-
-        found = await sync_to_thread(read)
-        if found is None:
-            raise NotFoundException("your activity is not in the read models yet")
-        return found
+        return await activity_of(services, participant)

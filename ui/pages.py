@@ -31,7 +31,7 @@ from projections import queries
 from projections.models import JamCentral
 from ui.auth import MAX_AGE_S, SESSION_COOKIE, issue_token, signed_in, viewer
 from ui.bootstrap import Services
-from ui.reads import Forum, in_utc, require_role, require_written
+from ui.reads import Forum, activity_of, in_utc, require_role, require_written
 from ui.topics import TopicChange, change_topic, read_duplicates, read_topics, topic_map
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -385,15 +385,7 @@ class PagesController(Controller):
     @get("/me")
     async def my_activity(self, state: State, request: Request[Any, Any, Any]) -> Template:
         services: Services = state.services
-        participant = signed_in(request)
-
-        def read() -> Any:
-            with services.views.reading() as cur:
-                return queries.activity(cur, str(participant))
-
-        activity = await sync_to_thread(read)
-        if activity is None:
-            raise NotFoundException("your activity is not in the read models yet")
+        activity = await activity_of(services, signed_in(request))
         me = await _me(services, request)
         return Template("me.html", context={"me": me, "activity": activity})
 

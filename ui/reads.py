@@ -15,12 +15,14 @@ from uuid import UUID
 
 from litestar import Request, Response
 from litestar.concurrency import sync_to_thread
-from litestar.exceptions import PermissionDeniedException, ValidationException
+from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
 from litestar.params import QueryParameter
 
 from domain import Participant
 from domain.values import Role
+from projections import queries
 from projections.db import Cursor
+from projections.models import Activity
 from projections.projector import Update
 from projections.runner import ProjectionRunner
 from projections.timetravel import views_as_of
@@ -120,6 +122,24 @@ async def caught_up(services: Services, after: int | None) -> None:
         raise NotCaughtUp(
             f"the read models have not reached log position {after} yet; retry shortly"
         )
+
+
+async def activity_of(services: Services, participant: UUID) -> Activity:
+    """A signed-in participant's own activity; 404 only if the read models never had them."""
+
+    def read() -> Activity | None:
+        with services.views.reading() as cur:
+            return queries.activity(cur, str(participant))
+
+    found = await sync_to_thread(read)
+    if found is None:
+        # A token is issued only once the join is durable, so the read models are behind,
+        # not missing the participant: wait for them to reach the log's end as it is now.
+        await caught_up(services, await sync_to_thread(services.jam.position))
+        found = await sync_to_thread(read)
+    if found is None:
+        raise NotFoundException("no activity: the read models hold no such participant")
+    return found
 
 
 def _projected_here(services: Services) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import threading
 from datetime import timedelta
 from uuid import uuid4
 
@@ -173,6 +174,54 @@ def test_participants_read_their_own_activity(served, clock):
     ).json()
     assert ([i["title"] for i in me["ideas"]], me["votes"]) == (["Mine"], {str(idea): 1})
     assert client.get("/api/me/activity").status_code == 401
+
+
+def _hold_projection(client, monkeypatch) -> threading.Event:
+    """Hold the web process's projection until the returned event is set."""
+    runner = client.app.state.services.runner
+    release, apply = threading.Event(), runner._apply
+
+    def held(page):
+        release.wait(10)
+        apply(page)
+
+    monkeypatch.setattr(runner, "_apply", held)
+    return release
+
+
+def test_a_participant_who_just_joined_reads_their_activity_not_a_404(served, clock, monkeypatch):
+    # A token exists only once the join is durable: a miss means the read models are behind.
+    client, app = served
+    scene = open_jam(app, clock)
+    assert client.get(f"/api/jams/{scene.jam_id}", params={"after": app.position()}).is_success
+    release = _hold_projection(client, monkeypatch)
+    runner, wait_for = client.app.state.services.runner, client.app.state.services.runner.wait_for
+
+    def waited(position, timeout=5.0):
+        release.set()  # the reader now waits: let the projection go on
+        return wait_for(position, timeout)
+
+    monkeypatch.setattr(runner, "wait_for", waited)
+    ada = scene.join()
+    me = client.get("/api/me/activity", headers=_signed_in(client, ada))
+    assert me.status_code == 200, me.text
+    assert (me.json()["ideas"], me.json()["votes"]) == ([], {})
+
+
+def test_activity_the_read_models_do_not_reach_in_time_is_a_503_not_a_404(
+    served, clock, monkeypatch
+):
+    client, app = served
+    scene = open_jam(app, clock)
+    assert client.get(f"/api/jams/{scene.jam_id}", params={"after": app.position()}).is_success
+    release = _hold_projection(client, monkeypatch)
+    try:
+        ada = scene.join()
+        me = client.get("/api/me/activity", headers=_signed_in(client, ada))
+        assert me.status_code == 503
+        assert "retry" in me.json()["detail"]
+    finally:
+        release.set()
 
 
 def test_a_keep_alive_is_a_comment_with_no_data_field():
