@@ -98,10 +98,15 @@ def score(snapshot: JamSnapshot, ballots: Ballots, config: RankingConfig) -> Sco
         comments=comments,
         segments=segments,
         by_segment=by_segment,
-        groups=tuple(f"g{n + 1}" for n in range(opinion.n_groups_)),
+        groups=group_names(opinion.n_groups_),
         by_group=by_group,
         opinion=opinion,
     )
+
+
+def group_names(n: int) -> tuple[str, ...]:
+    """The names opinion groups go by in evidence and exports: g1, g2, ..."""
+    return tuple(f"g{i}" for i in range(1, n + 1))
 
 
 def _segments(snapshot: JamSnapshot) -> tuple[str, ...]:

@@ -29,6 +29,7 @@ from projections import queries
 from projections import ranking_views as rv
 from projections.db import Cursor
 from ranking.model import SEGMENTS, Ranking, Support
+from ranking.score import group_names
 from ui.asof import refresh_as_of
 from ui.bootstrap import Services
 from ui.errors import NotCaughtUp
@@ -209,7 +210,7 @@ def shortlist_csv(shortlist: Shortlist) -> str:
     """One row per shortlisted idea: its evidence, its theme's rank and its decisions."""
     out = io.StringIO()
     writer = csv.writer(out)
-    groups = [f"g{n}" for n in range(1, shortlist.opinion_groups + 1)]
+    groups = group_names(shortlist.opinion_groups)
     theme_rank = {t.cluster_id: t.rank for t in shortlist.themes}
     writer.writerow(
         [

@@ -85,29 +85,57 @@ REDIS_RETRY_S = 0.5
 REDIS_HOLD_S = 120.0
 
 
+class OutageHold:
+    """Whether a publish that failed is held and tried again, for both publishers (the web
+    workers' channels backend and the workers' publisher thread): while Redis has been
+    down for at most `hold_s`, and never once the worker stops (`release`).
+
+    Dropping a failed publish at once lost updates: a subscription that came back before
+    the next publish had already caught up from the feed, so the dropped update reached
+    no stream, and later updates moved the streams past it.
+    """
+
+    def __init__(self, hold_s: float = REDIS_HOLD_S) -> None:
+        self.hold_s = hold_s
+        self.down_since: float | None = None
+        self.holding = True
+
+    def release(self) -> None:
+        """From now on drop what cannot be published: the worker is stopping."""
+        self.holding = False
+
+    def failed(self, now: float, exc: Exception) -> bool:
+        """A publish failed at `now`: True if it should be held and tried again."""
+        if self.down_since is None:
+            self.down_since = now
+            log.warning("live updates held, Redis is unreachable: %s", exc)
+        return not self.given_up(now)
+
+    def given_up(self, now: float) -> bool:
+        """Redis is down and publishes are no longer held."""
+        return self.down_since is not None and (
+            not self.holding or now - self.down_since > self.hold_s
+        )
+
+    def succeeded(self) -> None:
+        if self.down_since is not None:
+            self.down_since = None
+            log.warning("live updates published again: Redis is reachable")
+
+
 class ReconnectingRedisBackend(RedisChannelsPubSubBackend):
     """Redis pub/sub that outlives a Redis outage.
 
     Litestar's backend lets a Redis error end its publishing and subscribing tasks
     for good, so live updates would stop until the worker restarts. Here a publish
-    that fails is tried again until Redis is back (up to REDIS_HOLD_S; later ones
+    that fails is tried again until Redis is back (as `OutageHold` says; later ones
     wait behind it, in order), and a broken subscription reconnects, resubscribes,
     and tells each channel to resync from the read model's feed.
-
-    Dropping a failed publish at once lost updates: a subscription that came back
-    before this worker's next publish had already resynced, so the dropped update
-    reached no stream, and later updates moved the streams past it.
     """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._down_since: float | None = None
-        self._holding = True
-
-    def stop_holding(self) -> None:
-        """From now on drop what cannot be published (the worker is stopping, and the
-        plugin waits for every held update before it stops)."""
-        self._holding = False
+        self.hold = OutageHold()
 
     async def publish(self, data: bytes, channels: Iterable[str]) -> None:
         channels = list(channels)
@@ -116,17 +144,11 @@ class ReconnectingRedisBackend(RedisChannelsPubSubBackend):
             try:
                 await super().publish(data, channels)
             except RedisError as exc:
-                now = loop.time()
-                if self._down_since is None:
-                    self._down_since = now
-                    log.warning("live updates held, Redis is unreachable: %s", exc)
-                if not self._holding or now - self._down_since > REDIS_HOLD_S:
+                if not self.hold.failed(loop.time(), exc):
                     return  # dropped: its update stays in the feed for reconnecting clients
                 await asyncio.sleep(REDIS_RETRY_S)
                 continue
-            if self._down_since is not None:
-                self._down_since = None
-                log.warning("live updates broadcast again: Redis is reachable")
+            self.hold.succeeded()
             return
 
     async def stream_events(self) -> AsyncGenerator[tuple[str, Any], None]:
@@ -166,7 +188,7 @@ class LiveChannels(ChannelsPlugin):
         exc_tb: TracebackType | None,
     ) -> None:
         if isinstance(self._backend, ReconnectingRedisBackend):
-            self._backend.stop_holding()
+            self._backend.hold.release()  # the plugin waits for every held update
         await super().__aexit__(exc_type, exc_val, exc_tb)
 
 

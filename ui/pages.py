@@ -31,7 +31,7 @@ from projections import queries
 from projections.models import JamCentral
 from ui.auth import MAX_AGE_S, SESSION_COOKIE, issue_token, signed_in, viewer
 from ui.bootstrap import Services
-from ui.reads import Forum, activity_of, in_utc, require_role, require_written
+from ui.reads import Forum, activity_of, caught_up, in_utc, require_role
 from ui.topics import TopicChange, change_topic, read_duplicates, read_topics, topic_map
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -49,13 +49,6 @@ def _back(request: Request[Any, Any, Any], fallback: str, notice: str | None = N
     if notice:
         query.append(("notice", notice))
     return Redirect(path + ("?" + urlencode(query) if query else ""))
-
-
-async def _wait(services: Services, after: int | None) -> None:
-    """After a form post, show the page once the read models include the write."""
-    if after is not None:
-        await require_written(services, after)
-        await sync_to_thread(services.runner.wait_for, after, services.settings.read_wait_ms / 1000)
 
 
 async def _me(services: Services, request: Request[Any, Any, Any]) -> Participant | None:
@@ -190,7 +183,7 @@ class PagesController(Controller):
         after: FromQuery[int | None] = None,
     ) -> Template:
         services: Services = state.services
-        await _wait(services, after)
+        await caught_up(services, after, or_503=False)
         me = await _me(services, request)
         organizer = me is not None and me.acts_as(Role.ORGANIZER, jam_id)
         sort = sort if sort in SORTS else "new"
@@ -260,7 +253,7 @@ class PagesController(Controller):
         notice: FromQuery[str | None] = None,
     ) -> Template:
         services: Services = state.services
-        await _wait(services, after)
+        await caught_up(services, after, or_503=False)
         me = await _me(services, request)
 
         def read() -> tuple[Any, Any, int]:
@@ -413,7 +406,7 @@ class PagesController(Controller):
         topics_at: FromQuery[datetime | None] = None,
     ) -> Template:
         services: Services = state.services
-        await _wait(services, after)
+        await caught_up(services, after, or_503=False)
         me = await require_role(services, request, jam_id, {Role.ORGANIZER})
         now = services.jam.now().astimezone(UTC)
         if topics_at is not None and topics_at.tzinfo is None:

@@ -113,12 +113,14 @@ async def require_written(services: Services, after: int) -> None:
         )
 
 
-async def caught_up(services: Services, after: int | None) -> None:
+async def caught_up(services: Services, after: int | None, *, or_503: bool = True) -> None:
+    """Wait (up to the read wait) until the read models include log position `after`;
+    then 503 unless `or_503` is False (a page after a form post shows what there is)."""
     if after is None:
         return
     await require_written(services, after)
     wait_s = services.settings.read_wait_ms / 1000
-    if not await sync_to_thread(services.runner.wait_for, after, wait_s):
+    if not await sync_to_thread(services.runner.wait_for, after, wait_s) and or_503:
         raise NotCaughtUp(
             f"the read models have not reached log position {after} yet; retry shortly"
         )

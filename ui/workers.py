@@ -27,7 +27,7 @@ from projections.runner import RebuildInProgress
 from projections.watch import projected_channel
 from ui.bootstrap import build, run_ranking_worker
 from ui.health import projection_lag
-from ui.live import REDIS_HOLD_S, REDIS_RETRY_S, encode_updates, publish_feed
+from ui.live import REDIS_HOLD_S, REDIS_RETRY_S, OutageHold, encode_updates, publish_feed
 from ui.metrics import LagCollector
 
 log = logging.getLogger("openjam.worker")
@@ -42,11 +42,8 @@ class RedisPublisher:
     """Publishes each page's updates through plain Redis pub/sub, from a thread of its own.
 
     While Redis is unreachable, pages wait in order and are tried again every
-    REDIS_RETRY_S, for up to REDIS_HOLD_S, then dropped (their updates stay in the
-    read models' feed); the projection meanwhile goes on. Dropping at once lost
-    updates: a web worker whose subscription came back before this process's next
-    publish had already caught up from the feed, and later updates moved its streams
-    past the dropped one (as in ui/live.py's backend).
+    REDIS_RETRY_S for as long as `OutageHold` says, then dropped (their updates stay
+    in the read models' feed); the projection meanwhile goes on.
 
     With `mark`, each page also records its log position under that key, so that a
     worker starting after a crash can publish what its predecessor committed to the
@@ -62,7 +59,7 @@ class RedisPublisher:
     ) -> None:
         self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
         self._announce_on = announce_on
-        self._hold_s = hold_s
+        self._hold = OutageHold(hold_s)
         self._mark = mark
         # Each page: its log position and its (message, channel) pairs.
         self._pages: queue.SimpleQueue[tuple[bytes, list[tuple[bytes, str]]] | None] = (
@@ -94,19 +91,12 @@ class RedisPublisher:
         found = self._redis.get(self._mark)
         return int(found) if found is not None else None
 
-    def _given_up(self, down_since: float, now: float) -> bool:
-        """Whether pages are no longer held: the worker is stopping, or Redis has been down
-        longer than the hold."""
-        return self._closing.is_set() or now - down_since > self._hold_s
-
     def _run(self) -> None:
-        down_since: float | None = None
         tried_at = 0.0
         while (page := self._pages.get()) is not None:
             while True:
                 now = time.monotonic()
-                given_up = down_since is not None and self._given_up(down_since, now)
-                if given_up and now - tried_at < REDIS_RETRY_S:
+                if self._hold.given_up(now) and now - tried_at < REDIS_RETRY_S:
                     # Dropped untried: Redis was down a moment ago, and a try can take the
                     # connect timeout, so pages would pile up (the feed keeps them).
                     break
@@ -114,20 +104,16 @@ class RedisPublisher:
                 try:
                     self._send(*page)
                 except RedisError as exc:
-                    if down_since is None:
-                        down_since = now
-                        log.warning("live updates held, Redis is unreachable: %s", exc)
-                    if self._given_up(down_since, time.monotonic()):
+                    if not self._hold.failed(time.monotonic(), exc):
                         break  # dropped: the feed keeps it for streams that catch up
                     self._closing.wait(REDIS_RETRY_S)
                     continue
-                if down_since is not None:
-                    down_since = None
-                    log.warning("live updates published again: Redis is reachable")
+                self._hold.succeeded()
                 break
 
     def close(self) -> None:
         """Publish what is waiting, unless Redis is down (then it is dropped), and stop."""
+        self._hold.release()
         self._closing.set()
         self._pages.put(None)
         self._thread.join()

@@ -157,7 +157,7 @@ def test_a_stopping_worker_does_not_wait_for_redis_to_publish(redis_server):
     async def main() -> None:
         publisher = _backend(redis_server.url)
         redis_server.stop()
-        publisher.stop_holding()
+        publisher.hold.release()
         await asyncio.wait_for(publisher.publish(b'"late"', ["jam:x"]), 5)
         await publisher.on_shutdown()
 
