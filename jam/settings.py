@@ -18,6 +18,8 @@
 | OPENJAM_SECRET_KEY         | (unset)  | signs session tokens; unset: a key kept in the data dir |
 | OPENJAM_WRITES_PER_MINUTE  | 120      | writes allowed per participant per minute             |
 | OPENJAM_PROJECTIONS        | inline   | inline (web workers project) or external (a worker) |
+| OPENJAM_RANKING            | inline   | inline (a web worker thread) or external (a worker) |
+| OPENJAM_TOPIC_REFRESH_S    | 10       | least seconds between two refreshes of a jam's topics |
 | OPENJAM_LOG_FORMAT         | text     | text, or json (one object per line)                   |
 | OPENJAM_LOG_LEVEL          | INFO     | DEBUG, INFO, WARNING or ERROR                         |
 | OPENJAM_METRICS_TOKEN      | (unset)  | if set, /metrics wants `Authorization: Bearer <token>` |

@@ -16,7 +16,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from jam.application import JamApplication
 from jam.settings import Settings
@@ -26,6 +25,7 @@ from ui.auth import rate_limit_key, secret_key
 from ui.bootstrap import build
 from ui.comments import CommentController
 from ui.errors import EXCEPTION_HANDLERS
+from ui.headers import security_headers
 from ui.health import health, ready
 from ui.ideas import IdeaController
 from ui.jams import JamController
@@ -42,39 +42,7 @@ from ui.topics import DuplicateController, TopicController
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-SECURITY_HEADERS = {
-    # No inline script anywhere, nothing from other origins, never inside a frame.
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
-_ENCODED_HEADERS = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
 STATIC = Path(__file__).parent / "static"
-
-
-def security_headers(app: ASGIApp) -> ASGIApp:
-    """Add the security headers to every HTTP response: pages, errors, files and streams."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers += [(k, v) for k, v in _ENCODED_HEADERS if k not in present]
-                message = {**message, "headers": headers}  # type: ignore[typeddict-item]
-            await send(message)
-
-        await app(scope, receive, send_with_headers)
-
-    return middleware
 
 
 MAX_BODY_BYTES = 64 * 1024  # ideas are at most 5,000 characters; nothing needs more

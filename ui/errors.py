@@ -26,6 +26,7 @@ from jam.errors import (
     NotSignedIn,
     StoreUnavailable,
 )
+from ui.headers import SECURITY_HEADERS
 
 
 class NotCaughtUp(HTTPException):
@@ -77,13 +78,14 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         body["error"] = "invalid"
         if isinstance(exc, ValidationException) and exc.extra:
             body["fields"] = exc.extra
-    headers = dict(exc.headers or {})
+    # Also here: a path no route matches is answered before any route's middleware.
+    headers = {**SECURITY_HEADERS, **(exc.headers or {})}
     if status == HTTP_503_SERVICE_UNAVAILABLE:
         headers.setdefault("Retry-After", "1")
     if status == 429:
         # The rate limiter says when its window resets; clients read Retry-After.
         headers.setdefault("Retry-After", headers.get("RateLimit-Reset", "60"))
-    return Response(body, status_code=status, headers=headers or None)
+    return Response(body, status_code=status, headers=headers)
 
 
 def _refused(

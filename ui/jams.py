@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import UTC
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
@@ -18,7 +19,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from domain.values import Role
 from jam import commands as c
 from jam.application import JamApplication
-from jam.invites import new_invite_code
+from jam.invites import invite_code_for, new_invite_code
 from projections import queries
 from projections.models import IdeaSummary, JamCentral, JamInfo, ModerationQueue
 from ui.auth import signed_in
@@ -136,14 +137,21 @@ class JamController(Controller):
         data: JSONBody[NewInvites],
         request: Request[Any, Any, Any],
     ) -> Response[Invites]:
-        actor = signed_in(request)
+        actor, key = signed_in(request), idempotency_key(request)
         codes, position = [], 0
-        for _ in range(data.count):
-            code = new_invite_code()
+        for n in range(data.count):
+            code, client_key = new_invite_code(), None
+            if key is not None:
+                # A retry must issue the same codes, or its commands would differ from
+                # the first ones and be refused as a reused key.
+                hashed = hashlib.sha256(key.encode()).hexdigest()
+                code = invite_code_for(state.secret, f"invite:{actor}:{hashed}:{n}")
+                client_key = f"invite:{hashed}:{n}"
             done = await handle(
                 state,
                 c.IssueInvite(
                     actor=actor,
+                    client_key=client_key,
                     code=code,
                     role=data.role,
                     segment=data.segment,

@@ -198,6 +198,21 @@ def test_organizers_create_schedule_and_invite(world, clock):
     )
     assert invites.status_code == 201
     assert len(set(invites.json()["codes"])) == 3
+    # With an idempotency key a retry gets the same codes and issues nothing new.
+    retried = {**organizer, "Idempotency-Key": "invites-1"}
+    first = client.post(
+        f"/api/jams/{jam_id}/invites", json={"role": "leader", "count": 2}, headers=retried
+    )
+    again = client.post(
+        f"/api/jams/{jam_id}/invites", json={"role": "leader", "count": 2}, headers=retried
+    )
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert len(set(first.json()["codes"]) | set(invites.json()["codes"])) == 5
+    other = client.post(
+        f"/api/jams/{jam_id}/invites", json={"role": "organizer", "count": 2}, headers=retried
+    )
+    assert other.status_code == 422  # the same key for a different request
     assert (
         client.post(f"/api/jams/{jam_id}/invites", json={"role": "leader"}, headers=ada).status_code
         == 403
@@ -270,12 +285,16 @@ def test_a_cookie_alone_signs_in_only_json_writes(world):
 
 def test_every_response_carries_the_security_headers(world):
     client, *_ = world
-    for path in ("/", "/health", "/static/openjam.css", f"/api/ideas/{uuid4()}"):
+    paths = ("/", "/health", "/static/openjam.css", f"/api/ideas/{uuid4()}", "/no/such/page")
+    for path in paths:
         headers = client.get(path).headers
         assert "script-src 'self'" in headers["content-security-policy"]
         assert "frame-ancestors 'none'" in headers["content-security-policy"]
         assert headers["x-content-type-options"] == "nosniff"
     assert "<style>" not in client.get("/").text
+    wrong_method = client.delete("/health")  # no route takes it: answered by the router
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["x-frame-options"] == "DENY"
 
 
 def test_organizers_put_up_and_take_down_an_alert(world):
