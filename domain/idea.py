@@ -67,6 +67,7 @@ class Idea(Aggregate):
         self.flagged_by: set[UUID] = set()
         self.duplicate_of: UUID | None = None
         self.decision: str | None = None
+        self._last_decision: tuple[str, str, UUID] | None = None
 
     def require_in(self, jam: Jam) -> None:
         if jam.id != self.jam_id:
@@ -159,15 +160,14 @@ class Idea(Aggregate):
     def decide(self, *, decision: str, note: str, by: Participant, at: datetime) -> None:
         by.require_leader(self.jam_id)
         checked = parse_enum(Decision, decision, "decision")
-        self._decision_recorded(
-            decision=checked.value,
-            note=require_text("note", note, max_len=NOTE_MAX, min_len=0, multiline=True),
-            decided_by=by.id,
-            timestamp=at,
-        )
+        note = require_text("note", note, max_len=NOTE_MAX, min_len=0, multiline=True)
+        if (checked.value, note, by.id) == self._last_decision:
+            return  # the same leader saying the same again (a resent form): nothing new
+        self._decision_recorded(decision=checked.value, note=note, decided_by=by.id, timestamp=at)
 
     @event("DecisionRecorded")
     def _decision_recorded(
         self, decision: str, note: str, decided_by: UUID, timestamp: datetime
     ) -> None:
         self.decision = decision
+        self._last_decision = (decision, note, decided_by)

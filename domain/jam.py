@@ -176,6 +176,7 @@ class Jam(Aggregate):
         by.require_organizer(self.id)
         if self.closed_early_at is not None:
             raise ConflictingState("a jam closed early cannot be extended")
+        require_aware("ends_at", ends_at)  # before comparing: a naive time cannot be compared
         if ends_at <= self.ends_at:
             raise InvalidSchedule("an extension must end later than the current end")
         _check_window(self.starts_at, ends_at)

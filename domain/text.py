@@ -21,10 +21,22 @@ NOTE_MAX = 2_000
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+# Letters that render as nothing (Hangul fillers) and the blank Braille pattern: a text of
+# these alone, or of spaces, format characters (zero-width space, joiners) and marks, shows
+# nothing at all.
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def shows_something(value: str) -> bool:
+    """Whether the text has a character one can see: a letter, digit, punctuation or symbol."""
+    return any(unicodedata.category(ch)[0] in "LNPS" and ch not in _BLANK_GLYPHS for ch in value)
+
+
 def normalise(value: str, *, multiline: bool) -> str:
     """NFC, newlines unified, control characters removed, trimmed.
 
-    Single-line text also has every run of white space folded to one space.
+    Single-line text also has every run of white space folded to one space. Text that
+    shows nothing (only invisible characters) becomes empty.
     """
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     value = "".join(
@@ -36,7 +48,8 @@ def normalise(value: str, *, multiline: bool) -> str:
     value = unicodedata.normalize("NFC", value)
     if not multiline:
         value = " ".join(value.split())
-    return value.strip()
+    value = value.strip()
+    return value if shows_something(value) else ""
 
 
 def require_text(

@@ -400,7 +400,7 @@ class Projector:
             "UPDATE rm_ideas SET title = ?, body = ?, edited_at = ? WHERE idea_id = ?",
             (e.title, e.body, iso(e.timestamp), n[1]),
         )
-        self._note_idea(cur, page, n, "idea")
+        self._note_idea(cur, page, n, "edited")  # not "idea": pages announce those as new
 
     def _idea_flagged(self, cur: Cursor, page: _Page, n: Row, e: p.IdeaFlagged) -> None:
         idea_id = n[1]
@@ -438,7 +438,7 @@ class Projector:
         cur.execute(
             "UPDATE rm_ideas SET duplicate_of = ? WHERE idea_id = ?", (e.original_id, idea_id)
         )
-        jam_id = self._note_idea(cur, page, n, "idea")
+        jam_id = self._note_idea(cur, page, n, "duplicate")
         self._moderation(
             cur, n, jam_id, "idea", idea_id, "duplicate", e.original_id, e.marked_by, e
         )
@@ -448,7 +448,7 @@ class Projector:
     ) -> None:
         idea_id = n[1]
         cur.execute("UPDATE rm_ideas SET duplicate_of = NULL WHERE idea_id = ?", (idea_id,))
-        jam_id = self._note_idea(cur, page, n, "idea")
+        jam_id = self._note_idea(cur, page, n, "duplicate")
         self._moderation(cur, n, jam_id, "idea", idea_id, "not-duplicate", "", e.unmarked_by, e)
 
     def _idea_decided(self, cur: Cursor, page: _Page, n: Row, e: p.IdeaDecided) -> None:

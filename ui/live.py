@@ -28,7 +28,7 @@ from litestar.channels.subscriber import AsyncDeque, Subscriber
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.exceptions import ValidationException
+from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from redis.exceptions import RedisError
@@ -42,7 +42,7 @@ from projections.projector import Update
 from projections.ranking_worker import TOPICS
 from ui.bootstrap import Services
 from ui.metrics import SSE_CLIENTS
-from ui.reads import MAX_POSITION
+from ui.reads import MAX_POSITION, caught_up
 
 log = logging.getLogger(__name__)
 KEEP_ALIVE_S = 15.0
@@ -465,7 +465,7 @@ async def _follow(
                     await pumping
 
 
-def _respond(
+async def _respond(
     channels: ChannelsPlugin,
     state: State,
     request: Request[Any, Any, Any],
@@ -473,15 +473,28 @@ def _respond(
     channel: str,
     **feed: str,
 ) -> ServerSentEvent:
-    """An SSE response for one channel, catching up from the feed rows matching `feed`."""
-    views = state.services.views
+    """An SSE response for one channel, catching up from the feed rows matching `feed`;
+    404 for a jam or idea the read models do not hold (once they include `after`)."""
+    services: Services = state.services
+    views = services.views
+    sent = _last_event_id(request, after)
+    await caught_up(services, after)
+
+    def known() -> bool:
+        with views.reading() as cur:
+            if "jam_id" in feed:
+                return queries.jam_info(cur, feed["jam_id"]) is not None
+            return queries.jam_of_idea(cur, feed["idea_id"]) is not None
+
+    if not await sync_to_thread(known):
+        what = "jam" if "jam_id" in feed else "idea"
+        raise NotFoundException(f"no {what} with id {next(iter(feed.values()))}")
 
     def missed(position: int) -> list[LiveUpdate]:
         with views.reading() as cur:
             return queries.updates_after(cur, position, **feed)
 
-    sent = _last_event_id(request, after)
-    return ServerSentEvent(_stream(channels, channel, missed, sent, state.services))
+    return ServerSentEvent(_stream(channels, channel, missed, sent, services))
 
 
 @get(
@@ -495,7 +508,8 @@ async def jam_stream(
     request: Request[Any, Any, Any],
     after: Annotated[int | None, QueryParameter(ge=0, le=MAX_POSITION)] = None,
 ) -> ServerSentEvent:
-    return _respond(channels, state, request, after, jam_channel(str(jam_id)), jam_id=str(jam_id))
+    channel = jam_channel(str(jam_id))
+    return await _respond(channels, state, request, after, channel, jam_id=str(jam_id))
 
 
 @get(
@@ -510,4 +524,4 @@ async def idea_stream(
     after: Annotated[int | None, QueryParameter(ge=0, le=MAX_POSITION)] = None,
 ) -> ServerSentEvent:
     channel = idea_channel(str(idea_id))
-    return _respond(channels, state, request, after, channel, idea_id=str(idea_id))
+    return await _respond(channels, state, request, after, channel, idea_id=str(idea_id))

@@ -317,6 +317,22 @@ def test_a_leader_records_a_decision(decision: str) -> None:
     assert idea.decision == decision
 
 
+def test_the_same_leader_saying_the_same_again_records_nothing_new() -> None:
+    # A resent form or a double click must not fill the decision history with copies.
+    jam = create_jam()
+    idea = post(jam, join(jam=jam))
+    ada, bea = join("leader", jam), join("leader", jam)
+    idea.decide(decision="funded", note="Q3 budget", by=ada, at=ENDS)
+    recorded = len(idea.collect_events())
+    idea.decide(decision="funded", note=" Q3 budget ", by=ada, at=ENDS)
+    assert idea.collect_events() == []
+    idea.decide(decision="funded", note="Q3 budget", by=bea, at=ENDS)  # another leader agrees
+    idea.decide(decision="funded", note="Q4 budget", by=ada, at=ENDS)  # a new note
+    idea.decide(decision="funded", note="Q3 budget", by=ada, at=ENDS)  # back again
+    assert recorded >= 1
+    assert len(idea.collect_events()) == 3
+
+
 @pytest.mark.parametrize("decision", ["approved", "FUNDED", ""])
 def test_a_decision_is_shortlisted_funded_parked_or_declined(decision: str) -> None:
     jam = create_jam()

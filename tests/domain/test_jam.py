@@ -164,6 +164,8 @@ def test_an_extension_must_move_the_end_later() -> None:
         jam.extend(ends_at=ENDS, by=organizer, at=DURING)
     with pytest.raises(InvalidSchedule):
         jam.extend(ends_at=ENDS - SECOND, by=organizer, at=DURING)
+    with pytest.raises(InvalidValue, match="timezone-aware"):  # not a TypeError (a 500)
+        jam.extend(ends_at=(ENDS + SECOND).replace(tzinfo=None), by=organizer, at=DURING)
     jam.extend(ends_at=ENDS + SECOND, by=organizer, at=DURING)
     assert jam.ends_at == ENDS + SECOND
 

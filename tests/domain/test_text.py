@@ -104,3 +104,23 @@ def test_removing_a_control_character_still_leaves_nfc_text(hidden: str) -> None
     cleaned = title(f"Cafe{hidden}\u0301")
     assert unicodedata.is_normalized("NFC", cleaned)
     assert cleaned == "Caf\u00e9"
+
+
+@pytest.mark.parametrize(
+    "invisible",
+    ["\u200b\u200b", "\u200d", "\ufeff \u2060", "\u3164", "\u2800\u2800", "\u0301\u0308"],
+)
+def test_text_that_shows_nothing_is_empty(invisible: str) -> None:
+    # Zero-width characters, joiners, Hangul fillers, blank Braille, lone accents: a title
+    # of these would be an idea with nothing to click on.
+    with pytest.raises(InvalidText, match="must not be empty"):
+        title(invisible)
+    assert require_text("reason", invisible, max_len=500, min_len=0) == ""
+
+
+def test_invisible_characters_inside_visible_text_stay() -> None:
+    # Joiners shape emoji and some scripts (the Persian half-space is a zero-width non-joiner).
+    assert title("family \U0001f468\u200d\U0001f469") == "family \U0001f468\u200d\U0001f469"
+    assert title("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645") == (
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+    )

@@ -155,6 +155,12 @@ def test_the_live_feed_is_in_log_order_per_jam_and_per_thread(busy_views):
         tail = queries.updates_after(cur, feed[-3].position, jam_id=str(busy.scene.jam_id))
     positions = [u.position for u in feed]
     assert positions == sorted(positions)
-    assert {u.kind for u in week} >= {"idea", "comment", "vote", "decision"}
+    assert {u.kind for u in week} >= {"idea", "comment", "vote", "decision", "edited"}
+    # "idea" is a new idea only (pages announce it as one), not an edit or a duplicate mark.
+    assert [u.kind for u in week].count("idea") == 1
+    with views.reading() as cur:
+        copy = queries.updates_after(cur, 0, idea_id=str(busy.ideas["week2"]))
+    assert [u.kind for u in copy].count("idea") == 1
+    assert "duplicate" in {u.kind for u in copy}
     assert all(u.idea_id == str(busy.ideas["week"]) for u in week)
     assert [u.position for u in tail] == positions[-2:]

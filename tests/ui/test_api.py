@@ -193,6 +193,9 @@ def test_organizers_create_schedule_and_invite(world, clock):
     }
     assert client.patch(f"/api/jams/{jam_id}", json=later, headers=organizer).status_code == 200
     assert client.patch(f"/api/jams/{jam_id}", json={}, headers=organizer).status_code == 422
+    naive = {"ends_at": (start + timedelta(days=9)).replace(tzinfo=None).isoformat()}
+    extended = client.patch(f"/api/jams/{jam_id}", json=naive, headers=organizer)
+    assert (extended.status_code, extended.json()["error"]) == (422, "invalid_value")
     invites = client.post(
         f"/api/jams/{jam_id}/invites", json={"role": "leader", "count": 3}, headers=organizer
     )

@@ -74,6 +74,11 @@ def test_a_thread_stream_delivers_updates_and_resumes_from_last_event_id(tmp_pat
         again = SSEClient(f"{base}/api/ideas/{idea.id}/stream", last_event_id=live.id)
         assert [again.next().id, again.next().id] == [m.position for m in missed]
         again.close()
+        # A jam or an idea the read models do not hold: 404 at once, not a stream that
+        # never says anything.
+        for path in (f"/api/jams/{uuid4()}/stream", f"/api/ideas/{uuid4()}/stream"):
+            answer = httpx.get(base + path, params={"after": missed[-1].position}, timeout=10)
+            assert (answer.status_code, answer.json()["error"]) == (404, "not_found"), path
     app.close()
 
 

@@ -258,6 +258,14 @@ def test_list_parameters_are_bounded(served, clock):
     assert page.status_code in (400, 422)
 
 
+def test_a_stream_refuses_a_bad_position_before_reading_anything(served, clock):
+    client, app = served
+    scene = open_jam(app, clock)
+    idea = scene.post_idea(scene.join(), title="Mine")
+    too_far = client.get(f"/api/ideas/{idea}/stream", params={"after": 10**30})
+    assert too_far.status_code == 422
+
+
 def test_odd_times_and_positions_get_a_clear_error_not_a_500(served, clock):
     client, app = served
     scene = open_jam(app, clock)
