@@ -13,6 +13,7 @@ from litestar.concurrency import sync_to_thread
 from litestar.config.csrf import CSRFConfig
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -131,5 +132,15 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
             loggers={"litestar": {"level": "INFO", "handlers": [], "propagate": True}},
         ),
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
-        openapi_config=OpenAPIConfig(title="OpenJam", version="0.1.0", path="/schema"),
+        # The description itself, JSON or YAML: litestar's HTML viewers load their script
+        # from a CDN, which the Content-Security-Policy (rightly) blocks.
+        openapi_config=OpenAPIConfig(
+            title="OpenJam",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[
+                JsonRenderPlugin(path=["/", "/openapi.json"]),
+                YamlRenderPlugin(path=["/openapi.yaml", "/openapi.yml"]),
+            ],
+        ),
     )
