@@ -406,9 +406,9 @@ class Projector:
         idea_id = n[1]
         jam_id = self._idea(cur, page, idea_id).jam_id
         cur.execute(
-            "INSERT INTO rm_flags (idea_id, flagged_by, jam_id, reason, flagged_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (idea_id, e.flagged_by, jam_id, e.reason, iso(e.timestamp)),
+            "INSERT INTO rm_flags (idea_id, flagged_by, jam_id, reason, flagged_at, position) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (idea_id, e.flagged_by, jam_id, e.reason, iso(e.timestamp), n[0]),
         )
         cur.execute("UPDATE rm_ideas SET flags = flags + 1 WHERE idea_id = ?", (idea_id,))
         page.notes.append((n[0], jam_id, "flag", idea_id, idea_id))

@@ -276,13 +276,24 @@ def jam_central(cur: Cursor, jam_id: str, now: datetime) -> JamCentral:
 
 
 def moderation_queue(cur: Cursor, jam_id: str) -> ModerationQueue:
+    """Flagged ideas: hidden ones with all their flags, visible ones with the flags since an
+    organizer last restored them (restored after review and not flagged since: not listed)."""
+    restored = dict(
+        cur.execute(
+            "SELECT target_id, MAX(position) FROM rm_moderation WHERE jam_id = ? "
+            "AND target_kind = 'idea' AND action = 'restore' GROUP BY target_id",
+            (jam_id,),
+        ).fetchall()
+    )
     flagged: dict[str, FlaggedIdea] = {}
-    for idea_id, title, hidden, reason in cur.execute(
-        "SELECT f.idea_id, i.title, i.hidden, f.reason FROM rm_flags f "
+    for idea_id, title, hidden, reason, position in cur.execute(
+        "SELECT f.idea_id, i.title, i.hidden, f.reason, f.position FROM rm_flags f "
         "JOIN rm_ideas i ON i.idea_id = f.idea_id WHERE f.jam_id = ? "
-        "ORDER BY f.idea_id, f.flagged_at",
+        "ORDER BY f.idea_id, f.position",
         (jam_id,),
     ).fetchall():
+        if not hidden and position < restored.get(idea_id, 0):
+            continue  # reviewed and restored since this flag
         item = flagged.get(idea_id)
         if item is None:
             item = flagged[idea_id] = FlaggedIdea(idea_id, title, 0, [], bool(hidden))

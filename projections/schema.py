@@ -6,7 +6,7 @@ from projections.db import Cursor
 
 # Bumped whenever a table changes: read models of another version are dropped and
 # rebuilt from the log when a projection starts.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TABLES: dict[str, str] = {
     "rm_tracking": "name TEXT PRIMARY KEY, position BIGINT NOT NULL",
@@ -52,7 +52,8 @@ TABLES: dict[str, str] = {
     ),
     "rm_flags": (
         "idea_id TEXT NOT NULL, flagged_by TEXT NOT NULL, jam_id TEXT NOT NULL, "
-        "reason TEXT NOT NULL, flagged_at TEXT NOT NULL, PRIMARY KEY (idea_id, flagged_by)"
+        "reason TEXT NOT NULL, flagged_at TEXT NOT NULL, position BIGINT NOT NULL, "
+        "PRIMARY KEY (idea_id, flagged_by)"
     ),
     "rm_moderation": (
         "position BIGINT PRIMARY KEY, jam_id TEXT NOT NULL, target_kind TEXT NOT NULL, "

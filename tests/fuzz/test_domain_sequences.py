@@ -68,6 +68,7 @@ class JamSequences(RuleBasedStateMachine):
         self.blocked: set[UUID] = set()
         self.closed = False
         self.flags: dict[UUID, set[UUID]] = {}
+        self.reviewed: dict[UUID, set[UUID]] = {}  # flags an organizer restored the idea after
         self.duplicate_of: dict[UUID, UUID] = {}
         self.decisions: dict[UUID, str] = {}
         self.labels: dict[str, str] = {}
@@ -162,6 +163,8 @@ class JamSequences(RuleBasedStateMachine):
             assert (idea in self.hidden) == hide
             return
         (self.hidden.add if hide else self.hidden.discard)(idea)
+        if not hide:
+            self.reviewed[idea] = set(self.flags.get(idea, set()))
 
     @rule(i=st.integers(0, PEOPLE - 1), block=st.booleans())
     def block(self, i: int, block: bool) -> None:
@@ -309,7 +312,12 @@ class JamSequences(RuleBasedStateMachine):
                 assert thread.idea.decision == self.decisions.get(idea)
             queue = queries.moderation_queue(cur, str(self.scene.jam_id))
             flags = {f.idea_id: f.flags for f in queue.flagged}
-            assert flags == {str(i): len(by) for i, by in self.flags.items() if by}
+            # Hidden ideas with all their flags; others with the flags since their last restore.
+            open_flags = {
+                i: by if i in self.hidden else by - self.reviewed.get(i, set())
+                for i, by in self.flags.items()
+            }
+            assert flags == {str(i): len(by) for i, by in open_flags.items() if by}
 
     @invariant()
     def duplicates_never_form_a_cycle(self) -> None:

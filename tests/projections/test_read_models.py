@@ -7,6 +7,7 @@ from uuid import UUID
 
 import pytest
 
+from jam import commands as c
 from projections import queries
 from tests.projections.busy import play
 from tests.projections.conftest import runner_for
@@ -130,6 +131,29 @@ def test_the_moderation_queue_lists_flags_and_what_was_done(busy_views):
         ("hide", "comment"),
         ("hide", "idea"),
     ]
+
+
+def test_an_idea_restored_after_review_leaves_the_queue_until_flagged_again(app, clock, make_views):
+    scene = open_jam(app, clock)
+    ada, bea, cy = scene.join(), scene.join(), scene.join()
+    idea = scene.post_idea(ada, title="Borderline")
+    for who in (bea, cy):
+        app.handle(c.FlagIdea(actor=who, idea_id=idea, reason="rude"))
+    app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea, reason="checking"))
+    views = make_views()
+    runner = runner_for(app, views)
+
+    def queued() -> dict[str, int]:
+        runner.catch_up()
+        with views.reading() as cur:
+            queue = queries.moderation_queue(cur, str(scene.jam_id))
+        return {f.idea_id: f.flags for f in queue.flagged}
+
+    assert queued() == {str(idea): 2}  # hidden: listed with its flags
+    app.handle(c.RestoreIdea(actor=scene.organizer, idea_id=idea, reason="fine after all"))
+    assert queued() == {}  # reviewed and restored: nothing left to do
+    app.handle(c.FlagIdea(actor=scene.join(), idea_id=idea, reason="still rude"))
+    assert queued() == {str(idea): 1}  # flagged again: back, with the new flag only
 
 
 def test_participant_activity_lists_their_ideas_comments_and_votes(busy_views):
