@@ -65,6 +65,7 @@ class Idea(Aggregate):
         self.body = body
         self.hidden = False
         self.flagged_by: set[UUID] = set()
+        self.open_flags = 0  # flags since an organizer last reviewed the idea
         self.duplicate_of: UUID | None = None
         self.decision: str | None = None
         self._last_decision: tuple[str, str, UUID] | None = None
@@ -103,6 +104,24 @@ class Idea(Aggregate):
     @event("Flagged")
     def _flagged(self, flagged_by: UUID, reason: str, timestamp: datetime) -> None:
         self.flagged_by.add(flagged_by)
+        self.open_flags += 1
+
+    def dismiss_flags(self, *, reason: str, by: Participant, at: datetime) -> None:
+        """An organizer reviewed the flags and keeps the idea as it is."""
+        by.require_organizer(self.jam_id)
+        if self.hidden:
+            raise ConflictingState("the idea is hidden: restore it instead")
+        if not self.open_flags:
+            raise ConflictingState("the idea has no flags to dismiss")
+        self._flags_dismissed(
+            reason=require_text("reason", reason, max_len=REASON_MAX, min_len=0),
+            dismissed_by=by.id,
+            timestamp=at,
+        )
+
+    @event("FlagsDismissed")
+    def _flags_dismissed(self, reason: str, dismissed_by: UUID, timestamp: datetime) -> None:
+        self.open_flags = 0
 
     def hide(self, *, reason: str, by: Participant, at: datetime) -> None:
         by.require_organizer(self.jam_id)
@@ -129,6 +148,7 @@ class Idea(Aggregate):
     @event("Restored")
     def _restored(self, reason: str, restored_by: UUID, timestamp: datetime) -> None:
         self.hidden = False
+        self.open_flags = 0  # restoring after a review deals with the flags too
 
     def mark_duplicate(self, *, original: Idea, by: Participant, at: datetime) -> None:
         by.require_organizer(self.jam_id)

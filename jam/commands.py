@@ -129,6 +129,11 @@ class RestoreIdea(Command, frozen=True, kw_only=True):
     reason: str
 
 
+class DismissFlags(Command, frozen=True, kw_only=True):
+    idea_id: UUID
+    reason: str = ""
+
+
 class MarkDuplicate(Command, frozen=True, kw_only=True):
     idea_id: UUID
     original_id: UUID
@@ -242,6 +247,7 @@ AnyCommand = (
     | FlagIdea
     | HideIdea
     | RestoreIdea
+    | DismissFlags
     | MarkDuplicate
     | UnmarkDuplicate
     | RecordDecision

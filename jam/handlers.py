@@ -229,6 +229,13 @@ def restore_idea(cmd: c.RestoreIdea, load: Loader, at: datetime) -> Decision:
     return Decision([idea], idea.id)
 
 
+@handles(c.DismissFlags)
+def dismiss_flags(cmd: c.DismissFlags, load: Loader, at: datetime) -> Decision:
+    idea = load.load(Idea, cmd.idea_id)
+    idea.dismiss_flags(reason=cmd.reason, by=actor(cmd, load), at=at)
+    return Decision([idea], idea.id)
+
+
 @handles(c.MarkDuplicate)
 def mark_duplicate(cmd: c.MarkDuplicate, load: Loader, at: datetime) -> Decision:
     idea = load.load(Idea, cmd.idea_id)

@@ -98,6 +98,11 @@ class IdeaRestored(Payload):
     restored_by: Id
 
 
+class IdeaFlagsDismissed(Payload):
+    reason: str
+    dismissed_by: Id
+
+
 class IdeaMarkedDuplicate(Payload):
     original_id: Id
     marked_by: Id

@@ -167,6 +167,7 @@ class Projector:
             Idea.Flagged: (p.IdeaFlagged, self._idea_flagged),
             Idea.Hidden: (p.IdeaHidden, self._idea_hidden),
             Idea.Restored: (p.IdeaRestored, self._idea_restored),
+            Idea.FlagsDismissed: (p.IdeaFlagsDismissed, self._idea_flags_dismissed),
             Idea.MarkedDuplicate: (p.IdeaMarkedDuplicate, self._idea_marked_duplicate),
             Idea.UnmarkedDuplicate: (p.IdeaUnmarkedDuplicate, self._idea_unmarked_duplicate),
             Idea.DecisionRecorded: (p.IdeaDecided, self._idea_decided),
@@ -418,6 +419,12 @@ class Projector:
 
     def _idea_restored(self, cur: Cursor, page: _Page, n: Row, e: p.IdeaRestored) -> None:
         self._moderate_idea(cur, page, n, e, hidden=0, actor=e.restored_by)
+
+    def _idea_flags_dismissed(
+        self, cur: Cursor, page: _Page, n: Row, e: p.IdeaFlagsDismissed
+    ) -> None:
+        jam_id = self._note_idea(cur, page, n, "flag")
+        self._moderation(cur, n, jam_id, "idea", n[1], "dismiss", e.reason, e.dismissed_by, e)
 
     def _moderate_idea(
         self, cur: Cursor, page: _Page, n: Row, e: Any, *, hidden: int, actor: str

@@ -277,11 +277,12 @@ def jam_central(cur: Cursor, jam_id: str, now: datetime) -> JamCentral:
 
 def moderation_queue(cur: Cursor, jam_id: str) -> ModerationQueue:
     """Flagged ideas: hidden ones with all their flags, visible ones with the flags since an
-    organizer last restored them (restored after review and not flagged since: not listed)."""
+    organizer last reviewed them (restored, or dismissed the flags; not listed until flagged
+    again)."""
     restored = dict(
         cur.execute(
             "SELECT target_id, MAX(position) FROM rm_moderation WHERE jam_id = ? "
-            "AND target_kind = 'idea' AND action = 'restore' GROUP BY target_id",
+            "AND target_kind = 'idea' AND action IN ('restore', 'dismiss') GROUP BY target_id",
             (jam_id,),
         ).fetchall()
     )
@@ -293,7 +294,7 @@ def moderation_queue(cur: Cursor, jam_id: str) -> ModerationQueue:
         (jam_id,),
     ).fetchall():
         if not hidden and position < restored.get(idea_id, 0):
-            continue  # reviewed and restored since this flag
+            continue  # reviewed since this flag
         item = flagged.get(idea_id)
         if item is None:
             item = flagged[idea_id] = FlaggedIdea(idea_id, title, 0, [], bool(hidden))

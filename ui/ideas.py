@@ -119,7 +119,7 @@ class IdeaController(Controller):
         )
         return written(await handle(state, command))
 
-    @post("/moderation", summary="Hide or restore an idea (organizers)")
+    @post("/moderation", summary="Hide or restore an idea, or dismiss its flags (organizers)")
     async def moderate(
         self,
         state: State,
@@ -127,8 +127,8 @@ class IdeaController(Controller):
         data: JSONBody[Moderation],
         request: Request[Any, Any, Any],
     ) -> Response[Written]:
-        kind = c.HideIdea if data.action == "hide" else c.RestoreIdea
-        command = kind(
+        kinds = {"hide": c.HideIdea, "restore": c.RestoreIdea, "dismiss": c.DismissFlags}
+        command = kinds[data.action](
             **acting(request),
             idea_id=idea_id,
             reason=data.reason,

@@ -105,8 +105,8 @@ class Reason(msgspec.Struct, frozen=True):
 
 
 class Moderation(msgspec.Struct, frozen=True):
-    action: Literal["hide", "restore"]
-    reason: Text
+    action: Literal["hide", "restore", "dismiss"]  # dismiss: the flags, keeping the idea
+    reason: Text = ""
 
 
 class DecisionIn(msgspec.Struct, frozen=True):

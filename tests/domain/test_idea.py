@@ -259,6 +259,24 @@ def test_hiding_a_hidden_idea_or_restoring_a_visible_one_conflicts() -> None:
         idea.hide(reason="Off topic", by=organizer, at=DURING)
 
 
+def test_an_organizer_dismisses_the_flags_of_an_idea_they_keep() -> None:
+    jam = create_jam()
+    organizer, idea = join("organizer", jam), post(jam, join(jam=jam))
+    with pytest.raises(ConflictingState, match="no flags"):
+        idea.dismiss_flags(reason="", by=organizer, at=DURING)
+    idea.flag(reason="rude", by=join(jam=jam), at=DURING)
+    with pytest.raises(NotOrganizer):
+        idea.dismiss_flags(reason="", by=join(jam=jam), at=DURING)
+    idea.dismiss_flags(reason="fair criticism, not rude", by=organizer, at=DURING)
+    assert (idea.open_flags, idea.hidden) == (0, False)
+    with pytest.raises(ConflictingState, match="no flags"):  # nothing new since
+        idea.dismiss_flags(reason="", by=organizer, at=DURING)
+    idea.flag(reason="rude", by=join(jam=jam), at=DURING)
+    idea.hide(reason="rude after all", by=organizer, at=DURING)
+    with pytest.raises(ConflictingState, match="restore it instead"):
+        idea.dismiss_flags(reason="", by=organizer, at=DURING)
+
+
 # Duplicates
 
 

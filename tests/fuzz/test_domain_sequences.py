@@ -204,6 +204,18 @@ class JamSequences(RuleBasedStateMachine):
             self.flags.setdefault(idea, set()).add(person)
 
     @precondition(lambda self: self.ideas)
+    @rule(n=st.integers(0, 1000))
+    def dismiss_flags(self, n: int) -> None:
+        idea = self.ideas[n % len(self.ideas)]
+        unreviewed = self.flags.get(idea, set()) - self.reviewed.get(idea, set())
+        refusals: list[type[DomainError]] = []
+        if idea in self.hidden or not unreviewed:
+            refusals.append(ConflictingState)
+        command = c.DismissFlags(actor=self.scene.organizer, idea_id=idea, reason="kept")
+        if self._expect(command, refusals):
+            self.reviewed[idea] = set(self.flags.get(idea, set()))
+
+    @precondition(lambda self: self.ideas)
     @rule(n=st.integers(0, 1000), m=st.integers(0, 1000))
     def mark_duplicate(self, n: int, m: int) -> None:
         idea, original = self.ideas[n % len(self.ideas)], self.ideas[m % len(self.ideas)]

@@ -154,6 +154,8 @@ def test_an_idea_restored_after_review_leaves_the_queue_until_flagged_again(app,
     assert queued() == {}  # reviewed and restored: nothing left to do
     app.handle(c.FlagIdea(actor=scene.join(), idea_id=idea, reason="still rude"))
     assert queued() == {str(idea): 1}  # flagged again: back, with the new flag only
+    app.handle(c.DismissFlags(actor=scene.organizer, idea_id=idea, reason="not rude"))
+    assert queued() == {}  # kept as it is: dismissed
 
 
 def test_participant_activity_lists_their_ideas_comments_and_votes(busy_views):

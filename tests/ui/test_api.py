@@ -162,6 +162,19 @@ def test_flags_moderation_and_decisions_check_roles(world):
     assert client.put(f"{url}/vote", json={"value": 1}, headers=ada).status_code == 409
     restore = {"action": "restore", "reason": "fine after all"}
     assert client.post(f"{url}/moderation", json=restore, headers=organizer).status_code == 200
+    dismiss = {"action": "dismiss"}
+    assert client.post(f"{url}/moderation", json=dismiss, headers=organizer).status_code == 409
+    assert client.post(f"{url}/flags", json={"reason": "spam"}, headers=leader).status_code == 201
+    assert client.post(f"{url}/moderation", json=dismiss, headers=ada).status_code == 403
+    dismissed = client.post(f"{url}/moderation", json=dismiss, headers=organizer)
+    assert dismissed.status_code == 200
+    queue = client.get(
+        f"/api/jams/{scene.jam_id}/moderation",
+        params={"after": dismissed.json()["position"]},
+        headers=organizer,
+    ).json()
+    assert queue["flagged"] == []
+    assert queue["actions"][0]["action"] == "dismiss"
     decision = {"decision": "funded", "note": "Go"}
     assert client.post(f"{url}/decision", json=decision, headers=organizer).status_code == 403
     assert client.post(f"{url}/decision", json=decision, headers=leader).status_code == 200
