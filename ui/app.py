@@ -35,6 +35,7 @@ from ui.limits import limit_writes, write_counter
 from ui.live import Publisher, channels_plugin, idea_stream, jam_stream, publish_feed
 from ui.me import MeController
 from ui.metrics import forget_this_process, metrics, observe
+from ui.notices import shown_notice
 from ui.pages import PagesController
 from ui.reads import follow_projection
 from ui.sessions import SessionController
@@ -131,7 +132,11 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
             configure_root_logger=False,
             loggers={"litestar": {"level": "INFO", "handlers": [], "propagate": True}},
         ),
-        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=TEMPLATES,
+            engine=JinjaTemplateEngine,
+            engine_callback=lambda engine: engine.engine.globals.update(shown_notice=shown_notice),
+        ),
         # The description itself, JSON or YAML: litestar's HTML viewers load their script
         # from a CDN, which the Content-Security-Policy (rightly) blocks.
         openapi_config=OpenAPIConfig(

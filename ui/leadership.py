@@ -33,6 +33,7 @@ from ranking.score import group_names
 from ui.asof import refresh_as_of
 from ui.bootstrap import Services
 from ui.errors import NotCaughtUp
+from ui.page_errors import PAGE_EXCEPTION_HANDLERS
 from ui.reads import After, AsOf, caught_up, in_utc, require_role
 from ui.topics import safe_cell
 
@@ -317,7 +318,11 @@ async def _read(
 class LeadershipController(Controller):
     tags: ClassVar[list[str]] = ["leadership"]
 
-    @get("/jams/{jam_id:uuid}/leadership", include_in_schema=False)
+    @get(
+        "/jams/{jam_id:uuid}/leadership",
+        include_in_schema=False,
+        exception_handlers=PAGE_EXCEPTION_HANDLERS,  # a page: errors as pages too
+    )
     async def page(
         self,
         state: State,

@@ -18,7 +18,7 @@ from litestar.concurrency import sync_to_thread
 from litestar.datastructures import Cookie, State
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from domain import Participant
@@ -31,11 +31,15 @@ from projections import queries
 from projections.models import JamCentral
 from ui.auth import MAX_AGE_S, SESSION_COOKIE, issue_token, signed_in, viewer
 from ui.bootstrap import Services
-from ui.reads import Forum, activity_of, caught_up, in_utc, require_role
+from ui.notices import notice_params
+from ui.page_errors import PAGE_EXCEPTION_HANDLERS, safe_next
+from ui.reads import MAX_OFFSET, Forum, activity_of, caught_up, in_utc, require_role
 from ui.topics import TopicChange, change_topic, read_duplicates, read_topics, topic_map
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 SORTS = ("new", "top", "hot", "discussed")
+PAGE_SIZE = 100  # ideas on one page of the jam's list
+Offset = Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)]
 
 
 def _back(request: Request[Any, Any, Any], fallback: str, notice: str | None = None) -> Redirect:
@@ -43,11 +47,11 @@ def _back(request: Request[Any, Any, Any], fallback: str, notice: str | None = N
     referer = urlsplit(request.headers.get("referer", ""))
     ours = referer.path.startswith("/") and not referer.path.startswith("//")
     path = referer.path if ours else ""
-    query = [(k, v) for k, v in parse_qsl(referer.query) if k not in ("notice", "after")]
+    query = [(k, v) for k, v in parse_qsl(referer.query) if k not in ("notice", "ns", "after")]
     if not path:
         path, query = fallback, []
     if notice:
-        query.append(("notice", notice))
+        query += notice_params(request, notice)
     return Redirect(path + ("?" + urlencode(query) if query else ""))
 
 
@@ -112,17 +116,24 @@ def _chart(central: JamCentral, width: int = 240) -> dict[str, Any]:
 class PagesController(Controller):
     include_in_schema = False
     tags: ClassVar[list[str]] = ["pages"]
+    # People with browsers get pages for errors too (the API keeps its JSON).
+    exception_handlers = PAGE_EXCEPTION_HANDLERS
 
     @get("/")
     async def home(
         self,
         state: State,
         request: Request[Any, Any, Any],
-        notice: FromQuery[str | None] = None,
         after: FromQuery[int | None] = None,
+        next: FromQuery[str | None] = None,
     ) -> Template | Redirect:
         services: Services = state.services
         me = await _me(services, request)
+        back = safe_next(next)
+        if me is not None and back is not None:
+            # Back to the page that asked for a sign-in, once the read models hold the join.
+            await caught_up(services, after, or_503=False)
+            return Redirect(back)
         if me is not None and me.jam_id is not None:
             # Passed on, so the jam page waits for the read models to hold the join: a
             # page rendered before them would have its live stream replay the join.
@@ -140,14 +151,14 @@ class PagesController(Controller):
             context={
                 "me": me,
                 "jams": jams if me else [],
-                "notice": notice,
+                "next": back,
                 "store": store,
                 "position": position,
             },
         )
 
     @post("/signin")
-    async def sign_in(self, state: State, data: Form) -> Redirect:
+    async def sign_in(self, state: State, request: Request[Any, Any, Any], data: Form) -> Redirect:
         app: JamApplication = state.services.jam
         try:
             done = await sync_to_thread(
@@ -159,7 +170,9 @@ class PagesController(Controller):
                 ),
             )
         except (DomainError, ApplicationError) as exc:
-            return Redirect("/?notice=" + quote(str(exc)))
+            back = safe_next(data.get("next"))
+            query = notice_params(request, str(exc)) + ([("next", back)] if back else [])
+            return Redirect("/?" + urlencode(query))
         token = issue_token(state.secret, done.id)  # type: ignore[arg-type]
         cookie = Cookie(
             key=SESSION_COOKIE,
@@ -169,7 +182,26 @@ class PagesController(Controller):
             max_age=MAX_AGE_S,
             path="/",
         )
-        return Redirect(f"/?after={done.position}", cookies=[cookie])
+        back = safe_next(data.get("next"))
+        then = f"&next={quote(back)}" if back else ""
+        return Redirect(f"/?after={done.position}{then}", cookies=[cookie])
+
+    @post("/signout")
+    async def sign_out(self, request: Request[Any, Any, Any]) -> Redirect:
+        # The token itself stays valid until it expires (tokens are stateless); this browser
+        # forgets it. A POST with the CSRF token, so another site cannot sign anyone out.
+        gone = Cookie(
+            key=SESSION_COOKIE,
+            value="",
+            httponly=True,
+            samesite="lax",
+            max_age=0,
+            expires=0,
+            path="/",
+        )
+        return Redirect(
+            "/?" + urlencode(notice_params(request, "You are signed out.")), cookies=[gone]
+        )
 
     @get("/jams/{jam_id:uuid}")
     async def jam_page(
@@ -179,14 +211,15 @@ class PagesController(Controller):
         jam_id: FromPath[UUID],
         forum: Forum = None,
         sort: FromQuery[str] = "new",
-        notice: FromQuery[str | None] = None,
         after: FromQuery[int | None] = None,
+        offset: Offset = 0,
     ) -> Template:
         services: Services = state.services
         await caught_up(services, after, or_503=False)
         me = await _me(services, request)
         organizer = me is not None and me.acts_as(Role.ORGANIZER, jam_id)
         sort = sort if sort in SORTS else "new"
+        offset -= offset % PAGE_SIZE  # pages start at whole pages, so links stay aligned
 
         def read() -> tuple[Any, list[Any], int]:
             with services.views.reading() as cur:
@@ -197,7 +230,8 @@ class PagesController(Controller):
                     forum=forum or None,
                     sort=sort,
                     include_hidden=organizer,
-                    limit=100,
+                    limit=PAGE_SIZE + 1,  # one more: is there a next page?
+                    offset=offset,
                 )
                 return info, ideas, queries.position(cur)
 
@@ -206,6 +240,13 @@ class PagesController(Controller):
             raise NotFoundException(f"no jam with id {jam_id}")
         now = services.jam.now().astimezone(UTC)
         status, is_open = _status(info, now)
+        # The form only for someone the jam lets post (another jam's participant would be refused).
+        can_post = is_open and me is not None and not me.blocked and me.belongs_to(jam_id)
+        here = {"forum": forum, "sort": sort}
+
+        def page_at(at: int) -> str:
+            return "?" + urlencode({k: v for k, v in {**here, "offset": at}.items() if v})
+
         return Template(
             "jam.html",
             context={
@@ -214,11 +255,14 @@ class PagesController(Controller):
                 "forums": info.forums,
                 "forum": forum,
                 "sort": sort,
-                "ideas": ideas,
+                "ideas": ideas[:PAGE_SIZE],
                 "status": status,
                 "is_open": is_open,
+                "can_post": can_post,
+                "offset": offset,
+                "newer": page_at(offset - PAGE_SIZE) if offset else None,
+                "older": page_at(offset + PAGE_SIZE) if len(ideas) > PAGE_SIZE else None,
                 **_countdown(info, now),
-                "notice": notice,
                 "position": position,
             },
         )
@@ -250,13 +294,12 @@ class PagesController(Controller):
         request: Request[Any, Any, Any],
         idea_id: FromPath[UUID],
         after: FromQuery[int | None] = None,
-        notice: FromQuery[str | None] = None,
     ) -> Template:
         services: Services = state.services
         await caught_up(services, after, or_503=False)
         me = await _me(services, request)
 
-        def read() -> tuple[Any, Any, int]:
+        def read() -> tuple[Any, Any, int, bool]:
             with services.views.reading() as cur:
                 jam_id = queries.jam_of_idea(cur, str(idea_id))
                 organizer = (
@@ -266,9 +309,11 @@ class PagesController(Controller):
                 )
                 thread = queries.thread(cur, str(idea_id), include_hidden=organizer)
                 info = queries.jam_info(cur, jam_id) if jam_id else None
-                return thread, info, queries.position(cur)
+                return thread, info, queries.position(cur), jam_id is not None
 
-        thread, info, position = await sync_to_thread(read)
+        thread, info, position, exists = await sync_to_thread(read)
+        if thread is None and exists:  # it is there, so hidden from this reader
+            raise NotFoundException("This idea was hidden by an organizer.")
         if thread is None:
             raise NotFoundException(f"no idea with id {idea_id}")
         jam = UUID(thread.idea.jam_id)
@@ -282,7 +327,7 @@ class PagesController(Controller):
                 "jam": info,
                 "organizer": organizer,
                 "leader": leader,
-                "notice": notice,
+                "can_write": me is not None and not me.blocked and me.belongs_to(jam),
                 "position": position,
             },
         )
@@ -323,12 +368,29 @@ class PagesController(Controller):
         )
         return await self._form_command(state, request, command, f"/ideas/{idea_id}")
 
+    @post("/ideas/{idea_id:uuid}/flags")
+    async def flag(
+        self, state: State, request: Request[Any, Any, Any], idea_id: FromPath[UUID], data: Form
+    ) -> Redirect:
+        command = c.FlagIdea(
+            actor=signed_in(request, form=True), idea_id=idea_id, reason=data.get("reason", "")
+        )
+        back = f"/ideas/{idea_id}"
+        try:
+            done = await sync_to_thread(state.services.jam.handle, command)
+        except (DomainError, ApplicationError) as exc:
+            return _back(request, back, str(exc))
+        # Said, so the flagger knows it went somewhere: the page shows no flags.
+        thanks = "Thank you: the organizers will look at this idea."
+        query = [*notice_params(request, thanks), ("after", str(done.position))]
+        return Redirect(f"{back}?{urlencode(query)}")
+
     @post("/ideas/{idea_id:uuid}/moderation")
     async def moderate_idea(
         self, state: State, request: Request[Any, Any, Any], idea_id: FromPath[UUID], data: Form
     ) -> Redirect:
-        kind = c.RestoreIdea if data.get("action") == "restore" else c.HideIdea
-        command = kind(
+        kinds = {"restore": c.RestoreIdea, "dismiss": c.DismissFlags}
+        command = kinds.get(data.get("action", ""), c.HideIdea)(
             actor=signed_in(request, form=True), idea_id=idea_id, reason=data.get("reason", "")
         )
         return await self._form_command(state, request, command, f"/ideas/{idea_id}")
@@ -441,6 +503,7 @@ class PagesController(Controller):
                 "topic_map": topic_map(topics.clusters if topics else []),
                 "topics_at": topics_at.isoformat() if topics_at else "",
                 "duplicates": duplicates,
+                "status": _status(info, now)[0],
             },
         )
 
@@ -476,3 +539,25 @@ class PagesController(Controller):
                 return _back(request, f"/ideas/{idea_id}", "choose the original idea")
             command = c.MarkDuplicate(actor=actor, idea_id=idea_id, original_id=original)
         return await self._form_command(state, request, command, f"/ideas/{idea_id}")
+
+    @get("/jams/{jam_id:uuid}/leadership/as-of")
+    async def shortlist_as_of(
+        self,
+        request: Request[Any, Any, Any],
+        jam_id: FromPath[UUID],
+        as_of: FromQuery[str] = "",
+        clean: FromQuery[str] = "true",
+    ) -> Redirect:
+        """The shortlist's "as of" form: an empty time means now, a time without a zone UTC
+        (the shortlist itself wants a zone), a bad one a notice instead of a JSON error."""
+        page = f"/jams/{jam_id}/leadership"
+        query = [("clean", "false" if clean == "false" else "true")]
+        text = as_of.strip()
+        if text:
+            try:
+                at = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
+            except ValueError:
+                query += notice_params(request, "give the time as 2030-05-02T12:00 (UTC)")
+                return Redirect(f"{page}?{urlencode(query)}")
+            query.append(("as_of", (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat()))
+        return Redirect(f"{page}?{urlencode(query)}")

@@ -179,3 +179,19 @@ def test_live_topics_appear_on_jam_central_without_reloading(browser, quick_site
     assert organizer.locator("svg.map circle").count() >= 2
     if SHOTS:
         organizer.screenshot(path=f"{SHOTS}/jam-central.png", full_page=True)
+
+
+def test_a_thread_hidden_while_open_says_so_and_disables_its_forms(browser, site):
+    base, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Cheap watches here")
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    page.goto(f"{base}/ideas/{idea}")
+    page.get_by_label("Add a comment").wait_for()
+    page.evaluate("window.__same_page = true")
+    app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea, reason="advertising"))
+    page.get_by_text("This idea was hidden by an organizer.").wait_for(timeout=10_000)
+    assert page.evaluate("window.__same_page") is True  # told in place, not reloaded
+    assert page.get_by_label("Add a comment").is_disabled()
+    assert page.get_by_role("button", name="Support").is_disabled()
+    assert page.get_by_role("button", name="Sign out").is_enabled()  # the header's still works

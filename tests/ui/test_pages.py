@@ -16,6 +16,7 @@ from jam.settings import Settings
 from tests.stories import open_jam
 from ui.app import create_app
 from ui.auth import SESSION_COOKIE, issue_token
+from ui.notices import signature as notice_signature
 
 XSS = '<script>alert("owned")</script><img src=x onerror=alert(1)>'
 
@@ -205,6 +206,25 @@ def test_the_moderation_queue_on_jam_central_hides_flagged_ideas(site):
     assert "· hidden" in after
 
 
+def test_an_organizer_dismisses_the_flags_of_an_idea_kept_as_it_is(site):
+    client, app, scene = site
+    ada = scene.join()
+    idea = scene.post_idea(ada, title="Bold but fine")
+    app.handle(c.FlagIdea(actor=scene.join(), idea_id=idea, reason="rude"))
+    _as(client, scene.organizer)
+    central = f"/jams/{scene.jam_id}/central"
+    page = client.get(central, params={"after": app.position()}).text
+    assert "Dismiss the flags" in page
+    client.post(
+        f"/ideas/{idea}/moderation",
+        data={"action": "dismiss", "reason": "", "_csrf_token": _token(client, central)},
+        headers={"Referer": central},
+    )
+    after = client.get(central, params={"after": app.position()}).text
+    assert "Bold but fine" not in after.split("<h2>Moderation queue</h2>")[1].split("</ul>")[0]
+    assert "Bold but fine" in client.get(f"/ideas/{idea}").text  # kept, not hidden
+
+
 def test_the_shortlist_page_is_for_leaders_and_organizers(site):
     client, app, scene = site
     ada = scene.join()
@@ -347,3 +367,221 @@ def test_a_reply_naming_no_comment_is_refused_with_a_notice(site):
     )
     assert answer.status_code in (302, 303)
     assert "notice=" in answer.headers["location"]
+
+
+def _notice_of(html: str) -> str:
+    return html.split('<p class="notice" role="alert"')[1].split("</p>")[0]
+
+
+def test_central_and_the_shortlist_show_what_a_form_sent_back_and_central_the_schedule(site):
+    client, _, scene = site
+    _as(client, scene.organizer)
+    central = f"/jams/{scene.jam_id}/central"
+    refused = client.post(
+        f"/jams/{scene.jam_id}/schedule",
+        data={"ends_at": "someday", "_csrf_token": _token(client, central)},
+        headers={"referer": central},
+    )
+    assert "give the new end as" in _notice_of(refused.text)
+    schedule = refused.text.split("<h2>Schedule</h2>")[1]
+    assert "Open now: 72 h 0 min left." in schedule
+    jam = client.get(f"/api/jams/{scene.jam_id}").json()
+    assert f"Starts {jam['starts_at'][:16].replace('T', ' ')} UTC" in schedule
+    assert f"ends {jam['ends_at'][:16].replace('T', ' ')} UTC" in schedule
+    shortlist = f"/jams/{scene.jam_id}/leadership"
+    # A link from elsewhere cannot make our page say something in its alert box.
+    forged = client.get(shortlist, params={"notice": "Session expired: mail us your code"})
+    assert 'role="alert"' not in forged.text
+    text = "<b>already pinned</b>"
+    signed = {"notice": text, "ns": notice_signature(client.app.state.secret, text)}
+    assert "&lt;b&gt;already pinned&lt;/b&gt;" in _notice_of(
+        client.get(shortlist, params=signed).text
+    )
+
+
+def test_the_shortlist_as_of_form_means_now_when_empty_and_keeps_the_vote_choice(site):
+    client, app, scene = site
+    scene.post_idea(scene.join(), title="Rooftop gardens")
+    _as(client, scene.join(role="leader"))
+    page = f"/jams/{scene.jam_id}/leadership"
+    shown = client.get(page, params={"after": app.position(), "clean": "false"}).text
+    form = shown.split('<form class="inline" method="get"')[1].split("</form>")[0]
+    action = form.split('action="')[1].split('"')[0]
+    assert '<input type="hidden" name="clean" value="false">' in form
+    assert "[+-]" not in form  # not a regular expression in Chromium's v mode
+    now = client.get(action, params={"clean": "false", "as_of": ""}, follow_redirects=False)
+    assert now.headers["location"] == f"{page}?clean=false"
+    assert client.get(now.headers["location"]).status_code == 200
+    at = client.get(action, params={"clean": "true", "as_of": "2030-05-02T12:00"})
+    assert at.url.params["as_of"] == "2030-05-02T12:00:00+00:00"  # no zone: UTC
+    assert at.url.params["clean"] == "true"
+    bad = client.get(action, params={"as_of": "yesterday"})
+    assert bad.status_code == 200
+    assert "give the time as" in _notice_of(bad.text)
+
+
+def test_a_page_signed_out_leads_to_signing_in_and_back(site):
+    client, app, scene = site
+    central = f"/jams/{scene.jam_id}/central"
+    for path in ("/me", central, f"/jams/{scene.jam_id}/leadership"):
+        answer = client.get(path, follow_redirects=False)
+        assert answer.status_code in (302, 303), path
+        assert answer.headers["location"].startswith("/?notice=Sign+in"), path
+        assert f"next={quote(path, safe='')}" in answer.headers["location"], path
+    home = client.get(f"/?next={quote(central)}").text
+    assert f'<input type="hidden" name="next" value="{central}">' in home
+    code = uuid4().hex
+    app.handle(c.IssueInvite(code=code, role="organizer", segment="employee", jam_id=scene.jam_id))
+    signed_in = client.post(
+        "/signin",
+        data={
+            "invite_code": code,
+            "display_name": "Oz",
+            "next": central,
+            "_csrf_token": _token(client, "/"),
+        },
+    )
+    assert signed_in.status_code == 200
+    assert str(signed_in.url).endswith(central)
+    assert "Jam Central: InnovationJam" in signed_in.text
+    # Browsers drop tabs and newlines from an address and read "\\" as "/": each of these
+    # would lead to another site.
+    elsewhere = ("https://evil.example/", "//evil.example/", "/\t/evil.example", "/\\evil.example")
+    for there in (*elsewhere, "/\n/evil.example", "/\r/evil.example"):
+        answer = client.get("/", params={"next": there}, follow_redirects=False)
+        assert answer.headers["location"].startswith("/jams/"), there  # not followed
+
+
+def test_page_errors_are_pages_with_their_status_and_a_way_back(site):
+    client, _app, scene = site
+    ada = scene.join()
+    _as(client, ada)
+    pages = {
+        f"/jams/{scene.jam_id}/central": (403, "only organizers"),
+        f"/ideas/{uuid4()}": (404, "no idea with id"),
+        f"/jams/{scene.jam_id}?forum=BAD": (422, "forum: "),
+    }
+    for path, (status, says) in pages.items():
+        answer = client.get(path, headers={"referer": f"{client.base_url}/me"})
+        assert answer.status_code == status, path
+        assert answer.headers["content-type"].startswith("text/html"), path
+        assert "<h1>" in answer.text, path
+        assert says in answer.text, path
+        assert '<a href="/me">← Go back</a>' in answer.text, path
+        assert "script-src 'self'" in answer.headers["content-security-policy"], path
+
+
+def test_too_many_form_posts_get_a_page_saying_so(tmp_path, clock):
+    app = JamApplication(Settings(data_dir=tmp_path / "var", writes_per_minute=1), clock=clock)
+    scene = open_jam(app, clock)
+    with TestClient(create_app(app.settings, jam=app)) as client:
+        _as(client, scene.join())
+        page = f"/jams/{scene.jam_id}"
+        form = {"forum": "health", "title": "T", "body": "B", "_csrf_token": _token(client, page)}
+        client.post(f"{page}/ideas", data=form)
+        refused = client.post(f"{page}/ideas", data=form)
+        assert refused.status_code == 429
+        assert "Slow down" in refused.text
+        assert refused.headers["retry-after"]
+    app.close()
+
+
+def test_a_hidden_idea_says_it_was_hidden_by_an_organizer(site):
+    client, app, scene = site
+    ada = scene.join()
+    idea = scene.post_idea(ada, title="Cheap watches")
+    app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea, reason="spam"))
+    _as(client, ada)
+    answer = client.get(f"/ideas/{idea}", params={"after": app.position()})
+    assert answer.status_code == 404
+    assert "hidden by an organizer" in answer.text
+    assert "no idea with id" not in answer.text
+    _as(client, scene.organizer)
+    assert "Cheap watches" in client.get(f"/ideas/{idea}").text
+
+
+def test_the_jam_page_pages_through_its_ideas_keeping_forum_and_sort(site, clock):
+    client, app, scene = site
+    ada = scene.join()
+    for n in range(230):
+        clock.advance(timedelta(seconds=1))  # newest first, in the order posted
+        scene.post_idea(ada, title=f"Idea number {n:03d}")
+    page = f"/jams/{scene.jam_id}"
+    first = client.get(page, params={"after": app.position(), "forum": "future-of-work"}).text
+    assert "Idea number 229" in first
+    assert "Idea number 129" not in first
+    older = first.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0]
+    assert older == "?forum=future-of-work&amp;sort=new&amp;offset=100"
+    second = client.get(page + older.replace("&amp;", "&")).text
+    assert "Idea number 129" in second
+    assert "Idea number 229" not in second
+    third = client.get(page, params={"forum": "future-of-work", "offset": 200}).text
+    assert "Idea number 000" in third
+    assert 'rel="next"' not in third
+    assert 'href="?forum=future-of-work&amp;sort=new&amp;offset=100" rel="prev"' in third
+    assert client.get(page, params={"offset": -1}).status_code == 422
+
+
+def test_only_someone_who_may_post_in_this_jam_sees_the_idea_form(site, clock):
+    client, app, scene = site
+    other = open_jam(app, clock)
+    page = f"/jams/{scene.jam_id}"
+    _as(client, other.join())
+    assert "Post an idea" not in client.get(page).text
+    _as(client, scene.join())
+    assert "Post an idea" in client.get(page).text
+    app.handle(c.CloseJam(actor=scene.organizer, jam_id=scene.jam_id, reason="done"))
+    assert "Post an idea" not in client.get(page, params={"after": app.position()}).text
+
+
+def test_long_unbroken_text_wraps_inside_the_column(site):
+    client, _, _ = site
+    css = client.get("/static/openjam.css").text
+    wrapped = next(line for line in css.splitlines() if "overflow-wrap: anywhere" in line)
+    selectors = {s.strip() for s in wrapped.split("{")[0].split(",")}
+    assert {"h1", "p", "li", "td", "dd", ".body-text"} <= selectors  # titles, bodies, comments
+
+
+def test_signing_out_forgets_the_session(site):
+    client, _, scene = site
+    _as(client, scene.join(name="Ada"))
+    page = client.get(f"/jams/{scene.jam_id}").text
+    assert 'action="/signout"' in page.split("</header>")[0]
+    out = client.post(
+        "/signout", data={"_csrf_token": _token(client, "/me")}, follow_redirects=False
+    )
+    assert out.status_code in (302, 303)
+    assert f'{SESSION_COOKIE}=""' in out.headers["set-cookie"]
+    assert "Max-Age=0" in out.headers["set-cookie"]
+    client.cookies.delete(SESSION_COOKIE)  # as the browser does on Max-Age=0
+    assert 'action="/signout"' not in client.get("/").text
+    assert client.post("/signout", data={}).status_code == 403  # CSRF
+
+
+def test_replying_to_a_comment_and_flagging_an_idea_from_the_thread_page(site):
+    client, app, scene = site
+    ada, bea = scene.join(name="Ada"), scene.join(name="Bea")
+    idea = scene.post_idea(ada, title="Walking meetings")
+    first = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Yes"))
+    _as(client, bea)
+    thread = f"/ideas/{idea}"
+    html = client.get(thread, params={"after": app.position()}).text
+    assert f'name="parent_id" value="{first.id}"' in html
+    replied = client.post(
+        f"{thread}/comments",
+        data={"body": "Agreed", "parent_id": str(first.id), "_csrf_token": _token(client, thread)},
+        headers={"referer": thread},
+    )
+    nested = replied.text.split(f'id="c-{first.id}"')[1]
+    assert "<p>Agreed</p>" in nested  # shown at once, after the comment it answers
+    shown = client.get(f"/api/ideas/{idea}").json()
+    assert shown["comments"][0]["replies"][0]["body"] == "Agreed"
+    flagged = client.post(
+        f"{thread}/flags",
+        data={"reason": "off topic", "_csrf_token": _token(client, thread)},
+        headers={"referer": thread},
+    )
+    assert "organizers will look" in _notice_of(flagged.text)
+    _as(client, scene.organizer)
+    queue = client.get(f"/api/jams/{scene.jam_id}/moderation", params={"after": app.position()})
+    assert "off topic" in queue.text

@@ -3,17 +3,39 @@
 // - a [data-live][data-stream] region is swapped for a fresh copy of itself when the
 //   stream reports a change; on idea lists, new ideas wait behind a banner instead,
 //   so the list does not jump under the reader's eyes; kinds named in [data-ignore]
-//   change nothing the region shows;
+//   change nothing the region shows; if the page is gone (404), a notice says why and
+//   its forms are disabled;
 // - [data-deadline] texts count down to a time;
 // - a [data-similar] form shows ideas like the one being typed, at each pause.
 (function () {
   "use strict";
 
+  // The page is gone (an idea hidden by an organizer while it was open): say so, with the
+  // server's message, and disable the forms that could only be refused now.
+  function gone(region, html) {
+    if (region.hasAttribute("data-gone")) { return; }
+    region.setAttribute("data-gone", "");
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    var said = doc.querySelector("[data-error]");
+    var notice = document.createElement("p");
+    notice.className = "notice";
+    notice.setAttribute("role", "alert");
+    notice.textContent = said ? said.textContent : "This page is no longer available.";
+    region.parentNode.insertBefore(notice, region);
+    Array.prototype.forEach.call(document.querySelectorAll("main form"), function (form) {
+      Array.prototype.forEach.call(form.elements, function (el) { el.disabled = true; });
+    });
+  }
+
   function swap(region) {
     return fetch(window.location.href, { credentials: "same-origin" })
-      .then(function (r) { return r.text(); })
-      .then(function (html) {
-        var doc = new DOMParser().parseFromString(html, "text/html");
+      .then(function (r) {
+        return r.text().then(function (html) { return { status: r.status, html: html }; });
+      })
+      .then(function (page) {
+        if (page.status === 404 || page.status === 410) { gone(region, page.html); return; }
+        if (page.status !== 200) { return; }  // a passing refusal (429, 503): keep what is shown
+        var doc = new DOMParser().parseFromString(page.html, "text/html");
         var fresh = doc.querySelector("[data-live]");
         if (fresh) { region.innerHTML = fresh.innerHTML; }
       });

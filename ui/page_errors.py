@@ -1,0 +1,117 @@
+"""Errors on the pages as pages: a person with a browser gets HTML, never the API's JSON.
+
+A page signed out goes to the sign-in form (the home page), which comes back to it
+afterwards; any other refusal renders `error.html` with the API's status, headers
+and message (the JSON handlers in ui/errors.py decide those, so both agree).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.response import Redirect, Template
+
+from domain import Participant
+from domain.errors import DomainError
+from jam.errors import ApplicationError, StoreUnavailable
+from ui.auth import viewer
+from ui.errors import EXCEPTION_HANDLERS
+from ui.headers import SECURITY_HEADERS
+from ui.notices import notice_params
+
+SIGN_IN_NOTICE = "Sign in to see that page."
+_TITLES = {
+    401: "Please sign in",
+    403: "Not for you",
+    404: "Not found",
+    409: "Not now",
+    413: "Too large",
+    422: "That did not work",
+    429: "Slow down",
+    503: "Try again shortly",
+}
+
+
+def safe_next(path: str | None) -> str | None:
+    """A path on this site to come back to, or None: never another site's address.
+
+    Browsers drop tabs and newlines from addresses and read a backslash as a slash, so
+    "/\t/evil.example" would become "//evil.example": another site.
+    """
+    if not path or not path.startswith("/") or len(path) > 2000:
+        return None
+    if any(ch <= " " or ch == "\\" or ch == "\x7f" for ch in path) or path.startswith("//"):
+        return None
+    return path
+
+
+def _here(request: Request[Any, Any, Any]) -> str:
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return request.url.path + ("?" + query if query else "")
+
+
+def _me(request: Request[Any, Any, Any]) -> Participant | None:
+    # Exception handlers are called synchronously; one aggregate read is cheap.
+    try:
+        pid = viewer(request)
+        return request.app.state.services.jam.find(Participant, pid) if pid else None
+    except Exception:  # an error page must render even when the store is down
+        return None
+
+
+def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # The most specific handler, as litestar chooses it.
+    handler = next(EXCEPTION_HANDLERS[k] for k in type(exc).__mro__ if k in EXCEPTION_HANDLERS)
+    answer: Response[Any] = handler(request, exc)
+    status = answer.status_code
+    if status == 401:
+        # Signed out (or the session expired): sign in, then come back here. A form post
+        # cannot be replayed, so it comes back to the page the form was on.
+        back = _here(request) if request.method == "GET" else _back_link(request)
+        query = notice_params(request, SIGN_IN_NOTICE)
+        if nxt := safe_next(back):
+            query.append(("next", nxt))
+        return Redirect("/?" + urlencode(query))
+    content = answer.content if isinstance(answer.content, dict) else {}
+    detail = content.get("detail")
+    if not isinstance(detail, str):
+        detail = msgspec.json.encode(detail).decode() if detail is not None else ""
+    fields = content.get("fields")
+    if isinstance(fields, list):  # which parameter was wrong, and how
+        said = [f"{f.get('key')}: {f.get('message')}" for f in fields if isinstance(f, dict)]
+        detail = "; ".join([detail, *said]) if said else detail
+    headers = {**SECURITY_HEADERS, **dict(answer.headers)}
+    headers.pop("content-type", None)
+    return Template(
+        "error.html",
+        context={
+            "me": _me(request),
+            "status": status,
+            "heading": _TITLES.get(status, "Something went wrong"),
+            "message": detail or "",
+            "back": safe_next(_back_link(request)) or "/",
+        },
+        status_code=status,
+        headers=headers,
+    )
+
+
+def _back_link(request: Request[Any, Any, Any]) -> str | None:
+    """Where "go back" leads: the page before, if it was ours, else the home page."""
+    referer = request.headers.get("referer", "")
+    base = str(request.base_url).rstrip("/")
+    if referer.startswith(base + "/"):
+        return referer[len(base) :]
+    return None
+
+
+PAGE_EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    HTTPException: page_error,
+    DomainError: page_error,
+    ApplicationError: page_error,
+    StoreUnavailable: page_error,
+}
