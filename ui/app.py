@@ -35,7 +35,7 @@ from ui.limits import limit_writes, write_counter
 from ui.live import Publisher, channels_plugin, idea_stream, jam_stream, publish_feed
 from ui.me import MeController
 from ui.metrics import forget_this_process, metrics, observe
-from ui.notices import shown_notice
+from ui.notices import form_key, shown_notice
 from ui.pages import PagesController
 from ui.reads import follow_projection
 from ui.sessions import SessionController
@@ -135,7 +135,9 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
         template_config=TemplateConfig(
             directory=TEMPLATES,
             engine=JinjaTemplateEngine,
-            engine_callback=lambda engine: engine.engine.globals.update(shown_notice=shown_notice),
+            engine_callback=lambda engine: engine.engine.globals.update(
+                shown_notice=shown_notice, form_key=form_key
+            ),
         ),
         # The description itself, JSON or YAML: litestar's HTML viewers load their script
         # from a CDN, which the Content-Security-Policy (rightly) blocks.

@@ -31,7 +31,7 @@ from projections import queries
 from projections.models import JamCentral
 from ui.auth import MAX_AGE_S, SESSION_COOKIE, issue_token, signed_in, viewer
 from ui.bootstrap import Services
-from ui.notices import notice_params
+from ui.notices import key_of, notice_params
 from ui.page_errors import PAGE_EXCEPTION_HANDLERS, safe_next
 from ui.reads import MAX_OFFSET, Forum, activity_of, caught_up, in_utc, require_role
 from ui.topics import TopicChange, change_topic, read_duplicates, read_topics, topic_map
@@ -271,12 +271,13 @@ class PagesController(Controller):
     async def post_idea(
         self, state: State, request: Request[Any, Any, Any], jam_id: FromPath[UUID], data: Form
     ) -> Redirect:
-        actor = signed_in(request, form=True)
+        actor, key = signed_in(request, form=True), key_of(data)
         app: JamApplication = state.services.jam
         command = c.PostIdea(
             actor=actor,
+            client_key=key,
             jam_id=jam_id,
-            idea_id=app.new_id(),
+            idea_id=app.new_id(actor, key),  # sent again, the same idea: nothing new
             forum=data.get("forum", ""),
             title=data.get("title", ""),
             body=data.get("body", ""),
@@ -359,9 +360,11 @@ class PagesController(Controller):
             parent_id = UUID(parent) if parent else None
         except ValueError:
             return _back(request, f"/ideas/{idea_id}", "that reply names no comment")
+        actor, key = signed_in(request, form=True), key_of(data)
         command = c.PostComment(
-            actor=signed_in(request, form=True),
-            comment_id=JamApplication.new_id(),
+            actor=actor,
+            client_key=key,
+            comment_id=JamApplication.new_id(actor, key),  # sent again: nothing new
             idea_id=idea_id,
             body=data.get("body", ""),
             parent_id=parent_id,
@@ -415,6 +418,8 @@ class PagesController(Controller):
         back = f"/jams/{jam_id}/central"
         command: c.Command
         if data.get("close"):
+            if data.get("confirm") != "yes":
+                return _back(request, back, "tick the box to confirm: a closed jam stays closed")
             command = c.CloseJam(actor=actor, jam_id=jam_id, reason=data.get("reason", ""))
         else:
             try:

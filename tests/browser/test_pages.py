@@ -195,3 +195,19 @@ def test_a_thread_hidden_while_open_says_so_and_disables_its_forms(browser, site
     assert page.get_by_label("Add a comment").is_disabled()
     assert page.get_by_role("button", name="Support").is_disabled()
     assert page.get_by_role("button", name="Sign out").is_enabled()  # the header's still works
+
+
+def test_a_reply_being_typed_survives_a_comment_arriving_live(browser, site):
+    base, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Quiet rooms")
+    first = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Yes!"))
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    page.goto(f"{base}/ideas/{idea}?after={first.position}")
+    page.get_by_text("Reply").first.click()
+    reply = page.locator(f"#reply-{first.id}")
+    reply.fill("Half a thought")
+    app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Arrived live"))
+    page.get_by_text("Arrived live").wait_for(timeout=10_000)  # the thread was swapped
+    assert reply.input_value() == "Half a thought"
+    assert reply.is_visible()  # its reply form is still open

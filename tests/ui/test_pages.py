@@ -585,3 +585,70 @@ def test_replying_to_a_comment_and_flagging_an_idea_from_the_thread_page(site):
     _as(client, scene.organizer)
     queue = client.get(f"/api/jams/{scene.jam_id}/moderation", params={"after": app.position()})
     assert "off topic" in queue.text
+
+
+def _form_key(html: str) -> str:
+    return html.split('name="key" value="')[1].split('"')[0]
+
+
+def test_a_form_sent_twice_creates_one_idea_and_one_comment(site):
+    # A reload after posting, the back button, a second click: the form's key makes the
+    # second sending a repeat of the first.
+    client, app, scene = site
+    _as(client, scene.join())
+    jam_page = f"/jams/{scene.jam_id}"
+    shown = client.get(jam_page, params={"after": app.position()}).text
+    form = {
+        "forum": "health",
+        "title": "Standing desks",
+        "body": "For everyone",
+        "key": _form_key(shown),
+        "_csrf_token": _token(client, jam_page),
+    }
+    first = client.post(f"{jam_page}/ideas", data=form, follow_redirects=False)
+    end = app.position()
+    again = client.post(f"{jam_page}/ideas", data=form, follow_redirects=False)
+    idea_page = first.headers["location"].split("?")[0]
+    assert again.headers["location"].split("?")[0] == idea_page
+    assert app.position() == end  # nothing new written
+    thread = client.get(idea_page, params={"after": end}).text
+    comment = {
+        "body": "Mine too",
+        "key": _form_key(thread.split(f'action="{idea_page}/comments"')[-1]),
+        "_csrf_token": _token(client, idea_page),
+    }
+    for _ in range(2):
+        client.post(f"{idea_page}/comments", data=comment, headers={"referer": idea_page})
+    assert client.get(idea_page).text.count("<p>Mine too</p>") == 1
+
+
+def test_closing_a_jam_from_central_asks_for_confirmation(site):
+    client, app, scene = site
+    _as(client, scene.organizer)
+    central = f"/jams/{scene.jam_id}/central"
+    form = {"close": "yes", "reason": "done", "_csrf_token": _token(client, central)}
+    refused = client.post(f"/jams/{scene.jam_id}/schedule", data=form, headers={"referer": central})
+    assert "tick the box to confirm" in _notice_of(refused.text)
+    assert client.get(f"/api/jams/{scene.jam_id}").json()["closed_at"] is None
+    closed = client.post(
+        f"/jams/{scene.jam_id}/schedule",
+        data={**form, "confirm": "yes"},
+        headers={"referer": central},
+    )
+    assert closed.status_code == 200
+    assert client.get(f"/api/jams/{scene.jam_id}", params={"after": app.position()}).json()[
+        "closed_at"
+    ]
+
+
+def test_an_organizer_signed_in_lands_on_their_jams_and_the_jam_status_is_live(site):
+    client, app, scene = site
+    _as(client, scene.organizer)
+    home = client.get("/", params={"after": app.position()}).text
+    assert f'href="/jams/{scene.jam_id}/central"' in home
+    assert "<summary>Sign in with another invite code</summary>" in home
+    jam = client.get(f"/jams/{scene.jam_id}").text
+    live = jam.split("<section data-live")[1].split("</section>")[0]
+    assert "Open now:" in live  # inside the live region: a close or an extension shows at once
+    thread = client.get(f"/ideas/{scene.post_idea(scene.join())}").text
+    assert "Why hide it?" not in thread  # no comments yet

@@ -3,8 +3,8 @@
 // - a [data-live][data-stream] region is swapped for a fresh copy of itself when the
 //   stream reports a change; on idea lists, new ideas wait behind a banner instead,
 //   so the list does not jump under the reader's eyes; kinds named in [data-ignore]
-//   change nothing the region shows; if the page is gone (404), a notice says why and
-//   its forms are disabled;
+//   change nothing the region shows; what the reader is typing in it survives the swap;
+//   if the page is gone (404), a notice says why and its forms are disabled;
 // - [data-deadline] texts count down to a time;
 // - a [data-similar] form shows ideas like the one being typed, at each pause.
 (function () {
@@ -27,6 +27,34 @@
     });
   }
 
+  // What the reader is doing inside the region (a reply being typed, a form opened, the
+  // focus), put back once the region has been swapped for a fresh copy.
+  function keep(region) {
+    var values = {}, opened = [], focused = null;
+    Array.prototype.forEach.call(region.querySelectorAll("textarea[id], input[id]"), function (el) {
+      if (el.type !== "hidden" && el.value) { values[el.id] = el.value; }
+    });
+    Array.prototype.forEach.call(region.querySelectorAll("details[open]"), function (d) {
+      var named = d.querySelector("[id]");
+      if (named) { opened.push(named.id); }
+    });
+    if (document.activeElement && region.contains(document.activeElement)) {
+      focused = document.activeElement.id || null;
+    }
+    return function () {
+      Object.keys(values).forEach(function (id) {
+        var el = document.getElementById(id);
+        if (el) { el.value = values[id]; }
+      });
+      opened.concat(Object.keys(values)).forEach(function (id) {
+        var el = document.getElementById(id), d = el && el.closest("details");
+        if (d) { d.open = true; }
+      });
+      var again = focused && document.getElementById(focused);
+      if (again) { again.focus(); }
+    };
+  }
+
   function swap(region) {
     return fetch(window.location.href, { credentials: "same-origin" })
       .then(function (r) {
@@ -37,7 +65,11 @@
         if (page.status !== 200) { return; }  // a passing refusal (429, 503): keep what is shown
         var doc = new DOMParser().parseFromString(page.html, "text/html");
         var fresh = doc.querySelector("[data-live]");
-        if (fresh) { region.innerHTML = fresh.innerHTML; }
+        if (!fresh) { return; }
+        var typing = keep(region);
+        region.innerHTML = fresh.innerHTML;
+        typing();
+        Array.prototype.forEach.call(region.querySelectorAll("[data-deadline]"), countdown);
       });
   }
 
@@ -85,7 +117,10 @@
       el.textContent = left > 0 ? before.replace("{}", (h ? h + " h " : "") + m + " min") : after;
     }
     tick();
-    window.setInterval(tick, 15000);
+    var timer = window.setInterval(function () {
+      if (!document.body.contains(el)) { window.clearInterval(timer); return; }  // swapped out
+      tick();
+    }, 15000);
   }
 
   function similar(form) {
