@@ -294,10 +294,13 @@ def rebuild(args: argparse.Namespace) -> None:
 
 # Freshness
 async def _client(
-    host: str, port: int, path: str, after: int, got: list, stop: asyncio.Event
+    host: str, port: int, path: str, after: int, token: str, got: list, stop: asyncio.Event
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nLast-Event-ID: {after}\r\n\r\n".encode())
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nLast-Event-ID: {after}\r\n"
+        f"Authorization: Bearer {token}\r\n\r\n".encode()
+    )
     await writer.drain()
     try:
         while not stop.is_set():
@@ -316,7 +319,9 @@ async def _clients_main(spec: dict) -> None:
     received: list[list] = [[] for _ in spec["paths"]]
     tasks = [
         asyncio.create_task(
-            _client(spec["host"], spec["port"], path, spec["after"], received[i], stop)
+            _client(
+                spec["host"], spec["port"], path, spec["after"], spec["token"], received[i], stop
+            )
         )
         for i, path in enumerate(spec["paths"])
     ]
@@ -334,6 +339,7 @@ def freshness(args: argparse.Namespace) -> None:
     import uvicorn
 
     from ui.app import create_app
+    from ui.auth import issue_token, secret_key
 
     folder = Path(tempfile.mkdtemp(prefix="openjam-fresh-"))
     settings = Settings(data_dir=folder, port=args.port)
@@ -401,6 +407,8 @@ def freshness(args: argparse.Namespace) -> None:
             "port": args.port,
             "paths": paths,
             "after": app.position(),
+            # The streams are for the jam's members: the clients read as one of them.
+            "token": issue_token(secret_key(settings), people[0]),
             "out": str(out),
         }
         clients = subprocess.Popen(

@@ -97,7 +97,7 @@ def main() -> None:
                 "/api/session", json={"invite_code": participant, "display_name": "Ada"}
             ).json()["token"]
             headers = {"Authorization": f"Bearer {token}"}
-            client.get(f"/api/jams/{jam_id}", params={"after": app.position()})
+            client.get(f"/api/jams/{jam_id}", params={"after": app.position()}, headers=headers)
             _fill(settings, str(jam_id), corpus)
             base = f"/api/jams/{jam_id}"
             start = time.perf_counter()

@@ -212,6 +212,25 @@ def list_tags(jam_id: str, sort: str, idea_ids: Iterable[str]) -> tuple[str, ...
     return (jam_lists(jam_id), sorted_by(jam_id, sort), *(shows(i) for i in idea_ids))
 
 
+class IdeaJams:
+    """Which jam each idea is in, which never changes: a read of a thread or its stream
+    checks the reader against the idea's jam without asking the read models each time."""
+
+    def __init__(self, capacity: int = 200_000) -> None:
+        self._capacity = capacity
+        self._known: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, idea_id: str) -> str | None:
+        return self._known.get(idea_id)
+
+    def learn(self, idea_id: str, jam_id: str) -> None:
+        with self._lock:
+            self._known[idea_id] = jam_id
+            if len(self._known) > self._capacity:
+                self._known.popitem(last=False)
+
+
 class Roles:
     """Each participant's role and jam, which never change once they have joined.
 

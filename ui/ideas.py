@@ -27,7 +27,9 @@ from ui.reads import (
     AsOfPosition,
     cached,
     caught_up,
+    jam_of_idea,
     never_sees_hidden,
+    require_member,
     require_role,
     respond,
     sees_hidden,
@@ -151,7 +153,7 @@ class IdeaController(Controller):
         )
         return written(await handle(state, command), HTTP_200_OK)
 
-    @get("/", summary="An idea with its comment thread and vote tallies")
+    @get("/", summary="An idea with its comment thread and vote tallies (the jam's members)")
     async def get_thread(
         self,
         state: State,
@@ -162,24 +164,20 @@ class IdeaController(Controller):
         as_of: AsOf = None,
     ) -> Response[Thread]:
         services: Services = state.services
+        signed_in(request)  # 401 before anything is read or waited for
         await caught_up(services, after)
         past = as_of_position is not None or as_of is not None
-
-        def jam_of() -> str | None:
-            with services.views.reading() as cur:
-                return queries.jam_of_idea(cur, str(idea_id))
-
+        jam_id = await jam_of_idea(services, idea_id)
+        if jam_id is None:
+            raise NotFoundException(f"no idea with id {idea_id}")
+        await require_member(services, request, jam_id)
         hidden_too = False
         if past:
             # The organizer's timeline: a thread as it was may show what is hidden now.
-            jam_id = await sync_to_thread(jam_of)
-            if jam_id is None:
-                raise NotFoundException(f"no idea with id {idea_id}")
             await require_role(services, request, UUID(jam_id), {Role.ORGANIZER, Role.LEADER})
             hidden_too = await sees_hidden(services, request, jam_id)
         elif not never_sees_hidden(services, viewer(request)):
-            jam_id = await sync_to_thread(jam_of)
-            hidden_too = jam_id is not None and await sees_hidden(services, request, jam_id)
+            hidden_too = await sees_hidden(services, request, jam_id)
 
         def read(cur: Any) -> Thread | None:
             return queries.thread(cur, str(idea_id), include_hidden=hidden_too)

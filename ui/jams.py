@@ -34,6 +34,7 @@ from ui.reads import (
     cached,
     caught_up,
     in_utc,
+    require_member,
     require_role,
     respond,
     sees_hidden,
@@ -93,9 +94,16 @@ class JamController(Controller):
         )
         return written(await handle(state, command))
 
-    @get("/{jam_id:uuid}", summary="A jam: its schedule, forums and alert")
-    async def get_jam(self, state: State, jam_id: FromPath[UUID], after: After = None) -> JamInfo:
+    @get("/{jam_id:uuid}", summary="A jam: its schedule, forums and alert (its members)")
+    async def get_jam(
+        self,
+        state: State,
+        request: Request[Any, Any, Any],
+        jam_id: FromPath[UUID],
+        after: After = None,
+    ) -> JamInfo:
         services: Services = state.services
+        await require_member(services, request, jam_id)
         await caught_up(services, after)
 
         def read() -> JamInfo | None:
@@ -205,7 +213,9 @@ class JamController(Controller):
         )
         return written(await handle(state, command))
 
-    @get("/{jam_id:uuid}/ideas", summary="Ideas of a jam, optionally one forum, sorted")
+    @get(
+        "/{jam_id:uuid}/ideas", summary="Ideas of a jam, optionally one forum, sorted (its members)"
+    )
     async def list_ideas(
         self,
         state: State,
@@ -221,6 +231,7 @@ class JamController(Controller):
         after: After = None,
     ) -> Response[list[IdeaSummary]]:
         services: Services = state.services
+        await require_member(services, request, jam_id)
         await caught_up(services, after)
         hidden_too = await sees_hidden(services, request, str(jam_id))
         start = _read_cursor(cursor) if cursor else offset

@@ -40,9 +40,10 @@ from projections.pipeline import feed_between
 from projections.pipeline import tracked as tracked_position
 from projections.projector import Update
 from projections.ranking_worker import TOPICS
+from ui.auth import signed_in
 from ui.bootstrap import Services
 from ui.metrics import SSE_CLIENTS
-from ui.reads import MAX_POSITION, caught_up
+from ui.reads import MAX_POSITION, caught_up, jam_of_idea, require_member
 
 log = logging.getLogger(__name__)
 KEEP_ALIVE_S = 15.0
@@ -478,17 +479,21 @@ async def _respond(
     services: Services = state.services
     views = services.views
     sent = _last_event_id(request, after)
+    signed_in(request)  # 401 before anything is read or waited for
     await caught_up(services, after)
+    if "jam_id" in feed:
 
-    def known() -> bool:
-        with views.reading() as cur:
-            if "jam_id" in feed:
+        def known() -> bool:
+            with views.reading() as cur:
                 return queries.jam_info(cur, feed["jam_id"]) is not None
-            return queries.jam_of_idea(cur, feed["idea_id"]) is not None
 
-    if not await sync_to_thread(known):
+        jam_id = feed["jam_id"] if await sync_to_thread(known) else None
+    else:
+        jam_id = await jam_of_idea(services, feed["idea_id"])
+    if jam_id is None:
         what = "jam" if "jam_id" in feed else "idea"
         raise NotFoundException(f"no {what} with id {next(iter(feed.values()))}")
+    await require_member(services, request, jam_id)  # a jam's updates are for its members
 
     def missed(position: int) -> list[LiveUpdate]:
         with views.reading() as cur:

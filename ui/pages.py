@@ -17,7 +17,12 @@ from litestar import Controller, Request, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import Cookie, State
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+)
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
@@ -58,6 +63,17 @@ def _back(request: Request[Any, Any, Any], fallback: str, notice: str | None = N
 async def _me(services: Services, request: Request[Any, Any, Any]) -> Participant | None:
     pid = viewer(request)
     return await sync_to_thread(services.jam.find, Participant, pid) if pid else None
+
+
+def _member(me: Participant | None, jam_id: UUID | None) -> Participant:
+    """The signed-in reader, if this jam is theirs to read (None: any jam; checked once the
+    jam is known); else 401 (a page: sign in and come back) or 403. A blocked participant
+    still reads."""
+    if me is None:
+        raise NotAuthorizedException("sign in to see the jam's ideas")
+    if jam_id is not None and not me.belongs_to(jam_id):
+        raise PermissionDeniedException("only the people invited to this jam may read it")
+    return me
 
 
 def _status(info: Any, now: datetime) -> tuple[str, bool]:
@@ -215,9 +231,9 @@ class PagesController(Controller):
         offset: Offset = 0,
     ) -> Template:
         services: Services = state.services
+        me = _member(await _me(services, request), jam_id)
         await caught_up(services, after, or_503=False)
-        me = await _me(services, request)
-        organizer = me is not None and me.acts_as(Role.ORGANIZER, jam_id)
+        organizer = me.acts_as(Role.ORGANIZER, jam_id)
         sort = sort if sort in SORTS else "new"
         offset -= offset % PAGE_SIZE  # pages start at whole pages, so links stay aligned
 
@@ -297,17 +313,15 @@ class PagesController(Controller):
         after: FromQuery[int | None] = None,
     ) -> Template:
         services: Services = state.services
+        me = _member(await _me(services, request), None)
         await caught_up(services, after, or_503=False)
-        me = await _me(services, request)
 
         def read() -> tuple[Any, Any, int, bool]:
             with services.views.reading() as cur:
                 jam_id = queries.jam_of_idea(cur, str(idea_id))
-                organizer = (
-                    me is not None
-                    and jam_id is not None
-                    and me.acts_as(Role.ORGANIZER, UUID(jam_id))
-                )
+                if jam_id is not None:
+                    _member(me, UUID(jam_id))  # before saying whether it is hidden
+                organizer = jam_id is not None and me.acts_as(Role.ORGANIZER, UUID(jam_id))
                 thread = queries.thread(cur, str(idea_id), include_hidden=organizer)
                 info = queries.jam_info(cur, jam_id) if jam_id else None
                 return thread, info, queries.position(cur), jam_id is not None

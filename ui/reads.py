@@ -15,7 +15,12 @@ from uuid import UUID
 
 from litestar import Request, Response
 from litestar.concurrency import sync_to_thread
-from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
 from litestar.params import QueryParameter
 
 from domain import Participant
@@ -98,6 +103,41 @@ async def require_role(
         allowed = " or ".join(sorted(r.value + "s" for r in roles))
         raise PermissionDeniedException(f"only {allowed} of this jam may see this")
     return person
+
+
+async def require_member(
+    services: Services, request: Request[Any, Any, Any], jam_id: UUID | str
+) -> UUID:
+    """The signed-in reader, if this jam is theirs to read (any role: its participants,
+    leaders and organizers, and organizers of every jam; a blocked participant still
+    reads); else 401 or 403. A jam's ideas are for the people invited to it."""
+    participant_id = signed_in(request)
+    known = services.roles.get(participant_id)
+    if known is None:
+        person = await sync_to_thread(services.jam.find, Participant, participant_id)
+        if person is None:
+            raise NotAuthorizedException("sign in again: this session names no participant")
+        services.roles.learn(person)
+        known = (person.role, person.jam_id)
+    if known[1] is not None and str(known[1]) != str(jam_id):
+        raise PermissionDeniedException("only the people invited to this jam may read it")
+    return participant_id
+
+
+async def jam_of_idea(services: Services, idea_id: UUID | str) -> str | None:
+    """The jam an idea is in (None: the read models do not hold it), remembered."""
+    idea = str(idea_id)
+    found = services.idea_jams.get(idea)
+    if found is None:
+
+        def read() -> str | None:
+            with services.views.reading() as cur:
+                return queries.jam_of_idea(cur, idea)
+
+        found = await sync_to_thread(read)
+        if found is not None:
+            services.idea_jams.learn(idea, found)
+    return found
 
 
 async def require_written(services: Services, after: int) -> None:

@@ -11,7 +11,7 @@ from jam.application import JamApplication
 from jam.settings import Settings
 from tests.ops.processes import start, stop, wait_answering
 from tests.stories import open_jam
-from tests.ui.harness import SSEClient, free_port
+from tests.ui.harness import SSEClient, free_port, member_token
 from tests.ui.test_live import Now
 from ui.server import GRACEFUL_SHUTDOWN_S
 
@@ -26,7 +26,8 @@ def test_an_open_stream_does_not_keep_the_server_from_stopping(tmp_path):
     try:
         base = f"http://127.0.0.1:{port}"
         wait_answering(f"{base}/health", web, log)
-        stream = SSEClient(f"{base}/api/jams/{scene.jam_id}/stream", last_event_id=1)
+        token = member_token(tmp_path / "var", scene.organizer)
+        stream = SSEClient(f"{base}/api/jams/{scene.jam_id}/stream", last_event_id=1, token=token)
         assert stream.next().id > 1  # connected and following
         stream.close()  # from here its end is expected; the connection stays open meanwhile
         # Only the server's grace period can end the stream. uvicorn exits by the signal it

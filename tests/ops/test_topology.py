@@ -102,7 +102,9 @@ def test_the_topology_serves_reads_writes_streams_probes_and_metrics(tmp_path, d
         session = writer.post("/api/session", json={"invite_code": code, "display_name": "Ada"})
         assert session.status_code == 201, session.text
         token = session.json()["token"]
-        stream = SSEClient(f"{base}/api/jams/{scene.jam_id}/stream", last_event_id=seen)
+        stream = SSEClient(
+            f"{base}/api/jams/{scene.jam_id}/stream", last_event_id=seen, token=token
+        )
         cleanup.callback(stream.close)
 
         posted = writer.post(
@@ -113,7 +115,11 @@ def test_the_topology_serves_reads_writes_streams_probes_and_metrics(tmp_path, d
         assert posted.status_code == 201, posted.text
         idea_id, position = posted.json()["id"], posted.json()["position"]
 
-        thread = reader.get(f"/api/ideas/{idea_id}", params={"after": position})
+        thread = reader.get(
+            f"/api/ideas/{idea_id}",
+            params={"after": position},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert thread.status_code == 200, thread.text
         assert thread.json()["idea"]["title"] == "Across workers"
         assert reader.get("/ready").json()["pid"] == reader_pid != writer_pid

@@ -17,6 +17,7 @@ from projections.watch import ProjectionWatch, projected_channel
 from tests.reliability.checks import Now
 from tests.services import require_redis
 from tests.stories import open_jam
+from tests.ui.harness import read_as
 from ui.app import create_app
 from ui.bootstrap import build
 from ui.live import jam_channel
@@ -110,8 +111,10 @@ def test_a_web_worker_that_projects_sends_the_recent_feed_again_as_it_starts(tmp
     settings = Settings(data_dir=tmp_path / "var", redis_url=require_redis())
     app = JamApplication(settings)
     scene = open_jam(app, Now())
-    idea = scene.post_idea(scene.join())
+    ada = scene.join()
+    idea = scene.post_idea(ada)
     with TestClient(create_app(settings, jam=app)) as first:
+        read_as(first, ada)
         assert first.get("/api/ideas/" + str(idea), params={"after": app.position()}).is_success
     listener = redis.Redis.from_url(settings.redis_url)
     subscription = listener.pubsub(ignore_subscribe_messages=True)

@@ -79,10 +79,11 @@ def read_log(app: JamApplication, acks: list[Ack]) -> LogReport:
 def load_on(base: str, jam: Jam, after: int, followers: int) -> Load:
     """A writer per invite code, signed in, and followers of the jam's stream from `after`."""
     load = Load()
-    for i, code in enumerate(jam.invite_codes):
-        load.writers.append(Writer(base, sign_in(base, code), jam.jam_id, f"w{i}", load.stop))
+    tokens = [sign_in(base, code) for code in jam.invite_codes]
+    for i, token in enumerate(tokens):
+        load.writers.append(Writer(base, token, jam.jam_id, f"w{i}", load.stop))
     stream = f"{base}/api/jams/{jam.jam_id}/stream"
-    load.followers = [Follower(stream, after, load.closed) for _ in range(followers)]
+    load.followers = [Follower(stream, after, load.closed, tokens[0]) for _ in range(followers)]
     return load
 
 

@@ -116,9 +116,12 @@ def _json(response: httpx.Response) -> dict:
 class Follower(threading.Thread):
     """Follows a jam's live stream; reconnects with Last-Event-ID whenever it drops."""
 
-    def __init__(self, url: str, last_event_id: int, stop: threading.Event) -> None:
+    def __init__(
+        self, url: str, last_event_id: int, stop: threading.Event, token: str | None = None
+    ) -> None:
         super().__init__(name="follower", daemon=True)
         self.url = url
+        self.token = token  # the streams are for the jam's members
         self.last_id = last_event_id
         self.stop_event = stop
         self.seen: set[str] = set()
@@ -136,6 +139,8 @@ class Follower(threading.Thread):
 
     def _read(self) -> None:
         headers = {"Last-Event-ID": str(self.last_id)}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         # A read timeout longer than the server's keep-alive: a silent stream is a dead one.
         timeout = httpx.Timeout(5, read=30)
         with (

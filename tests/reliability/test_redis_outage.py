@@ -20,7 +20,7 @@ from tests.projections.conftest import runner_for
 from tests.reliability.checks import Now, assert_nothing_lost, jam_for_load, load_on
 from tests.reliability.processes import serve, store_env
 from tests.stories import open_jam
-from tests.ui.harness import SSEClient, web_worker
+from tests.ui.harness import SSEClient, member_token, web_worker
 from ui import live
 from ui.app import create_app
 from ui.workers import RedisPublisher, publish_unpublished
@@ -89,7 +89,11 @@ def test_a_connected_stream_gets_what_was_written_while_redis_was_down(tmp_path,
     scene = open_jam(app, Now())  # type: ignore[arg-type]
     ada = scene.join()
     with web_worker(tmp_path, {"OPENJAM_REDIS_URL": redis_server.url}) as base:
-        stream = SSEClient(f"{base}/api/jams/{scene.jam_id}/stream", last_event_id=app.position())
+        stream = SSEClient(
+            f"{base}/api/jams/{scene.jam_id}/stream",
+            last_event_id=app.position(),
+            token=member_token(tmp_path / "var", ada),
+        )
         before = scene.post_idea(ada, title="Before")
         assert stream.next().data["item_id"] == str(before)
         redis_server.stop()

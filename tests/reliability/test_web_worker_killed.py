@@ -46,7 +46,7 @@ def test_killing_web_workers_under_load_loses_no_acknowledged_write(
             written = {str(a.id) for a in acks}
             missing = [f.wait_to_see(written, timeout_s=20) for f in load.followers]
             # A client reconnecting from where the followers started gets every write.
-            late = Follower(stream, start, load.closed)
+            late = Follower(stream, start, load.closed, load.followers[0].token)
             late.start()
             late_missing = late.wait_to_see(written)
         finally:

@@ -14,8 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import httpx
+
+from jam.settings import Settings
+from ui.auth import SESSION_COOKIE, issue_token, secret_key
 
 START_S = 90  # a busy machine can take this long to start a server and its workers
 
@@ -74,11 +79,13 @@ class Event:
 class SSEClient:
     """Reads a Server-Sent Events stream in a thread; each update arrives on a queue."""
 
-    def __init__(self, url: str, last_event_id: int | None = None) -> None:
+    def __init__(self, url: str, last_event_id: int | None = None, *, token: str) -> None:
         self.events: queue.Queue[Event] = queue.Queue()
         self._stop = threading.Event()
         self._connected = threading.Event()
-        headers = {"Last-Event-ID": str(last_event_id)} if last_event_id is not None else {}
+        headers = {"Authorization": f"Bearer {token}"}  # a jam's streams are for its members
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = str(last_event_id)
         self._thread = threading.Thread(target=self._run, args=(url, headers), daemon=True)
         self._thread.start()
         if not self._connected.wait(10):
@@ -124,3 +131,14 @@ class SSEClient:
 
     def close(self) -> None:
         self._stop.set()
+
+
+def member_token(data_dir: Path, participant: UUID) -> str:
+    """A session token for `participant` that a server keeping its key in `data_dir` takes."""
+    return issue_token(secret_key(Settings(data_dir=data_dir)), participant)
+
+
+def read_as(client: Any, participant: UUID) -> None:
+    """Make `client`'s requests come from `participant` (the session cookie), unless a
+    request names someone else: a jam's ideas are read by its members only."""
+    client.cookies.set(SESSION_COOKIE, issue_token(client.app.state.secret, participant))

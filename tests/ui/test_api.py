@@ -15,6 +15,7 @@ from jam.application import JamApplication
 from jam.settings import Settings
 from tests.stories import open_jam
 from ui.app import create_app
+from ui.auth import issue_token
 
 
 @pytest.fixture
@@ -266,8 +267,6 @@ def test_writes_are_rate_limited_per_participant(tmp_path, clock):
     scene = open_jam(app, clock)
     ada = scene.join()
     with TestClient(create_app(app.settings, jam=app)) as client:
-        from ui.auth import issue_token
-
         token = issue_token(client.app.state.secret, ada)
         headers = {"Authorization": f"Bearer {token}"}
         answers = [_idea(client, scene, headers, title=f"Idea {i}") for i in range(4)]
@@ -277,7 +276,7 @@ def test_writes_are_rate_limited_per_participant(tmp_path, clock):
         assert int(limited.headers["retry-after"]) > 0
         assert limited.json()["error"] == "too_many_requests"
         assert (
-            client.get(f"/api/jams/{scene.jam_id}/ideas").status_code == 200
+            client.get(f"/api/jams/{scene.jam_id}/ideas", headers=headers).status_code == 200
         )  # reads are not limited
     app.close()
 
@@ -330,22 +329,56 @@ def test_a_jam_reads_back_and_lists_page_with_a_cursor(world, clock):
     for n in range(5):
         clock.advance(timedelta(seconds=1))
         _idea(client, scene, ada, title=f"Idea {n}")
-    jam = client.get(f"/api/jams/{scene.jam_id}", params={"after": app.position()}).json()
+    jam = client.get(
+        f"/api/jams/{scene.jam_id}", params={"after": app.position()}, headers=ada
+    ).json()
     assert (jam["title"], [f["slug"] for f in jam["forums"]]) == (
         "InnovationJam",
         ["future-of-work", "health"],
     )
-    assert client.get(f"/api/jams/{uuid4()}").status_code == 404
-    first = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"limit": 3})
+    everywhere = {
+        "Authorization": f"Bearer {issue_token(client.app.state.secret, scene.organizer)}"
+    }
+    assert client.get(f"/api/jams/{uuid4()}", headers=everywhere).status_code == 404
+    first = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"limit": 3}, headers=ada)
     assert [i["title"] for i in first.json()] == ["Idea 4", "Idea 3", "Idea 2"]
     rest = client.get(
         f"/api/jams/{scene.jam_id}/ideas",
         params={"limit": 3, "cursor": first.headers["x-next-cursor"]},
+        headers=ada,
     )
     assert [i["title"] for i in rest.json()] == ["Idea 1", "Idea 0"]
     assert "x-next-cursor" not in rest.headers
-    bad = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"cursor": "nonsense!"})
+    bad = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"cursor": "nonsense!"}, headers=ada)
     assert bad.status_code == 422
+
+
+def test_a_jams_ideas_are_for_the_people_invited_to_it(world, clock):
+    client, app, scene, enter = world
+    ada = enter()
+    idea = _idea(client, scene, ada).json()
+    other = open_jam(app, clock)
+    outsider = enter(jam=other.jam_id)
+    organizer_of_all = {
+        "Authorization": f"Bearer {issue_token(client.app.state.secret, scene.organizer)}"
+    }
+    after = {"after": app.position()}
+    client.cookies.clear()  # signing in through the API set a cookie: no one is signed in now
+    reads = (
+        f"/api/jams/{scene.jam_id}",
+        f"/api/jams/{scene.jam_id}/ideas",
+        f"/api/ideas/{idea['id']}",
+        f"/api/jams/{scene.jam_id}/similar",
+    )
+    for path in reads:
+        params = {**after, "text": "anything"} if path.endswith("similar") else after
+        assert client.get(path, params=params).status_code == 401, path
+        assert client.get(path, params=params, headers=outsider).status_code == 403, path
+        assert client.get(path, params=params, headers=ada).status_code == 200, path
+        assert client.get(path, params=params, headers=organizer_of_all).status_code == 200, path
+    for stream in (f"/api/jams/{scene.jam_id}/stream", f"/api/ideas/{idea['id']}/stream"):
+        assert client.get(stream, params=after).status_code == 401, stream  # before streaming
+        assert client.get(stream, params=after, headers=outsider).status_code == 403, stream
 
 
 def test_leaders_export_the_shortlist_with_its_evidence(world):

@@ -16,7 +16,8 @@ from jam.clock import system_clock
 from jam.settings import Settings
 from tests.services import drop_schema, fresh_schema, require_redis
 from tests.stories import open_jam
-from tests.ui.harness import SSEClient, web_worker
+from tests.ui.harness import SSEClient, member_token, web_worker
+from ui.auth import issue_token
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +49,8 @@ def test_a_thread_stream_delivers_updates_and_resumes_from_last_event_id(tmp_pat
     ada = scene.join()
     idea = _idea(app, scene, ada)
     with web_worker(tmp_path, {}) as base:
-        stream = SSEClient(f"{base}/api/ideas/{idea.id}/stream")
+        token = member_token(tmp_path / "var", ada)
+        stream = SSEClient(f"{base}/api/ideas/{idea.id}/stream", token=token)
         first = stream.next()  # the idea itself, caught up from the read model
         assert (first.id, first.kind, first.data["item_id"]) == (
             idea.position,
@@ -71,13 +73,16 @@ def test_a_thread_stream_delivers_updates_and_resumes_from_last_event_id(tmp_pat
             app.handle(c.CastVote(actor=ada, idea_id=idea.id, value=1)),
             app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea.id, body="Again")),
         ]
-        again = SSEClient(f"{base}/api/ideas/{idea.id}/stream", last_event_id=live.id)
+        again = SSEClient(f"{base}/api/ideas/{idea.id}/stream", last_event_id=live.id, token=token)
         assert [again.next().id, again.next().id] == [m.position for m in missed]
         again.close()
         # A jam or an idea the read models do not hold: 404 at once, not a stream that
         # never says anything.
+        member = {"Authorization": f"Bearer {token}"}
         for path in (f"/api/jams/{uuid4()}/stream", f"/api/ideas/{uuid4()}/stream"):
-            answer = httpx.get(base + path, params={"after": missed[-1].position}, timeout=10)
+            answer = httpx.get(
+                base + path, params={"after": missed[-1].position}, headers=member, timeout=10
+            )
             assert (answer.status_code, answer.json()["error"]) == (404, "not_found"), path
     app.close()
 
@@ -91,7 +96,11 @@ def test_a_client_further_behind_than_the_feed_keeps_is_told_to_reload(tmp_path)
         app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea.id, body="More"))
     end = app.position()
     with web_worker(tmp_path, {"OPENJAM_FEED_RETENTION": "3"}) as base:
-        stream = SSEClient(f"{base}/api/ideas/{idea.id}/stream", last_event_id=idea.position)
+        stream = SSEClient(
+            f"{base}/api/ideas/{idea.id}/stream",
+            last_event_id=idea.position,
+            token=member_token(tmp_path / "var", ada),
+        )
         reset = stream.next()
         assert (reset.kind, reset.id, reset.data["position"]) == ("reset", end, end)
         later = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea.id, body="Hi"))
@@ -105,13 +114,20 @@ def test_reads_wait_for_a_position_so_writers_see_their_writes(tmp_path):
     scene = open_jam(app, Now())
     ada = scene.join()
     with web_worker(tmp_path, {"OPENJAM_READ_WAIT_MS": "300"}) as base:
+        member = {"Authorization": f"Bearer {member_token(tmp_path / 'var', ada)}"}
         done = _idea(app, scene, ada, title="Seen at once")
-        thread = httpx.get(f"{base}/api/ideas/{done.id}", params={"after": done.position})
+        thread = httpx.get(
+            f"{base}/api/ideas/{done.id}", params={"after": done.position}, headers=member
+        )
         assert thread.status_code == 200
         assert thread.json()["idea"]["title"] == "Seen at once"
-        listed = httpx.get(f"{base}/api/jams/{scene.jam_id}/ideas", params={"after": done.position})
+        listed = httpx.get(
+            f"{base}/api/jams/{scene.jam_id}/ideas", params={"after": done.position}, headers=member
+        )
         assert [i["title"] for i in listed.json()] == ["Seen at once"]
-        ahead = httpx.get(f"{base}/api/ideas/{done.id}", params={"after": done.position + 100})
+        ahead = httpx.get(
+            f"{base}/api/ideas/{done.id}", params={"after": done.position + 100}, headers=member
+        )
         assert ahead.status_code == 422  # not written: nothing to wait for
         assert "has not been written" in ahead.json()["detail"]
     app.close()
@@ -124,6 +140,7 @@ def test_an_update_reaches_clients_of_every_web_worker_through_redis(tmp_path):
         "OPENJAM_DATABASE_URL": url,
         "OPENJAM_DATABASE_SCHEMA": schema,
         "OPENJAM_REDIS_URL": redis_url,
+        "OPENJAM_SECRET_KEY": "k" * 32,
     }
     app = JamApplication(Settings(database_url=url, database_schema=schema))
     try:
@@ -131,8 +148,9 @@ def test_an_update_reaches_clients_of_every_web_worker_through_redis(tmp_path):
         ada = scene.join()
         with web_worker(tmp_path, env) as one, web_worker(tmp_path, env) as two:
             seen = app.position()  # both workers caught up before they answered /health
+            token = issue_token(b"k" * 32, ada)
             streams = [
-                SSEClient(f"{base}/api/jams/{scene.jam_id}/stream", last_event_id=seen)
+                SSEClient(f"{base}/api/jams/{scene.jam_id}/stream", last_event_id=seen, token=token)
                 for base in (one, two)
             ]
             done = _idea(app, scene, ada)
@@ -157,8 +175,9 @@ def test_several_workers_in_one_server_share_live_updates_through_redis(tmp_path
     env = {"OPENJAM_REDIS_URL": redis_url}
     with web_worker(tmp_path, env, "--workers", "2") as base:
         seen = app.position()
+        token = member_token(tmp_path / "var", ada)
         streams = [
-            SSEClient(f"{base}/api/jams/{scene.jam_id}/stream", last_event_id=seen)
+            SSEClient(f"{base}/api/jams/{scene.jam_id}/stream", last_event_id=seen, token=token)
             for _ in range(4)  # the kernel spreads connections over both workers
         ]
         done = _idea(app, scene, ada)

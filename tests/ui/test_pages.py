@@ -423,7 +423,9 @@ def test_the_shortlist_as_of_form_means_now_when_empty_and_keeps_the_vote_choice
 def test_a_page_signed_out_leads_to_signing_in_and_back(site):
     client, app, scene = site
     central = f"/jams/{scene.jam_id}/central"
-    for path in ("/me", central, f"/jams/{scene.jam_id}/leadership"):
+    idea = f"/ideas/{scene.post_idea(scene.join())}"
+    paths = ("/me", central, f"/jams/{scene.jam_id}/leadership", f"/jams/{scene.jam_id}", idea)
+    for path in paths:
         answer = client.get(path, follow_redirects=False)
         assert answer.status_code in (302, 303), path
         assert answer.headers["location"].startswith("/?notice=Sign+in"), path
@@ -471,6 +473,18 @@ def test_page_errors_are_pages_with_their_status_and_a_way_back(site):
         assert "script-src 'self'" in answer.headers["content-security-policy"], path
 
 
+def test_a_jams_pages_are_for_the_people_invited_to_it(site, clock):
+    client, app, scene = site
+    idea = scene.post_idea(scene.join(), title="Ours")
+    outsider = open_jam(app, clock).join()
+    _as(client, outsider)
+    for path in (f"/jams/{scene.jam_id}", f"/ideas/{idea}"):
+        answer = client.get(path, params={"after": app.position()})
+        assert answer.status_code == 403, path
+        assert "only the people invited to this jam" in answer.text, path
+        assert "Ours" not in answer.text, path
+
+
 def test_too_many_form_posts_get_a_page_saying_so(tmp_path, clock):
     app = JamApplication(Settings(data_dir=tmp_path / "var", writes_per_minute=1), clock=clock)
     scene = open_jam(app, clock)
@@ -503,6 +517,7 @@ def test_a_hidden_idea_says_it_was_hidden_by_an_organizer(site):
 def test_the_jam_page_pages_through_its_ideas_keeping_forum_and_sort(site, clock):
     client, app, scene = site
     ada = scene.join()
+    _as(client, ada)
     for n in range(230):
         clock.advance(timedelta(seconds=1))  # newest first, in the order posted
         scene.post_idea(ada, title=f"Idea number {n:03d}")

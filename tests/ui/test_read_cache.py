@@ -22,6 +22,7 @@ from projections.projector import Projector
 from projections.runner import ProjectionRunner
 from tests.services import require_redis
 from tests.stories import Scene, open_jam
+from tests.ui.harness import read_as
 from ui.app import create_app
 from ui.auth import issue_token
 from ui.cache import ENTRY_OVERHEAD, Body, ReadCache, jam_lists, list_tags, thread_of
@@ -53,6 +54,7 @@ def test_a_write_then_a_read_shows_the_change(served, clock):
     client, app = served
     scene = open_jam(app, clock)
     ada = scene.join()
+    read_as(client, ada)  # a jam's ideas are for its members
     idea = scene.post_idea(ada, title="First")
     thread_url = f"/api/ideas/{idea}"
 
@@ -83,6 +85,7 @@ def test_without_after_a_read_is_as_fresh_as_the_read_models(served, clock):
     client, app = served
     scene = open_jam(app, clock)
     ada = scene.join()
+    read_as(client, ada)  # a jam's ideas are for its members
     idea = scene.post_idea(ada, title="First")
     assert _titles(client, scene, app.position()) == ["First"]
     position = app.handle(c.CastVote(actor=ada, idea_id=idea, value=1)).position
@@ -95,6 +98,7 @@ def test_a_new_name_reaches_cached_lists_and_threads(served, clock):
     client, app = served
     scene = open_jam(app, clock)
     ada = scene.join(name="Ada")
+    read_as(client, ada)  # a jam's ideas are for its members
     idea = scene.post_idea(ada)
     app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Mine"))
     at = app.position()
@@ -127,7 +131,8 @@ def test_hidden_content_is_kept_apart_by_role(served, clock):
     assert thread.json()["hidden_reason"] == "off topic"
     comments = client.get(f"/api/ideas/{shown}", headers=organizer).json()["comments"]
     assert comments[0]["body"] == "Rude"
-    for headers in (reader, {}):
+    assert client.get(f"/api/ideas/{shown}").status_code == 401  # not signed in: nothing
+    for headers in (reader, _as(client, ada)):
         assert _titles(client, scene, at, **headers) == ["Shown"]
         assert client.get(f"/api/ideas/{hidden}", headers=headers).status_code == 404
         comments = client.get(f"/api/ideas/{shown}", headers=headers).json()["comments"]
@@ -155,6 +160,7 @@ def test_a_vote_reorders_the_top_ideas_and_leaves_pages_it_cannot_change(served,
     client, app = served
     scene = open_jam(app, clock)
     ada, bob, cy = scene.join(), scene.join(name="Bob"), scene.join(name="Cy")
+    read_as(client, ada)  # a jam's ideas are for its members
     first = scene.post_idea(ada, title="First")
     clock.advance(timedelta(minutes=1))
     second = scene.post_idea(ada, title="Second")
@@ -181,6 +187,7 @@ def test_pages_of_a_list_are_kept_apart_with_their_cursors(served, clock):
     client, app = served
     scene = open_jam(app, clock)
     ada = scene.join()
+    read_as(client, ada)  # a jam's ideas are for its members
     for title in ("One", "Two", "Three"):
         clock.advance(timedelta(minutes=1))
         scene.post_idea(ada, title=title)
@@ -197,7 +204,9 @@ def test_without_the_cache_reads_answer_the_same(tmp_path, clock):
     app = JamApplication(Settings(data_dir=tmp_path / "var", read_cache_mb=0), clock=clock)
     with TestClient(create_app(app.settings, jam=app)) as client:
         scene = open_jam(app, clock)
-        idea = scene.post_idea(scene.join(), title="Only")
+        ada = scene.join()
+        read_as(client, ada)  # a jam's ideas are for its members
+        idea = scene.post_idea(ada, title="Only")
         assert _titles(client, scene, app.position()) == ["Only"]
         assert client.get(f"/api/ideas/{idea}").json()["idea"]["title"] == "Only"
         assert len(_cache(client)) == 0
@@ -317,6 +326,7 @@ def test_a_worker_that_only_watches_serves_what_the_projection_worker_applied(tm
         idea = scene.post_idea(ada)
         worker.catch_up()
         with TestClient(create_app(settings, jam=app)) as client:
+            read_as(client, ada)  # a jam's ideas are for its members
             assert client.get(f"/api/ideas/{idea}").json()["idea"]["up"] == 0
             assert client.get(f"/api/jams/{scene.jam_id}/ideas").json()[0]["up"] == 0
             assert len(_cache(client)) == 2
@@ -333,6 +343,7 @@ def test_this_process_projection_brings_the_cache_up_to_date_without_a_read(serv
     client, app = served
     scene = open_jam(app, clock)
     ada = scene.join()
+    read_as(client, ada)  # a jam's ideas are for its members
     idea = scene.post_idea(ada)
     assert client.get(f"/api/ideas/{idea}", params={"after": app.position()}).status_code == 200
     runner = client.app.state.services.runner

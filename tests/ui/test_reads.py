@@ -14,6 +14,7 @@ from jam import commands as c
 from jam.application import JamApplication
 from jam.settings import Settings
 from tests.stories import open_jam
+from tests.ui.harness import read_as
 from ui.app import create_app
 from ui.auth import issue_token
 
@@ -34,6 +35,7 @@ def test_lists_threads_and_stats_show_what_was_written(served, clock):
     client, app = served
     scene = open_jam(app, clock)
     ada = scene.join()
+    read_as(client, ada)  # a jam's ideas are for its members
     first = scene.post_idea(ada, title="First")
     done = app.handle(c.CastVote(actor=ada, idea_id=first, value=1))
     clock.advance(timedelta(minutes=1))
@@ -84,6 +86,7 @@ def test_a_thread_as_it_was_is_for_organizers_and_leaders_only(served, clock):
 def test_a_read_may_wait_only_for_a_position_the_log_holds(served, clock):
     client, app = served
     scene = open_jam(app, clock)
+    read_as(client, scene.organizer)  # a jam's ideas are for its members
     url = f"/api/jams/{scene.jam_id}/ideas"
     ahead = client.get(url, params={"after": app.position() + 1_000_000})
     assert ahead.status_code == 422  # at once: no thread held waiting for it
@@ -97,6 +100,7 @@ def test_a_read_may_wait_only_for_a_position_the_log_holds(served, clock):
 def test_bad_reads_get_clear_errors(served, clock):
     client, app = served
     scene = open_jam(app, clock)
+    read_as(client, scene.organizer)  # a jam's ideas are for its members
     unknown = client.get(f"/api/ideas/{uuid4()}")
     assert unknown.status_code == 404
     assert unknown.json()["error"] == "not_found"
@@ -128,6 +132,7 @@ def test_organizers_see_hidden_ideas_with_their_state_and_participants_do_not(se
     client, app = served
     scene = open_jam(app, clock)
     ada = scene.join()
+    read_as(client, ada)  # a jam's ideas are for its members
     idea = scene.post_idea(ada, title="Spam")
     comment = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="rude"))
     app.handle(c.HideComment(actor=scene.organizer, comment_id=comment.id, reason="rude"))
@@ -193,6 +198,7 @@ def test_a_participant_who_just_joined_reads_their_activity_not_a_404(served, cl
     # A token exists only once the join is durable: a miss means the read models are behind.
     client, app = served
     scene = open_jam(app, clock)
+    read_as(client, scene.organizer)  # a jam's ideas are for its members
     assert client.get(f"/api/jams/{scene.jam_id}", params={"after": app.position()}).is_success
     release = _hold_projection(client, monkeypatch)
     runner, wait_for = client.app.state.services.runner, client.app.state.services.runner.wait_for
@@ -213,6 +219,7 @@ def test_activity_the_read_models_do_not_reach_in_time_is_a_503_not_a_404(
 ):
     client, app = served
     scene = open_jam(app, clock)
+    read_as(client, scene.organizer)  # a jam's ideas are for its members
     assert client.get(f"/api/jams/{scene.jam_id}", params={"after": app.position()}).is_success
     release = _hold_projection(client, monkeypatch)
     try:
@@ -247,6 +254,7 @@ def test_list_parameters_are_bounded(served, clock):
     # or cursor reached the database as an integer it cannot hold (a 500).
     client, app = served
     scene = open_jam(app, clock)
+    read_as(client, scene.organizer)  # a jam's ideas are for its members
     url = f"/api/jams/{scene.jam_id}/ideas"
     assert client.get(url, params={"forum": "x" * 41}).status_code in (400, 422)
     assert client.get(url, params={"forum": "Not A Slug"}).status_code in (400, 422)
