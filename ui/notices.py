@@ -3,8 +3,10 @@
 Notices: what a form's redirect tells the next page ("the cluster is already pinned").
 
 They travel in the address (`?notice=...`), so pages work without cookies or scripts, with
-a signature (`ns`): a link from anywhere else cannot make one of our pages show its text in
-our alert box ("your session expired, mail your code to ...").
+a signature (`ns`) over the text, the page it is for and the person it is for (anyone not
+signed in counts as one person): a link from anywhere else cannot make one of our pages show
+its text in our alert box ("your session expired, mail your code to ..."), and neither can
+a notice someone provoked for themselves (some repeat what was typed) shown to another.
 """
 
 from __future__ import annotations
@@ -13,17 +15,27 @@ import hashlib
 import hmac
 import uuid
 from typing import Any
+from uuid import UUID
 
 from litestar import Request
 
+from ui.auth import viewer
 
-def signature(secret: bytes, text: str) -> str:
-    return hmac.new(secret, b"notice:" + text.encode(), hashlib.sha256).hexdigest()[:32]
+_SAME = object()  # the notice is for whoever sent the form
 
 
-def notice_params(request: Request[Any, Any, Any], text: str) -> list[tuple[str, str]]:
-    """The query parameters that make the next page show `text`."""
-    return [("notice", text), ("ns", signature(request.app.state.secret, text))]
+def signature(secret: bytes, text: str, path: str, reader: UUID | None) -> str:
+    signed = f"notice\n{reader or '-'}\n{path}\n{text}".encode()
+    return hmac.new(secret, signed, hashlib.sha256).hexdigest()[:32]
+
+
+def notice_params(
+    request: Request[Any, Any, Any], text: str, path: str, reader: Any = _SAME
+) -> list[tuple[str, str]]:
+    """The query parameters that make page `path` show `text` to `reader` (by default the
+    person who sent this request; None: someone not signed in)."""
+    who = viewer(request) if reader is _SAME else reader
+    return [("notice", text), ("ns", signature(request.app.state.secret, text, path, who))]
 
 
 def form_key() -> str:
@@ -43,4 +55,5 @@ def shown_notice(request: Request[Any, Any, Any]) -> str | None:
     text, given = request.query_params.get("notice"), request.query_params.get("ns")
     if not text or not given:
         return None
-    return text if hmac.compare_digest(signature(request.app.state.secret, text), given) else None
+    expected = signature(request.app.state.secret, text, request.url.path, viewer(request))
+    return text if hmac.compare_digest(expected, given) else None

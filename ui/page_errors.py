@@ -72,7 +72,7 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         # Signed out (or the session expired): sign in, then come back here. A form post
         # cannot be replayed, so it comes back to the page the form was on.
         back = _here(request) if request.method == "GET" else _back_link(request)
-        query = notice_params(request, SIGN_IN_NOTICE)
+        query = notice_params(request, SIGN_IN_NOTICE, "/", reader=None)
         if nxt := safe_next(back):
             query.append(("next", nxt))
         return Redirect("/?" + urlencode(query))

@@ -56,7 +56,7 @@ def _back(request: Request[Any, Any, Any], fallback: str, notice: str | None = N
     if not path:
         path, query = fallback, []
     if notice:
-        query += notice_params(request, notice)
+        query += notice_params(request, notice, path)
     return Redirect(path + ("?" + urlencode(query) if query else ""))
 
 
@@ -187,7 +187,7 @@ class PagesController(Controller):
             )
         except (DomainError, ApplicationError) as exc:
             back = safe_next(data.get("next"))
-            query = notice_params(request, str(exc)) + ([("next", back)] if back else [])
+            query = notice_params(request, str(exc), "/") + ([("next", back)] if back else [])
             return Redirect("/?" + urlencode(query))
         token = issue_token(state.secret, done.id)  # type: ignore[arg-type]
         cookie = Cookie(
@@ -216,7 +216,8 @@ class PagesController(Controller):
             path="/",
         )
         return Redirect(
-            "/?" + urlencode(notice_params(request, "You are signed out.")), cookies=[gone]
+            "/?" + urlencode(notice_params(request, "You are signed out.", "/", reader=None)),
+            cookies=[gone],
         )
 
     @get("/jams/{jam_id:uuid}")
@@ -399,7 +400,7 @@ class PagesController(Controller):
             return _back(request, back, str(exc))
         # Said, so the flagger knows it went somewhere: the page shows no flags.
         thanks = "Thank you: the organizers will look at this idea."
-        query = [*notice_params(request, thanks), ("after", str(done.position))]
+        query = [*notice_params(request, thanks, back), ("after", str(done.position))]
         return Redirect(f"{back}?{urlencode(query)}")
 
     @post("/ideas/{idea_id:uuid}/moderation")
@@ -576,7 +577,7 @@ class PagesController(Controller):
             try:
                 at = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
             except ValueError:
-                query += notice_params(request, "give the time as 2030-05-02T12:00 (UTC)")
+                query += notice_params(request, "give the time as 2030-05-02T12:00 (UTC)", page)
                 return Redirect(f"{page}?{urlencode(query)}")
             query.append(("as_of", (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat()))
         return Redirect(f"{page}?{urlencode(query)}")

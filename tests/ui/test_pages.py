@@ -392,11 +392,17 @@ def test_central_and_the_shortlist_show_what_a_form_sent_back_and_central_the_sc
     # A link from elsewhere cannot make our page say something in its alert box.
     forged = client.get(shortlist, params={"notice": "Session expired: mail us your code"})
     assert 'role="alert"' not in forged.text
-    text = "<b>already pinned</b>"
-    signed = {"notice": text, "ns": notice_signature(client.app.state.secret, text)}
-    assert "&lt;b&gt;already pinned&lt;/b&gt;" in _notice_of(
-        client.get(shortlist, params=signed).text
-    )
+    text, secret = "<b>already pinned</b>", client.app.state.secret
+    signed = {"notice": text, "ns": notice_signature(secret, text, shortlist, scene.organizer)}
+    shown = client.get(shortlist, params=signed).text
+    assert "&lt;b&gt;already pinned&lt;/b&gt;" in _notice_of(shown)
+    # A notice is for the page and the person it was made for: one someone provoked for
+    # themselves (messages may repeat what they typed) says nothing to anyone else.
+    someone = scene.join()
+    theirs = {"notice": text, "ns": notice_signature(secret, text, shortlist, someone)}
+    assert 'role="alert"' not in client.get(shortlist, params=theirs).text
+    elsewhere = {"notice": text, "ns": notice_signature(secret, text, "/", scene.organizer)}
+    assert 'role="alert"' not in client.get(shortlist, params=elsewhere).text
 
 
 def test_the_shortlist_as_of_form_means_now_when_empty_and_keeps_the_vote_choice(site):
