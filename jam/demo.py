@@ -170,11 +170,13 @@ class Demo:
             f"  web:     {base_url}/",
             f"  health:  {base_url}/health",
             f"  API:     {base_url}/schema",
+            "  (the API's reads need a session: POST /api/session with a code below, then",
+            "   send 'Authorization: Bearer <token>'; the web pages sign you in with a code)",
             f"  ideas:   {base_url}/api/jams/{self.jam_id}/ideas?sort=hot",
             f"  stats:   {base_url}/api/jams/{self.jam_id}/stats",
             f"  live:    {base_url}/api/jams/{self.jam_id}/stream",
             f"  jam id:  {self.jam_id}",
-            "  invite codes:",
+            "  invite codes (sign in at the web address):",
         ]
         lines += [f"    {role:<12} {code}" for role, code in self.invites.items()]
         return "\n".join(lines)

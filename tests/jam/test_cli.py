@@ -274,6 +274,7 @@ def test_the_demo_prints_where_to_go_and_codes_for_each_role(demo):
     assert "Seeding the demo jam" in demo.output
     assert "http://127.0.0.1:8000/" in demo.output
     assert "http://127.0.0.1:8000/health" in demo.output
+    assert "reads need a session" in demo.output  # the API's links alone would answer 401
     assert list(demo.invites) == ["participant", "organizer", "leader"]
     assert all(CODE.match(code) for code in demo.invites.values())
 
