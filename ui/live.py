@@ -14,6 +14,7 @@ import collections
 import contextlib
 import functools
 import logging
+import secrets
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from types import TracebackType
 from typing import Annotated, Any
@@ -56,6 +57,9 @@ RECENT_KEPT = 10_000  # updates a stream remembers sending, to send late ones on
 
 
 _TICK = b""  # put in a stream's inbox by its keep-alive timer; never published
+_PROBE = b'"probe:'  # a stream's own message, to learn that its subscription is live
+PROBE_WAIT_S = 2.0  # the longest a new stream waits for its subscription to be live
+PROBE_AGAIN_S = 0.05
 
 
 @functools.lru_cache(maxsize=64)
@@ -425,9 +429,12 @@ async def _follow(
 
     async with plugin.start_subscription([channel]) as subscriber:
         # Subscribed first, then caught up from the read model: nothing falls in between.
+        inbox, pumping = _inbox(subscriber)
+        early = await _live(plugin, channel, inbox)
         async for message in catch_up():
             yield message
-        inbox, pumping = _inbox(subscriber)
+        for raw in early:  # what came through the subscription before its probe
+            inbox.put_nowait(raw)
         loop = asyncio.get_running_loop()
         quiet = [True]  # nothing sent since the last keep-alive tick
 
@@ -451,7 +458,10 @@ async def _follow(
                     async for message in catch_up():
                         yield message
                     raws = [raw for raw in raws if raw != RESYNC]
-                fresh = sent.unsent([u for raw in raws if raw for u in _decoded(raw)], last[0])
+                updates = [
+                    u for raw in raws if raw and not raw.startswith(_PROBE) for u in _decoded(raw)
+                ]
+                fresh = sent.unsent(updates, last[0])
                 if fresh:
                     quiet[0] = False
                     last[0] = resume_point(last[0], fresh)
@@ -464,6 +474,38 @@ async def _follow(
                 pumping.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pumping
+
+
+async def _live(
+    plugin: ChannelsPlugin, channel: str, inbox: asyncio.Queue[bytes | None]
+) -> list[bytes | None]:
+    """Wait until the subscription to `channel` is live; the messages that came first.
+
+    Redis answers a SUBSCRIBE only through the subscription itself, so litestar's
+    `subscribe` returns before Redis has it: an update published in between reached
+    neither the subscription nor a catch-up that had read the feed just before. A probe
+    published now comes back only once the subscription is live. In process, subscribing
+    takes effect at once.
+    """
+    if not isinstance(plugin._backend, ReconnectingRedisBackend):
+        return []
+    probe = _PROBE + secrets.token_hex(8).encode() + b'"'
+    loop = asyncio.get_running_loop()
+    deadline, early = loop.time() + PROBE_WAIT_S, []
+    while (left := deadline - loop.time()) > 0:
+        plugin.publish(probe, channel)  # again: one sent before Redis had the subscription is lost
+        try:
+            raw = await asyncio.wait_for(inbox.get(), min(left, PROBE_AGAIN_S))
+        except TimeoutError:
+            continue
+        while raw != probe:
+            early.append(raw)
+            if inbox.empty():
+                break
+            raw = inbox.get_nowait()
+        if raw == probe:
+            return early
+    return early  # Redis is slow or down: go on; a broken subscription resyncs anyway
 
 
 async def _respond(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from uuid import uuid4
 
 import msgspec
+import redis.asyncio
 
 from projections.models import LiveUpdate
+from tests.services import require_redis
 from ui import live
 
 
@@ -124,3 +127,43 @@ def test_updates_are_given_up_when_the_channels_never_start(monkeypatch):
         return list(publisher._waiting)
 
     assert asyncio.run(main()) == []
+
+
+def test_a_stream_catches_up_only_once_its_redis_subscription_is_live(monkeypatch):
+    # Redis confirms a SUBSCRIBE only through the subscription, so litestar's subscribe
+    # returns before Redis has it. Here Redis learns of it 0.3 s late; an update committed
+    # and published meanwhile reached neither the subscription nor the catch-up, which
+    # had read the feed before the commit.
+    redis_url = require_redis()
+    subscribe = live.ReconnectingRedisBackend.subscribe
+
+    async def late(self, channels):
+        channels = list(channels)
+
+        async def later():
+            await asyncio.sleep(0.3)
+            await subscribe(self, channels)
+
+        tasks.append(asyncio.get_running_loop().create_task(later()))
+
+    tasks: list[asyncio.Task] = []
+    monkeypatch.setattr(live.ReconnectingRedisBackend, "subscribe", late)
+    channel = f"jam:{uuid4().hex}"
+    feed: list[LiveUpdate] = []
+
+    async def main():
+        plugin = live.channels_plugin(redis_url)
+        async with plugin:
+            stream = live._follow(plugin, channel, lambda after: list(feed), 0, None)
+            first = asyncio.ensure_future(_next(stream))
+            await asyncio.sleep(0.1)  # subscribed, as litestar sees it; not yet in Redis
+            feed.append(LiveUpdate(5, "jam", "idea", "i5", "i5"))  # committed...
+            other = redis.asyncio.Redis.from_url(redis_url)
+            await other.publish(channel, _published(5))  # ...and published
+            await other.aclose()
+            message = await first
+            await stream.aclose()
+        return message
+
+    message = asyncio.run(main())
+    assert [u["position"] for u in msgspec.json.decode(message.data)] == [5]
