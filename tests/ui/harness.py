@@ -44,7 +44,7 @@ def web_worker(cwd: Path, env: dict[str, str], *args: str) -> Iterator[str]:
             [sys.executable, "-m", "jam.cli", "serve", "--port", str(port), *args],
             cwd=cwd,
             env={**clean, **env},
-            stdout=subprocess.DEVNULL,
+            stdout=out,  # both: a server that dies at start says why somewhere
             stderr=out,
         )
     base = f"http://127.0.0.1:{port}"
@@ -58,7 +58,9 @@ def web_worker(cwd: Path, env: dict[str, str], *args: str) -> Iterator[str]:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError(f"jam serve did not start: {log.read_text(errors='replace')}")
+                how = f"exit code {proc.wait()}, port {port}"
+                said = log.read_text(errors="replace")
+                raise RuntimeError(f"jam serve did not start ({how}): {said}")
             time.sleep(0.05)
         yield base
     finally:
