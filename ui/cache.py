@@ -27,6 +27,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 from uuid import UUID
 
 from domain import Participant
@@ -212,26 +213,38 @@ def list_tags(jam_id: str, sort: str, idea_ids: Iterable[str]) -> tuple[str, ...
     return (jam_lists(jam_id), sorted_by(jam_id, sort), *(shows(i) for i in idea_ids))
 
 
-class IdeaJams:
-    """Which jam each idea is in, which never changes: a read of a thread or its stream
-    checks the reader against the idea's jam without asking the read models each time."""
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
-    def __init__(self, capacity: int = 200_000) -> None:
+
+class Facts(Generic[K, V]):
+    """Facts that never change once known (an idea's jam, a participant's role and jam),
+    remembered up to `capacity` (the least recently learned go first)."""
+
+    def __init__(self, capacity: int) -> None:
         self._capacity = capacity
-        self._known: OrderedDict[str, str] = OrderedDict()
+        self._known: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, idea_id: str) -> str | None:
-        return self._known.get(idea_id)
+    def get(self, key: K) -> V | None:
+        return self._known.get(key)
 
-    def learn(self, idea_id: str, jam_id: str) -> None:
+    def remember(self, key: K, value: V) -> None:
         with self._lock:
-            self._known[idea_id] = jam_id
+            self._known[key] = value
             if len(self._known) > self._capacity:
                 self._known.popitem(last=False)
 
 
-class Roles:
+class IdeaJams(Facts[str, str]):
+    """Which jam each idea is in: a read of a thread or its stream checks the reader
+    against the idea's jam without asking the read models each time."""
+
+    def __init__(self, capacity: int = 200_000) -> None:
+        super().__init__(capacity)
+
+
+class Roles(Facts[UUID, tuple[Role, UUID | None]]):
     """Each participant's role and jam, which never change once they have joined.
 
     Knowing them saves reading the participant from the event store for most readers:
@@ -240,15 +253,7 @@ class Roles:
     """
 
     def __init__(self, capacity: int = 100_000) -> None:
-        self._capacity = capacity
-        self._known: OrderedDict[UUID, tuple[Role, UUID | None]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, participant_id: UUID) -> tuple[Role, UUID | None] | None:
-        return self._known.get(participant_id)
+        super().__init__(capacity)
 
     def learn(self, person: Participant) -> None:
-        with self._lock:
-            self._known[person.id] = (person.role, person.jam_id)
-            if len(self._known) > self._capacity:
-                self._known.popitem(last=False)
+        self.remember(person.id, (person.role, person.jam_id))

@@ -136,7 +136,7 @@ async def jam_of_idea(services: Services, idea_id: UUID | str) -> str | None:
 
         found = await sync_to_thread(read)
         if found is not None:
-            services.idea_jams.learn(idea, found)
+            services.idea_jams.remember(idea, found)
     return found
 
 
