@@ -93,6 +93,8 @@ class Idea(Aggregate):
 
     def flag(self, *, reason: str, by: Participant, at: datetime) -> None:
         by.require_active(self.jam_id)
+        if by.id == self.author_id:  # an author who regrets an idea edits it
+            raise ConflictingState("you cannot flag your own idea")
         if by.id in self.flagged_by:
             raise ConflictingState("you have already flagged this idea")
         self._flagged(

@@ -181,6 +181,15 @@ def test_a_participant_flags_an_idea_once() -> None:
         idea.flag(reason="Still off topic", by=bob, at=DURING + MINUTE)
 
 
+def test_an_author_cannot_flag_their_own_idea() -> None:
+    jam = create_jam()
+    ada = join(jam=jam)
+    idea = post(jam, ada)
+    with pytest.raises(ConflictingState, match="your own idea"):
+        idea.flag(reason="Second thoughts", by=ada, at=DURING)
+    assert idea.flagged_by == set()
+
+
 def test_a_blocked_participant_cannot_flag_an_idea() -> None:
     jam = create_jam()
     idea, bob = post(jam, join(jam=jam)), join(jam=jam)

@@ -62,6 +62,7 @@ class JamSequences(RuleBasedStateMachine):
         self.runner = runner_for(self.app, SQLiteViews(root / "views.sqlite3"))
         # The model.
         self.ideas: list[UUID] = []
+        self.authors: dict[UUID, UUID] = {}
         self.votes: dict[tuple[UUID, UUID], int] = {}
         self.comments: dict[UUID, int] = {}
         self.hidden: set[UUID] = set()
@@ -122,6 +123,7 @@ class JamSequences(RuleBasedStateMachine):
             refusals.append(InvalidText)
         if self._expect(command, refusals):
             self.ideas.append(idea_id)
+            self.authors[idea_id] = person
             self.comments[idea_id] = 0
 
     @precondition(lambda self: self.ideas)
@@ -198,7 +200,7 @@ class JamSequences(RuleBasedStateMachine):
         refusals: list[type[DomainError]] = []
         if person in self.blocked:
             refusals.append(NotPermitted)
-        if person in self.flags.get(idea, set()):
+        if person in self.flags.get(idea, set()) or person == self.authors[idea]:
             refusals.append(ConflictingState)
         if self._expect(c.FlagIdea(actor=person, idea_id=idea, reason="off topic"), refusals):
             self.flags.setdefault(idea, set()).add(person)

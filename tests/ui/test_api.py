@@ -150,9 +150,13 @@ def test_invalid_input_gets_422_and_unknown_ids_404(world):
 
 def test_flags_moderation_and_decisions_check_roles(world):
     client, _, scene, enter = world
-    ada, organizer, leader = enter(), enter("organizer"), enter("leader")
-    idea = _idea(client, scene, ada).json()
+    ada, bea = enter(), enter()
+    organizer, leader = enter("organizer"), enter("leader")
+    idea = _idea(client, scene, bea).json()
     url = f"/api/ideas/{idea['id']}"
+    own = client.post(f"{url}/flags", json={"reason": "spam"}, headers=bea)
+    assert own.status_code == 409
+    assert "your own idea" in own.json()["detail"]
     assert client.post(f"{url}/flags", json={"reason": "spam"}, headers=ada).status_code == 201
     assert client.post(f"{url}/flags", json={"reason": "spam"}, headers=ada).status_code == 409
     hide = {"action": "hide", "reason": "off topic"}

@@ -156,7 +156,7 @@ def test_jam_central_and_the_moderation_queue_are_for_their_roles(served, clock)
     scene = open_jam(app, clock)
     ada, lee = scene.join(), scene.join(role="leader")
     idea = scene.post_idea(ada)
-    flagged = app.handle(c.FlagIdea(actor=ada, idea_id=idea, reason="duplicate"))
+    flagged = app.handle(c.FlagIdea(actor=scene.join(), idea_id=idea, reason="duplicate"))
     stats, queue = f"/api/jams/{scene.jam_id}/stats", f"/api/jams/{scene.jam_id}/moderation"
     assert client.get(stats).status_code == 401
     assert client.get(stats, headers=_signed_in(client, ada)).status_code == 403
