@@ -124,6 +124,22 @@ def test_a_new_idea_joins_its_cluster_before_the_next_refresh(app, scene, make_v
     assert [u.kind for u in updates] == ["topics"]
 
 
+def test_a_refresh_after_an_assignment_at_the_same_position_is_a_notice_of_its_own(
+    app, scene, make_views
+):
+    # Streams send an update once per (position, kind, id): a refresh announced with the
+    # id of the assignment before it was never sent, and the organizers' map stood still.
+    _views, runner, worker = refreshed(app, make_views())
+    author = scene.join()
+    scene.post_idea(author, title="Remote work from home stipend", body="A remote stipend")
+    runner.catch_up()
+    (assigned,) = worker.step()
+    refreshed_notice = worker.refresh(str(scene.jam_id))
+    assert assigned.position == refreshed_notice.position
+    assert (assigned.kind, assigned.jam_id) == (refreshed_notice.kind, refreshed_notice.jam_id)
+    assert assigned.item_id != refreshed_notice.item_id
+
+
 def test_organizers_decisions_from_the_log_are_respected(app, scene, make_views):
     views, runner, worker = refreshed(app, make_views())
     jam = str(scene.jam_id)

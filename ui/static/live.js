@@ -74,12 +74,17 @@
   }
 
   function follow(region) {
-    var pending = false, waiting = 0;
+    var pending = false, again = false, waiting = 0;
     var banner = document.querySelector("[data-new-banner]");
+    // One fetch at a time; an update arriving meanwhile may be newer than the page being
+    // fetched, so it asks for one more fetch once this one is done rather than being lost.
     function refresh() {
-      if (pending) { return; }
+      if (pending) { again = true; return; }
       pending = true;
-      swap(region).finally(function () { pending = false; });
+      swap(region).finally(function () {
+        pending = false;
+        if (again) { again = false; refresh(); }
+      });
     }
     if (banner) {
       banner.addEventListener("click", function () {
