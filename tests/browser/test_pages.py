@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from uuid import uuid4
 
@@ -20,13 +21,25 @@ pytestmark = pytest.mark.slow
 SHOTS = os.environ.get("OPENJAM_SCREENSHOTS")  # a folder: save the README's screenshots there
 
 
-@pytest.fixture
-def site(tmp_path):
+@contextmanager
+def _served(tmp_path: Path, browser, env: dict[str, str]):
     app = JamApplication(Settings(data_dir=tmp_path / "var"))
     scene = open_jam(app, Now())
-    with web_worker(tmp_path, {}) as base:
-        yield base, app, scene
+    with web_worker(tmp_path, env) as base:
+        try:
+            yield base, app, scene
+        finally:
+            # Pages left open keep their live streams open, and a server stopping waits
+            # its whole grace period for those before it cuts them.
+            for context in browser.contexts:
+                context.close()
     app.close()
+
+
+@pytest.fixture
+def site(tmp_path, browser):
+    with _served(tmp_path, browser, {}) as served:
+        yield served
 
 
 def _invite(app, scene, role="participant", segment="employee") -> str:
@@ -116,12 +129,19 @@ def test_a_topic_refresh_does_not_reveal_ideas_waiting_behind_the_banner(browser
     page.evaluate(
         """url => {
             window.topicRefreshes = 0;
-            new EventSource(url).addEventListener("updates", e => {
+            window.topicStreamOpen = false;
+            const stream = new EventSource(url);
+            stream.onopen = () => { window.topicStreamOpen = true; };
+            stream.addEventListener("updates", e => {
                 if (JSON.parse(e.data).some(u => u.kind === "topics")) { window.topicRefreshes++; }
             });
         }""",
         page.locator("[data-live]").get_attribute("data-stream"),
     )
+    deadline = time.monotonic() + 10  # a refresh announced before it listens would be missed
+    while not page.evaluate("() => window.topicStreamOpen"):
+        assert time.monotonic() < deadline, "the second stream never opened"
+        page.wait_for_timeout(50)
     scene.post_idea(ada, title="Second idea")
     page.get_by_role("button", name="1 new idea: show it").wait_for(timeout=10_000)
     deadline = time.monotonic() + 15  # the page's CSP forbids wait_for_function's eval
@@ -145,13 +165,10 @@ TOPICS = {
 
 
 @pytest.fixture
-def quick_site(tmp_path):
+def quick_site(tmp_path, browser):
     """A server whose topics refresh every second, so a test need not wait ten."""
-    app = JamApplication(Settings(data_dir=tmp_path / "var"))
-    scene = open_jam(app, Now())
-    with web_worker(tmp_path, {"OPENJAM_TOPIC_REFRESH_S": "1"}) as base:
-        yield base, app, scene
-    app.close()
+    with _served(tmp_path, browser, {"OPENJAM_TOPIC_REFRESH_S": "1"}) as served:
+        yield served
 
 
 def test_similar_ideas_appear_while_typing_a_new_one(browser, quick_site):
@@ -211,3 +228,25 @@ def test_a_reply_being_typed_survives_a_comment_arriving_live(browser, site):
     page.get_by_text("Arrived live").wait_for(timeout=10_000)  # the thread was swapped
     assert reply.input_value() == "Half a thought"
     assert reply.is_visible()  # its reply form is still open
+
+
+def test_a_comment_arriving_while_the_thread_is_being_fetched_is_shown_too(browser, site):
+    base, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Quiet rooms")
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    url = f"{base}/ideas/{idea}"
+    page.goto(url)
+
+    def slow_fetch(route):
+        # The page is fetched as it was before the second comment; that comment's update
+        # reaches the page while the fetch is still on its way.
+        response = route.fetch()
+        app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Second"))
+        time.sleep(2)
+        route.fulfill(response=response)
+
+    page.route(url, slow_fetch, times=1)
+    app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="First"))
+    page.get_by_text("First").wait_for(timeout=10_000)
+    page.get_by_text("Second").wait_for(timeout=10_000)

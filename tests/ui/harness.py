@@ -23,6 +23,7 @@ from jam.settings import Settings
 from ui.auth import SESSION_COOKIE, issue_token, secret_key
 
 START_S = 90  # a busy machine can take this long to start a server and its workers
+PORT_TRIES = 3
 
 
 def free_port() -> int:
@@ -34,6 +35,27 @@ def free_port() -> int:
 @contextmanager
 def web_worker(cwd: Path, env: dict[str, str], *args: str) -> Iterator[str]:
     """Start `jam serve` on a free port; yield its base URL once /health answers."""
+    for attempt in range(PORT_TRIES):
+        proc, base = _start(cwd, env, args)
+        if proc is not None:
+            break
+        # Another process took the port between free_port() and the server's bind.
+        if attempt == PORT_TRIES - 1:
+            raise RuntimeError(f"jam serve found no free port in {PORT_TRIES} tries: {base}")
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _start(
+    cwd: Path, env: dict[str, str], args: tuple[str, ...]
+) -> tuple[subprocess.Popen[bytes], str] | tuple[None, str]:
+    """A started server and its URL, or None and what it said when its port was taken."""
     port = free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENJAM_")}
     # The server logs every request: to a file, because a pipe nobody reads fills up and
@@ -48,27 +70,22 @@ def web_worker(cwd: Path, env: dict[str, str], *args: str) -> Iterator[str]:
             stderr=out,
         )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_S
-        while True:  # waiting for the process to listen: nothing to wait on but the port
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                how = f"exit code {proc.wait()}, port {port}"
-                said = log.read_text(errors="replace")
-                raise RuntimeError(f"jam serve did not start ({how}): {said}")
-            time.sleep(0.05)
-        yield base
-    finally:
-        proc.terminate()
+    deadline = time.monotonic() + START_S
+    while True:  # waiting for the process to listen: nothing to wait on but the port
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+            answered = httpx.get(f"{base}/health", timeout=1).status_code == 200
+            if answered and proc.poll() is None:  # ours, not another process on that port
+                return proc, base
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
+            how = f"exit code {proc.wait()}, port {port}"
+            said = log.read_text(errors="replace")
+            if "address already in use" in said.lower():
+                return None, said
+            raise RuntimeError(f"jam serve did not start ({how}): {said}")
+        time.sleep(0.05)
 
 
 @dataclass
