@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.ops.processes import stop
 from tests.ui.harness import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,12 +112,7 @@ def serve(cwd: Path, env: dict[str, str], workers: int = 1) -> Iterator[Server]:
             wait_until(lambda: len(server.workers()) == workers, f"{workers} workers")
         yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=15)
 
 
 def start_projections(

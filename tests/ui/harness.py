@@ -20,6 +20,7 @@ from uuid import UUID
 import httpx
 
 from jam.settings import Settings
+from tests.ops.processes import stop
 from ui.auth import SESSION_COOKIE, issue_token, secret_key
 
 START_S = 90  # a busy machine can take this long to start a server and its workers
@@ -45,11 +46,7 @@ def web_worker(cwd: Path, env: dict[str, str], *args: str) -> Iterator[str]:
     try:
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, timeout=10)
 
 
 def _start(
