@@ -39,6 +39,8 @@ class Comment(Aggregate):
             raise IdeaHidden("the idea is hidden")
         if parent is not None and parent.idea_id != idea.id:
             raise ConflictingState("a reply must be on the same idea as its parent")
+        if parent is not None and parent.hidden:
+            raise ConflictingState("the comment replied to is hidden")
         return cls(
             id=comment_id,
             idea_id=idea.id,

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import ConflictingState, NotAuthor
+from domain.errors import ConflictingState, IdeaHidden, NotAuthor
 from domain.text import BODY_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX, require_text
 from domain.values import Decision, parse_enum
 
@@ -93,6 +93,8 @@ class Idea(Aggregate):
 
     def flag(self, *, reason: str, by: Participant, at: datetime) -> None:
         by.require_active(self.jam_id)
+        if self.hidden:  # already taken out of view: there is nothing left to report
+            raise IdeaHidden("the idea is hidden")
         if by.id == self.author_id:  # an author who regrets an idea edits it
             raise ConflictingState("you cannot flag your own idea")
         if by.id in self.flagged_by:
@@ -181,6 +183,8 @@ class Idea(Aggregate):
 
     def decide(self, *, decision: str, note: str, by: Participant, at: datetime) -> None:
         by.require_leader(self.jam_id)
+        if self.hidden:  # moderated out of the jam: an organizer restores it first
+            raise IdeaHidden("the idea is hidden: it can be decided on once restored")
         checked = parse_enum(Decision, decision, "decision")
         note = require_text("note", note, max_len=NOTE_MAX, min_len=0, multiline=True)
         if (checked.value, note, by.id) == self._last_decision:

@@ -335,6 +335,9 @@ class PagesController(Controller):
         jam = UUID(thread.idea.jam_id)
         organizer = me is not None and me.acts_as(Role.ORGANIZER, jam)
         leader = me is not None and me.acts_as(Role.LEADER, jam)
+        member = me is not None and not me.blocked and me.belongs_to(jam)
+        status, is_open = _status(info, services.jam.now().astimezone(UTC))
+        mine = me is not None and str(me.id) == thread.idea.author_id
         return Template(
             "thread.html",
             context={
@@ -343,7 +346,12 @@ class PagesController(Controller):
                 "jam": info,
                 "organizer": organizer,
                 "leader": leader,
-                "can_write": me is not None and not me.blocked and me.belongs_to(jam),
+                "status": status,
+                "is_open": is_open,
+                # Only what the jam would take: votes and comments while it is open; a flag
+                # from someone other than its author at any time.
+                "can_write": member and is_open,
+                "can_flag": member and not organizer and not mine,
                 "position": position,
             },
         )

@@ -69,6 +69,17 @@ def test_a_reply_is_on_the_same_idea_as_its_parent() -> None:
         comment(jam, other_idea, join(jam=jam), parent=parent)
 
 
+def test_no_one_replies_to_a_hidden_comment() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    organizer = join("organizer", jam)
+    parent = comment(jam, idea, join(jam=jam))
+    parent.hide(reason="Rude", by=organizer, at=DURING)
+    with pytest.raises(ConflictingState, match="hidden"):
+        comment(jam, idea, join(jam=jam), parent=parent, at=DURING + MINUTE)
+    parent.restore(reason="Apologised", by=organizer, at=DURING + 2 * MINUTE)
+    assert comment(jam, idea, join(jam=jam), parent=parent, at=DURING + 3 * MINUTE).depth == 1
+
+
 def test_no_one_comments_on_a_hidden_idea() -> None:
     jam, idea = an_idea_in_an_open_jam()
     organizer = join("organizer", jam)

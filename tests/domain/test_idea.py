@@ -7,6 +7,7 @@ import pytest
 from domain import Idea, Jam, Participant
 from domain.errors import (
     ConflictingState,
+    IdeaHidden,
     InvalidText,
     InvalidValue,
     JamNotOpen,
@@ -188,6 +189,16 @@ def test_an_author_cannot_flag_their_own_idea() -> None:
     with pytest.raises(ConflictingState, match="your own idea"):
         idea.flag(reason="Second thoughts", by=ada, at=DURING)
     assert idea.flagged_by == set()
+
+
+def test_a_hidden_idea_cannot_be_flagged() -> None:
+    # Hidden is already the organizers' answer: a flag would bring it back to their queue.
+    jam = create_jam()
+    organizer, idea = join("organizer", jam), post(jam, join(jam=jam))
+    idea.hide(reason="Off topic", by=organizer, at=DURING)
+    with pytest.raises(IdeaHidden):
+        idea.flag(reason="spam", by=join(jam=jam), at=DURING)
+    assert (idea.flagged_by, idea.open_flags) == (set(), 0)
 
 
 def test_a_blocked_participant_cannot_flag_an_idea() -> None:
@@ -386,6 +397,18 @@ def test_a_leader_of_another_jam_or_a_blocked_leader_cannot_decide() -> None:
     block(leader)
     with pytest.raises(NotLeader):
         idea.decide(decision="funded", note="", by=leader, at=ENDS)
+
+
+def test_a_hidden_idea_is_decided_on_only_once_restored() -> None:
+    jam = create_jam()
+    organizer, leader, idea = join("organizer", jam), join("leader", jam), post(jam, join(jam=jam))
+    idea.hide(reason="Off topic", by=organizer, at=DURING)
+    with pytest.raises(IdeaHidden, match="once restored"):
+        idea.decide(decision="funded", note="", by=leader, at=ENDS)
+    assert idea.decision is None
+    idea.restore(reason="On topic after all", by=organizer, at=ENDS)
+    idea.decide(decision="funded", note="", by=leader, at=ENDS)
+    assert idea.decision == "funded"
 
 
 # Events

@@ -202,6 +202,8 @@ class JamSequences(RuleBasedStateMachine):
             refusals.append(NotPermitted)
         if person in self.flags.get(idea, set()) or person == self.authors[idea]:
             refusals.append(ConflictingState)
+        if idea in self.hidden:
+            refusals.append(IdeaHidden)
         if self._expect(c.FlagIdea(actor=person, idea_id=idea, reason="off topic"), refusals):
             self.flags.setdefault(idea, set()).add(person)
 
@@ -246,6 +248,8 @@ class JamSequences(RuleBasedStateMachine):
         refusals: list[type[DomainError]] = [] if leader else [NotPermitted]
         if decision == "maybe":
             refusals.append(InvalidValue)
+        if idea in self.hidden:
+            refusals.append(IdeaHidden)
         command = c.RecordDecision(actor=who, idea_id=idea, decision=decision, note="n")
         if self._expect(command, refusals):
             self.decisions[idea] = decision

@@ -165,6 +165,11 @@ def test_flags_moderation_and_decisions_check_roles(world):
     assert hidden.status_code == 200
     assert client.get(url, params={"after": hidden.json()["position"]}).status_code == 404
     assert client.put(f"{url}/vote", json={"value": 1}, headers=ada).status_code == 409
+    carol = enter()
+    assert client.post(f"{url}/flags", json={"reason": "spam"}, headers=carol).status_code == 409
+    undecided = client.post(f"{url}/decision", json={"decision": "funded"}, headers=leader)
+    assert undecided.status_code == 409
+    assert "once restored" in undecided.json()["detail"]
     restore = {"action": "restore", "reason": "fine after all"}
     assert client.post(f"{url}/moderation", json=restore, headers=organizer).status_code == 200
     dismiss = {"action": "dismiss"}

@@ -675,3 +675,19 @@ def test_an_organizer_signed_in_lands_on_their_jams_and_the_jam_status_is_live(s
     assert "Open now:" in live  # inside the live region: a close or an extension shows at once
     thread = client.get(f"/ideas/{scene.post_idea(scene.join())}").text
     assert "Why hide it?" not in thread  # no comments yet
+
+
+def test_a_closed_jams_thread_offers_no_votes_or_comments_but_still_a_flag(site):
+    client, app, scene = site
+    idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
+    page = f"/ideas/{idea}"
+    _as(client, scene.join(name="Bea"))
+    open_page = client.get(page).text
+    assert "Add a comment" in open_page
+    assert "Support" in open_page
+    app.handle(c.CloseJam(actor=scene.organizer, jam_id=scene.jam_id, reason="done"))
+    closed = client.get(page, params={"after": app.position()}).text
+    assert "Add a comment" not in closed
+    assert "Support" not in closed
+    assert "This jam is closed. Votes and comments are taken while it is open." in closed
+    assert "Flag this idea" in closed  # the organizers still want to hear of a problem
