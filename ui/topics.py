@@ -231,6 +231,11 @@ async def change_topic(
 
     command: c.Command
     if data.action == "rename":
+        # A label for a topic no one sees would wait, unseen, for an id a later refresh
+        # might give to something else.
+        (ideas,) = await sync_to_thread(members, cluster_id)
+        if not ideas:
+            raise NotFoundException(f"cluster {cluster_id} holds no ideas in this jam now")
         command = c.RenameCluster(**who, jam_id=jam_id, cluster_id=cluster_id, label=data.label)
     elif data.action == "unpin":
         command = c.UnpinCluster(**who, jam_id=jam_id, cluster_id=cluster_id)

@@ -168,6 +168,11 @@ def test_bad_topic_changes_get_clear_errors(jam_with_themes):
     assert "not a topic cluster id" in bad_id.text
     empty = client.post(f"{base}/t999", json={"action": "split"}, headers=organizer)
     assert empty.status_code == 404
+    nameless = client.post(
+        f"{base}/t999", json={"action": "rename", "label": "Ghosts"}, headers=organizer
+    )
+    assert nameless.status_code == 404
+    assert "holds no ideas" in nameless.json()["detail"]
     bad_into = client.post(f"{base}/t1", json={"action": "merge", "into": "x"}, headers=organizer)
     assert bad_into.status_code == 422
     unknown = client.post(f"{base}/t1", json={"action": "explode"}, headers=organizer)
