@@ -446,10 +446,13 @@ class PagesController(Controller):
             command = c.CloseJam(actor=actor, jam_id=jam_id, reason=data.get("reason", ""))
         else:
             try:
-                ends_at = datetime.fromisoformat(data.get("ends_at", "")).replace(tzinfo=UTC)
+                ends_at = datetime.fromisoformat(data.get("ends_at", ""))
             except ValueError:
                 return _back(request, back, "give the new end as 2030-05-04T18:00 (UTC)")
-            command = c.ExtendJam(actor=actor, jam_id=jam_id, ends_at=ends_at)
+            # The form's own field gives no offset and means UTC; a time with one keeps it.
+            if ends_at.tzinfo is None:
+                ends_at = ends_at.replace(tzinfo=UTC)
+            command = c.ExtendJam(actor=actor, jam_id=jam_id, ends_at=ends_at.astimezone(UTC))
         return await self._form_command(state, request, command, back)
 
     @post("/jams/{jam_id:uuid}/alert")

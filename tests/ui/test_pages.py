@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 from uuid import uuid4
 
@@ -150,6 +150,13 @@ def test_leaders_decide_and_organizers_extend_from_their_pages(site, clock):
     )
     assert extended.status_code == 200
     assert app.load(Jam, scene.jam_id).ends_at.isoformat()[:16] == later[:16]
+    # A time with an offset (pasted, or from a script) means that moment, not that clock time.
+    in_lisbon_summer = (clock.now + timedelta(days=6)).astimezone(timezone(timedelta(hours=1)))
+    client.post(
+        f"/jams/{scene.jam_id}/schedule",
+        data={"ends_at": in_lisbon_summer.isoformat(), "_csrf_token": _token(client, central)},
+    )
+    assert app.load(Jam, scene.jam_id).ends_at == in_lisbon_summer
 
 
 def test_my_activity_page_lists_my_ideas(site):
