@@ -71,6 +71,8 @@ class Jam(Aggregate):
         """`imported_from` names the past conversation an import replays (e.g. its URL)."""
         by.require_organizer(None)
         _check_window(starts_at, ends_at, imported=bool(imported_from))
+        if ends_at <= at and not imported_from:  # no one could ever post in it
+            raise InvalidSchedule("a new jam must end in the future")
         if not 1 <= len(forums) <= MAX_FORUMS:
             raise InvalidValue(f"a jam needs 1 to {MAX_FORUMS} forums")
         slugs = [f.slug for f in forums]

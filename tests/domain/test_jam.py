@@ -62,6 +62,16 @@ def test_a_jam_must_end_after_it_starts() -> None:
         create_jam(ends_at=STARTS - SECOND)
 
 
+def test_a_new_jam_must_end_in_the_future_unless_it_replays_a_past_conversation() -> None:
+    with pytest.raises(InvalidSchedule, match="end in the future"):
+        create_jam(starts_at=CREATED - timedelta(days=2), ends_at=CREATED)
+    create_jam(starts_at=CREATED - timedelta(days=2), ends_at=CREATED + SECOND)  # open now
+    past = create_jam(
+        starts_at=CREATED - timedelta(days=2), ends_at=CREATED, imported_from="https://pol.is/2x"
+    )
+    assert past.ends_at == CREATED
+
+
 def test_a_jam_lasts_at_most_31_days() -> None:
     create_jam(ends_at=STARTS + timedelta(days=31))
     with pytest.raises(InvalidSchedule):

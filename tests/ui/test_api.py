@@ -207,6 +207,11 @@ def test_organizers_create_schedule_and_invite(world, clock):
         "ends_at": (start + timedelta(hours=72)).isoformat(),
     }
     assert client.post("/api/jams", json=jam, headers=ada).status_code == 403
+    over = {**jam, "starts_at": (clock.now - timedelta(days=3)).isoformat()}
+    over["ends_at"] = (clock.now - timedelta(days=1)).isoformat()
+    refused = client.post("/api/jams", json=over, headers=organizer)
+    assert refused.status_code == 422
+    assert "end in the future" in refused.json()["detail"]
     created = client.post("/api/jams", json=jam, headers=organizer)
     assert created.status_code == 201
     jam_id = created.json()["id"]
