@@ -237,7 +237,7 @@ class JamController(Controller):
         start = _read_cursor(cursor) if cursor else offset
         key = ("ideas", jam_id, forum, sort, limit, start, hidden_too)
 
-        def read(cur: Any) -> tuple[Body, tuple[str, ...]]:
+        def read(cur: Any) -> tuple[Body, tuple[str, ...]] | None:
             page = queries.ideas(
                 cur,
                 str(jam_id),
@@ -247,12 +247,15 @@ class JamController(Controller):
                 offset=start,
                 include_hidden=hidden_too,
             )
+            if not page and forum is not None and not _has_forum(cur, jam_id, forum):
+                return None  # a mistyped forum is an error, not an empty forum
             more = (("X-Next-Cursor", _cursor(start + limit)),) if len(page) == limit else ()
             tags = list_tags(str(jam_id), sort, (i.id for i in page))
             return Body(_json.encode(page), more), tags
 
         body = await cached(services, key, after, read)
-        assert body is not None  # a list is never missing, only empty
+        if body is None:
+            raise NotFoundException(f"this jam has no forum {forum!r}")
         return respond(body)
 
     @get("/{jam_id:uuid}/stats", summary="Jam Central: activity, segments, forums, minutes")
@@ -299,3 +302,8 @@ class JamController(Controller):
                 return queries.moderation_queue(cur, str(jam_id))
 
         return await sync_to_thread(read)
+
+
+def _has_forum(cur: Any, jam_id: UUID, forum: str) -> bool:
+    info = queries.jam_info(cur, str(jam_id))
+    return info is not None and any(f.slug == forum for f in info.forums)

@@ -255,6 +255,8 @@ class PagesController(Controller):
         info, ideas, position = await sync_to_thread(read)
         if info is None:
             raise NotFoundException(f"no jam with id {jam_id}")
+        if forum and all(f.slug != forum for f in info.forums):
+            raise NotFoundException(f"this jam has no forum {forum!r}")
         now = services.jam.now().astimezone(UTC)
         status, is_open = _status(info, now)
         # The form only for someone the jam lets post (another jam's participant would be refused).

@@ -259,6 +259,10 @@ def test_list_parameters_are_bounded(served, clock):
     assert client.get(url, params={"forum": "x" * 41}).status_code in (400, 422)
     assert client.get(url, params={"forum": "Not A Slug"}).status_code in (400, 422)
     assert client.get(url, params={"forum": "health"}).status_code == 200
+    mistyped = client.get(url, params={"forum": "helth"})
+    assert mistyped.status_code == 404
+    assert "no forum 'helth'" in mistyped.json()["detail"]
+    assert client.get(f"/jams/{scene.jam_id}", params={"forum": "helth"}).status_code == 404
     assert client.get(url, params={"offset": 10**23}).status_code in (400, 422)
     huge = base64.urlsafe_b64encode(f"o:{10**23}".encode()).decode().rstrip("=")
     assert client.get(url, params={"cursor": huge}).status_code in (400, 422)
