@@ -2,8 +2,9 @@
 
 Duplicates count with their original: an idea whose `duplicate_of` stands is
 folded into its root idea, and a participant who voted on both counts once
-(their latest vote stands). Hidden ideas are not ranked and their votes count
-nowhere; an idea linked to a hidden original is not ranked either.
+(their latest vote stands). Hidden ideas are not ranked, their votes count
+nowhere and no original lists them among its duplicates; an idea linked to a
+hidden original is not ranked either.
 """
 
 from __future__ import annotations
@@ -58,16 +59,18 @@ class Ballots:
             sorted(i.id for i in snapshot.ideas if root[i.id] == i.id and i.id not in hidden)
         )
         index = {idea_id: n for n, idea_id in enumerate(ranked)}
+        # Where each idea's votes count: its original, if ranked; nowhere (-1) if hidden.
+        target = {i: index[r] for i, r in root.items() if r in index and i not in hidden}
+        # An original lists exactly the ideas whose votes it counts: a hidden duplicate
+        # counts nowhere, so it is not listed (nor shown to leadership) either.
         duplicates: dict[str, list[str]] = {idea_id: [] for idea_id in ranked}
         for i in sorted(snapshot.ideas, key=lambda i: (i.posted_at, i.id)):
-            if root[i.id] != i.id and root[i.id] in index:
+            if root[i.id] != i.id and i.id in target:
                 duplicates[root[i.id]].append(i.id)
         people = sorted(
             {p.id for p in snapshot.participants} | {v.participant_id for v in snapshot.votes}
         )
         person = {p: n for n, p in enumerate(people)}
-        # Where each vote counts: its idea's original, if ranked; -1 for nowhere.
-        target = {i: index[r] for i, r in root.items() if r in index and i not in hidden}
         votes = snapshot.votes
         idea = np.array([target.get(v.idea_id, -1) for v in votes], dtype=np.int64)
         voter = np.array([person[v.participant_id] for v in votes], dtype=np.int64)

@@ -159,6 +159,28 @@ def test_hidden_ideas_are_not_ranked_and_their_votes_count_nowhere() -> None:
     assert result["shown"].by_segment["employee"].disagree == 0
 
 
+def test_a_hidden_duplicate_is_not_listed_with_its_original_and_its_votes_count_nowhere() -> None:
+    jam = Jam()
+    people = jam.people("p", 6)
+    jam.idea("original")
+    jam.idea("copy", posted=T0 + HOUR, duplicate_of="original")
+    jam.idea("hidden-copy", posted=T0 + HOUR, hidden=True, duplicate_of="original")
+    jam.idea("copy-of-hidden", posted=T0 + 2 * HOUR, duplicate_of="hidden-copy")
+    jam.vote(people[:2], "original", AGREE)
+    jam.vote(people[2:4], "copy", AGREE)
+    jam.vote(people[4:], "hidden-copy", DISAGREE)
+    jam.vote(people[4:], "copy-of-hidden", AGREE, after=HOUR)  # visible: counts
+
+    ranking = ranked(jam)
+    result = evidence(ranking)
+
+    assert ranking.shortlist == ("original",)
+    # Listed: exactly the ideas whose votes count with the original.
+    assert result["original"].duplicates == ("copy", "copy-of-hidden")
+    assert result["original"].by_segment["employee"].agree == 6
+    assert result["original"].by_segment["employee"].disagree == 0
+
+
 def test_discussion_breaks_a_tie_in_support() -> None:
     jam = Jam()
     people = jam.people("p", 10)
