@@ -397,9 +397,12 @@ class Projector:
         page.notes.append((n[0], jam_id, "idea", idea_id, idea_id))
 
     def _idea_edited(self, cur: Cursor, page: _Page, n: Row, e: p.IdeaEdited) -> None:
+        # `position` stays where the idea was posted; `changed_position` tells followers
+        # of its text (similar ideas) to read it again, as hiding and duplicate links do.
         cur.execute(
-            "UPDATE rm_ideas SET title = ?, body = ?, edited_at = ? WHERE idea_id = ?",
-            (e.title, e.body, iso(e.timestamp), n[1]),
+            "UPDATE rm_ideas SET title = ?, body = ?, edited_at = ?, changed_position = ? "
+            "WHERE idea_id = ?",
+            (e.title, e.body, iso(e.timestamp), n[0], n[1]),
         )
         self._note_idea(cur, page, n, "edited")  # not "idea": pages announce those as new
 
@@ -431,8 +434,9 @@ class Projector:
     ) -> None:
         idea_id = n[1]
         cur.execute(
-            "UPDATE rm_ideas SET hidden = ?, hidden_reason = ? WHERE idea_id = ?",
-            (hidden, e.reason if hidden else "", idea_id),
+            "UPDATE rm_ideas SET hidden = ?, hidden_reason = ?, changed_position = ? "
+            "WHERE idea_id = ?",
+            (hidden, e.reason if hidden else "", n[0], idea_id),
         )
         jam_id = self._note_idea(cur, page, n, "hidden" if hidden else "restored")
         action = "hide" if hidden else "restore"
@@ -443,7 +447,8 @@ class Projector:
     ) -> None:
         idea_id = n[1]
         cur.execute(
-            "UPDATE rm_ideas SET duplicate_of = ? WHERE idea_id = ?", (e.original_id, idea_id)
+            "UPDATE rm_ideas SET duplicate_of = ?, changed_position = ? WHERE idea_id = ?",
+            (e.original_id, n[0], idea_id),
         )
         jam_id = self._note_idea(cur, page, n, "duplicate")
         self._moderation(
@@ -454,7 +459,10 @@ class Projector:
         self, cur: Cursor, page: _Page, n: Row, e: p.IdeaUnmarkedDuplicate
     ) -> None:
         idea_id = n[1]
-        cur.execute("UPDATE rm_ideas SET duplicate_of = NULL WHERE idea_id = ?", (idea_id,))
+        cur.execute(
+            "UPDATE rm_ideas SET duplicate_of = NULL, changed_position = ? WHERE idea_id = ?",
+            (n[0], idea_id),
+        )
         jam_id = self._note_idea(cur, page, n, "duplicate")
         self._moderation(cur, n, jam_id, "idea", idea_id, "not-duplicate", "", e.unmarked_by, e)
 

@@ -6,7 +6,7 @@ from projections.db import Cursor
 
 # Bumped whenever a table changes: read models of another version are dropped and
 # rebuilt from the log when a projection starts.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: rm_ideas.changed_position
 
 TABLES: dict[str, str] = {
     "rm_tracking": "name TEXT PRIMARY KEY, position BIGINT NOT NULL",
@@ -23,6 +23,9 @@ TABLES: dict[str, str] = {
         "ideas INTEGER NOT NULL DEFAULT 0, comments INTEGER NOT NULL DEFAULT 0, "
         "votes INTEGER NOT NULL DEFAULT 0"
     ),
+    # `position` is where an idea was posted and never moves; `changed_position` is where
+    # its text, visibility or duplicate link last changed (NULL: never since posted), so
+    # followers of what ideas say (the similar-ideas indexes) can read what changed.
     "rm_ideas": (
         "idea_id TEXT PRIMARY KEY, jam_id TEXT NOT NULL, forum TEXT NOT NULL, "
         "author_id TEXT NOT NULL, author_segment TEXT NOT NULL, title TEXT NOT NULL, "
@@ -32,7 +35,7 @@ TABLES: dict[str, str] = {
         "up INTEGER NOT NULL DEFAULT 0, down INTEGER NOT NULL DEFAULT 0, "
         "comments INTEGER NOT NULL DEFAULT 0, flags INTEGER NOT NULL DEFAULT 0, "
         "wilson DOUBLE PRECISION NOT NULL DEFAULT 0, hot DOUBLE PRECISION NOT NULL DEFAULT 0, "
-        "last_activity_at TEXT NOT NULL, position BIGINT NOT NULL"
+        "last_activity_at TEXT NOT NULL, position BIGINT NOT NULL, changed_position BIGINT"
     ),
     "rm_idea_segments": (
         "idea_id TEXT NOT NULL, segment TEXT NOT NULL, up INTEGER NOT NULL DEFAULT 0, "
@@ -89,6 +92,7 @@ INDEXES = (
     "CREATE INDEX IF NOT EXISTS rm_ideas_jam_hot ON rm_ideas (jam_id, hot)",
     # Followers of a jam's ideas (similar-idea indexes, the ranking worker) read what is new.
     "CREATE INDEX IF NOT EXISTS rm_ideas_jam_position ON rm_ideas (jam_id, position)",
+    "CREATE INDEX IF NOT EXISTS rm_ideas_jam_changed ON rm_ideas (jam_id, changed_position)",
     "CREATE INDEX IF NOT EXISTS rm_comments_idea ON rm_comments (idea_id, posted_at)",
     "CREATE INDEX IF NOT EXISTS rm_votes_participant ON rm_votes (participant_id)",
     "CREATE INDEX IF NOT EXISTS rm_participants_jam ON rm_participants (jam_id, last_active_at)",

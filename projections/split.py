@@ -56,7 +56,12 @@ VOTE_TOPICS = tuple(
 _ALIAS = "share"
 # Indexes the merge leaves alone (on columns it never changes, of tables it adds no
 # rows to): the main process builds them while the second one finishes.
-BUILT_BEFORE_MERGE = ("rm_ideas_jam_new", "rm_ideas_jam_position", "rm_comments_idea")
+BUILT_BEFORE_MERGE = (
+    "rm_ideas_jam_new",
+    "rm_ideas_jam_position",
+    "rm_ideas_jam_changed",
+    "rm_comments_idea",
+)
 
 
 class Share(NamedTuple):

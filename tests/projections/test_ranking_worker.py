@@ -192,6 +192,30 @@ def test_a_near_copy_is_suggested_as_a_duplicate_of_the_earlier_idea(app, scene,
         assert rv.duplicate_pairs(cur, str(scene.jam_id)) == []  # dealt with
 
 
+def test_a_hidden_duplicate_is_not_in_the_shortlists_evidence_until_restored(
+    app, scene, make_views
+):
+    views, runner, worker = refreshed(app, make_views())
+    org, jam = scene.organizer, str(scene.jam_id)
+    original, kept, hidden = (scene.ideas[t] for t in REMOTE[:3])
+    for copy in (kept, hidden):
+        app.handle(c.MarkDuplicate(actor=org, idea_id=copy, original_id=original))
+    app.handle(c.HideIdea(actor=org, idea_id=hidden, reason="spam"))
+
+    def duplicates() -> tuple[str, ...]:
+        runner.catch_up()
+        worker.step(force=True)
+        with views.reading() as cur:
+            ranking = rv.ranking(cur, jam)
+        assert ranking is not None
+        assert str(original) in ranking.shortlist
+        return next(e for e in ranking.ideas if e.idea_id == str(original)).duplicates
+
+    assert duplicates() == (str(kept),)
+    app.handle(c.RestoreIdea(actor=org, idea_id=hidden, reason="fine"))
+    assert set(duplicates()) == {str(kept), str(hidden)}  # posted at once: in id order
+
+
 def test_a_large_first_search_for_duplicates_compares_ideas_within_their_topic(
     app, scene, make_views, monkeypatch
 ):
