@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from litestar import Request
@@ -24,18 +24,32 @@ from ui.auth import viewer
 _SAME = object()  # the notice is for whoever sent the form
 
 
-def signature(secret: bytes, text: str, path: str, reader: UUID | None) -> str:
-    signed = f"notice\n{reader or '-'}\n{path}\n{text}".encode()
+class Shown(NamedTuple):
+    text: str
+    done: bool  # says what was done (shown calmly), rather than what went wrong
+
+
+def signature(
+    secret: bytes, text: str, path: str, reader: UUID | None, *, done: bool = False
+) -> str:
+    kind = "notice:done" if done else "notice"  # signed too: an error cannot pass as done
+    signed = f"{kind}\n{reader or '-'}\n{path}\n{text}".encode()
     return hmac.new(secret, signed, hashlib.sha256).hexdigest()[:32]
 
 
 def notice_params(
-    request: Request[Any, Any, Any], text: str, path: str, reader: Any = _SAME
+    request: Request[Any, Any, Any],
+    text: str,
+    path: str,
+    reader: Any = _SAME,
+    *,
+    done: bool = False,
 ) -> list[tuple[str, str]]:
     """The query parameters that make page `path` show `text` to `reader` (by default the
     person who sent this request; None: someone not signed in)."""
     who = viewer(request) if reader is _SAME else reader
-    return [("notice", text), ("ns", signature(request.app.state.secret, text, path, who))]
+    signed = signature(request.app.state.secret, text, path, who, done=done)
+    return [("notice", text), ("ns", signed), *([("nk", "done")] if done else [])]
 
 
 def form_key() -> str:
@@ -50,10 +64,12 @@ def key_of(data: dict[str, str]) -> str | None:
     return key if 0 < len(key) <= 64 and key.isalnum() else None
 
 
-def shown_notice(request: Request[Any, Any, Any]) -> str | None:
+def shown_notice(request: Request[Any, Any, Any]) -> Shown | None:
     """The notice this request's address carries, if one of our redirects signed it."""
     text, given = request.query_params.get("notice"), request.query_params.get("ns")
     if not text or not given:
         return None
-    expected = signature(request.app.state.secret, text, request.url.path, viewer(request))
-    return text if hmac.compare_digest(expected, given) else None
+    done = request.query_params.get("nk") == "done"
+    secret, path = request.app.state.secret, request.url.path
+    expected = signature(secret, text, path, viewer(request), done=done)
+    return Shown(text, done) if hmac.compare_digest(expected, given) else None

@@ -47,16 +47,35 @@ PAGE_SIZE = 100  # ideas on one page of the jam's list
 Offset = Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)]
 
 
-def _back(request: Request[Any, Any, Any], fallback: str, notice: str | None = None) -> Redirect:
+# What a page says once an organizer's form has done its work.
+_MODERATED = {
+    "hide": "The idea is hidden.",
+    "restore": "The idea is restored.",
+    "dismiss": "Its flags are dismissed; the idea stays as it is.",
+}
+_TOPIC_CHANGED = {
+    "rename": "The topic is renamed.",
+    "pin": "The topic is pinned: later refreshes keep its ideas together.",
+    "unpin": "The topic is unpinned.",
+    "merge": "The topics are merged.",
+    "split": "The topic is split: its ideas may form new topics at the next refresh.",
+}
+
+
+def _back(
+    request: Request[Any, Any, Any], fallback: str, notice: str | None = None, *, done: bool = False
+) -> Redirect:
     """Back to the page the form was on: only ever a path on this site."""
     referer = urlsplit(request.headers.get("referer", ""))
     ours = referer.path.startswith("/") and not referer.path.startswith("//")
     path = referer.path if ours else ""
-    query = [(k, v) for k, v in parse_qsl(referer.query) if k not in ("notice", "ns", "after")]
+    query = [
+        (k, v) for k, v in parse_qsl(referer.query) if k not in ("notice", "ns", "nk", "after")
+    ]
     if not path:
         path, query = fallback, []
     if notice:
-        query += notice_params(request, notice, path)
+        query += notice_params(request, notice, path, done=done)
     return Redirect(path + ("?" + urlencode(query) if query else ""))
 
 
@@ -216,7 +235,8 @@ class PagesController(Controller):
             path="/",
         )
         return Redirect(
-            "/?" + urlencode(notice_params(request, "You are signed out.", "/", reader=None)),
+            "/?"
+            + urlencode(notice_params(request, "You are signed out.", "/", reader=None, done=True)),
             cookies=[gone],
         )
 
@@ -359,13 +379,20 @@ class PagesController(Controller):
         )
 
     async def _form_command(
-        self, state: State, request: Request[Any, Any, Any], command: c.Command, fallback: str
+        self,
+        state: State,
+        request: Request[Any, Any, Any],
+        command: c.Command,
+        fallback: str,
+        said: str | None = None,
     ) -> Redirect:
+        """Handle a form's command; back to its page, with `said` if it was done (for what
+        the page itself would not show), or with why not."""
         try:
             done = await sync_to_thread(state.services.jam.handle, command)
         except (DomainError, ApplicationError) as exc:
             return _back(request, fallback, str(exc))
-        target = _back(request, fallback).url
+        target = _back(request, fallback, said, done=True).url
         return Redirect(f"{target}{'&' if '?' in target else '?'}after={done.position}")
 
     @post("/ideas/{idea_id:uuid}/vote")
@@ -403,25 +430,21 @@ class PagesController(Controller):
         command = c.FlagIdea(
             actor=signed_in(request, form=True), idea_id=idea_id, reason=data.get("reason", "")
         )
-        back = f"/ideas/{idea_id}"
-        try:
-            done = await sync_to_thread(state.services.jam.handle, command)
-        except (DomainError, ApplicationError) as exc:
-            return _back(request, back, str(exc))
         # Said, so the flagger knows it went somewhere: the page shows no flags.
         thanks = "Thank you: the organizers will look at this idea."
-        query = [*notice_params(request, thanks, back), ("after", str(done.position))]
-        return Redirect(f"{back}?{urlencode(query)}")
+        return await self._form_command(state, request, command, f"/ideas/{idea_id}", thanks)
 
     @post("/ideas/{idea_id:uuid}/moderation")
     async def moderate_idea(
         self, state: State, request: Request[Any, Any, Any], idea_id: FromPath[UUID], data: Form
     ) -> Redirect:
+        action = data.get("action", "")
         kinds = {"restore": c.RestoreIdea, "dismiss": c.DismissFlags}
-        command = kinds.get(data.get("action", ""), c.HideIdea)(
+        command = kinds.get(action, c.HideIdea)(
             actor=signed_in(request, form=True), idea_id=idea_id, reason=data.get("reason", "")
         )
-        return await self._form_command(state, request, command, f"/ideas/{idea_id}")
+        said = _MODERATED.get(action, _MODERATED["hide"])
+        return await self._form_command(state, request, command, f"/ideas/{idea_id}", said)
 
     @post("/ideas/{idea_id:uuid}/decision")
     async def decide(
@@ -433,7 +456,8 @@ class PagesController(Controller):
             decision=data.get("decision", ""),
             note=data.get("note", ""),
         )
-        return await self._form_command(state, request, command, f"/ideas/{idea_id}")
+        said = "Decision recorded."
+        return await self._form_command(state, request, command, f"/ideas/{idea_id}", said)
 
     @post("/jams/{jam_id:uuid}/schedule")
     async def schedule(
@@ -446,6 +470,7 @@ class PagesController(Controller):
             if data.get("confirm") != "yes":
                 return _back(request, back, "tick the box to confirm: a closed jam stays closed")
             command = c.CloseJam(actor=actor, jam_id=jam_id, reason=data.get("reason", ""))
+            said = "The jam is closed."
         else:
             try:
                 ends_at = datetime.fromisoformat(data.get("ends_at", ""))
@@ -454,8 +479,10 @@ class PagesController(Controller):
             # The form's own field gives no offset and means UTC; a time with one keeps it.
             if ends_at.tzinfo is None:
                 ends_at = ends_at.replace(tzinfo=UTC)
-            command = c.ExtendJam(actor=actor, jam_id=jam_id, ends_at=ends_at.astimezone(UTC))
-        return await self._form_command(state, request, command, back)
+            ends_at = ends_at.astimezone(UTC)
+            command = c.ExtendJam(actor=actor, jam_id=jam_id, ends_at=ends_at)
+            said = f"The jam now ends {ends_at:%Y-%m-%d %H:%M} UTC."
+        return await self._form_command(state, request, command, back, said)
 
     @post("/jams/{jam_id:uuid}/alert")
     async def alert(
@@ -468,7 +495,8 @@ class PagesController(Controller):
             if message
             else c.ClearAlert(actor=actor, jam_id=jam_id)
         )
-        return await self._form_command(state, request, command, f"/jams/{jam_id}/central")
+        said = "The alert is shown on every page of the jam." if message else "The alert is down."
+        return await self._form_command(state, request, command, f"/jams/{jam_id}/central", said)
 
     @get("/me")
     async def my_activity(self, state: State, request: Request[Any, Any, Any]) -> Template:
@@ -481,15 +509,15 @@ class PagesController(Controller):
     async def moderate_comment(
         self, state: State, request: Request[Any, Any, Any], comment_id: FromPath[UUID], data: Form
     ) -> Redirect:
-        kind = c.RestoreComment if data.get("action") == "restore" else c.HideComment
-        command = kind(
+        restore = data.get("action") == "restore"
+        command = (c.RestoreComment if restore else c.HideComment)(
             actor=signed_in(request, form=True),
             comment_id=comment_id,
             reason=data.get("reason", ""),
         )
-        return await self._form_command(
-            state, request, command, f"/ideas/{data.get('idea_id', '')}"
-        )
+        said = "The comment is restored." if restore else "The comment is hidden."
+        back = f"/ideas/{data.get('idea_id', '')}"
+        return await self._form_command(state, request, command, back, said)
 
     @get("/jams/{jam_id:uuid}/central")
     async def central_page(
@@ -555,7 +583,9 @@ class PagesController(Controller):
             return _back(request, back, "choose what to do with the cluster")
         except (DomainError, ApplicationError, HTTPException) as exc:
             return _back(request, back, getattr(exc, "detail", None) or str(exc))
-        return Redirect(f"{back}?after={done.position}")
+        said = _TOPIC_CHANGED[change.action]
+        query = [*notice_params(request, said, back, done=True), ("after", str(done.position))]
+        return Redirect(f"{back}?{urlencode(query)}")
 
     @post("/ideas/{idea_id:uuid}/duplicate")
     async def duplicate(
@@ -571,7 +601,12 @@ class PagesController(Controller):
             except ValueError:
                 return _back(request, f"/ideas/{idea_id}", "choose the original idea")
             command = c.MarkDuplicate(actor=actor, idea_id=idea_id, original_id=original)
-        return await self._form_command(state, request, command, f"/ideas/{idea_id}")
+        said = (
+            "No longer a duplicate: its votes count for itself again."
+            if data.get("action") == "unmark"
+            else "Marked as a duplicate: its votes count with the original."
+        )
+        return await self._form_command(state, request, command, f"/ideas/{idea_id}", said)
 
     @get("/jams/{jam_id:uuid}/leadership/as-of")
     async def shortlist_as_of(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import quote
 from uuid import uuid4
 
@@ -338,7 +338,8 @@ def test_organizers_see_live_topics_and_rename_one_from_jam_central(site):
     )
     assert answer.status_code in (302, 303)
     assert client.get(shortlist, params={"after": app.position()}).status_code == 200
-    renamed = client.get(central).text
+    renamed = client.get(answer.headers["location"]).text
+    assert _done_of(renamed) == "The topic is renamed."
     assert "Where we work" in renamed
     assert "<title>Where we work</title>" in renamed  # the map names it in full on hover
     refused = client.post(
@@ -380,6 +381,11 @@ def _notice_of(html: str) -> str:
     return html.split('<p class="notice" role="alert"')[1].split("</p>")[0]
 
 
+def _done_of(html: str) -> str:
+    """What a page says was done (calmly, as a status rather than an alert)."""
+    return html.split('<p class="notice done" role="status">')[1].split("</p>")[0]
+
+
 def test_central_and_the_shortlist_show_what_a_form_sent_back_and_central_the_schedule(site):
     client, _, scene = site
     _as(client, scene.organizer)
@@ -410,6 +416,32 @@ def test_central_and_the_shortlist_show_what_a_form_sent_back_and_central_the_sc
     assert 'role="alert"' not in client.get(shortlist, params=theirs).text
     elsewhere = {"notice": text, "ns": notice_signature(secret, text, "/", scene.organizer)}
     assert 'role="alert"' not in client.get(shortlist, params=elsewhere).text
+    # Nor can a signed refusal be shown as something done.
+    calmed = client.get(shortlist, params={**signed, "nk": "done"}).text
+    assert 'class="notice' not in calmed
+
+
+def test_organizers_forms_on_central_say_what_they_did(site, clock):
+    client, _, scene = site
+    _as(client, scene.organizer)
+    central = f"/jams/{scene.jam_id}/central"
+
+    def send(path: str, **data: str) -> str:
+        data["_csrf_token"] = _token(client, central)
+        return client.post(path, data=data, headers={"referer": central}).text
+
+    later = (clock.now + timedelta(days=4)).astimezone(UTC).replace(tzinfo=None)
+    extended = send(f"/jams/{scene.jam_id}/schedule", ends_at=later.isoformat()[:16])
+    assert _done_of(extended) == f"The jam now ends {later:%Y-%m-%d %H:%M} UTC."
+    alert = send(f"/jams/{scene.jam_id}/alert", message="Voting closes at noon")
+    assert _done_of(alert) == "The alert is shown on every page of the jam."
+    assert _done_of(send(f"/jams/{scene.jam_id}/alert", message="")) == "The alert is down."
+    idea = scene.post_idea(scene.join(), title="Rooftop gardens")
+    hidden = send(f"/ideas/{idea}/moderation", action="hide", reason="off topic")
+    assert _done_of(hidden) == "The idea is hidden."
+    assert 'role="alert"' not in hidden
+    header = client.get(central).text.split("</header>")[0]
+    assert f'<a href="/jams/{scene.jam_id}">The jam</a>' in header  # back from Central
 
 
 def test_the_shortlist_as_of_form_means_now_when_empty_and_keeps_the_vote_choice(site):
@@ -609,7 +641,7 @@ def test_replying_to_a_comment_and_flagging_an_idea_from_the_thread_page(site):
         data={"reason": "off topic", "_csrf_token": _token(client, thread)},
         headers={"referer": thread},
     )
-    assert "organizers will look" in _notice_of(flagged.text)
+    assert "organizers will look" in _done_of(flagged.text)
     _as(client, ada)  # the author edits an idea instead of flagging it
     assert "flag-idea" not in client.get(thread).text
     _as(client, scene.organizer)
