@@ -88,6 +88,12 @@ class Invite(Aggregate):
         self.redeemed += 1
 
 
+def invited_to(own_jam: UUID | None, jam_id: UUID | None) -> bool:
+    """Whether someone joined to `own_jam` takes part in `jam_id`: an organizer without a
+    jam (None) organizes every jam; everyone else takes part in their own only."""
+    return own_jam is None or own_jam == jam_id
+
+
 class Participant(Aggregate):
     id: UUID
 
@@ -126,7 +132,7 @@ class Participant(Aggregate):
 
     # Permission checks. An organizer without a jam organizes every jam.
     def belongs_to(self, jam_id: UUID | None) -> bool:
-        return self.jam_id is None or self.jam_id == jam_id
+        return invited_to(self.jam_id, jam_id)
 
     def require_active(self, jam_id: UUID) -> None:
         if self.blocked:

@@ -38,7 +38,15 @@ from ui.auth import MAX_AGE_S, SESSION_COOKIE, issue_token, signed_in, viewer
 from ui.bootstrap import Services
 from ui.notices import key_of, notice_params
 from ui.page_errors import PAGE_EXCEPTION_HANDLERS, safe_next
-from ui.reads import MAX_OFFSET, Forum, activity_of, caught_up, in_utc, require_role
+from ui.reads import (
+    MAX_OFFSET,
+    NOT_INVITED,
+    Forum,
+    activity_of,
+    caught_up,
+    in_utc,
+    require_role,
+)
 from ui.topics import TopicChange, change_topic, read_duplicates, read_topics, topic_map
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -91,7 +99,7 @@ def _member(me: Participant | None, jam_id: UUID | None) -> Participant:
     if me is None:
         raise NotAuthorizedException("sign in to see the jam's ideas")
     if jam_id is not None and not me.belongs_to(jam_id):
-        raise PermissionDeniedException("only the people invited to this jam may read it")
+        raise PermissionDeniedException(NOT_INVITED)
     return me
 
 

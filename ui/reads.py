@@ -24,6 +24,7 @@ from litestar.exceptions import (
 from litestar.params import QueryParameter
 
 from domain import Participant
+from domain.participant import invited_to
 from domain.values import Role
 from projections import queries
 from projections.db import Cursor
@@ -37,6 +38,7 @@ from ui.bootstrap import Services
 from ui.cache import Body
 from ui.errors import NotCaughtUp
 
+NOT_INVITED = "only the people invited to this jam may read it"
 MAX_POSITION = 2**62  # log positions are 64-bit integers: larger ones are no position
 After = Annotated[
     int | None,
@@ -119,8 +121,8 @@ async def require_member(
             raise NotAuthorizedException("sign in again: this session names no participant")
         services.roles.learn(person)
         known = (person.role, person.jam_id)
-    if known[1] is not None and str(known[1]) != str(jam_id):
-        raise PermissionDeniedException("only the people invited to this jam may read it")
+    if not invited_to(known[1], UUID(str(jam_id))):
+        raise PermissionDeniedException(NOT_INVITED)
     return participant_id
 
 
