@@ -165,7 +165,13 @@ def test_my_activity_page_lists_my_ideas(site):
     idea = scene.post_idea(ada, title="Mine")
     _as(client, ada)
     client.get(f"/ideas/{idea}?after={app.position()}")  # wait for the read models
-    assert "Mine" in client.get("/me").text
+    assert f'<a href="/ideas/{idea}">Mine</a>' in client.get("/me").text
+    # An idea an organizer hid is still the author's: listed as hidden, with no link to a 404.
+    app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea, reason="off topic"))
+    client.get(f"/jams/{scene.jam_id}?after={app.position()}")
+    mine = client.get("/me").text
+    assert 'Mine <span class="muted">· hidden by an organizer ·</span>' in mine
+    assert f'href="/ideas/{idea}"' not in mine
 
 
 def test_an_organizer_alert_shows_on_every_jam_page_until_taken_down(site):
