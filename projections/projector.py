@@ -579,9 +579,11 @@ class Projector:
         self._vote_moved(cur, page, n, e.value, iso(e.timestamp))
 
     def _vote_withdrawn(self, cur: Cursor, page: _Page, n: Row, e: p.Payload) -> None:
-        self._vote_moved(cur, page, n, 0, iso(e.timestamp))
+        # No value, not 0: a withdrawn vote is no vote, where 0 is a pass (seen, which
+        # the ranking counts against support).
+        self._vote_moved(cur, page, n, None, iso(e.timestamp))
 
-    def _vote_moved(self, cur: Cursor, page: _Page, n: Row, value: int, at: str) -> None:
+    def _vote_moved(self, cur: Cursor, page: _Page, n: Row, value: int | None, at: str) -> None:
         vote_id = n[1]
         vote = page.votes.get(vote_id)
         if vote is None:
@@ -598,7 +600,9 @@ class Projector:
             person[3] = at
         page.notes.append((n[0], vote[3], "vote", vote_id, vote[1]))
 
-    def _set_vote(self, cur: Cursor, page: _Page, vote_id: str, value: int, at: str) -> _IdeaState:
+    def _set_vote(
+        self, cur: Cursor, page: _Page, vote_id: str, value: int | None, at: str
+    ) -> _IdeaState:
         """Move a vote to `value`, keeping the idea's tallies (overall and per segment)."""
         vote = page.votes[vote_id]
         idea_id, segment, old = vote[1], vote[4], vote[5]

@@ -229,7 +229,7 @@ def read_snapshot(
         )
         for r in cur.execute(
             "SELECT idea_id, participant_id, value, updated_at FROM rm_votes WHERE jam_id = ? "
-            "ORDER BY idea_id, participant_id",
+            "AND value IS NOT NULL ORDER BY idea_id, participant_id",  # withdrawn: no vote
             (jam_id,),
         )
     )

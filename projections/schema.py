@@ -6,7 +6,7 @@ from projections.db import Cursor
 
 # Bumped whenever a table changes: read models of another version are dropped and
 # rebuilt from the log when a projection starts.
-SCHEMA_VERSION = 4  # 4: rm_ideas.changed_position
+SCHEMA_VERSION = 4  # 4: rm_ideas.changed_position; rm_votes.value NULL once withdrawn
 
 TABLES: dict[str, str] = {
     "rm_tracking": "name TEXT PRIMARY KEY, position BIGINT NOT NULL",
@@ -41,9 +41,11 @@ TABLES: dict[str, str] = {
         "idea_id TEXT NOT NULL, segment TEXT NOT NULL, up INTEGER NOT NULL DEFAULT 0, "
         "down INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (idea_id, segment)"
     ),
+    # value: 1 agree, -1 disagree, 0 a pass (seen, no opinion), NULL withdrawn (no vote:
+    # not seen either, as if never cast).
     "rm_votes": (
         "vote_id TEXT PRIMARY KEY, idea_id TEXT NOT NULL, participant_id TEXT NOT NULL, "
-        "jam_id TEXT NOT NULL, segment TEXT NOT NULL, value INTEGER NOT NULL, "
+        "jam_id TEXT NOT NULL, segment TEXT NOT NULL, value INTEGER, "
         "updated_at TEXT NOT NULL"
     ),
     "rm_comments": (

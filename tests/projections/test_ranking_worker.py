@@ -9,6 +9,7 @@ import pytest
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from jam import commands as c
+from projections import queries
 from projections import ranking_views as rv
 from projections.ranking_worker import RankingWorker
 from ranking.engine import RankingEngine
@@ -311,3 +312,28 @@ def test_a_snapshot_holds_each_id_once_however_many_rows_name_it(app, scene, mak
         + [c.at for c in snapshot.comments]
         + [p.joined_at for p in snapshot.participants]
     )
+
+
+def test_a_withdrawn_vote_is_no_vote_to_the_ranking_while_a_pass_is_seen(app, scene, make_views):
+    # A withdrawal written as 0 read as a pass: "seen, no support", and the idea's
+    # support fell as if the person had looked at it and declined.
+    views, runner, _ = refreshed(app, make_views())
+    idea = scene.ideas[REMOTE[0]]
+    withdrawing, passing = scene.join(segment="client"), scene.join(segment="family")
+    app.handle(c.CastVote(actor=withdrawing, idea_id=idea, value=1))
+    app.handle(c.CastVote(actor=withdrawing, idea_id=idea, value=0))
+    app.handle(c.PassIdea(actor=passing, idea_id=idea))
+    runner.catch_up()
+    with views.reading() as cur:
+        snapshot = rv.read_snapshot(cur, str(scene.jam_id))
+    values = {v.participant_id: v.value for v in snapshot.votes if v.idea_id == str(idea)}
+    assert str(withdrawing) not in values
+    assert values[str(passing)] == 0
+    app.handle(c.CastVote(actor=withdrawing, idea_id=idea, value=-1))  # and back again
+    runner.catch_up()
+    with views.reading() as cur:
+        snapshot = rv.read_snapshot(cur, str(scene.jam_id))
+        thread = queries.thread(cur, str(idea))
+    again = {v.participant_id: v.value for v in snapshot.votes if v.idea_id == str(idea)}
+    assert again[str(withdrawing)] == -1
+    assert (thread.idea.up, thread.idea.down) == (4, 1)
