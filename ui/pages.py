@@ -586,7 +586,8 @@ class PagesController(Controller):
             change = msgspec.convert(
                 {k: data.get(k, "") for k in ("action", "label", "into")}, TopicChange
             )
-            done = await change_topic(state, who, jam_id, data.get("cluster_id", ""), change)
+            cluster_id = data.get("cluster_id", "")
+            done = await change_topic(state, who, jam_id, cluster_id, change)
         except msgspec.ValidationError:
             return _back(request, back, "choose what to do with the cluster")
         except (DomainError, ApplicationError, HTTPException) as exc:

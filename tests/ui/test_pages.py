@@ -322,8 +322,16 @@ def test_organizers_see_live_topics_and_rename_one_from_jam_central(site):
     assert f'href="/api/jams/{scene.jam_id}/topics?format=csv"' in page  # export, as shown
     hours = client.get(f"/api/jams/{scene.jam_id}/topics").json()["history"]
     assert hours, "each refresh is kept for its hour"
+    assert "Shape the topics" in page
     earlier = client.get(central, params={"topics_at": hours[0]}).text
     assert f'<option value="{hours[0]}" selected>' in earlier
+    # The past's clusters have ids of their own: shaping from there would change another topic.
+    assert "Shape the topics" not in earlier
+    assert 'action="/jams/' + str(scene.jam_id) + '/topics"' not in earlier
+    assert "Back to the live topics</a> to shape them" in earlier
+    before = client.get(central, params={"topics_at": "2000-01-01T00:00:00+00:00"}).text
+    assert "No topics as of then" in before
+    assert '<option value="">now (live)</option>' in before  # a way back to the present
     shown_at = datetime.fromisoformat(hours[0]).isoformat()  # as the page reads it back
     assert f"topics?format=csv&amp;as_of={quote(shown_at)}" in earlier
     as_of = client.get(f"/api/jams/{scene.jam_id}/topics", params={"as_of": hours[0]}).json()

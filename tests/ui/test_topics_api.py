@@ -161,7 +161,7 @@ def test_a_merge_and_a_split_are_kept_by_every_later_refresh(jam_with_themes):
 
 
 def test_bad_topic_changes_get_clear_errors(jam_with_themes):
-    client, scene, _, organizer, *_ = jam_with_themes
+    client, scene, enter, organizer, *_ = jam_with_themes
     base = f"/api/jams/{scene.jam_id}/topics"
     bad_id = client.post(f"{base}/nonsense", json={"action": "pin"}, headers=organizer)
     assert bad_id.status_code == 422
@@ -173,6 +173,13 @@ def test_bad_topic_changes_get_clear_errors(jam_with_themes):
     )
     assert nameless.status_code == 404
     assert "holds no ideas" in nameless.json()["detail"]
+    # Someone else learns nothing about the clusters: refused before they are looked at.
+    participant = enter()
+    for cluster in ("t1", "t999"):
+        refused = client.post(
+            f"{base}/{cluster}", json={"action": "rename", "label": "x"}, headers=participant
+        )
+        assert refused.status_code == 403
     bad_into = client.post(f"{base}/t1", json={"action": "merge", "into": "x"}, headers=organizer)
     assert bad_into.status_code == 422
     unknown = client.post(f"{base}/t1", json={"action": "explode"}, headers=organizer)
