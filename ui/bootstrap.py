@@ -17,7 +17,7 @@ from projections.runner import ProjectionRunner
 from projections.similar_ideas import SimilarIdeas
 from projections.watch import ProjectionWatch, projected_channel
 from ranking.engine import RankingEngine, default_engine, similarity_vectorizer
-from ui.cache import IdeaJams, ReadCache, Roles
+from ui.cache import IdeaJams, KnownJams, ReadCache, Roles
 
 
 @dataclass
@@ -35,6 +35,7 @@ class Services:
     cache: ReadCache = field(default_factory=lambda: ReadCache(0, 1))
     roles: Roles = field(default_factory=Roles)
     idea_jams: IdeaJams = field(default_factory=IdeaJams)
+    known_jams: KnownJams = field(default_factory=KnownJams)
 
     def close(self) -> None:
         if self.ranking is not None:

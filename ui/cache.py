@@ -244,6 +244,14 @@ class IdeaJams(Facts[str, str]):
         super().__init__(capacity)
 
 
+class KnownJams(Facts[UUID, bool]):
+    """Jams known to exist (a jam is never deleted), so that an organizer of every jam asking
+    about one gets its data, and about any other id a 404, without a read each time."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        super().__init__(capacity)
+
+
 class Roles(Facts[UUID, tuple[Role, UUID | None]]):
     """Each participant's role and jam, which never change once they have joined.
 

@@ -23,7 +23,7 @@ from litestar.exceptions import (
 )
 from litestar.params import QueryParameter
 
-from domain import Participant
+from domain import Jam, Participant
 from domain.participant import invited_to
 from domain.values import Role
 from projections import queries
@@ -104,7 +104,18 @@ async def require_role(
     if person is None or not any(person.acts_as(role, jam_id) for role in roles):
         allowed = " or ".join(sorted(r.value + "s" for r in roles))
         raise PermissionDeniedException(f"only {allowed} of this jam may see this")
+    if person.jam_id is None:  # an organizer of every jam: of this one only if it exists
+        await require_jam(services, jam_id)
     return person
+
+
+async def require_jam(services: Services, jam_id: UUID) -> None:
+    """404 unless the jam exists, as the event log says (the read models may lag)."""
+    if services.known_jams.get(jam_id):
+        return
+    if await sync_to_thread(services.jam.find, Jam, jam_id) is None:
+        raise NotFoundException(f"no jam with id {jam_id}")
+    services.known_jams.remember(jam_id, True)
 
 
 async def require_member(
@@ -121,8 +132,11 @@ async def require_member(
             raise NotAuthorizedException("sign in again: this session names no participant")
         services.roles.learn(person)
         known = (person.role, person.jam_id)
-    if not invited_to(known[1], UUID(str(jam_id))):
+    jam = UUID(str(jam_id))
+    if not invited_to(known[1], jam):
         raise PermissionDeniedException(NOT_INVITED)
+    if known[1] is None:
+        await require_jam(services, jam)
     return participant_id
 
 

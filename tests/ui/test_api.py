@@ -196,6 +196,18 @@ def test_flags_moderation_and_decisions_check_roles(world):
     assert client.post(curl, json=hide, headers=organizer).status_code == 200
 
 
+def test_an_organizer_of_every_jam_asking_about_no_jam_gets_404(world):
+    client, _, scene, enter = world
+    everywhere = enter("organizer", jam=None)
+    for jam in (scene.jam_id, uuid4()):
+        expected = 200 if jam == scene.jam_id else 404
+        for path in ("shortlist", "stats", "duplicates", "ideas", "moderation"):
+            answer = client.get(f"/api/jams/{jam}/{path}", headers=everywhere)
+            assert answer.status_code == expected, (path, answer.text)
+            if expected == 404:
+                assert f"no jam with id {jam}" in answer.json()["detail"]
+
+
 def test_organizers_create_schedule_and_invite(world, clock):
     client, _, _, enter = world
     ada, organizer = enter(), enter("organizer", jam=None)
