@@ -440,6 +440,11 @@ def test_leaders_export_the_shortlist_with_its_evidence(world):
     assert ",'=HYPERLINK(evil)," in lines[1]  # no formula runs in a spreadsheet
     row = next(csv.DictReader(io.StringIO(exported.text)))
     assert row["decision"] == "funded"
+    shown = next(e for e in client.get(url, params=params, headers=lee).json()["shortlist"])
+    assert (row["rank_with_all_votes"], row["rank_without_suspects"]) == (
+        str(shown["rank_with_all_votes"]),
+        str(shown["rank_without_suspects"]),
+    )
     assert row["decisions"].endswith(" funded: =1+1 in Q3")  # not at the start: no formula
     themes = client.get(url, params=params, headers=lee).json()["themes"]
     assert row["theme_rank"] == str(

@@ -255,6 +255,10 @@ def test_the_shortlist_page_is_for_leaders_and_organizers(site):
     assert "Rooftop gardens" in earlier
     assert f"shortlist?format=csv&amp;clean=true&amp;as_of={quote(at)}" in earlier
     assert f'href="?clean=false&amp;as_of={quote(at)}"' in earlier
+    assert "by score alone, number 1 with every vote and 1 without suspect votes" in earlier
+    before = client.get(page, params={"as_of": "2001-01-01T00:00:00+00:00"}).text
+    assert "Nothing was ranked as of 2001-01-01 00:00 UTC" in before
+    assert f'<a href="/jams/{scene.jam_id}/leadership">The shortlist now</a>' in before
     _as(client, ada)
     assert "/me" in client.get("/me").text
 
