@@ -8,7 +8,9 @@ partition:
    two ("t7" -> "t7.1", "t7.2"). Unpin lifts a pin.
 2. The other ideas are clustered by the clusterer (k chosen from the data, outliers
    in "other"). A free idea closer to a decided cluster's centre than to its own
-   joins the decided cluster, so pinned topics keep growing.
+   joins the decided cluster, so pinned topics keep growing; when too few ideas are free
+   to form topics of their own, each joins the decided cluster it is most like (if it
+   shares anything with one) rather than "other".
 3. Ids: the new clusters are matched to the previous refresh's clusters by the
    overlap of their ideas (Jaccard, one-to-one by the Hungarian method), so an
    organizer's view keeps its ids and labels; unmatched clusters get new ids.
@@ -235,8 +237,15 @@ def refresh_topics(
             else:
                 new_members.setdefault(int(label), set()).add(idea.id)
     else:
-        for idea in free:
-            assignment[idea.id] = OTHER
+        # Too few free ideas for topics of their own (say every topic was pinned, merged or
+        # split): each joins the decided cluster it is most like, if like any at all.
+        decided_ids = sorted(set(fixed.values()))
+        decided_centers = _centres(decided_ids, fixed, vectors)
+        for row, idea in enumerate(free):
+            sims = decided_centers @ X[row] if decided_ids else np.zeros(0)
+            best = int(np.argmax(sims)) if len(sims) else -1
+            joins = best >= 0 and sims[best] > 0
+            assignment[idea.id] = decided_ids[best] if joins else OTHER
 
     # Stable ids: match free clusters to the previous refresh's, decided ids excluded.
     decided = set(fixed.values())

@@ -109,6 +109,23 @@ def test_a_split_divides_the_recorded_ideas_in_two_and_retires_the_id():
     assert merged.id not in {c.id for c in second.clusters}
 
 
+def test_new_ideas_join_the_decided_topic_they_are_like_when_every_topic_is_decided():
+    # With all ideas pinned, the few new ones are too few for topics of their own; they
+    # went to "other" although each is plainly about one of the pinned topics.
+    first, _ = refresh(ideas_about(10))
+    pins = [
+        ClusterEdit(
+            "pin", c.id, START, ideas=tuple(i for i, cid in first.assignment.items() if cid == c.id)
+        )
+        for c in first.clusters
+    ]
+    grown = ideas_about(10) + ideas_about(2, start=10)  # two new ideas per topic
+    second, _ = refresh(grown, pins, previous=first)
+    for new in (i for i in grown if int(i.id.split("-")[1]) >= 10):
+        kin = new.id.split("-")[0] + "-000"
+        assert second.assignment[new.id] == first.assignment[kin] != OTHER
+
+
 def test_growth_in_the_last_hour_flags_an_emerging_topic():
     old = ideas_about(10)
     burst = [
