@@ -358,6 +358,25 @@ def current_topics(cur: Cursor, jam_id: str) -> TopicsView | None:
     return TopicsView(jam_id, int(row[0]), row[1], row[2], _clusters.decode(row[3]), counts)
 
 
+def stored_topics(cur: Cursor, jam_id: str) -> Topics | None:
+    """The last refresh's topics with each idea's cluster: what a refresh matches ids to."""
+    row = cur.execute(
+        "SELECT position, as_of, method, next_id, clusters FROM rk_topics WHERE jam_id = ?",
+        (jam_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    assignment = dict(
+        cur.execute(
+            "SELECT idea_id, cluster_id FROM rk_idea_topics WHERE jam_id = ? ORDER BY idea_id",
+            (jam_id,),
+        ).fetchall()
+    )
+    return Topics(
+        int(row[0]), _dt(row[1]), _clusters.decode(row[4]), assignment, row[2], int(row[3])
+    )
+
+
 def topics_as_of(cur: Cursor, jam_id: str, at: datetime) -> TopicsView | None:
     """The clusters as the last refresh before `at` saw them (hourly history)."""
     row = cur.execute(

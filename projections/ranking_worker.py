@@ -186,6 +186,10 @@ class RankingWorker:
         with self.views.reading() as cur:
             snapshot = rv.read_snapshot(cur, jam_id)
             newest = rv.newest_idea(cur, jam_id)
+            if state.topics is None:
+                # A worker (re)started: the ids it matches to are the ones stored, which
+                # organizers' renames name; starting again at t1 gave their labels to others.
+                state.topics = rv.stored_topics(cur, jam_id)
         visible = [i for i in snapshot.ideas if not i.hidden]
         changed = [i.id for i in visible if state.texts.get(i.id) != i.text]
         result = self.engine.run(snapshot, state.topics)

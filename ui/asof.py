@@ -46,6 +46,9 @@ def refresh_as_of(services: Services, jam_id: str, at: datetime) -> Refreshed | 
 def _refresh_as_of(services: Services, jam_id: str, at: datetime) -> Refreshed | None:
     with services.views.reading() as live:
         edits_at = rv.edits_position(live)
+        # Ids are names: matched to today's clusters, the past's topics keep the names (and
+        # organizers' renames) organizers know, and a new one never takes a live one's id.
+        live_topics = rv.stored_topics(live, jam_id)
     replay = views_as_of(services.jam.recorder, services.projector, at=at)
     with replay as replayed, replayed.reading() as cur:
         position = queries.position(cur)
@@ -54,4 +57,4 @@ def _refresh_as_of(services: Services, jam_id: str, at: datetime) -> Refreshed |
         snapshot = rv.read_snapshot(cur, jam_id, position, edits=edits)
         if not snapshot.ideas:
             return None
-        return services.engine.run(snapshot, None)
+        return services.engine.run(snapshot, live_topics)

@@ -169,6 +169,27 @@ def test_organizers_decisions_from_the_log_are_respected(app, scene, make_views)
     assert len(members) == 5
 
 
+def test_a_restarted_worker_keeps_the_ids_organizers_named(app, scene, make_views):
+    # Started afresh, a worker numbered clusters again from t1 by size: an organizer's
+    # rename of one (recorded by id) went to another topic.
+    views, runner, _ = refreshed(app, make_views())
+    jam = str(scene.jam_id)
+    with views.reading() as cur:
+        before = rv.idea_topics(cur, [str(i) for i in scene.ideas.values()])
+    first = before[str(scene.ideas[REMOTE[0]])]
+    other = HEALTH if first == "t1" else REMOTE  # grown, it would be numbered first
+    author = scene.join()
+    for n in range(3):
+        scene.post_idea(author, title=f"{other[n]} again", body=other[n])
+    runner.catch_up()
+    worker_for(app, views).step(force=True)  # a new worker: nothing in memory
+    with views.reading() as cur:
+        after = rv.idea_topics(cur, [str(i) for i in scene.ideas.values()])
+        topics = rv.current_topics(cur, jam)
+    assert after == before
+    assert {c.id for c in topics.clusters} == set(before.values())
+
+
 def _a_near_copy_refreshed(app, scene, views):
     """A near copy of the first remote idea posted and a worker's first refresh made;
     the copy, the runner and the suggested duplicate pairs."""

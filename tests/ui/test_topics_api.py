@@ -291,6 +291,23 @@ def test_topics_of_an_hour_nothing_was_kept_for_are_computed_again_from_the_log(
         len(ideas)  # the ideas of that hour, not the one posted later
     )
     assert then.json()["as_of"][:13] == first_hour.isoformat()[:13]
+    # Computed again, the past's topics carry today's ids: numbered afresh, an id named
+    # another topic then than now. A rename made since is not the past's.
+    live = client.get(url, headers=organizer).json()
+    named = live["clusters"][-1]["cluster"]["id"]
+    client.post(f"{url}/{named}", json={"action": "rename", "label": "Ours"}, headers=organizer)
+    ranked()
+    with views.transaction() as cur:  # ids as a longer history of refreshes might have left
+        cur.execute(
+            "UPDATE rk_idea_topics SET cluster_id = CASE cluster_id WHEN 't1' THEN 't2' "
+            "WHEN 't2' THEN 't1' ELSE cluster_id END"
+        )
+        live_of = dict(cur.execute("SELECT idea_id, cluster_id FROM rk_idea_topics").fetchall())
+    then = client.get(url, params={"as_of": replayed_hour}, headers=organizer).json()
+    shown = [(i, c["cluster"]) for c in then["clusters"] for i in c["cluster"]["representatives"]]
+    assert {live_of[i] for i, cluster in shown} >= {"t1", "t2"}
+    assert all(live_of[i] == cluster["id"] for i, cluster in shown)
+    assert all(cluster["label"] != "Ours" for _, cluster in shown)
     before = client.get(url, params={"as_of": "2000-01-01T00:00:00Z"}, headers=organizer)
     assert before.status_code == 404  # no idea yet then
 
