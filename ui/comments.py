@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from jam import commands as c
-from ui.schemas import Moderation, Written, acting, handle, written
+from ui.schemas import CommentModeration, Written, acting, handle, written
 
 
 class CommentController(Controller):
@@ -23,7 +23,7 @@ class CommentController(Controller):
         self,
         state: State,
         comment_id: FromPath[UUID],
-        data: JSONBody[Moderation],
+        data: JSONBody[CommentModeration],
         request: Request[Any, Any, Any],
     ) -> Response[Written]:
         kind = c.HideComment if data.action == "hide" else c.RestoreComment

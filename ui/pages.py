@@ -22,6 +22,7 @@ from litestar.exceptions import (
     NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
+    ValidationException,
 )
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
@@ -447,11 +448,13 @@ class PagesController(Controller):
         self, state: State, request: Request[Any, Any, Any], idea_id: FromPath[UUID], data: Form
     ) -> Redirect:
         action = data.get("action", "")
-        kinds = {"restore": c.RestoreIdea, "dismiss": c.DismissFlags}
-        command = kinds.get(action, c.HideIdea)(
+        kinds = {"hide": c.HideIdea, "restore": c.RestoreIdea, "dismiss": c.DismissFlags}
+        if action not in kinds:  # never a guess: a mistyped action hid the idea
+            return _back(request, f"/ideas/{idea_id}", "choose to hide, restore or dismiss")
+        command = kinds[action](
             actor=signed_in(request, form=True), idea_id=idea_id, reason=data.get("reason", "")
         )
-        said = _MODERATED.get(action, _MODERATED["hide"])
+        said = _MODERATED[action]
         return await self._form_command(state, request, command, f"/ideas/{idea_id}", said)
 
     @post("/ideas/{idea_id:uuid}/decision")
@@ -487,7 +490,10 @@ class PagesController(Controller):
             # The form's own field gives no offset and means UTC; a time with one keeps it.
             if ends_at.tzinfo is None:
                 ends_at = ends_at.replace(tzinfo=UTC)
-            ends_at = ends_at.astimezone(UTC)
+            try:
+                ends_at = in_utc(ends_at, "ends_at")
+            except ValidationException as exc:  # a time no calendar holds in UTC
+                return _back(request, back, str(exc.detail))
             command = c.ExtendJam(actor=actor, jam_id=jam_id, ends_at=ends_at)
             said = f"The jam now ends {ends_at:%Y-%m-%d %H:%M} UTC."
         return await self._form_command(state, request, command, back, said)
@@ -517,6 +523,9 @@ class PagesController(Controller):
     async def moderate_comment(
         self, state: State, request: Request[Any, Any, Any], comment_id: FromPath[UUID], data: Form
     ) -> Redirect:
+        back = f"/ideas/{data.get('idea_id', '')}"
+        if data.get("action") not in ("hide", "restore"):
+            return _back(request, back, "choose to hide or restore the comment")
         restore = data.get("action") == "restore"
         command = (c.RestoreComment if restore else c.HideComment)(
             actor=signed_in(request, form=True),
@@ -524,7 +533,6 @@ class PagesController(Controller):
             reason=data.get("reason", ""),
         )
         said = "The comment is restored." if restore else "The comment is hidden."
-        back = f"/ideas/{data.get('idea_id', '')}"
         return await self._form_command(state, request, command, back, said)
 
     @get("/jams/{jam_id:uuid}/central")

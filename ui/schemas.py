@@ -109,6 +109,11 @@ class Moderation(msgspec.Struct, frozen=True):
     reason: Text = ""
 
 
+class CommentModeration(msgspec.Struct, frozen=True):
+    action: Literal["hide", "restore"]  # a comment has no flags to dismiss
+    reason: Text = ""
+
+
 class DecisionIn(msgspec.Struct, frozen=True):
     decision: str
     note: Text = ""

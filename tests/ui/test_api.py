@@ -149,7 +149,7 @@ def test_invalid_input_gets_422_and_unknown_ids_404(world):
 
 
 def test_flags_moderation_and_decisions_check_roles(world):
-    client, _, scene, enter = world
+    client, app, scene, enter = world
     ada, bea = enter(), enter()
     organizer, leader = enter("organizer"), enter("leader")
     idea = _idea(client, scene, bea).json()
@@ -194,6 +194,13 @@ def test_flags_moderation_and_decisions_check_roles(world):
     curl = f"/api/comments/{comment['id']}/moderation"
     assert client.post(curl, json=hide, headers=ada).status_code == 403
     assert client.post(curl, json=hide, headers=organizer).status_code == 200
+    # A comment has no flags to dismiss: "dismiss" restored it, hidden as it was.
+    dismissed = client.post(curl, json={"action": "dismiss", "reason": "ok"}, headers=organizer)
+    assert dismissed.status_code in (400, 422)
+    thread = client.get(url, params={"after": app.position()}, headers=ada).json()
+    (kept,) = (c for c in thread["comments"] if c["id"] == comment["id"])
+    assert kept["hidden"]
+    assert kept["body"] != "rude"
 
 
 def test_an_organizer_of_every_jam_asking_about_no_jam_gets_404(world):

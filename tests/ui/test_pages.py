@@ -458,6 +458,12 @@ def test_organizers_forms_on_central_say_what_they_did(site, clock):
     hidden = send(f"/ideas/{idea}/moderation", action="hide", reason="off topic")
     assert _done_of(hidden) == "The idea is hidden."
     assert 'role="alert"' not in hidden
+    mistyped = send(f"/ideas/{idea}/moderation", action="restor", reason="typo")
+    assert "choose to hide, restore or dismiss" in _notice_of(mistyped)
+    assert "The idea is restored." not in mistyped
+    for edge in ("9999-12-31T23:59-05:00", "0001-01-01T00:00+05:00"):  # no UTC time
+        beyond = send(f"/jams/{scene.jam_id}/schedule", ends_at=edge)
+        assert 'role="alert"' in beyond
     header = client.get(central).text.split("</header>")[0]
     assert f'<a href="/jams/{scene.jam_id}">The jam</a>' in header  # back from Central
 
