@@ -8,13 +8,18 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import ConflictingState, IdeaHidden, NotAuthor
+from domain.errors import ConflictingState, IdeaHidden, InvalidValue, NotAuthor
 from domain.text import BODY_MAX, REASON_MAX, require_text
 
 if TYPE_CHECKING:
     from domain.idea import Idea
     from domain.jam import Jam
     from domain.participant import Participant
+
+
+# Replies nest this deep at most (a comment on the idea is depth 0): deeper, a thread is
+# unreadable, and a chain of hundreds of replies was a way to break its page for everyone.
+REPLY_DEPTH_MAX = 10
 
 
 class Comment(Aggregate):
@@ -41,6 +46,10 @@ class Comment(Aggregate):
             raise ConflictingState("a reply must be on the same idea as its parent")
         if parent is not None and parent.hidden:
             raise ConflictingState("the comment replied to is hidden")
+        if parent is not None and parent.depth >= REPLY_DEPTH_MAX:
+            raise InvalidValue(
+                f"replies nest {REPLY_DEPTH_MAX} deep at most: reply to an earlier comment"
+            )
         return cls(
             id=comment_id,
             idea_id=idea.id,

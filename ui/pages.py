@@ -28,6 +28,7 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from domain import Participant
+from domain.comment import REPLY_DEPTH_MAX
 from domain.errors import DomainError
 from domain.values import Role
 from jam import commands as c
@@ -379,6 +380,7 @@ class PagesController(Controller):
                 "leader": leader,
                 "status": status,
                 "is_open": is_open,
+                "reply_depth_max": REPLY_DEPTH_MAX,
                 # Only what the jam would take: votes and comments while it is open; a flag
                 # from someone other than its author at any time.
                 "can_write": member and is_open,

@@ -8,10 +8,12 @@ from uuid import uuid4
 import pytest
 
 from domain import Comment, Idea, Jam, Participant
+from domain.comment import REPLY_DEPTH_MAX
 from domain.errors import (
     ConflictingState,
     IdeaHidden,
     InvalidText,
+    InvalidValue,
     JamNotOpen,
     NotAuthor,
     NotOrganizer,
@@ -67,6 +69,18 @@ def test_a_reply_is_on_the_same_idea_as_its_parent() -> None:
     parent = comment(jam, idea, join(jam=jam))
     with pytest.raises(ConflictingState):
         comment(jam, other_idea, join(jam=jam), parent=parent)
+
+
+def test_replies_nest_only_so_deep() -> None:
+    # A chain of hundreds of replies made the thread's page fail for every reader.
+    jam, idea = an_idea_in_an_open_jam()
+    ada = join(jam=jam)
+    last = comment(jam, idea, ada)
+    for _ in range(REPLY_DEPTH_MAX):
+        last = comment(jam, idea, ada, parent=last)
+    assert last.depth == REPLY_DEPTH_MAX
+    with pytest.raises(InvalidValue, match="reply to an earlier comment"):
+        comment(jam, idea, ada, parent=last)
 
 
 def test_no_one_replies_to_a_hidden_comment() -> None:

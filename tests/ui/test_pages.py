@@ -10,6 +10,7 @@ import pytest
 from litestar.testing import TestClient
 
 from domain import Jam
+from domain.comment import REPLY_DEPTH_MAX
 from jam import commands as c
 from jam.application import JamApplication
 from jam.settings import Settings
@@ -754,3 +755,19 @@ def test_a_closed_jams_thread_offers_no_votes_or_comments_but_still_a_flag(site)
     assert "Support" not in closed
     assert "This jam is closed. Votes and comments are taken while it is open." in closed
     assert "Flag this idea" in closed  # the organizers still want to hear of a problem
+
+
+def test_the_deepest_reply_offers_no_reply_form(site):
+    client, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Quiet rooms")
+    parent = None
+    for _ in range(REPLY_DEPTH_MAX + 1):
+        done = app.handle(
+            c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Yes", parent_id=parent)
+        )
+        parent = done.id
+    _as(client, scene.join(name="Bea"))
+    page = client.get(f"/ideas/{idea}", params={"after": app.position()}).text
+    assert page.count("<summary>Reply</summary>") == REPLY_DEPTH_MAX
+    assert f'id="reply-{parent}"' not in page
