@@ -25,7 +25,6 @@ from projections.projector import Update
 from ui.auth import rate_limit_key, secret_key
 from ui.bootstrap import build
 from ui.comments import CommentController
-from ui.errors import EXCEPTION_HANDLERS
 from ui.headers import security_headers
 from ui.health import health, ready
 from ui.ideas import IdeaController
@@ -36,6 +35,7 @@ from ui.live import Publisher, channels_plugin, idea_stream, jam_stream, publish
 from ui.me import MeController
 from ui.metrics import forget_this_process, metrics, observe
 from ui.notices import form_key, shown_notice
+from ui.page_errors import APP_EXCEPTION_HANDLERS
 from ui.pages import PagesController
 from ui.reads import follow_projection
 from ui.sessions import SessionController
@@ -126,7 +126,7 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
             exclude=["/api", "/health", "/ready", "/metrics", "/schema", "/static"],
         ),
         request_max_body_size=MAX_BODY_BYTES,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=APP_EXCEPTION_HANDLERS,
         # Logging is the process's (jam/logs.py): litestar's records go to its handler.
         logging_config=LoggingConfig(
             configure_root_logger=False,

@@ -1,7 +1,9 @@
-"""Errors as JSON: `{"error": code, "detail": message}` with a 4xx or 503 status."""
+"""Errors as JSON: `{"error": code, "detail": message}` with a 4xx or 503 status, or 500
+for a fault of ours (logged with its traceback)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Request, Response
@@ -95,6 +97,24 @@ def _refused(
     return Response({"error": exc.code, "detail": str(exc)}, status_code=status)
 
 
+log = logging.getLogger("openjam.errors")
+
+
+def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, str]]:
+    # litestar logs unexpected errors only in debug mode: a fault must leave its trace.
+    log.error(
+        "unexpected error in %s %s",
+        request.method,
+        request.url.path,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    return Response(
+        {"error": "internal", "detail": "something went wrong on our side; it has been logged"},
+        status_code=500,
+        headers=SECURITY_HEADERS,
+    )
+
+
 def _unavailable(
     request: Request[Any, Any, Any], exc: StoreUnavailable
 ) -> Response[dict[str, str]]:
@@ -110,4 +130,5 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     DomainError: _refused,
     ApplicationError: _refused,
     StoreUnavailable: _unavailable,
+    Exception: _internal,
 }

@@ -114,4 +114,19 @@ PAGE_EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     DomainError: page_error,
     ApplicationError: page_error,
     StoreUnavailable: page_error,
+    Exception: page_error,
 }
+
+# Where no route answers (an unknown path), a browser asking for a page gets one.
+_NOT_PAGES = ("/api", "/health", "/ready", "/metrics", "/schema", "/static")
+
+
+def page_or_json(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    wants_page = "text/html" in request.headers.get("accept", "")
+    if wants_page and not request.url.path.startswith(_NOT_PAGES):
+        return page_error(request, exc)
+    handler = next(EXCEPTION_HANDLERS[k] for k in type(exc).__mro__ if k in EXCEPTION_HANDLERS)
+    return handler(request, exc)
+
+
+APP_EXCEPTION_HANDLERS: dict[type[Exception], Any] = dict.fromkeys(EXCEPTION_HANDLERS, page_or_json)

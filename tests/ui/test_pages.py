@@ -14,6 +14,7 @@ from domain.comment import REPLY_DEPTH_MAX
 from jam import commands as c
 from jam.application import JamApplication
 from jam.settings import Settings
+from projections import queries
 from tests.stories import open_jam
 from ui.app import create_app
 from ui.auth import SESSION_COOKIE, issue_token
@@ -541,6 +542,33 @@ def test_page_errors_are_pages_with_their_status_and_a_way_back(site):
         assert says in answer.text, path
         assert '<a href="/me">← Go back</a>' in answer.text, path
         assert "script-src 'self'" in answer.headers["content-security-policy"], path
+    # A path no route answers: a page for a browser, JSON for the API's clients.
+    page = client.get("/nowhere", headers={"accept": "text/html,application/xhtml+xml"})
+    assert (page.status_code, page.headers["content-type"][:9]) == (404, "text/html")
+    assert "<h1>" in page.text
+    api = client.get("/api/nowhere", headers={"accept": "text/html"})
+    assert (api.status_code, api.json()["error"]) == (404, "not_found")
+
+
+def test_a_fault_of_ours_is_a_500_page_and_its_traceback_is_logged(site, monkeypatch, caplog):
+    client, app, scene = site
+    idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
+    _as(client, scene.join(name="Bea"))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(queries, "thread", broken)
+    with caplog.at_level("ERROR", logger="openjam.errors"):
+        page = client.get(f"/ideas/{idea}", params={"after": app.position()})
+        api = client.get(f"/api/ideas/{idea}")
+    assert page.status_code == 500
+    assert "<h1>" in page.text
+    assert "has been logged" in page.text
+    assert (api.status_code, api.json()["error"]) == (500, "internal")
+    logged = [r for r in caplog.records if r.name == "openjam.errors"]
+    assert len(logged) == 2
+    assert all(r.exc_info and "a bug" in str(r.exc_info[1]) for r in logged)
 
 
 def test_a_jams_pages_are_for_the_people_invited_to_it(site, clock):
