@@ -799,3 +799,18 @@ def test_the_deepest_reply_offers_no_reply_form(site):
     page = client.get(f"/ideas/{idea}", params={"after": app.position()}).text
     assert page.count("<summary>Reply</summary>") == REPLY_DEPTH_MAX
     assert f'id="reply-{parent}"' not in page
+
+
+def test_a_thread_says_when_its_idea_and_comments_were_edited(site, clock):
+    client, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Quiet rooms")
+    said = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Yes"))
+    _as(client, scene.join(name="Bea"))
+    page = f"/ideas/{idea}"
+    assert "edited" not in client.get(page, params={"after": app.position()}).text
+    app.handle(c.EditIdea(actor=ada, idea_id=idea, title="Quiet rooms", body="Bookable ones."))
+    app.handle(c.EditComment(actor=ada, comment_id=said.id, body="Yes, please"))
+    shown = client.get(page, params={"after": app.position()}).text
+    assert f"· edited {clock.now.isoformat()[:16].replace('T', ' ')} UTC" in shown
+    assert "(employee) · edited</span>" in shown  # the comment
