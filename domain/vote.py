@@ -25,11 +25,13 @@ if TYPE_CHECKING:
     from domain.participant import Participant
 
 
-def check_can_vote(idea: Idea, jam: Jam, voter: Participant, at: datetime) -> None:
+def check_can_vote(
+    idea: Idea, jam: Jam, voter: Participant, at: datetime, *, withdrawing: bool = False
+) -> None:
     idea.require_in(jam)
     voter.require_active(idea.jam_id)
     jam.require_open(at)
-    if idea.hidden:
+    if idea.hidden and not withdrawing:  # taking one's support back is always one's own
         raise IdeaHidden("hidden ideas cannot be voted on")
 
 
@@ -120,7 +122,7 @@ class Vote(Aggregate):
 
     def withdraw(self, *, idea: Idea, jam: Jam, voter: Participant, at: datetime) -> None:
         self._require_owner(idea, voter)
-        check_can_vote(idea, jam, voter, at)
+        check_can_vote(idea, jam, voter, at, withdrawing=True)
         if self.value == 0 and not self.passed:
             raise ConflictingState("the vote is already withdrawn")
         self._withdrawn(timestamp=at)

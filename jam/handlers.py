@@ -362,7 +362,7 @@ def cast_vote(cmd: c.CastVote, load: Loader, at: datetime) -> Decision:
     # Setting a vote is idempotent: asking for the value it already has changes nothing.
     # A pass also has value 0, but withdrawing it is a change: it is no longer "seen".
     if (vote.value if vote else 0) == cmd.value and not (vote and vote.passed):
-        check_can_vote(idea, jam, voter, at)
+        check_can_vote(idea, jam, voter, at, withdrawing=cmd.value == 0)
         return Decision([], vote.id if vote else vote_id(idea.id, voter.id))
     if vote is None:
         vote = Vote.cast(idea=idea, jam=jam, voter=voter, value=cmd.value, at=at)

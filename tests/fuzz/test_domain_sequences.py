@@ -131,7 +131,7 @@ class JamSequences(RuleBasedStateMachine):
     def vote(self, i: int, n: int, value: int) -> None:
         person, idea = self.people[i], self.ideas[n % len(self.ideas)]
         refusals = self._writer_refusals(person)
-        if idea in self.hidden:
+        if idea in self.hidden and value != 0:  # a vote may be withdrawn from a hidden idea
             refusals.append(IdeaHidden)
         command = c.CastVote(actor=person, idea_id=idea, value=value)
         if self._expect(command, refusals):
