@@ -40,8 +40,14 @@ from ui.pages import PagesController
 from ui.reads import follow_projection
 from ui.sessions import SessionController
 from ui.topics import DuplicateController, TopicController
+from ui.wording import counted
 
 TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _template_helpers(engine: JinjaTemplateEngine) -> None:
+    engine.engine.globals.update(shown_notice=shown_notice, form_key=form_key)
+    engine.engine.filters.update(counted=counted)
 
 
 STATIC = Path(__file__).parent / "static"
@@ -135,9 +141,7 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
         template_config=TemplateConfig(
             directory=TEMPLATES,
             engine=JinjaTemplateEngine,
-            engine_callback=lambda engine: engine.engine.globals.update(
-                shown_notice=shown_notice, form_key=form_key
-            ),
+            engine_callback=_template_helpers,
         ),
         # The description itself, JSON or YAML: litestar's HTML viewers load their script
         # from a CDN, which the Content-Security-Policy (rightly) blocks.

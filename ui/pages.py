@@ -30,6 +30,7 @@ from litestar.response import Redirect, Template
 from domain import Participant
 from domain.comment import REPLY_DEPTH_MAX
 from domain.errors import DomainError
+from domain.topics import LABEL_MAX
 from domain.values import Role
 from jam import commands as c
 from jam.application import JamApplication
@@ -598,7 +599,9 @@ class PagesController(Controller):
             )
             cluster_id = data.get("cluster_id", "")
             done = await change_topic(state, who, jam_id, cluster_id, change)
-        except msgspec.ValidationError:
+        except msgspec.ValidationError as exc:
+            if "$.label" in str(exc):
+                return _back(request, back, f"a topic's label is 1 to {LABEL_MAX} characters")
             return _back(request, back, "choose what to do with the cluster")
         except (DomainError, ApplicationError, HTTPException) as exc:
             return _back(request, back, getattr(exc, "detail", None) or str(exc))

@@ -369,6 +369,17 @@ def test_organizers_see_live_topics_and_rename_one_from_jam_central(site):
         follow_redirects=False,
     )
     assert "notice=" in refused.headers["location"]  # told why, nothing recorded
+    too_long = client.post(
+        f"/jams/{scene.jam_id}/topics",
+        data={
+            "action": "rename",
+            "cluster_id": cluster,
+            "label": "x" * 500,
+            "_csrf_token": _token(client, central),
+        },
+        headers={"referer": central},
+    )
+    assert "a topic&#39;s label is 1 to 80 characters" in _notice_of(too_long.text)
     marked = client.post(
         f"/ideas/{copy}/duplicate",
         data={"original_id": str(ideas[0]), "_csrf_token": _token(client, central)},
@@ -814,3 +825,18 @@ def test_a_thread_says_when_its_idea_and_comments_were_edited(site, clock):
     shown = client.get(page, params={"after": app.position()}).text
     assert f"· edited {clock.now.isoformat()[:16].replace('T', ' ')} UTC" in shown
     assert "(employee) · edited</span>" in shown  # the comment
+
+
+def test_counts_are_in_the_right_number_and_a_page_past_the_end_leads_back(site):
+    client, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Quiet rooms")
+    app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Yes"))
+    _as(client, ada)
+    page = f"/jams/{scene.jam_id}"
+    listed = client.get(page, params={"after": app.position()}).text
+    assert "· 1 comment</span>" in listed
+    assert "1 comment · 0 votes." in client.get("/me").text
+    far = client.get(page, params={"offset": 5000, "sort": "top"}).text
+    assert 'No ideas this far: <a href="?sort=top">back to the first page</a>' in far
+    assert "5001–5000" not in far
