@@ -253,9 +253,15 @@ class GroupCommitter:
         for item, own, result_id in decided:
             last = max(positions[(e.originator_id, e.originator_version)] for e in own)
             item.future.set_result(Done(position=last, id=result_id))
+        # A command that changed nothing may have found its state in what earlier commands
+        # of this batch did (a vote sent twice at once): its answer is where they landed,
+        # or a read "after" it could miss them.
+        batch_last = max(positions.values(), default=0)
         for item, answer in ((i, answers[id(i)]) for i in batch if id(i) in answers):
             if isinstance(answer, BaseException):
                 item.future.set_exception(answer)
+            elif answer.position < batch_last:
+                item.future.set_result(Done(position=batch_last, id=answer.id))
             else:
                 item.future.set_result(answer)
         for item, receipt in repeats:

@@ -129,6 +129,20 @@ def test_two_first_votes_by_one_person_on_one_idea_in_one_batch_both_succeed(app
     assert app.load(Vote, vote_id(idea, ada)).value == 1
 
 
+def test_a_vote_sent_twice_in_one_batch_is_answered_where_the_first_landed(app, clock):
+    # The second found the vote cast by the first (not yet saved) and changed nothing; it
+    # was answered the log's position before the batch, so a read "after" it could miss
+    # the very vote it reported.
+    scene = open_jam(app, clock)
+    ada, bob = scene.join(name="Ada"), scene.join(name="Bob")
+    idea = scene.post_idea(ada)
+    _slow_committer(app)
+    twice = [c.CastVote(actor=bob, idea_id=idea, value=1) for _ in range(4)]
+    results = _together(app, twice)
+    cast = app.recorder.position_of(vote_id(idea, bob), 1)
+    assert all(r.position >= cast for r in results), (cast, results)
+
+
 def test_a_conflict_with_another_writer_falls_back_to_one_by_one(settings, app, clock):
     scene = open_jam(app, clock)
     ada, bob = scene.join(name="Ada"), scene.join(name="Bob")
