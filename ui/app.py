@@ -37,6 +37,7 @@ from ui.metrics import forget_this_process, metrics, observe
 from ui.notices import form_key, shown_notice
 from ui.page_errors import APP_EXCEPTION_HANDLERS
 from ui.pages import PagesController
+from ui.participants import ParticipantController
 from ui.reads import follow_projection
 from ui.sessions import SessionController
 from ui.topics import DuplicateController, TopicController
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
             JamController,
             IdeaController,
             CommentController,
+            ParticipantController,
             MeController,
             LeadershipController,
         ],

@@ -538,6 +538,26 @@ class PagesController(Controller):
         said = "The comment is restored." if restore else "The comment is hidden."
         return await self._form_command(state, request, command, back, said)
 
+    @post("/participants/{participant_id:uuid}/moderation")
+    async def moderate_participant(
+        self,
+        state: State,
+        request: Request[Any, Any, Any],
+        participant_id: FromPath[UUID],
+        data: Form,
+    ) -> Redirect:
+        action, actor = data.get("action"), signed_in(request, form=True)
+        if action not in ("block", "unblock"):
+            return _back(request, "/", "choose to block or unblock")
+        kind = c.BlockParticipant if action == "block" else c.UnblockParticipant
+        command = kind(actor=actor, participant_id=participant_id, reason=data.get("reason", ""))
+        said = (
+            "Blocked: they can read, no longer write."
+            if action == "block"
+            else "Unblocked: they can write again."
+        )
+        return await self._form_command(state, request, command, "/", said)
+
     @get("/jams/{jam_id:uuid}/central")
     async def central_page(
         self,

@@ -215,6 +215,24 @@ def test_an_organizer_of_every_jam_asking_about_no_jam_gets_404(world):
                 assert f"no jam with id {jam}" in answer.json()["detail"]
 
 
+def test_organizers_block_and_unblock_a_participant(world):
+    client, _, scene, enter = world
+    ada, organizer = enter(), enter("organizer")
+    me = client.get("/api/me/activity", headers=ada).json()["participant_id"]
+    url = f"/api/participants/{me}/moderation"
+    block = {"action": "block", "reason": "spamming"}
+    assert client.post(url, json=block, headers=enter()).status_code == 403
+    blocked = client.post(url, json=block, headers=organizer)
+    assert blocked.status_code == 200, blocked.text
+    assert _idea(client, scene, ada).status_code == 403  # reads stay, writes stop
+    assert client.get(f"/api/jams/{scene.jam_id}/ideas", headers=ada).status_code == 200
+    assert client.post(url, json=block, headers=organizer).status_code == 409  # already
+    bad = client.post(url, json={"action": "ban", "reason": "x"}, headers=organizer)
+    assert bad.status_code == 422
+    assert client.post(url, json={"action": "unblock"}, headers=organizer).status_code == 200
+    assert _idea(client, scene, ada).status_code == 201
+
+
 def test_organizers_create_schedule_and_invite(world, clock):
     client, _, _, enter = world
     ada, organizer = enter(), enter("organizer", jam=None)

@@ -11,6 +11,7 @@ from litestar.testing import TestClient
 
 from domain import Jam
 from domain.comment import REPLY_DEPTH_MAX
+from domain.errors import DomainError
 from jam import commands as c
 from jam.application import JamApplication
 from jam.settings import Settings
@@ -840,3 +841,23 @@ def test_counts_are_in_the_right_number_and_a_page_past_the_end_leads_back(site)
     far = client.get(page, params={"offset": 5000, "sort": "top"}).text
     assert 'No ideas this far: <a href="?sort=top">back to the first page</a>' in far
     assert "5001–5000" not in far
+
+
+def test_organizers_block_an_ideas_author_from_the_thread_page(site):
+    client, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Cheap watches")
+    _as(client, scene.organizer)
+    thread = f"/ideas/{idea}"
+    page = client.get(thread, params={"after": app.position()}).text
+    assert f'action="/participants/{ada}/moderation"' in page
+    blocked = client.post(
+        f"/participants/{ada}/moderation",
+        data={"action": "block", "reason": "spam", "_csrf_token": _token(client, thread)},
+        headers={"referer": f"{client.base_url}{thread}"},
+    )
+    assert _done_of(blocked.text) == "Blocked: they can read, no longer write."
+    with pytest.raises(DomainError):
+        scene.post_idea(ada, title="More watches")
+    _as(client, scene.join(name="Bea"))
+    assert "Block or unblock" not in client.get(thread).text  # organizers only
