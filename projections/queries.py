@@ -118,11 +118,21 @@ def ideas(
     include_hidden: bool = False,
     limit: int = 50,
     offset: int = 0,
+    after_idea: tuple[str, str] | None = None,
 ) -> list[IdeaSummary]:
-    """An idea list: hidden ideas only for those who may see them (organizers)."""
+    """An idea list: hidden ideas only for those who may see them (organizers).
+
+    `after_idea` (posted_at, idea_id), for the newest first: the ideas after that one, so
+    a page follows the last one shown whatever was posted or hidden since.
+    """
     if sort not in SORTS:
         raise UnknownSort(f"sort must be one of {', '.join(SORTS)}")
     where, params = ["i.jam_id = ?"], [jam_id]
+    if after_idea is not None:
+        if sort != "new":
+            raise UnknownSort("only the newest-first order pages after an idea")
+        where.append("(i.posted_at < ? OR (i.posted_at = ? AND i.idea_id > ?))")
+        params.extend([after_idea[0], after_idea[0], after_idea[1]])
     if forum is not None:
         where.append("i.forum = ?")
         params.append(forum)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
@@ -57,17 +57,25 @@ from ui.schemas import (
 _json = msgspec.json.Encoder()
 
 
-def _cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
+# The next page's cursor. Newest first, it names the last idea shown ("k"): pages then
+# neither repeat nor skip an idea when ideas are posted or hidden meanwhile. The other
+# orders move with every vote and comment; their cursor is a place in the order ("o").
+def _cursor(value: int | tuple[str, str]) -> str:
+    text = f"o:{value}" if isinstance(value, int) else f"k:{value[0]}|{value[1]}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def _read_cursor(cursor: str) -> int:
+def _read_cursor(cursor: str, sort: str) -> int | tuple[str, str]:
     try:
         kind, _, value = (
             base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition(":")
         )
         if kind == "o" and value.isdigit() and int(value) <= MAX_OFFSET:
             return int(value)
+        posted_at, _, idea_id = value.partition("|")
+        if kind == "k" and sort == "new" and len(posted_at) <= 40:
+            datetime.fromisoformat(posted_at)
+            return posted_at, str(UUID(idea_id))
     except (ValueError, UnicodeDecodeError):
         pass
     raise ValidationException("this cursor is not one we gave out")
@@ -234,7 +242,7 @@ class JamController(Controller):
         await require_member(services, request, jam_id)
         await caught_up(services, after)
         hidden_too = await sees_hidden(services, request, str(jam_id))
-        start = _read_cursor(cursor) if cursor else offset
+        start = _read_cursor(cursor, sort) if cursor else offset
         key = ("ideas", jam_id, forum, sort, limit, start, hidden_too)
 
         def read(cur: Any) -> tuple[Body, tuple[str, ...]] | None:
@@ -244,12 +252,18 @@ class JamController(Controller):
                 forum=forum,
                 sort=sort,
                 limit=limit,
-                offset=start,
+                offset=start if isinstance(start, int) else 0,
+                after_idea=None if isinstance(start, int) else start,
                 include_hidden=hidden_too,
             )
             if not page and forum is not None and not _has_forum(cur, jam_id, forum):
                 return None  # a mistyped forum is an error, not an empty forum
-            more = (("X-Next-Cursor", _cursor(start + limit)),) if len(page) == limit else ()
+            following: int | tuple[str, str] = (
+                (page[-1].posted_at, page[-1].id)
+                if sort == "new" and page
+                else (start if isinstance(start, int) else 0) + limit
+            )
+            more = (("X-Next-Cursor", _cursor(following)),) if len(page) == limit else ()
             tags = list_tags(str(jam_id), sort, (i.id for i in page))
             return Body(_json.encode(page), more), tags
 

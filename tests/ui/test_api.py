@@ -402,6 +402,22 @@ def test_a_jam_reads_back_and_lists_page_with_a_cursor(world, clock):
     assert "x-next-cursor" not in rest.headers
     bad = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"cursor": "nonsense!"}, headers=ada)
     assert bad.status_code == 422
+    # Newest first, the next page follows the last idea shown: an idea posted (or hidden)
+    # in between made an offset repeat (or skip) one.
+    clock.advance(timedelta(seconds=1))
+    posted = _idea(client, scene, ada, title="Idea 5").json()["position"]
+    after = client.get(
+        f"/api/jams/{scene.jam_id}/ideas",
+        params={"limit": 3, "cursor": first.headers["x-next-cursor"], "after": posted},
+        headers=ada,
+    )
+    assert [i["title"] for i in after.json()] == ["Idea 1", "Idea 0"]
+    top = client.get(
+        f"/api/jams/{scene.jam_id}/ideas",
+        params={"limit": 3, "sort": "top", "cursor": first.headers["x-next-cursor"]},
+        headers=ada,
+    )
+    assert top.status_code == 422  # a place after an idea means nothing in another order
 
 
 def test_a_jams_ideas_are_for_the_people_invited_to_it(world, clock):
