@@ -64,7 +64,7 @@ class Idea(Aggregate):
         self.title = title
         self.body = body
         self.hidden = False
-        self.flagged_by: set[UUID] = set()
+        self.flagged_by: set[UUID] = set()  # since an organizer last reviewed the idea
         self.open_flags = 0  # flags since an organizer last reviewed the idea
         self.duplicate_of: UUID | None = None
         self.decision: str | None = None
@@ -98,7 +98,7 @@ class Idea(Aggregate):
         if by.id == self.author_id:  # an author who regrets an idea edits it
             raise ConflictingState("you cannot flag your own idea")
         if by.id in self.flagged_by:
-            raise ConflictingState("you have already flagged this idea")
+            raise ConflictingState("you have flagged this idea already; organizers will look")
         self._flagged(
             flagged_by=by.id,
             reason=require_text("reason", reason, max_len=REASON_MAX),
@@ -125,7 +125,9 @@ class Idea(Aggregate):
 
     @event("FlagsDismissed")
     def _flags_dismissed(self, reason: str, dismissed_by: UUID, timestamp: datetime) -> None:
+        # Reviewed: whoever flagged it may flag it again (it may have been edited since).
         self.open_flags = 0
+        self.flagged_by = set()
 
     def hide(self, *, reason: str, by: Participant, at: datetime) -> None:
         by.require_organizer(self.jam_id)
@@ -153,6 +155,7 @@ class Idea(Aggregate):
     def _restored(self, reason: str, restored_by: UUID, timestamp: datetime) -> None:
         self.hidden = False
         self.open_flags = 0  # restoring after a review deals with the flags too
+        self.flagged_by = set()
 
     def mark_duplicate(self, *, original: Idea, by: Participant, at: datetime) -> None:
         by.require_organizer(self.jam_id)

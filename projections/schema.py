@@ -6,7 +6,8 @@ from projections.db import Cursor
 
 # Bumped whenever a table changes: read models of another version are dropped and
 # rebuilt from the log when a projection starts.
-SCHEMA_VERSION = 4  # 4: rm_ideas.changed_position; rm_votes.value NULL once withdrawn
+# 4: rm_ideas.changed_position; rm_votes.value NULL once withdrawn; rm_flags by position
+SCHEMA_VERSION = 4
 
 TABLES: dict[str, str] = {
     "rm_tracking": "name TEXT PRIMARY KEY, position BIGINT NOT NULL",
@@ -58,7 +59,7 @@ TABLES: dict[str, str] = {
     "rm_flags": (
         "idea_id TEXT NOT NULL, flagged_by TEXT NOT NULL, jam_id TEXT NOT NULL, "
         "reason TEXT NOT NULL, flagged_at TEXT NOT NULL, position BIGINT NOT NULL, "
-        "PRIMARY KEY (idea_id, flagged_by)"
+        "PRIMARY KEY (idea_id, position)"
     ),
     "rm_moderation": (
         "position BIGINT PRIMARY KEY, jam_id TEXT NOT NULL, target_kind TEXT NOT NULL, "

@@ -191,6 +191,21 @@ def test_an_author_cannot_flag_their_own_idea() -> None:
     assert idea.flagged_by == set()
 
 
+def test_once_organizers_have_reviewed_an_idea_its_flaggers_may_flag_it_again() -> None:
+    # It may have been edited since: those who noticed the first time must be heard again.
+    jam = create_jam()
+    organizer, idea, bea = join("organizer", jam), post(jam, join(jam=jam)), join(jam=jam)
+    idea.flag(reason="rude", by=bea, at=DURING)
+    with pytest.raises(ConflictingState, match="already"):
+        idea.flag(reason="rude", by=bea, at=DURING)
+    idea.dismiss_flags(reason="fair criticism", by=organizer, at=DURING)
+    idea.flag(reason="rude again", by=bea, at=DURING + MINUTE)
+    idea.hide(reason="rude", by=organizer, at=DURING + MINUTE)
+    idea.restore(reason="edited since", by=organizer, at=DURING + 2 * MINUTE)
+    idea.flag(reason="and again", by=bea, at=DURING + 3 * MINUTE)
+    assert idea.open_flags == 1
+
+
 def test_a_hidden_idea_cannot_be_flagged() -> None:
     # Hidden is already the organizers' answer: a flag would bring it back to their queue.
     jam = create_jam()
@@ -449,4 +464,4 @@ def test_replaying_an_ideas_events_rebuilds_the_same_idea() -> None:
     rebuilt = replay(idea.collect_events())
     assert vars(rebuilt) == vars(idea)
     assert (rebuilt.title, rebuilt.decision, rebuilt.hidden) == ("Four-day week", "funded", False)
-    assert len(rebuilt.flagged_by) == 1
+    assert rebuilt.flagged_by == set()  # reviewed by the restore: anyone may flag it again

@@ -68,8 +68,8 @@ class JamSequences(RuleBasedStateMachine):
         self.hidden: set[UUID] = set()
         self.blocked: set[UUID] = set()
         self.closed = False
-        self.flags: dict[UUID, set[UUID]] = {}
-        self.reviewed: dict[UUID, set[UUID]] = {}  # flags an organizer restored the idea after
+        self.flags: dict[UUID, list[UUID]] = {}  # who flagged each idea, in order
+        self.reviewed: dict[UUID, int] = {}  # how many of those an organizer has reviewed
         self.duplicate_of: dict[UUID, UUID] = {}
         self.decisions: dict[UUID, str] = {}
         self.labels: dict[str, str] = {}
@@ -96,6 +96,10 @@ class JamSequences(RuleBasedStateMachine):
         assert isinstance(refused, tuple(refusals)), f"{refused!r} is not one of {refusals}"
         assert self.app.position() == before  # a refused command writes nothing
         return False
+
+    def _unreviewed(self, idea: UUID) -> list[UUID]:
+        """Who flagged `idea` since an organizer last reviewed it (restored it, or dismissed)."""
+        return self.flags.get(idea, [])[self.reviewed.get(idea, 0) :]
 
     def _writer_refusals(self, person: UUID) -> list[type[DomainError]]:
         found: list[type[DomainError]] = []
@@ -166,7 +170,7 @@ class JamSequences(RuleBasedStateMachine):
             return
         (self.hidden.add if hide else self.hidden.discard)(idea)
         if not hide:
-            self.reviewed[idea] = set(self.flags.get(idea, set()))
+            self.reviewed[idea] = len(self.flags.get(idea, []))
 
     @rule(i=st.integers(0, PEOPLE - 1), block=st.booleans())
     def block(self, i: int, block: bool) -> None:
@@ -200,24 +204,23 @@ class JamSequences(RuleBasedStateMachine):
         refusals: list[type[DomainError]] = []
         if person in self.blocked:
             refusals.append(NotPermitted)
-        if person in self.flags.get(idea, set()) or person == self.authors[idea]:
+        if person in self._unreviewed(idea) or person == self.authors[idea]:
             refusals.append(ConflictingState)
         if idea in self.hidden:
             refusals.append(IdeaHidden)
         if self._expect(c.FlagIdea(actor=person, idea_id=idea, reason="off topic"), refusals):
-            self.flags.setdefault(idea, set()).add(person)
+            self.flags.setdefault(idea, []).append(person)
 
     @precondition(lambda self: self.ideas)
     @rule(n=st.integers(0, 1000))
     def dismiss_flags(self, n: int) -> None:
         idea = self.ideas[n % len(self.ideas)]
-        unreviewed = self.flags.get(idea, set()) - self.reviewed.get(idea, set())
         refusals: list[type[DomainError]] = []
-        if idea in self.hidden or not unreviewed:
+        if idea in self.hidden or not self._unreviewed(idea):
             refusals.append(ConflictingState)
         command = c.DismissFlags(actor=self.scene.organizer, idea_id=idea, reason="kept")
         if self._expect(command, refusals):
-            self.reviewed[idea] = set(self.flags.get(idea, set()))
+            self.reviewed[idea] = len(self.flags.get(idea, []))
 
     @precondition(lambda self: self.ideas)
     @rule(n=st.integers(0, 1000), m=st.integers(0, 1000))
@@ -332,8 +335,7 @@ class JamSequences(RuleBasedStateMachine):
             flags = {f.idea_id: f.flags for f in queue.flagged}
             # Hidden ideas with all their flags; others with the flags since their last restore.
             open_flags = {
-                i: by if i in self.hidden else by - self.reviewed.get(i, set())
-                for i, by in self.flags.items()
+                i: by if i in self.hidden else self._unreviewed(i) for i, by in self.flags.items()
             }
             assert flags == {str(i): len(by) for i, by in open_flags.items() if by}
 

@@ -185,6 +185,14 @@ def test_flags_moderation_and_decisions_check_roles(world):
     ).json()
     assert queue["flagged"] == []
     assert queue["actions"][0]["action"] == "dismiss"
+    again = client.post(f"{url}/flags", json={"reason": "still spam"}, headers=leader)
+    assert again.status_code == 201  # reviewed since: the same person may flag it again
+    queue = client.get(
+        f"/api/jams/{scene.jam_id}/moderation",
+        params={"after": again.json()["position"]},
+        headers=organizer,
+    ).json()
+    assert [(f["flags"], f["reasons"]) for f in queue["flagged"]] == [(1, ["still spam"])]
     decision = {"decision": "funded", "note": "Go"}
     assert client.post(f"{url}/decision", json=decision, headers=organizer).status_code == 403
     assert client.post(f"{url}/decision", json=decision, headers=leader).status_code == 200
