@@ -73,6 +73,9 @@ _TOPIC_CHANGED = {
 }
 
 
+SIGNED_OUT = "You are signed out. Your own invite code signs you back in as yourself."
+
+
 def _back(
     request: Request[Any, Any, Any], fallback: str, notice: str | None = None, *, done: bool = False
 ) -> Redirect:
@@ -246,8 +249,7 @@ class PagesController(Controller):
             path="/",
         )
         return Redirect(
-            "/?"
-            + urlencode(notice_params(request, "You are signed out.", "/", reader=None, done=True)),
+            "/?" + urlencode(notice_params(request, SIGNED_OUT, "/", reader=None, done=True)),
             cookies=[gone],
         )
 
