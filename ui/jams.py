@@ -319,5 +319,7 @@ class JamController(Controller):
 
 
 def _has_forum(cur: Any, jam_id: UUID, forum: str) -> bool:
+    """False only for a jam the read models hold without that forum (not one they do not
+    hold yet: a read without `after` may come before the jam is projected)."""
     info = queries.jam_info(cur, str(jam_id))
-    return info is not None and any(f.slug == forum for f in info.forums)
+    return info is None or any(f.slug == forum for f in info.forums)
