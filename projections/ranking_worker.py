@@ -195,7 +195,8 @@ class RankingWorker:
         result = self.engine.run(snapshot, state.topics)
         state.texts = {i.id: i.text for i in visible}
         state.vectorizer = result.vectorizer or state.vectorizer
-        pairs = self._pairs(state, result.vectors, changed, result.topics.assignment)
+        posted = {i.id: i.posted_at for i in visible}
+        pairs = self._pairs(state, result.vectors, changed, result.topics.assignment, posted)
         with self.views.transaction() as cur:
             rv.store_topics(cur, jam_id, result.topics)
             rv.store_ranking(cur, jam_id, result.ranking)
@@ -262,6 +263,7 @@ class RankingWorker:
         vectors: dict[str, np.ndarray],
         changed: list[str],
         topics: dict[str, str],
+        posted: dict[str, datetime],
     ) -> list[DuplicatePair]:
         """Likely duplicates: each idea new or edited since the last refresh, against all.
 
@@ -269,7 +271,9 @@ class RankingWorker:
         jam: every idea is new to this worker), each idea is compared with the
         earlier ideas of its own topic only; near-copies nearly always share one.
         """
-        ids = list(vectors)  # in posting order
+        # In the order they were posted (by their time: an import or a seeded jam may log
+        # ideas out of it), so the earlier idea of a pair, the likely original, comes first.
+        ids = sorted(vectors, key=posted.__getitem__)  # stable: at one time, the log's order
         live = set(ids)
         state.pairs = {
             k: p

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import uuid4
 
 import numpy as np
@@ -212,6 +213,35 @@ def test_a_near_copy_is_suggested_as_a_duplicate_of_the_earlier_idea(app, scene,
     runner.catch_up()
     with views.reading() as cur:
         assert rv.duplicate_pairs(cur, str(scene.jam_id)) == []  # dealt with
+
+
+def test_the_likely_original_is_the_idea_posted_first_even_when_logged_later(
+    app, scene, clock, make_views
+):
+    # A seeded or imported jam logs ideas out of their posting order: the pair was
+    # oriented by log position, calling the older idea the copy.
+    views, runner, worker = refreshed(app, make_views())
+    author = scene.join()
+    start = clock.now
+    clock.advance(timedelta(hours=1))
+    later = scene.post_idea(author, title="Standing desks in every meeting room", body="Desks")
+    earlier = uuid4()
+    app.handle(
+        c.PostIdea(
+            actor=author,
+            jam_id=scene.jam_id,
+            idea_id=earlier,
+            forum="health",
+            title="Standing desks in every meeting room!",
+            body="Desks",
+            at=start + timedelta(minutes=10),
+        )
+    )
+    runner.catch_up()
+    worker.step(force=True)
+    with views.reading() as cur:
+        pairs = [(p.idea_id, p.original_id) for p in rv.duplicate_pairs(cur, str(scene.jam_id))]
+    assert (str(later), str(earlier)) in pairs
 
 
 def test_a_hidden_duplicate_is_not_in_the_shortlists_evidence_until_restored(
