@@ -77,19 +77,6 @@ class Invite(Aggregate):
         self.jam_id = jam_id
         self.uses = uses
         self.redeemed = 0
-        # A personal invite (one use) names who joined with it: the code then signs its
-        # holder back in (a second device, after signing out) instead of being used up.
-        self.holder: UUID | None = None
-
-    def signs_back_in(self, display_name: str) -> UUID | None:
-        """Who a personal invite, once used, signs in again (None: it admits someone new).
-
-        The name is checked all the same: bad input is refused whatever the code.
-        """
-        if self.holder is None:
-            return None
-        require_text("display name", display_name, max_len=NAME_MAX)
-        return self.holder
 
     def redeem(self, *, participant_id: UUID, at: datetime) -> None:
         if self.redeemed >= self.uses:
@@ -99,8 +86,6 @@ class Invite(Aggregate):
     @event("Redeemed")
     def _redeemed(self, participant_id: UUID, timestamp: datetime) -> None:
         self.redeemed += 1
-        if self.uses == 1:
-            self.holder = participant_id
 
 
 def invited_to(own_jam: UUID | None, jam_id: UUID | None) -> bool:

@@ -151,8 +151,6 @@ def join_jam(cmd: c.JoinJam, load: Loader, at: datetime) -> Decision:
     invite = load.find(Invite, invite_id(cmd.invite_code))
     if invite is None:
         raise InvalidValue("this invite code is not valid")
-    if (holder := invite.signs_back_in(cmd.display_name)) is not None:
-        return Decision([], holder)
     if load.find(Participant, cmd.participant_id) is not None:
         raise ConflictingState("a participant with this id already exists")
     participant = Participant.join(

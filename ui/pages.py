@@ -73,9 +73,6 @@ _TOPIC_CHANGED = {
 }
 
 
-SIGNED_OUT = "You are signed out. Your own invite code signs you back in as yourself."
-
-
 def _back(
     request: Request[Any, Any, Any], fallback: str, notice: str | None = None, *, done: bool = False
 ) -> Redirect:
@@ -249,7 +246,8 @@ class PagesController(Controller):
             path="/",
         )
         return Redirect(
-            "/?" + urlencode(notice_params(request, SIGNED_OUT, "/", reader=None, done=True)),
+            "/?"
+            + urlencode(notice_params(request, "You are signed out.", "/", reader=None, done=True)),
             cookies=[gone],
         )
 

@@ -9,7 +9,6 @@ import pytest
 from domain import Participant
 from domain.errors import (
     ConflictingState,
-    InvalidText,
     InvalidValue,
     InviteUsedUp,
     NotOrganizer,
@@ -47,18 +46,6 @@ def test_an_invite_is_used_up_after_its_one_use() -> None:
     with pytest.raises(InviteUsedUp):
         redeem(invite, name="Bob")
     assert issubclass(InviteUsedUp, ConflictingState)
-
-
-def test_a_personal_invite_once_used_signs_its_holder_back_in() -> None:
-    invite = issue(jam=create_jam(), uses=1)
-    assert invite.signs_back_in("Ada") is None  # not used yet: it admits someone new
-    ada = redeem(invite)
-    assert invite.signs_back_in("Ada on her phone") == ada.id
-    with pytest.raises(InvalidText):
-        invite.signs_back_in(" ")
-    shared = issue(jam=create_jam(), uses=3)
-    redeem(shared)
-    assert shared.signs_back_in("Bob") is None  # whose would it be?
 
 
 def test_an_invite_for_several_uses_admits_that_many_people() -> None:
