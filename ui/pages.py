@@ -36,7 +36,7 @@ from jam import commands as c
 from jam.application import JamApplication
 from jam.errors import ApplicationError
 from projections import queries
-from projections.models import JamCentral
+from projections.models import CommentNode, JamCentral
 from ui.auth import MAX_AGE_S, SESSION_COOKIE, issue_token, signed_in, viewer
 from ui.bootstrap import Services
 from ui.notices import key_of, notice_params
@@ -71,6 +71,30 @@ _TOPIC_CHANGED = {
     "merge": "The topics are merged.",
     "split": "The topic is split: its ideas may form new topics at the next refresh.",
 }
+
+
+def capped(comments: list[CommentNode], depth_max: int) -> list[CommentNode]:
+    """The comment tree with replies deeper than `depth_max` listed, in order, under their
+    ancestor at that depth: the page's template nests by recursion, and a chain of
+    hundreds of replies (a log from before replies were limited) would break it."""
+
+    def flat(nodes: list[CommentNode]) -> list[CommentNode]:
+        out, stack = [], list(reversed(nodes))
+        while stack:  # no recursion here: the chain may be as deep as it likes
+            node = stack.pop()
+            out.append(msgspec.structs.replace(node, replies=[]))
+            stack.extend(reversed(node.replies))
+        return out
+
+    def cap(nodes: list[CommentNode], depth: int) -> list[CommentNode]:
+        return [
+            msgspec.structs.replace(
+                n, replies=cap(n.replies, depth + 1) if depth < depth_max else flat(n.replies)
+            )
+            for n in nodes
+        ]
+
+    return cap(comments, 0)
 
 
 def _back(
@@ -375,7 +399,9 @@ class PagesController(Controller):
             "thread.html",
             context={
                 "me": me,
-                "thread": thread,
+                "thread": msgspec.structs.replace(
+                    thread, comments=capped(thread.comments, REPLY_DEPTH_MAX)
+                ),
                 "jam": info,
                 "organizer": organizer,
                 "leader": leader,

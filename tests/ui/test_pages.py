@@ -16,10 +16,12 @@ from jam import commands as c
 from jam.application import JamApplication
 from jam.settings import Settings
 from projections import queries
+from projections.models import CommentNode
 from tests.stories import open_jam
 from ui.app import create_app
 from ui.auth import SESSION_COOKIE, issue_token
 from ui.notices import signature as notice_signature
+from ui.pages import capped
 
 XSS = '<script>alert("owned")</script><img src=x onerror=alert(1)>'
 
@@ -861,3 +863,24 @@ def test_organizers_block_an_ideas_author_from_the_thread_page(site):
         scene.post_idea(ada, title="More watches")
     _as(client, scene.join(name="Bea"))
     assert "Block or unblock" not in client.get(thread).text  # organizers only
+
+
+def test_a_chain_of_replies_deeper_than_the_limit_is_shown_flat_below_it():
+    # Logged before replies were limited, a chain of hundreds broke the page's template.
+    def node(n: int, replies: list) -> CommentNode:
+        return CommentNode(f"c{n}", "a", "Ada", "employee", "Yes", "t", None, False, replies)
+
+    chain: list = []
+    for n in reversed(range(400)):
+        chain = [node(n, chain)]
+    shown, depth, order = capped(chain, 3), 0, []
+    level = shown
+    while level:
+        order.extend(c.id for c in level[:1])
+        if len(level) > 1:
+            order.extend(c.id for c in level[1:])
+            assert all(not c.replies for c in level)  # flat below the limit
+            break
+        level, depth = level[0].replies, depth + 1
+    assert depth == 4  # three levels of nesting, then one flat list
+    assert order == [f"c{n}" for n in range(400)]
