@@ -235,6 +235,7 @@ class GroupCommitter:
 
         events = [event for _, own, _ in decided for event in own]
         positions: dict[tuple[UUID, int], int] = {}
+        lost = False  # the batch's changes were not saved
         if events:
             try:
                 recordings = self._host.record(events)
@@ -244,7 +245,7 @@ class GroupCommitter:
             except Exception as exc:
                 for item, _, _ in decided:
                     item.future.set_exception(exc)
-                decided = []
+                decided, lost = [], True
             else:
                 view.saved()
                 for r in recordings:
@@ -258,7 +259,9 @@ class GroupCommitter:
         # or a read "after" it could miss them.
         batch_last = max(positions.values(), default=0)
         for item, answer in ((i, answers[id(i)]) for i in batch if id(i) in answers):
-            if isinstance(answer, BaseException):
+            if lost:  # decided on changes that were not saved: decide again, on what was
+                self._one_by_one(item)
+            elif isinstance(answer, BaseException):
                 item.future.set_exception(answer)
             elif answer.position < batch_last:
                 item.future.set_result(Done(position=batch_last, id=answer.id))

@@ -205,6 +205,29 @@ def test_a_store_failure_fails_the_batch_and_writes_nothing(app, clock):
     assert app.position() == before
 
 
+def test_a_command_that_relied_on_a_batch_that_was_not_saved_is_decided_again(app, clock):
+    # The second vote found the first one's (unsaved) vote and changed nothing; when the
+    # batch failed to save, it was still answered Done, for a vote that did not exist.
+    scene = open_jam(app, clock)
+    ada, bob = scene.join(name="Ada"), scene.join(name="Bob")
+    idea = scene.post_idea(ada)
+    failures = iter([OperationalError("connection refused")])
+
+    def flaky(events):
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return app.record(events)
+
+    _slow_committer(app, record=flaky)
+    results = _together(app, [c.CastVote(actor=bob, idea_id=idea, value=1) for _ in range(2)])
+    done = [r for r in results if isinstance(r, c.Done)]
+    assert len(done) == 1, results
+    assert isinstance(next(r for r in results if not isinstance(r, c.Done)), StoreUnavailable)
+    assert app.load(Vote, vote_id(idea, bob)).value == 1  # what was answered Done exists
+    assert done[0].position >= app.recorder.position_of(vote_id(idea, bob), 1)
+
+
 def test_an_unreachable_store_fails_the_whole_batch_at_its_first_read(app, clock):
     scene = open_jam(app, clock)
     ada = scene.join()
