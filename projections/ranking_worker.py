@@ -9,9 +9,7 @@ Organizers' decisions about clusters come from the log (topic board events).
 
 from __future__ import annotations
 
-import itertools
 import logging
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -98,9 +96,6 @@ class RankingWorker:
         self._on_refresh = on_refresh
         self._monotonic = monotonic
         self._jams: dict[str, _Jam] = {}
-        # Each notice has an id of its own: streams send an update once per (position,
-        # kind, id), and a refresh may follow an assignment at the same log position.
-        self._token, self._notices = secrets.token_hex(4), itertools.count(1)
         self._wanted: dict[str, int] = {}  # jam -> position a reader is waiting for
         self._wake = threading.Event()
         self._refreshed = threading.Condition()
@@ -210,7 +205,7 @@ class RankingWorker:
             self._on_refresh(state.last_refresh_s)
         with self._refreshed:
             self._refreshed.notify_all()
-        return self._notice(snapshot.position, jam_id)
+        return self._notice(snapshot.position, jam_id, "refreshed")
 
     def wait_for(self, jam_id: str, position: int, timeout: float) -> bool:
         """Refresh `jam_id` soon if it is behind `position`; wait until it is (or time out)."""
@@ -252,10 +247,14 @@ class RankingWorker:
         with self.views.transaction() as cur:
             rv.assign_provisionally(cur, jam_id, assigned)
         state.last_idea_position = max(int(r[3]) for r in rows)
-        return self._notice(position, jam_id)
+        return self._notice(position, jam_id, "assigned")
 
-    def _notice(self, position: int, jam_id: str) -> Update:
-        return Update(position, jam_id, TOPICS, f"{jam_id}:{self._token}.{next(self._notices)}")
+    @staticmethod
+    def _notice(position: int, jam_id: str, what: str) -> Update:
+        # Streams send an update once per (position, kind, id). A refresh may follow an
+        # assignment at the same log position, so each names what it announces; and two
+        # web workers' rankers announcing the same thing at the same position make one.
+        return Update(position, jam_id, TOPICS, f"{jam_id}:{what}")
 
     def _pairs(
         self,

@@ -170,6 +170,16 @@ def test_organizers_decisions_from_the_log_are_respected(app, scene, make_views)
     assert len(members) == 5
 
 
+def test_two_workers_announcing_one_refresh_send_one_notice(app, scene, make_views):
+    # Each web worker may run a ranker of its own: notices of the same refresh at the same
+    # position must be one update to a stream, not one fetch of the page per worker.
+    views = make_views()
+    runner_for(app, views).catch_up()
+    jam = str(scene.jam_id)
+    first, second = worker_for(app, views).refresh(jam), worker_for(app, views).refresh(jam)
+    assert first == second
+
+
 def test_a_restarted_worker_keeps_the_ids_organizers_named(app, scene, make_views):
     # Started afresh, a worker numbered clusters again from t1 by size: an organizer's
     # rename of one (recorded by id) went to another topic.
