@@ -217,12 +217,12 @@ def refresh_topics(
     new_members: dict[int, set[str]] = {}
     free_labels = np.zeros(0, dtype=int)
     X = np.stack([vectors[i.id] for i in free]) if free else np.zeros((0, 1))
+    decided_ids = sorted(set(fixed.values()))
+    decided_centers = _centres(decided_ids, fixed, vectors)
     if len(free) >= config.min_ideas and np.any(X):  # texts with no words at all: no topics
         clusterer.fit(X)
         free_labels = np.asarray(clusterer.labels_)
         centers = _normalised(np.asarray(clusterer.cluster_centers_, dtype=np.float64))
-        decided_ids = sorted(set(fixed.values()))
-        decided_centers = _centres(decided_ids, fixed, vectors)
         for row, (idea, label) in enumerate(zip(free, free_labels, strict=True)):
             # A free idea that sits closer to a decided cluster joins it.
             if decided_ids:
@@ -239,8 +239,6 @@ def refresh_topics(
     else:
         # Too few free ideas for topics of their own (say every topic was pinned, merged or
         # split): each joins the decided cluster it is most like, if like any at all.
-        decided_ids = sorted(set(fixed.values()))
-        decided_centers = _centres(decided_ids, fixed, vectors)
         for row, idea in enumerate(free):
             sims = decided_centers @ X[row] if decided_ids else np.zeros(0)
             best = int(np.argmax(sims)) if len(sims) else -1

@@ -35,7 +35,7 @@ from ui.live import Publisher, channels_plugin, idea_stream, jam_stream, publish
 from ui.me import MeController
 from ui.metrics import forget_this_process, metrics, observe
 from ui.notices import form_key, shown_notice
-from ui.page_errors import APP_EXCEPTION_HANDLERS
+from ui.page_errors import APP_EXCEPTION_HANDLERS, NOT_PAGES
 from ui.pages import PagesController
 from ui.participants import ParticipantController
 from ui.reads import follow_projection
@@ -131,7 +131,7 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
             secret=hashlib.sha256(b"csrf:" + key).hexdigest(),
             cookie_name="openjam_csrf",
             cookie_httponly=True,
-            exclude=["/api", "/health", "/ready", "/metrics", "/schema", "/static"],
+            exclude=list(NOT_PAGES),
         ),
         request_max_body_size=MAX_BODY_BYTES,
         exception_handlers=APP_EXCEPTION_HANDLERS,

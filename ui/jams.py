@@ -244,6 +244,8 @@ class JamController(Controller):
         hidden_too = await sees_hidden(services, request, str(jam_id))
         start = _read_cursor(cursor, sort) if cursor else offset
         key = ("ideas", jam_id, forum, sort, limit, start, hidden_too)
+        # A place in the order, or (newest first) the idea the page follows.
+        skip, after_idea = (start, None) if isinstance(start, int) else (0, start)
 
         def read(cur: Any) -> tuple[Body, tuple[str, ...]] | None:
             page = queries.ideas(
@@ -252,16 +254,14 @@ class JamController(Controller):
                 forum=forum,
                 sort=sort,
                 limit=limit,
-                offset=start if isinstance(start, int) else 0,
-                after_idea=None if isinstance(start, int) else start,
+                offset=skip,
+                after_idea=after_idea,
                 include_hidden=hidden_too,
             )
             if not page and forum is not None and not _has_forum(cur, jam_id, forum):
                 return None  # a mistyped forum is an error, not an empty forum
             following: int | tuple[str, str] = (
-                (page[-1].posted_at, page[-1].id)
-                if sort == "new" and page
-                else (start if isinstance(start, int) else 0) + limit
+                (page[-1].posted_at, page[-1].id) if sort == "new" and page else skip + limit
             )
             more = (("X-Next-Cursor", _cursor(following)),) if len(page) == limit else ()
             tags = list_tags(str(jam_id), sort, (i.id for i in page))

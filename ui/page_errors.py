@@ -63,10 +63,14 @@ def _me(request: Request[Any, Any, Any]) -> Participant | None:
         return None
 
 
-def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    # The most specific handler, as litestar chooses it.
+def _as_json(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The API's answer to `exc`: its most specific handler, as litestar chooses one."""
     handler = next(EXCEPTION_HANDLERS[k] for k in type(exc).__mro__ if k in EXCEPTION_HANDLERS)
-    answer: Response[Any] = handler(request, exc)
+    return handler(request, exc)
+
+
+def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    answer = _as_json(request, exc)
     status = answer.status_code
     if status == 401:
         # Signed out (or the session expired): sign in, then come back here. A form post
@@ -117,16 +121,16 @@ PAGE_EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     Exception: page_error,
 }
 
-# Where no route answers (an unknown path), a browser asking for a page gets one.
-_NOT_PAGES = ("/api", "/health", "/ready", "/metrics", "/schema", "/static")
+# Paths under these serve no pages (the API, probes, metrics, the schema, static files).
+NOT_PAGES = ("/api", "/health", "/ready", "/metrics", "/schema", "/static")
 
 
 def page_or_json(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Where no route answers (an unknown path), a browser asking for a page gets one."""
     wants_page = "text/html" in request.headers.get("accept", "")
-    if wants_page and not request.url.path.startswith(_NOT_PAGES):
+    if wants_page and not request.url.path.startswith(NOT_PAGES):
         return page_error(request, exc)
-    handler = next(EXCEPTION_HANDLERS[k] for k in type(exc).__mro__ if k in EXCEPTION_HANDLERS)
-    return handler(request, exc)
+    return _as_json(request, exc)
 
 
 APP_EXCEPTION_HANDLERS: dict[type[Exception], Any] = dict.fromkeys(EXCEPTION_HANDLERS, page_or_json)

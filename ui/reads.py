@@ -100,10 +100,21 @@ async def require_role(
     services: Services, request: Request[Any, Any, Any], jam_id: UUID, roles: set[Role]
 ) -> Participant:
     """The signed-in participant if they hold one of `roles` in this jam; else 401 or 403."""
-    person = await role_of(services, signed_in(request))
+    return await require_role_of(services, signed_in(request), jam_id, roles)
+
+
+async def require_role_of(
+    services: Services,
+    participant_id: UUID,
+    jam_id: UUID,
+    roles: set[Role],
+    doing: str = "see this",
+) -> Participant:
+    """`participant_id` if they hold one of `roles` in this jam; else 403 (404: no such jam)."""
+    person = await role_of(services, participant_id)
     if person is None or not any(person.acts_as(role, jam_id) for role in roles):
         allowed = " or ".join(sorted(r.value + "s" for r in roles))
-        raise PermissionDeniedException(f"only {allowed} of this jam may see this")
+        raise PermissionDeniedException(f"only {allowed} of this jam may {doing}")
     if person.jam_id is None:  # an organizer of every jam: of this one only if it exists
         await require_jam(services, jam_id)
     return person

@@ -13,7 +13,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
-from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
+from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
@@ -26,7 +26,7 @@ from projections.similar_ideas import SimilarIdea
 from ranking.model import Cluster, DuplicatePair
 from ui.asof import refresh_as_of
 from ui.bootstrap import Services
-from ui.reads import AsOf, in_utc, require_role, role_of
+from ui.reads import AsOf, in_utc, require_role, require_role_of
 from ui.schemas import Written, acting, handle, written
 
 SIMILAR_TEXT_MAX = 2_000
@@ -219,9 +219,7 @@ async def change_topic(
     """
     services: Services = state.services
     # Before anything about the clusters: what they hold is for organizers to learn.
-    person = await role_of(services, who["actor"])
-    if person is None or not person.acts_as(Role.ORGANIZER, jam_id):
-        raise PermissionDeniedException("only an organizer of this jam may shape its topics")
+    await require_role_of(services, who["actor"], jam_id, {Role.ORGANIZER}, "shape its topics")
     try:
         require_cluster_id(cluster_id)
         if data.action == "merge":
