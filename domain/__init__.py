@@ -7,7 +7,7 @@ arguments, so replaying the log always rebuilds the same state.
 from domain.comment import Comment
 from domain.idea import Idea
 from domain.jam import Forum, Jam
-from domain.participant import Invite, Participant
+from domain.participant import Invite, Participant, SignInKey
 from domain.vote import Vote
 
-__all__ = ["Comment", "Forum", "Idea", "Invite", "Jam", "Participant", "Vote"]
+__all__ = ["Comment", "Forum", "Idea", "Invite", "Jam", "Participant", "SignInKey", "Vote"]

@@ -18,7 +18,7 @@ from domain.errors import (
     ParticipantBlocked,
 )
 from domain.text import NAME_MAX, REASON_MAX, require_text
-from domain.values import Role, Segment, invite_id, parse_enum
+from domain.values import Role, Segment, invite_id, parse_enum, sign_in_key_id
 
 MAX_INVITE_USES = 100_000
 
@@ -129,6 +129,7 @@ class Participant(Aggregate):
         self.segment = Segment(segment)
         self.role = Role(role)
         self.blocked = False
+        self.sign_in_key: UUID | None = None
 
     # Permission checks. An organizer without a jam organizes every jam.
     def belongs_to(self, jam_id: UUID | None) -> bool:
@@ -192,7 +193,39 @@ class Participant(Aggregate):
     def _unblocked(self, reason: str, unblocked_by: UUID, timestamp: datetime) -> None:
         self.blocked = False
 
+    def signs_in_with(self, key: SignInKey) -> bool:
+        """Only the newest key a participant made signs them in: a new one retires the old."""
+        return key.participant_id == self.id and key.id == self.sign_in_key
+
+    @event("SignInKeyMade")
+    def _sign_in_key_made(self, key_id: UUID, timestamp: datetime) -> None:
+        self.sign_in_key = key_id
+
     def _require_moderator(self, by: Participant) -> None:
         by.require_organizer(self.jam_id)
         if by.id == self.id:
             raise NotPermitted("organizers cannot block or unblock themselves")
+
+
+class SignInKey(Aggregate):
+    """A participant's own code for signing back in, made at their request.
+
+    Like an invite's, its id is derived from the code, so the code is never stored: not
+    even organizers, who see every invite code, can read it and sign in as its holder.
+    """
+
+    id: UUID
+
+    @classmethod
+    def make(cls, *, code: str, holder: Participant, by: Participant, at: datetime) -> SignInKey:
+        """Made by the holder alone (anyone else could then sign in as them); the caller
+        saves the holder, which now takes only this key, alongside."""
+        if by.id != holder.id:
+            raise NotPermitted("only participants themselves can make their sign-in code")
+        key = cls(id=sign_in_key_id(code), participant_id=holder.id, timestamp=at)
+        holder._sign_in_key_made(key_id=key.id, timestamp=at)
+        return key
+
+    @event("Made")
+    def __init__(self, participant_id: UUID, timestamp: datetime) -> None:
+        self.participant_id = participant_id

@@ -40,6 +40,7 @@ class JamState(StrEnum):
 # Namespaces for ids derived from natural keys (uuid5), fixed forever.
 VOTE_NAMESPACE = UUID("6f1c1c3e-3d5a-4a36-9a51-9e1f2b0c7a10")
 INVITE_NAMESPACE = UUID("0b9e4f6e-58d4-4c53-a0f4-3d0f3f1c2e77")
+SIGN_IN_KEY_NAMESPACE = UUID("5d3a8c1e-7f2b-4e69-b8a4-c61e0d9f4b25")
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -58,6 +59,11 @@ def normalise_invite_code(code: str) -> str:
 def invite_id(code: str) -> UUID:
     """Invites are found by their code without storing the code itself."""
     return uuid5(INVITE_NAMESPACE, normalise_invite_code(code))
+
+
+def sign_in_key_id(code: str) -> UUID:
+    """A personal sign-in code is found the way an invite is, and never stored either."""
+    return uuid5(SIGN_IN_KEY_NAMESPACE, normalise_invite_code(code))
 
 
 def parse_enum(kind: type[E], value: str, field: str) -> E:

@@ -84,6 +84,12 @@ class JoinJam(Command, frozen=True, kw_only=True):
     display_name: str
 
 
+class MakeSignInKey(Command, frozen=True, kw_only=True):
+    """The actor's own code for signing back in; it retires any code made before."""
+
+    code: str
+
+
 class RenameParticipant(Command, frozen=True, kw_only=True):
     participant_id: UUID
     display_name: str
@@ -239,6 +245,7 @@ AnyCommand = (
     | ClearAlert
     | IssueInvite
     | JoinJam
+    | MakeSignInKey
     | RenameParticipant
     | BlockParticipant
     | UnblockParticipant

@@ -16,10 +16,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain import Comment, Forum, Idea, Invite, Jam, Participant, Vote
+from domain import Comment, Forum, Idea, Invite, Jam, Participant, SignInKey, Vote
 from domain.errors import ConflictingState, InvalidValue
 from domain.topics import TopicBoard, topic_board_id
-from domain.values import invite_id, vote_id
+from domain.values import invite_id, sign_in_key_id, vote_id
 from domain.vote import check_can_vote
 from jam import commands as c
 from jam.errors import NotSignedIn
@@ -160,6 +160,16 @@ def join_jam(cmd: c.JoinJam, load: Loader, at: datetime) -> Decision:
         at=at,
     )
     return Decision([invite, participant], participant.id)
+
+
+@handles(c.MakeSignInKey)
+def make_sign_in_key(cmd: c.MakeSignInKey, load: Loader, at: datetime) -> Decision:
+    by = actor(cmd, load)
+    if load.find(SignInKey, sign_in_key_id(cmd.code)) is not None:
+        raise ConflictingState("a sign-in key with this code already exists")
+    holder = load.load(Participant, by.id)
+    key = SignInKey.make(code=cmd.code, holder=holder, by=by, at=at)
+    return Decision([holder, key], key.id)
 
 
 @handles(c.RenameParticipant)
@@ -401,6 +411,8 @@ def created_ids(cmd: c.Command) -> list[UUID]:
         return [cmd.participant_id]
     if isinstance(cmd, c.IssueInvite):
         return [invite_id(cmd.code)]
+    if isinstance(cmd, c.MakeSignInKey):
+        return [sign_in_key_id(cmd.code)]
     if isinstance(cmd, c.CreateJam):
         return [cmd.jam_id]
     return []

@@ -12,15 +12,25 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 def new_invite_code() -> str:
     """15 characters of base32 (75 bits), shown in groups of five."""
-    return _grouped("".join(secrets.choice(_ALPHABET) for _ in range(15)))
+    return secret_code(15)
 
 
 def invite_code_for(secret: bytes, scope: str) -> str:
     """A code derived from `scope` (a request's retry key): a retry gets the same codes,
     and without the secret they are as hard to guess as random ones."""
-    bits = int.from_bytes(hmac.digest(secret, scope.encode(), hashlib.sha256)[:10], "big")
-    return _grouped("".join(_ALPHABET[(bits >> (5 * i)) & 31] for i in range(15)))
+    return secret_code_for(secret, scope, 15)
+
+
+def secret_code(chars: int) -> str:
+    """`chars` random characters of base32 (5 bits each), in groups of five."""
+    return _grouped("".join(secrets.choice(_ALPHABET) for _ in range(chars)))
+
+
+def secret_code_for(secret: bytes, scope: str, chars: int) -> str:
+    digest = hmac.digest(secret, scope.encode(), hashlib.sha256)[: (5 * chars + 7) // 8]
+    bits = int.from_bytes(digest, "big")
+    return _grouped("".join(_ALPHABET[(bits >> (5 * i)) & 31] for i in range(chars)))
 
 
 def _grouped(raw: str) -> str:
-    return f"{raw[:5]}-{raw[5:10]}-{raw[10:]}"
+    return "-".join(raw[i : i + 5] for i in range(0, len(raw), 5))

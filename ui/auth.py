@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Request
+from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
 from jam.settings import Settings
@@ -47,6 +48,18 @@ def secret_key(settings: Settings) -> bytes:
         finally:
             fresh.unlink()
     return path.read_text().strip().encode()
+
+
+def session_cookie(key: bytes, participant_id: UUID) -> Cookie:
+    """The cookie that signs this browser in as `participant_id`."""
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=issue_token(key, participant_id),
+        httponly=True,
+        samesite="lax",
+        max_age=MAX_AGE_S,
+        path="/",
+    )
 
 
 def _sign(key: bytes, payload: str) -> str:

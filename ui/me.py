@@ -1,16 +1,34 @@
-"""The signed-in participant's own page of activity."""
+"""The signed-in participant's own page of activity, and their personal code."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
+from litestar.status_codes import HTTP_201_CREATED
 
+from jam import commands as c
+from jam.sign_in_keys import new_sign_in_code, sign_in_code_for
 from projections.models import Activity
 from ui.auth import signed_in
 from ui.bootstrap import Services
 from ui.reads import After, activity_of, caught_up
+from ui.schemas import PersonalCode, handle, idempotency_key
+
+# A code is a password: no cache, shared or private, may keep the answer that shows it.
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+async def make_personal_code(
+    state: State, request: Request[Any, Any, Any], *, form: bool = False
+) -> str:
+    """Makes the signed-in participant a new personal code, retiring the one before."""
+    actor = signed_in(request, form=form)
+    key = idempotency_key(request)
+    code = sign_in_code_for(state.secret, f"{actor.hex}:{key}") if key else new_sign_in_code()
+    await handle(state, c.MakeSignInKey(actor=actor, client_key=key, code=code))
+    return code
 
 
 class MeController(Controller):
@@ -25,3 +43,17 @@ class MeController(Controller):
         services: Services = state.services
         await caught_up(services, after)
         return await activity_of(services, participant)
+
+    @post(
+        "/personal-code",
+        summary="Make my personal code",
+        description="A code that signs me back in as myself (`POST /api/session/personal-code`),"
+        " after signing out or on another device. It is shown only in this answer and stored"
+        " only as a one-way hash; making a new one retires the one before.",
+        status_code=HTTP_201_CREATED,
+    )
+    async def personal_code(
+        self, state: State, request: Request[Any, Any, Any]
+    ) -> Response[PersonalCode]:
+        code = await make_personal_code(state, request)
+        return Response(PersonalCode(code), status_code=HTTP_201_CREATED, headers=NO_STORE)

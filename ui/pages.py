@@ -35,10 +35,12 @@ from domain.values import Role
 from jam import commands as c
 from jam.application import JamApplication
 from jam.errors import ApplicationError
+from jam.sign_in_keys import holder_of
 from projections import queries
 from projections.models import CommentNode, JamCentral
-from ui.auth import MAX_AGE_S, SESSION_COOKIE, issue_token, signed_in, viewer
+from ui.auth import SESSION_COOKIE, session_cookie, signed_in, viewer
 from ui.bootstrap import Services
+from ui.me import NO_STORE, make_personal_code
 from ui.notices import key_of, notice_params
 from ui.page_errors import PAGE_EXCEPTION_HANDLERS, safe_next
 from ui.reads import (
@@ -243,18 +245,33 @@ class PagesController(Controller):
             back = safe_next(data.get("next"))
             query = notice_params(request, str(exc), "/") + ([("next", back)] if back else [])
             return Redirect("/?" + urlencode(query))
-        token = issue_token(state.secret, done.id)  # type: ignore[arg-type]
-        cookie = Cookie(
-            key=SESSION_COOKIE,
-            value=token,
-            httponly=True,
-            samesite="lax",
-            max_age=MAX_AGE_S,
-            path="/",
-        )
+        cookie = session_cookie(state.secret, done.id)  # type: ignore[arg-type]
         back = safe_next(data.get("next"))
         then = f"&next={quote(back)}" if back else ""
         return Redirect(f"/?after={done.position}{then}", cookies=[cookie])
+
+    @post("/signin/personal")
+    async def sign_in_again(
+        self, state: State, request: Request[Any, Any, Any], data: Form
+    ) -> Redirect:
+        back = safe_next(data.get("next"))
+        try:
+            holder = await sync_to_thread(
+                holder_of, state.services.jam, data.get("personal_code", "")
+            )
+        except DomainError as exc:
+            query = notice_params(request, str(exc), "/") + ([("next", back)] if back else [])
+            return Redirect("/?" + urlencode(query))
+        cookie = session_cookie(state.secret, holder.id)
+        return Redirect(back or "/", cookies=[cookie])
+
+    @post("/me/personal-code")
+    async def personal_code(self, state: State, request: Request[Any, Any, Any]) -> Template:
+        # Shown in the answer to this POST, never in a URL: a reload makes another code,
+        # which only retires this one.
+        code = await make_personal_code(state, request, form=True)
+        me = await _me(state.services, request)
+        return Template("personal_code.html", context={"me": me, "code": code}, headers=NO_STORE)
 
     @post("/signout")
     async def sign_out(self, request: Request[Any, Any, Any]) -> Redirect:
@@ -269,9 +286,9 @@ class PagesController(Controller):
             expires=0,
             path="/",
         )
+        said = "You are signed out. Your personal code, if you made one, signs you back in."
         return Redirect(
-            "/?"
-            + urlencode(notice_params(request, "You are signed out.", "/", reader=None, done=True)),
+            "/?" + urlencode(notice_params(request, said, "/", reader=None, done=True)),
             cookies=[gone],
         )
 

@@ -34,6 +34,12 @@ class SignIn(msgspec.Struct, frozen=True):
     display_name: Text
 
 
+class PersonalCode(msgspec.Struct, frozen=True):
+    """A participant's own code for signing back in (made at `POST /api/me/personal-code`)."""
+
+    personal_code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
 class Session(msgspec.Struct, frozen=True):
     token: str
     participant_id: str

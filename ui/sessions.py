@@ -1,4 +1,4 @@
-"""Signing in."""
+"""Signing in: with an invite code, or back in with a personal code."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from litestar import Controller, Request, Response, post
 from litestar.concurrency import sync_to_thread
-from litestar.datastructures import Cookie, State
+from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_415_UNSUPPORTED_MEDIA_TYPE
@@ -14,8 +14,31 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_415_UNSUPPORTED_MEDIA_T
 from domain import Participant
 from jam import commands as c
 from jam.application import JamApplication
-from ui.auth import MAX_AGE_S, SESSION_COOKIE, issue_token
-from ui.schemas import Session, SignIn, idempotency_key
+from jam.sign_in_keys import holder_of
+from ui.auth import issue_token, session_cookie
+from ui.schemas import PersonalCode, Session, SignIn, idempotency_key
+
+
+def _json_only(request: Request[Any, Any, Any]) -> None:
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        # A page elsewhere can post a form or text/plain here, not JSON: without this, it
+        # could sign a visitor in as someone else (the rest of the API takes JSON only).
+        raise HTTPException(
+            status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            detail="sign in with a JSON body (Content-Type: application/json)",
+        )
+
+
+def _session(state: State, person: Participant) -> Response[Session]:
+    body = Session(
+        issue_token(state.secret, person.id),
+        str(person.id),
+        person.role.value,
+        person.segment.value,
+    )
+    return Response(
+        body, status_code=HTTP_201_CREATED, cookies=[session_cookie(state.secret, person.id)]
+    )
 
 
 class SessionController(Controller):
@@ -26,13 +49,7 @@ class SessionController(Controller):
     async def sign_in(
         self, state: State, data: JSONBody[SignIn], request: Request[Any, Any, Any]
     ) -> Response[Session]:
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            # A page elsewhere can post a form or text/plain here, not JSON: without this, it
-            # could sign a visitor in as someone else (the rest of the API takes JSON only).
-            raise HTTPException(
-                status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                detail="sign in with a JSON body (Content-Type: application/json)",
-            )
+        _json_only(request)
         app: JamApplication = state.services.jam
         key = idempotency_key(request)
         participant_id = app.new_id(None, f"session:{key}" if key else None)
@@ -43,15 +60,18 @@ class SessionController(Controller):
             client_key=key,
         )
         done = await sync_to_thread(app.handle, command)
-        person = await sync_to_thread(app.read, Participant, done.id)
-        token = issue_token(state.secret, person.id)
-        cookie = Cookie(
-            key=SESSION_COOKIE,
-            value=token,
-            httponly=True,
-            samesite="lax",
-            max_age=MAX_AGE_S,
-            path="/",
-        )
-        body = Session(token, str(person.id), person.role.value, person.segment.value)
-        return Response(body, status_code=HTTP_201_CREATED, cookies=[cookie])
+        return _session(state, await sync_to_thread(app.read, Participant, done.id))
+
+    @post(
+        "/personal-code",
+        summary="Sign back in with a personal code",
+        description="The code a participant made for themselves (`POST /api/me/personal-code`):"
+        " it signs them in as the same participant, on any device, after signing out.",
+        status_code=HTTP_201_CREATED,
+    )
+    async def sign_in_again(
+        self, state: State, data: JSONBody[PersonalCode], request: Request[Any, Any, Any]
+    ) -> Response[Session]:
+        _json_only(request)
+        app: JamApplication = state.services.jam
+        return _session(state, await sync_to_thread(holder_of, app, data.personal_code))

@@ -6,7 +6,7 @@ from uuid import UUID
 
 import pytest
 
-from domain import Participant
+from domain import Participant, SignInKey
 from domain.errors import (
     ConflictingState,
     InvalidValue,
@@ -14,7 +14,7 @@ from domain.errors import (
     NotOrganizer,
     NotPermitted,
 )
-from domain.values import Role, Segment, invite_id
+from domain.values import Role, Segment, invite_id, sign_in_key_id
 from tests.domain.builders import (
     CREATED,
     DURING,
@@ -229,3 +229,32 @@ def test_replaying_an_invites_events_keeps_it_used_up() -> None:
     assert vars(rebuilt) == vars(invite)
     with pytest.raises(InviteUsedUp):
         rebuilt.redeem(participant_id=UUID(int=1), at=DURING)
+
+
+# Personal sign-in codes
+
+
+def test_a_participant_signs_in_only_with_the_newest_key_they_made() -> None:
+    ada = join(jam=create_jam())
+    first = SignInKey.make(code="AAAAA-BBBBB", holder=ada, by=ada, at=DURING)
+    assert first.id == sign_in_key_id("aaaaabbbbb")  # found by the code, never storing it
+    assert ada.signs_in_with(first)
+    second = SignInKey.make(code="CCCCC-DDDDD", holder=ada, by=ada, at=DURING + MINUTE)
+    assert ada.signs_in_with(second)
+    assert not ada.signs_in_with(first)  # a new key retires the old
+    assert replay(ada.collect_events()).sign_in_key == second.id
+
+
+def test_only_participants_themselves_make_their_key() -> None:
+    jam = create_jam()
+    ada, organizer = join(jam=jam), join("organizer", jam)
+    with pytest.raises(NotPermitted):
+        SignInKey.make(code="AAAAA-BBBBB", holder=ada, by=organizer, at=DURING)
+    assert ada.sign_in_key is None
+
+
+def test_a_key_signs_in_no_one_but_its_holder() -> None:
+    jam = create_jam()
+    ada, bea = join(jam=jam), join(jam=jam, name="Bea")
+    key = SignInKey.make(code="AAAAA-BBBBB", holder=ada, by=ada, at=DURING)
+    assert not bea.signs_in_with(key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from litestar.testing import TestClient
@@ -81,6 +81,56 @@ def test_bad_sign_ins_are_refused(world):
     assert (used.status_code, used.json()["error"]) == (409, "invite_used_up")
     missing = client.post("/api/session", json={"display_name": "B"})
     assert missing.status_code == 422
+
+
+def test_a_personal_code_signs_its_maker_back_in_and_the_newest_alone(world):
+    client, app, _, enter = world
+    ada = enter()
+    made = client.post("/api/me/personal-code", headers=ada)
+    assert made.status_code == 201, made.text
+    assert made.headers["cache-control"] == "no-store"
+    code = made.json()["personal_code"]
+    assert len(code.replace("-", "")) == 20  # 100 bits: it is a password
+    client.cookies.clear()  # signed out
+    back = client.post("/api/session/personal-code", json={"personal_code": code.lower()})
+    assert back.status_code == 201, back.text
+    assert back.json()["participant_id"] == _participant_of(ada)
+    assert "HttpOnly" in back.headers["set-cookie"]
+    newer = client.post("/api/me/personal-code", headers=ada).json()["personal_code"]
+    retired = client.post("/api/session/personal-code", json={"personal_code": code})
+    assert (retired.status_code, retired.json()["error"]) == (422, "invalid_value")
+    again = client.post("/api/session/personal-code", json={"personal_code": newer})
+    assert again.json()["participant_id"] == _participant_of(ada)
+    # Nothing in the log holds a code: organizers, who can read it, cannot sign in as anyone.
+    log = b"".join(n.state for n in app.recorder.select_notifications(1, 100_000))
+    for shown in (code, newer):
+        for form in (shown, shown.replace("-", "")):
+            assert form.encode() not in log
+
+
+def test_a_personal_code_is_made_once_per_retry_key_and_refused_when_wrong(world):
+    client, _, _, enter = world
+    ada = enter()
+    keyed = {**ada, "Idempotency-Key": "make-code-1"}
+    first = client.post("/api/me/personal-code", headers=keyed).json()["personal_code"]
+    assert client.post("/api/me/personal-code", headers=keyed).json()["personal_code"] == first
+    client.cookies.clear()
+    assert client.post("/api/me/personal-code").status_code == 401
+    for wrong in ("", "AAAAA-BBBBB-CCCCC-DDDDD"):
+        refused = client.post("/api/session/personal-code", json={"personal_code": wrong})
+        assert refused.status_code in (400, 422), wrong
+    forged = client.post(
+        "/api/session/personal-code",
+        content=f'{{"personal_code": "{first}"}}',
+        headers={"Content-Type": "text/plain"},
+    )
+    assert forged.status_code == 415
+    right = client.post("/api/session/personal-code", json={"personal_code": first})
+    assert right.status_code == 201
+
+
+def _participant_of(headers: dict) -> str:
+    return str(UUID(headers["Authorization"].split()[1].split(".")[0]))
 
 
 def test_writing_needs_a_valid_session(world):

@@ -685,6 +685,37 @@ def test_signing_out_forgets_the_session(site):
     assert client.post("/signout", data={}).status_code == 403  # CSRF
 
 
+def test_a_personal_code_made_on_my_page_signs_back_in_after_signing_out(site):
+    client, _, scene = site
+    _as(client, scene.join(name="Ada Back"))
+    assert 'action="/me/personal-code"' in client.get("/me").text
+    made = client.post("/me/personal-code", data={"_csrf_token": _token(client, "/me")})
+    assert made.status_code == 200
+    assert made.headers["cache-control"] == "no-store"
+    code = made.text.split('<code id="personal-code">')[1].split("<")[0]
+    assert client.post("/me/personal-code", data={}).status_code == 403  # CSRF
+    out = client.post(
+        "/signout", data={"_csrf_token": _token(client, "/me")}, follow_redirects=False
+    )
+    client.cookies.delete(SESSION_COOKIE)  # as the browser does on Max-Age=0
+    home = client.get(out.headers["location"]).text
+    assert "personal code" in _done_of(home)
+    assert 'action="/signin/personal"' in home
+    central = f"/jams/{scene.jam_id}"
+    wrong = client.post(
+        "/signin/personal",
+        data={"personal_code": "nope", "next": central, "_csrf_token": _token(client, "/")},
+    )
+    assert "personal code is not valid" in _notice_of(wrong.text)
+    assert "Ada Back" not in wrong.text
+    back = client.post(
+        "/signin/personal",
+        data={"personal_code": code, "next": central, "_csrf_token": _token(client, "/")},
+    )
+    assert str(back.url).endswith(central)
+    assert "Ada Back" in back.text.split("</header>")[0]
+
+
 def test_replying_to_a_comment_and_flagging_an_idea_from_the_thread_page(site):
     client, app, scene = site
     ada, bea = scene.join(name="Ada"), scene.join(name="Bea")
