@@ -35,7 +35,7 @@ from ui.bootstrap import Services
 from ui.errors import NotCaughtUp
 from ui.page_errors import PAGE_EXCEPTION_HANDLERS
 from ui.reads import After, AsOf, caught_up, in_utc, require_role
-from ui.topics import safe_cell
+from ui.spreadsheets import csv_download, safe_cell
 
 RANKING_POLL_S = 0.05
 
@@ -375,9 +375,5 @@ class LeadershipController(Controller):
         await require_role(services, request, jam_id, {Role.LEADER, Role.ORGANIZER})
         shortlist = await _read(services, jam_id, clean, as_of, after)
         if format == "csv":
-            return Response(
-                shortlist_csv(shortlist),
-                media_type="text/csv",
-                headers={"Content-Disposition": f'attachment; filename="shortlist-{jam_id}.csv"'},
-            )
+            return csv_download(shortlist_csv(shortlist), f"shortlist-{jam_id}.csv")
         return Response(shortlist)

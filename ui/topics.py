@@ -28,6 +28,7 @@ from ui.asof import refresh_as_of
 from ui.bootstrap import Services
 from ui.reads import AsOf, in_utc, require_role, require_role_of
 from ui.schemas import Written, acting, handle, written
+from ui.spreadsheets import csv_download, safe_cell
 
 SIMILAR_TEXT_MAX = 2_000
 
@@ -201,11 +202,6 @@ def topics_csv(topics: TopicsOut) -> str:
     return out.getvalue()
 
 
-def safe_cell(text: str) -> str:
-    """A cell starting with = + - @ would run as a formula in a spreadsheet."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 async def change_topic(
     state: State,
     who: dict[str, Any],
@@ -288,11 +284,7 @@ class TopicController(Controller):
         if found is None:
             raise NotFoundException("no topic clusters for this jam yet")
         if format == "csv":
-            return Response(
-                topics_csv(found),
-                media_type="text/csv",
-                headers={"Content-Disposition": f'attachment; filename="topics-{jam_id}.csv"'},
-            )
+            return csv_download(topics_csv(found), f"topics-{jam_id}.csv")
         return Response(found)
 
     @post(

@@ -533,11 +533,13 @@ def test_leaders_export_the_shortlist_with_its_evidence(world):
     assert decided.status_code == 200, decided.text
     params = {"after": decided.json()["position"]}
     exported = client.get(url, params={**params, "format": "csv"}, headers=lee)
-    assert exported.headers["content-type"].startswith("text/csv")
-    lines = exported.text.splitlines()
-    assert lines[0].startswith("rank,idea_id,title")
+    assert exported.headers["content-type"] == "text/csv; charset=utf-8"
+    # The byte-order mark makes Excel read UTF-8 (without it, accents come out garbled).
+    assert exported.content.startswith("\ufeffrank,idea_id,title".encode())
+    text = exported.content.decode("utf-8-sig")
+    lines = text.splitlines()
     assert ",'=HYPERLINK(evil)," in lines[1]  # no formula runs in a spreadsheet
-    row = next(csv.DictReader(io.StringIO(exported.text)))
+    row = next(csv.DictReader(io.StringIO(text)))
     assert row["decision"] == "funded"
     shown = next(e for e in client.get(url, params=params, headers=lee).json()["shortlist"])
     assert (row["rank_with_all_votes"], row["rank_without_suspects"]) == (

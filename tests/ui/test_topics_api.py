@@ -105,8 +105,8 @@ def test_organizers_see_the_topics_with_terms_sizes_and_segments(jam_with_themes
     exported = client.get(
         f"/api/jams/{scene.jam_id}/topics", params={"format": "csv"}, headers=organizer
     )
-    rows = list(csv.DictReader(io.StringIO(exported.text)))
-    assert exported.text.startswith("cluster_id,label,ideas")
+    assert exported.content.startswith("\ufeffcluster_id,label,ideas".encode())  # Excel: UTF-8
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert len(rows) == len(found)
     placed = {c["cluster"]["id"]: (c["cluster"]["x"], c["cluster"]["y"]) for c in found}
     for row in rows:  # where each sits on the cluster map
