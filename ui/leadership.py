@@ -13,7 +13,7 @@ import csv
 import io
 import time
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 from uuid import UUID
 
 import msgspec
@@ -43,6 +43,7 @@ RANKING_POLL_S = 0.05
 class IdeaRef(msgspec.Struct, frozen=True):
     id: str
     title: str
+    hidden: bool = False  # hidden by an organizer since the ranking was made
 
 
 class Evidence(msgspec.Struct, frozen=True):
@@ -69,6 +70,9 @@ class Evidence(msgspec.Struct, frozen=True):
     depends_on_suspects: bool
     decision: str | None
     decisions: list[rv.DecisionRow]
+    # Hidden by an organizer since the ranking was made: a view of the past, or a ranking
+    # that has not yet caught up with the hiding. Kept in its place, and said to be hidden.
+    hidden: bool = False
 
 
 class ThemeOut(msgspec.Struct, frozen=True):
@@ -92,16 +96,24 @@ class Shortlist(msgspec.Struct, frozen=True):
     themes: list[ThemeOut] = msgspec.field(default_factory=list)
 
 
-def _details(cur: Cursor, ids: list[str]) -> dict[str, tuple[str, str, str, str | None]]:
+class _Details(NamedTuple):
+    title: str = ""
+    forum: str = ""
+    segment: str = ""
+    decision: str | None = None
+    hidden: bool = False
+
+
+def _details(cur: Cursor, ids: list[str]) -> dict[str, _Details]:
     if not ids:
         return {}
     marks = ", ".join("?" * len(ids))
     rows = cur.execute(
-        f"SELECT idea_id, title, forum, author_segment, decision FROM rm_ideas "
+        f"SELECT idea_id, title, forum, author_segment, decision, hidden FROM rm_ideas "
         f"WHERE idea_id IN ({marks})",
         ids,
     ).fetchall()
-    return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+    return {r[0]: _Details(r[1], r[2], r[3], r[4], bool(r[5])) for r in rows}
 
 
 def assemble(
@@ -128,12 +140,13 @@ def assemble(
         }
 
     def ref(idea_id: str) -> IdeaRef:
-        return IdeaRef(idea_id, details.get(idea_id, ("",))[0])
+        found = details.get(idea_id, _Details())
+        return IdeaRef(idea_id, found.title, found.hidden)
 
     evidence = []
     for n, idea_id in enumerate(chosen, start=1):
         e = by_id[idea_id]
-        title, forum, segment, decision = details.get(idea_id, ("", "", "", None))
+        title, forum, segment, decision, hidden = details.get(idea_id, _Details())
         if until is not None:
             decision = history[idea_id][-1].decision if history.get(idea_id) else None
         evidence.append(
@@ -161,6 +174,7 @@ def assemble(
                 depends_on_suspects=e.depends_on_suspects,
                 decision=decision,
                 decisions=history.get(idea_id, []),
+                hidden=hidden,
             )
         )
     themes = [
@@ -238,6 +252,7 @@ def shortlist_csv(shortlist: Shortlist) -> str:
             *(f"{s}_{side}" for s in SEGMENTS for side in ("agree", "disagree")),
             "theme_rank",
             "decisions",
+            "hidden_since",
             *(f"group_{g}_{side}" for g in groups for side in ("agree", "disagree")),
         ]
     )
@@ -271,6 +286,7 @@ def shortlist_csv(shortlist: Shortlist) -> str:
                 ),
                 theme_rank.get(e.cluster_id, ""),
                 safe_cell(" | ".join(_decided(d) for d in e.decisions)),
+                int(e.hidden),
                 *(
                     getattr(e.by_group.get(g, Support(0, 0)), side)
                     for g in groups

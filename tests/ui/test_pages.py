@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import quote
 from uuid import uuid4
@@ -266,6 +268,32 @@ def test_the_shortlist_page_is_for_leaders_and_organizers(site):
     assert f'<a href="/jams/{scene.jam_id}/leadership">The shortlist now</a>' in before
     _as(client, ada)
     assert "/me" in client.get("/me").text
+
+
+def test_a_view_of_the_past_says_which_ideas_were_hidden_since(site, clock):
+    client, app, scene = site
+    ada = scene.join()
+    gone = scene.post_idea(ada, title="Insulting rant")
+    scene.post_idea(ada, title="Rooftop gardens")
+    at = app.clock().isoformat()
+    clock.advance(timedelta(minutes=5))
+    app.handle(c.HideIdea(actor=scene.organizer, idea_id=gone, reason="abuse"))
+    _as(client, scene.join(role="leader"))
+    page = client.get(f"/jams/{scene.jam_id}/leadership", params={"as_of": at}).text
+    entry = page.split(f'<li id="idea-{gone}">')[1].split("</li>")[0]
+    assert "hidden by an organizer since" in entry
+    assert f'href="/ideas/{gone}"' not in page  # not offered as a thread to open
+    assert f'action="/ideas/{gone}/decision"' not in page  # nor to decide on
+    assert "Record" in page  # the idea still shown as it was is decided as before
+    url = f"/api/jams/{scene.jam_id}/shortlist"
+    listed = client.get(url, params={"as_of": at}).json()["shortlist"]
+    assert {e["title"]: e["hidden"] for e in listed} == {
+        "Insulting rant": True,
+        "Rooftop gardens": False,
+    }
+    exported = client.get(url, params={"as_of": at, "format": "csv"}).content.decode("utf-8-sig")
+    rows = {r["title"]: r["hidden_since"] for r in csv.DictReader(io.StringIO(exported))}
+    assert rows == {"Insulting rant": "1", "Rooftop gardens": "0"}
 
 
 def test_a_form_goes_back_only_to_a_page_of_this_site(site):
