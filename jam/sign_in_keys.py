@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from domain import Participant, SignInKey
+from domain import Invite, Participant, SignInKey
 from domain.errors import InvalidValue
-from domain.values import sign_in_key_id
+from domain.values import invite_id, sign_in_key_id
 from jam.application import JamApplication
 from jam.invites import secret_code, secret_code_for
 
@@ -26,6 +26,11 @@ def holder_of(app: JamApplication, code: str) -> Participant:
     than for a retired one."""
     key = app.find(SignInKey, sign_in_key_id(code)) if code.strip() else None
     holder = app.find(Participant, key.participant_id) if key is not None else None
-    if key is None or holder is None or not holder.signs_in_with(key):
-        raise InvalidValue("this personal code is not valid (a newer one replaces it)")
-    return holder
+    if key is not None and holder is not None and holder.signs_in_with(key):
+        return holder
+    if code.strip() and app.find(Invite, invite_id(code)) is not None:
+        raise InvalidValue("that is an invite code: sign in with it as an invite")
+    raise InvalidValue(
+        "this personal code signs no one in: check it for typos"
+        " (once someone makes a new code, only the new one works)"
+    )

@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from litestar import Controller, Request, Response, get, post
+from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_201_CREATED
 
+from domain import Participant
+from domain.errors import ConflictingState
+from domain.values import sign_in_key_id
 from jam import commands as c
 from jam.sign_in_keys import new_sign_in_code, sign_in_code_for
 from projections.models import Activity
@@ -21,13 +25,20 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 async def make_personal_code(
-    state: State, request: Request[Any, Any, Any], *, form: bool = False
+    state: State, request: Request[Any, Any, Any], key: str | None, *, form: bool = False
 ) -> str:
-    """Makes the signed-in participant a new personal code, retiring the one before."""
+    """Makes the signed-in participant a new personal code, retiring the one before.
+
+    A retry with the same `key` (a reload of the page that showed it) answers the same
+    code, without retiring it, while no newer code has replaced it."""
     actor = signed_in(request, form=form)
-    key = idempotency_key(request)
     code = sign_in_code_for(state.secret, f"{actor.hex}:{key}") if key else new_sign_in_code()
     await handle(state, c.MakeSignInKey(actor=actor, client_key=key, code=code))
+    holder = await sync_to_thread(state.services.jam.read, Participant, actor)
+    if holder.sign_in_key != sign_in_key_id(code):
+        raise ConflictingState(
+            "a newer personal code has replaced the one this request made: make another"
+        )
     return code
 
 
@@ -55,5 +66,5 @@ class MeController(Controller):
     async def personal_code(
         self, state: State, request: Request[Any, Any, Any]
     ) -> Response[PersonalCode]:
-        code = await make_personal_code(state, request)
+        code = await make_personal_code(state, request, idempotency_key(request))
         return Response(PersonalCode(code), status_code=HTTP_201_CREATED, headers=NO_STORE)

@@ -7,6 +7,7 @@ the middleware before any handler runs.
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
@@ -261,15 +262,22 @@ class PagesController(Controller):
             )
         except DomainError as exc:
             query = notice_params(request, str(exc), "/") + ([("next", back)] if back else [])
-            return Redirect("/?" + urlencode(query))
+            # The personal-code form shown open again, not the invite form alone.
+            return Redirect("/?" + urlencode([*query, ("personal", "1")]))
         cookie = session_cookie(state.secret, holder.id)
         return Redirect(back or "/", cookies=[cookie])
 
     @post("/me/personal-code")
-    async def personal_code(self, state: State, request: Request[Any, Any, Any]) -> Template:
-        # Shown in the answer to this POST, never in a URL: a reload makes another code,
-        # which only retires this one.
-        code = await make_personal_code(state, request, form=True)
+    async def personal_code(
+        self, state: State, request: Request[Any, Any, Any], data: Form
+    ) -> Template | Redirect:
+        # Shown in the answer to this POST, never in a URL. The form's one-time key makes a
+        # reload answer the same code rather than make another and retire this one.
+        key = data.get("request_key", "")[:200] or None
+        try:
+            code = await make_personal_code(state, request, key, form=True)
+        except DomainError as exc:
+            return _back(request, "/me", str(exc))
         me = await _me(state.services, request)
         return Template("personal_code.html", context={"me": me, "code": code}, headers=NO_STORE)
 
@@ -563,7 +571,8 @@ class PagesController(Controller):
         services: Services = state.services
         activity = await activity_of(services, signed_in(request))
         me = await _me(services, request)
-        return Template("me.html", context={"me": me, "activity": activity})
+        context = {"me": me, "activity": activity, "request_key": secrets.token_urlsafe(16)}
+        return Template("me.html", context=context, headers=NO_STORE)
 
     @post("/comments/{comment_id:uuid}/moderation")
     async def moderate_comment(

@@ -109,23 +109,37 @@ def test_a_personal_code_signs_its_maker_back_in_and_the_newest_alone(world):
 
 
 def test_a_personal_code_is_made_once_per_retry_key_and_refused_when_wrong(world):
-    client, _, _, enter = world
+    client, app, scene, enter = world
     ada = enter()
     keyed = {**ada, "Idempotency-Key": "make-code-1"}
     first = client.post("/api/me/personal-code", headers=keyed).json()["personal_code"]
     assert client.post("/api/me/personal-code", headers=keyed).json()["personal_code"] == first
+    newer = {**ada, "Idempotency-Key": "make-code-2"}
+    second = client.post("/api/me/personal-code", headers=newer).json()["personal_code"]
+    # A late retry of the first request must not hand back the code the second retired.
+    late = client.post("/api/me/personal-code", headers=keyed)
+    assert (late.status_code, late.json()["error"]) == (409, "conflicting_state")
+    assert "newer personal code" in late.json()["detail"]
     client.cookies.clear()
     assert client.post("/api/me/personal-code").status_code == 401
-    for wrong in ("", "AAAAA-BBBBB-CCCCC-DDDDD"):
+    for wrong in ("", "AAAAA-BBBBB-CCCCC-DDDDD", first):
         refused = client.post("/api/session/personal-code", json={"personal_code": wrong})
         assert refused.status_code in (400, 422), wrong
+    typo = client.post(
+        "/api/session/personal-code",
+        json={"personal_code": ("1" if second[0] == "0" else "0") + second[1:]},
+    )
+    assert "check it for typos" in typo.json()["detail"]
+    app.handle(c.IssueInvite(code="WRONG-FORM", role="participant", jam_id=scene.jam_id))
+    invite = client.post("/api/session/personal-code", json={"personal_code": "wrong-form"})
+    assert "that is an invite code" in invite.json()["detail"]
     forged = client.post(
         "/api/session/personal-code",
         content=f'{{"personal_code": "{first}"}}',
         headers={"Content-Type": "text/plain"},
     )
     assert forged.status_code == 415
-    right = client.post("/api/session/personal-code", json={"personal_code": first})
+    right = client.post("/api/session/personal-code", json={"personal_code": second})
     assert right.status_code == 201
 
 

@@ -55,12 +55,14 @@ def test_script_in_user_text_is_inert_on_every_page(site):
         f"/jams/{scene.jam_id}/central",
         f"/jams/{scene.jam_id}/leadership?after={comment.position + 1}",
         "/",
+        "/me",
     ]
     for path in pages:
         html = client.get(path).text
         assert "<script>alert" not in html, path
         assert "<img src=x" not in html, path
-        assert path == "/" or "&lt;script&gt;" in html, path  # the home page shows no user text
+        # The home page shows no user text, nor does an organizer's own page without ideas.
+        assert path in ("/", "/me") or "&lt;script&gt;" in html, path
         title = html.split("<title>")[1].split("</title>")[0]
         assert "<" not in title, path
 
@@ -716,11 +718,19 @@ def test_signing_out_forgets_the_session(site):
 def test_a_personal_code_made_on_my_page_signs_back_in_after_signing_out(site):
     client, _, scene = site
     _as(client, scene.join(name="Ada Back"))
-    assert 'action="/me/personal-code"' in client.get("/me").text
-    made = client.post("/me/personal-code", data={"_csrf_token": _token(client, "/me")})
+    mine = client.get("/me").text
+    assert mine.split("<title>")[1].split("</title>")[0] == "My activity · OpenJam"
+    assert 'action="/me/personal-code"' in mine
+    form = {
+        "_csrf_token": mine.split('name="_csrf_token" value="')[1].split('"')[0],
+        "request_key": mine.split('name="request_key" value="')[1].split('"')[0],
+    }
+    made = client.post("/me/personal-code", data=form)
     assert made.status_code == 200
     assert made.headers["cache-control"] == "no-store"
     code = made.text.split('<code id="personal-code">')[1].split("<")[0]
+    # A reload sends the form again: the same code, still the one that works.
+    assert code in client.post("/me/personal-code", data=form).text
     assert client.post("/me/personal-code", data={}).status_code == 403  # CSRF
     out = client.post(
         "/signout", data={"_csrf_token": _token(client, "/me")}, follow_redirects=False
@@ -734,7 +744,8 @@ def test_a_personal_code_made_on_my_page_signs_back_in_after_signing_out(site):
         "/signin/personal",
         data={"personal_code": "nope", "next": central, "_csrf_token": _token(client, "/")},
     )
-    assert "personal code is not valid" in _notice_of(wrong.text)
+    assert "personal code signs no one in" in _notice_of(wrong.text)
+    assert "<details open>" in wrong.text  # its form open again, not the invite form alone
     assert "Ada Back" not in wrong.text
     back = client.post(
         "/signin/personal",
