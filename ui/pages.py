@@ -656,6 +656,9 @@ class PagesController(Controller):
                 "topics_at": topics_at.isoformat() if topics_at else "",
                 "duplicates": duplicates,
                 "status": _status(info, now)[0],
+                # A jam closed early stays closed; one past its end can still be extended.
+                "can_extend": info.closed_at is None,
+                "can_close": info.closed_at is None and now < datetime.fromisoformat(info.ends_at),
             },
         )
 

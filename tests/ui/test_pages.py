@@ -133,6 +133,26 @@ def test_jam_central_is_for_organizers(site):
     assert page.text.count('action="/jams/') == 3  # alert, extend, close: each once
 
 
+def test_jam_central_offers_only_the_schedule_changes_the_jam_still_allows(site, clock):
+    client, app, scene = site
+    _as(client, scene.organizer)
+    central = f"/jams/{scene.jam_id}/central"
+    clock.advance(timedelta(hours=73))  # past its end: closed, and can still be extended
+    ended = client.get(central).text.split("<h2>Schedule</h2>")[1]
+    assert "Extend the jam" in ended
+    assert "Close the jam now" not in ended
+    app.handle(
+        c.ExtendJam(
+            actor=scene.organizer, jam_id=scene.jam_id, ends_at=clock.now + timedelta(days=1)
+        )
+    )
+    app.handle(c.CloseJam(actor=scene.organizer, jam_id=scene.jam_id, reason="done"))
+    closed = client.get(central, params={"after": app.position()}).text.split("<h2>Schedule")[1]
+    assert "Extend the jam" not in closed
+    assert "Close the jam now" not in closed
+    assert "cannot be reopened or extended" in closed
+
+
 def _token(client, path: str) -> str:
     return client.get(path).text.split('name="_csrf_token" value="')[1].split('"')[0]
 
