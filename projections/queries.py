@@ -323,6 +323,13 @@ def moderation_queue(cur: Cursor, jam_id: str) -> ModerationQueue:
     return ModerationQueue(flagged=queue, actions=actions)
 
 
+def is_blocked(cur: Cursor, participant_id: str) -> bool:
+    row = cur.execute(
+        "SELECT blocked FROM rm_participants WHERE participant_id = ?", (participant_id,)
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def activity(cur: Cursor, participant_id: str) -> Activity | None:
     person = cur.execute(
         "SELECT display_name, segment, role FROM rm_participants WHERE participant_id = ?",

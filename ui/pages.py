@@ -399,7 +399,7 @@ class PagesController(Controller):
         me = _member(await _me(services, request), None)
         await caught_up(services, after, or_503=False)
 
-        def read() -> tuple[Any, Any, int, bool]:
+        def read() -> tuple[Any, Any, int, bool, bool]:
             with services.views.reading() as cur:
                 jam_id = queries.jam_of_idea(cur, str(idea_id))
                 if jam_id is not None:
@@ -407,9 +407,10 @@ class PagesController(Controller):
                 organizer = jam_id is not None and me.acts_as(Role.ORGANIZER, UUID(jam_id))
                 thread = queries.thread(cur, str(idea_id), include_hidden=organizer)
                 info = queries.jam_info(cur, jam_id) if jam_id else None
-                return thread, info, queries.position(cur), jam_id is not None
+                blocked = organizer and thread and queries.is_blocked(cur, thread.idea.author_id)
+                return thread, info, queries.position(cur), jam_id is not None, bool(blocked)
 
-        thread, info, position, exists = await sync_to_thread(read)
+        thread, info, position, exists, author_blocked = await sync_to_thread(read)
         if thread is None and exists:  # it is there, so hidden from this reader
             raise NotFoundException("This idea was hidden by an organizer.")
         if thread is None:
@@ -429,6 +430,7 @@ class PagesController(Controller):
                 ),
                 "jam": info,
                 "organizer": organizer,
+                "author_blocked": author_blocked,
                 "leader": leader,
                 "status": status,
                 "is_open": is_open,

@@ -951,8 +951,21 @@ def test_organizers_block_an_ideas_author_from_the_thread_page(site):
     assert _done_of(blocked.text) == "Blocked: they can read, no longer write."
     with pytest.raises(DomainError):
         scene.post_idea(ada, title="More watches")
+    now = client.get(thread, params={"after": app.position()}).text
+    offered = now.split('<details class="block-author">')[1].split("</details>")[0]
+    assert "Ada is blocked: unblock" in offered  # what the author's state is, and its one way
+    assert 'value="unblock"' in offered
+    assert 'value="block"' not in offered
+    assert "required" not in offered  # unblocking needs no reason
+    unblocked = client.post(
+        f"/participants/{ada}/moderation",
+        data={"action": "unblock", "reason": "", "_csrf_token": _token(client, thread)},
+        headers={"referer": f"{client.base_url}{thread}"},
+    )
+    assert _done_of(unblocked.text) == "Unblocked: they can write again."
+    assert "Block Ada" in unblocked.text
     _as(client, scene.join(name="Bea"))
-    assert "Block or unblock" not in client.get(thread).text  # organizers only
+    assert "block-author" not in client.get(thread).text  # organizers only
 
 
 def test_a_chain_of_replies_deeper_than_the_limit_is_shown_flat_below_it():
