@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import ConflictingState, IdeaHidden, NotAuthor
+from domain.errors import ConflictingState, IdeaHidden, InvalidValue, NotAuthor
 from domain.text import BODY_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX, require_text
 from domain.values import Decision, parse_enum
 
@@ -74,14 +74,23 @@ class Idea(Aggregate):
         if jam.id != self.jam_id:
             raise ConflictingState("the idea belongs to another jam")
 
-    def edit(self, *, title: str, body: str, by: Participant, jam: Jam, at: datetime) -> None:
+    def edit(
+        self, *, title: str | None, body: str | None, by: Participant, jam: Jam, at: datetime
+    ) -> None:
+        """A new title, body or both; None keeps the idea's own."""
         self.require_in(jam)
         if by.id != self.author_id:
             raise NotAuthor("only the author may edit an idea")
         by.require_active(self.jam_id)
         jam.require_open(at)
-        new_title = require_text("title", title, max_len=TITLE_MAX)
-        new_body = require_text("body", body, max_len=BODY_MAX, multiline=True)
+        if title is None and body is None:
+            raise InvalidValue("an edit needs a new title, a new body or both")
+        new_title = self.title if title is None else require_text("title", title, max_len=TITLE_MAX)
+        new_body = (
+            self.body
+            if body is None
+            else require_text("body", body, max_len=BODY_MAX, multiline=True)
+        )
         if (new_title, new_body) == (self.title, self.body):
             raise ConflictingState("the edit changes nothing")
         self._edited(title=new_title, body=new_body, timestamp=at)

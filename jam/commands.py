@@ -115,9 +115,11 @@ class PostIdea(Command, frozen=True, kw_only=True):
 
 
 class EditIdea(Command, frozen=True, kw_only=True):
+    """A new title, a new body or both (None keeps what the idea has)."""
+
     idea_id: UUID
-    title: str
-    body: str
+    title: str | None = None
+    body: str | None = None
 
 
 class FlagIdea(Command, frozen=True, kw_only=True):

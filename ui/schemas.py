@@ -93,8 +93,10 @@ class NewIdea(msgspec.Struct, frozen=True):
 
 
 class IdeaEdit(msgspec.Struct, frozen=True):
-    title: Text
-    body: Text
+    """Either or both: a field left out stays as it is."""
+
+    title: Text | None = None
+    body: Text | None = None
 
 
 class NewComment(msgspec.Struct, frozen=True):

@@ -124,6 +124,19 @@ def test_the_author_edits_their_idea() -> None:
     assert (idea.title, idea.body) == ("Four-day week, paid", "Same pay.")
 
 
+def test_an_edit_may_change_the_title_or_the_body_alone() -> None:
+    jam = create_jam()
+    ada = join(jam=jam)
+    idea = post(jam, ada)
+    body = idea.body
+    idea.edit(title="Four-day week, paid", body=None, by=ada, jam=jam, at=DURING)
+    assert (idea.title, idea.body) == ("Four-day week, paid", body)
+    idea.edit(title=None, body="Same pay.", by=ada, jam=jam, at=DURING)
+    assert (idea.title, idea.body) == ("Four-day week, paid", "Same pay.")
+    with pytest.raises(InvalidValue):
+        idea.edit(title=None, body=None, by=ada, jam=jam, at=DURING)
+
+
 @pytest.mark.parametrize("role", ["participant", "organizer", "leader"])
 def test_only_the_author_edits_an_idea(role: str) -> None:
     jam = create_jam()

@@ -185,6 +185,13 @@ def test_only_authors_edit_and_only_while_the_jam_is_open(world, clock):
     edit = {"title": "Four-day week, piloted", "body": "In one team."}
     assert client.patch(f"/api/ideas/{idea['id']}", json=edit, headers=bob).status_code == 403
     assert client.patch(f"/api/ideas/{idea['id']}", json=edit, headers=ada).status_code == 200
+    retitled = client.patch(f"/api/ideas/{idea['id']}", json={"title": "Shorter"}, headers=ada)
+    assert retitled.status_code == 200, retitled.text  # a field left out stays as it is
+    after = {"after": retitled.json()["position"]}
+    shown = client.get(f"/api/ideas/{idea['id']}", params=after, headers=ada).json()
+    assert (shown["idea"]["title"], shown["body"]) == ("Shorter", "In one team.")
+    empty = client.patch(f"/api/ideas/{idea['id']}", json={}, headers=ada)
+    assert empty.status_code == 422
     clock.advance(timedelta(hours=73))
     closed = _idea(client, scene, ada)
     assert (closed.status_code, closed.json()["error"]) == (409, "jam_not_open")
