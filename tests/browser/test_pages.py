@@ -250,3 +250,19 @@ def test_a_comment_arriving_while_the_thread_is_being_fetched_is_shown_too(brows
     app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="First"))
     page.get_by_text("First").wait_for(timeout=10_000)
     page.get_by_text("Second").wait_for(timeout=10_000)
+
+
+def test_what_was_typed_into_a_refused_form_comes_back_with_the_reason(browser, site):
+    base, app, scene = site
+    page = _sign_in(browser, base, _invite(app, scene), "Ada")
+    page.get_by_label("Title").fill("   ")  # the browser takes spaces as filled in
+    page.get_by_label("Your idea").fill("A long, careful case for quiet rooms.")
+    page.get_by_role("button", name="Post idea").click()
+    page.get_by_role("alert").wait_for(timeout=10_000)
+    assert "title must not be empty" in page.get_by_role("alert").inner_text()
+    assert page.get_by_label("Your idea").input_value() == "A long, careful case for quiet rooms."
+    page.get_by_label("Title").fill("Quiet rooms")
+    page.get_by_role("button", name="Post idea").click()
+    page.wait_for_url(f"{base}/ideas/**")
+    page.goto(f"{base}/jams/{scene.jam_id}")
+    assert page.get_by_label("Your idea").input_value() == ""  # posted: nothing kept

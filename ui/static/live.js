@@ -6,7 +6,9 @@
 //   change nothing the region shows; what the reader is typing in it survives the swap;
 //   if the page is gone (404), a notice says why and its forms are disabled;
 // - [data-deadline] texts count down to a time;
-// - a [data-similar] form shows ideas like the one being typed, at each pause.
+// - a [data-similar] form shows ideas like the one being typed, at each pause;
+// - what was typed into a [data-keep] form survives its refusal: kept for this tab as the
+//   form is sent, put back if the page it comes back to says why it was refused.
 (function () {
   "use strict";
 
@@ -156,6 +158,45 @@
     form.body.addEventListener("input", pause);
   }
 
+  // A refused form comes back as a redirect to its page with a notice, and the page's
+  // fields empty: up to 5,000 characters lost to a title of spaces or a rate limit.
+  var KEPT = "openjam.kept";
+  function keyOf(form) {
+    var parent = form.querySelector("input[name=parent_id]");  // one reply form per comment
+    return form.getAttribute("action") + (parent ? "#" + parent.value : "");
+  }
+  function keepOnSubmit(form) {
+    form.addEventListener("submit", function () {
+      var values = {};
+      Array.prototype.forEach.call(form.querySelectorAll("input[name], textarea[name], select[name]"),
+        function (field) { if (field.type !== "hidden") { values[field.name] = field.value; } });
+      try { window.sessionStorage.setItem(KEPT, JSON.stringify({ key: keyOf(form), values: values })); }
+      catch (e) { /* storage off: the page works as without this script */ }
+    });
+  }
+  function restoreKept() {
+    var kept = null;
+    try {
+      kept = JSON.parse(window.sessionStorage.getItem(KEPT) || "null");
+      window.sessionStorage.removeItem(KEPT);  // this page, whatever it says, and no other
+    } catch (e) { return; }
+    if (!kept || !document.querySelector(".notice[role=alert]")) { return; }
+    var forms = document.querySelectorAll("form[data-keep]"), form = null;
+    for (var i = 0; i < forms.length; i++) { if (keyOf(forms[i]) === kept.key) { form = forms[i]; } }
+    if (!form) { return; }
+    Object.keys(kept.values).forEach(function (name) {
+      var field = form.elements.namedItem(name);
+      if (field && field.type !== "hidden" && (field.tagName === "SELECT" || !field.value)) {
+        field.value = kept.values[name];
+      }
+    });
+    for (var el = form.parentElement; el; el = el.parentElement) {
+      if (el.tagName === "DETAILS") { el.open = true; }  // a reply form folded away
+    }
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-keep]"), keepOnSubmit);
+  restoreKept();
   var region = document.querySelector("[data-live][data-stream]");
   if (region && window.EventSource) { follow(region); }
   Array.prototype.forEach.call(document.querySelectorAll("[data-deadline]"), countdown);
