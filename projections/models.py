@@ -118,6 +118,7 @@ class Activity(msgspec.Struct, frozen=True):
     ideas: list[IdeaSummary]
     comment_ids: list[str]
     votes: dict[str, int]
+    hidden_comment_ids: list[str] = []  # of comment_ids, those an organizer hid
 
 
 class LiveUpdate(msgspec.Struct, frozen=True):

@@ -345,7 +345,7 @@ def activity(cur: Cursor, participant_id: str) -> Activity | None:
     )
     comments = _all(
         cur,
-        "SELECT comment_id FROM rm_comments WHERE author_id = ? ORDER BY posted_at DESC",
+        "SELECT comment_id, hidden FROM rm_comments WHERE author_id = ? ORDER BY posted_at DESC",
         (participant_id,),
     )
     votes = _all(
@@ -362,6 +362,7 @@ def activity(cur: Cursor, participant_id: str) -> Activity | None:
         ideas=[_summary(r) for r in own],
         comment_ids=[r[0] for r in comments],
         votes={r[0]: r[1] for r in votes},
+        hidden_comment_ids=[r[0] for r in comments if r[1]],
     )
 
 

@@ -201,6 +201,13 @@ def test_my_activity_page_lists_my_ideas(site):
     mine = client.get("/me").text
     assert 'Mine <span class="muted">· hidden by an organizer ·</span>' in mine
     assert f'href="/ideas/{idea}"' not in mine
+    other = scene.post_idea(scene.join(name="Bea"))
+    for body in ("Yes", "Rude"):
+        app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=other, body=body))
+    rude = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=other, body="Ugh"))
+    app.handle(c.HideComment(actor=scene.organizer, comment_id=rude.id, reason="rude"))
+    client.get(f"/jams/{scene.jam_id}?after={app.position()}")
+    assert "3 comments (1 hidden by an organizer)" in client.get("/me").text
 
 
 def test_an_organizer_alert_shows_on_every_jam_page_until_taken_down(site):
