@@ -179,6 +179,10 @@ class Demo:
             "  invite codes (sign in at the web address):",
         ]
         lines += [f"    {role:<12} {code}" for role, code in self.invites.items()]
+        lines += [
+            "  (each sign-in with an invite code makes a new participant: to come back as",
+            "   the same one, make a personal code on My activity before signing out)",
+        ]
         return "\n".join(lines)
 
 

@@ -275,6 +275,7 @@ def test_the_demo_prints_where_to_go_and_codes_for_each_role(demo):
     assert "http://127.0.0.1:8000/" in demo.output
     assert "http://127.0.0.1:8000/health" in demo.output
     assert "reads need a session" in demo.output  # the API's links alone would answer 401
+    assert "make a personal code on My activity" in demo.output  # the way back as oneself
     assert list(demo.invites) == ["participant", "organizer", "leader"]
     assert all(CODE.match(code) for code in demo.invites.values())
 
