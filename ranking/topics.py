@@ -80,13 +80,15 @@ def _normalised(rows: np.ndarray) -> np.ndarray:
 
 def decided_clusters(
     edits: Sequence[ClusterEdit],
-) -> tuple[dict[str, str], dict[str, str], set[str], list[tuple[str, tuple[str, ...]]]]:
-    """Replay organizers' decisions: fixed idea -> cluster, labels, pinned ids, splits to make."""
+    split: Callable[[str, tuple[str, ...]], dict[str, str]],
+) -> tuple[dict[str, str], dict[str, str], set[str]]:
+    """Replay organizers' decisions in their order: fixed idea -> cluster, labels, pinned
+    ids. `split` parts a cluster's ideas in two, at its place in the order, so a later
+    decision about a part (a merge, a pin) holds."""
     fixed: dict[str, str] = {}
     labels: dict[str, str] = {}
     pinned: set[str] = set()
     merged_into: dict[str, str] = {}
-    splits: list[tuple[str, tuple[str, ...]]] = []
 
     def final(cid: str) -> str:
         seen = set()
@@ -113,11 +115,11 @@ def decided_clusters(
                 fixed[idea] = edit.target_id
         elif edit.kind == "split":
             pinned.discard(edit.cluster_id)
-            splits.append((edit.cluster_id, ideas))
             for idea in ideas:
                 fixed.pop(idea, None)
+            fixed.update(split(edit.cluster_id, ideas))
     # Ideas fixed into a cluster that was merged later follow it to where it went.
-    return {i: final(c) for i, c in fixed.items()}, labels, pinned, splits
+    return {i: final(c) for i, c in fixed.items()}, labels, pinned
 
 
 def _split_in_two(
@@ -206,9 +208,10 @@ def refresh_topics(
         )
         return empty, TopicModel((), np.zeros((0, 1), dtype=np.float32), 1.0)
 
-    fixed, labels, pinned, splits = decided_clusters(snapshot.edits)
-    for cluster_id, split_ideas in splits:
-        fixed.update(_split_in_two(cluster_id, split_ideas, vectors, config.random_state))
+    fixed, labels, pinned = decided_clusters(
+        snapshot.edits,
+        lambda cluster_id, ids: _split_in_two(cluster_id, ids, vectors, config.random_state),
+    )
     present = {i.id for i in ideas}
     fixed = {i: c for i, c in fixed.items() if i in present}
 

@@ -109,6 +109,25 @@ def test_a_split_divides_the_recorded_ideas_in_two_and_retires_the_id():
     assert merged.id not in {c.id for c in second.clusters}
 
 
+def test_the_parts_of_a_split_can_be_merged_and_pinned_later():
+    # The split was replayed after every other decision, so a later merge of its parts
+    # answered "merged" and changed nothing, and the parts could no longer be touched.
+    first, _ = refresh(ideas_about(10), k=2)
+    merged = max(first.clusters, key=lambda c: c.size)
+    ideas = tuple(i for i, cid in first.assignment.items() if cid == merged.id)
+    split = ClusterEdit("split", merged.id, START, ideas=ideas)
+    second, _ = refresh(ideas_about(10), [split], previous=first, k=2)
+    one, two = f"{merged.id}.1", f"{merged.id}.2"
+    part = tuple(i for i in ideas if second.assignment[i] == one)
+    again = ClusterEdit("merge", one, START, ideas=part, target_id=two)
+    third, _ = refresh(ideas_about(10), [split, again], previous=second, k=2)
+    assert {third.assignment[i] for i in ideas} == {two}
+    assert one not in {c.id for c in third.clusters}
+    pinned = ClusterEdit("pin", two, START, ideas=ideas)
+    fourth, _ = refresh(ideas_about(10), [split, again, pinned], previous=third, k=2)
+    assert next(c for c in fourth.clusters if c.id == two).pinned
+
+
 def test_new_ideas_join_the_decided_topic_they_are_like_when_every_topic_is_decided():
     # With all ideas pinned, the few new ones are too few for topics of their own; they
     # went to "other" although each is plainly about one of the pinned topics.
