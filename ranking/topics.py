@@ -7,10 +7,13 @@ partition:
    recorded ideas into the target cluster, a split divides the recorded ideas in
    two ("t7" -> "t7.1", "t7.2"). Unpin lifts a pin.
 2. The other ideas are clustered by the clusterer (k chosen from the data, outliers
-   in "other"). A free idea closer to a decided cluster's centre than to its own
-   joins the decided cluster, so pinned topics keep growing; when too few ideas are free
-   to form topics of their own, each joins the decided cluster it is most like (if it
-   shares anything with one) rather than "other".
+   in "other"). Once organizers have decided some clusters, the free ideas make at most
+   as many topics as they would fill at the decided clusters' average size: on a few
+   free ideas the silhouette's choice runs to its upper bound, and shaping some topics
+   would break the untouched ones into fragments. A free idea closer to a decided
+   cluster's centre than to its own joins the decided cluster, so pinned topics grow;
+   when too few ideas are free to form topics of their own, each joins the decided
+   cluster it is most like (if it shares anything with one) rather than "other".
 3. Ids: the new clusters are matched to the previous refresh's clusters by the
    overlap of their ideas (Jaccard, one-to-one by the Hungarian method), so an
    organizer's view keeps its ids and labels; unmatched clusters get new ids.
@@ -19,6 +22,7 @@ partition:
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -223,6 +227,9 @@ def refresh_topics(
     decided_ids = sorted(set(fixed.values()))
     decided_centers = _centres(decided_ids, fixed, vectors)
     if len(free) >= config.min_ideas and np.any(X):  # texts with no words at all: no topics
+        if decided_ids and getattr(clusterer, "n_clusters", 0) is None:
+            cap = max(2, math.ceil(len(free) * len(decided_ids) / len(fixed)))
+            clusterer.k_max = min(clusterer.k_max, cap)  # type: ignore[attr-defined]
         clusterer.fit(X)
         free_labels = np.asarray(clusterer.labels_)
         centers = _normalised(np.asarray(clusterer.cluster_centers_, dtype=np.float64))

@@ -128,6 +128,38 @@ def test_the_parts_of_a_split_can_be_merged_and_pinned_later():
     assert next(c for c in fourth.clusters if c.id == two).pinned
 
 
+class UpperBound(FixedK):
+    """Chooses k as the silhouette does on real ideas: nearly always its upper bound."""
+
+    def __init__(self) -> None:
+        self.n_clusters, self.k_max = None, 30
+
+    def fit(self, X: np.ndarray) -> UpperBound:
+        self.k = min(self.k_max, len(X))
+        return super().fit(X)  # type: ignore[return-value]
+
+
+def test_free_ideas_make_topics_no_finer_than_the_decided_ones():
+    # Pinning one topic left the two others to a clusterer choosing k on their ideas
+    # alone: 30 fragments where there had been two topics.
+    ideas = ideas_about(20)
+    first, _ = refresh(ideas)
+    remote = tuple(i.id for i in ideas if i.id.startswith("remote"))
+    pin = ClusterEdit("pin", first.assignment[remote[0]], START, ideas=remote)
+    second, _ = refresh_topics(
+        snapshot(ideas, [pin]),
+        vectors_for(ideas),
+        clusterer=UpperBound(),
+        describe=words_of,
+        map_positions=on_a_line,
+        previous=first,
+    )
+    free = [i.id for i in ideas if i.id not in remote]
+    assert len({second.assignment[i] for i in free}) == 2  # 40 ideas at the pinned 20 each
+    for topic in ("health", "energy"):
+        assert len({second.assignment[i] for i in free if i.startswith(topic)}) == 1
+
+
 def test_new_ideas_join_the_decided_topic_they_are_like_when_every_topic_is_decided():
     # With all ideas pinned, the few new ones are too few for topics of their own; they
     # went to "other" although each is plainly about one of the pinned topics.
