@@ -436,9 +436,11 @@ class PagesController(Controller):
                 "is_open": is_open,
                 "reply_depth_max": REPLY_DEPTH_MAX,
                 # Only what the jam would take: votes and comments while it is open; a flag
-                # from someone other than its author at any time.
-                "can_write": member and is_open,
-                "can_flag": member and not organizer and not mine,
+                # from someone other than its author at any time; nothing on a hidden idea.
+                "can_write": member and is_open and not thread.idea.hidden,
+                # A hidden idea takes no votes or comments; a vote cast before still goes.
+                "can_withdraw": member and is_open and thread.idea.hidden,
+                "can_flag": member and not organizer and not mine and not thread.idea.hidden,
                 "position": position,
             },
         )

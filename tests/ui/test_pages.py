@@ -942,6 +942,28 @@ def test_counts_are_in_the_right_number_and_a_page_past_the_end_leads_back(site)
     assert "5001–5000" not in far
 
 
+def test_a_hidden_ideas_thread_offers_no_vote_comment_or_flag_only_a_withdrawal(site):
+    client, app, scene = site
+    ada, bea = scene.join(name="Ada"), scene.join(name="Bea")
+    idea = scene.post_idea(ada, title="Loud and rude")
+    app.handle(c.CastVote(actor=scene.organizer, idea_id=idea, value=1))
+    app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea, reason="rude"))
+    _as(client, scene.organizer)
+    thread = f"/ideas/{idea}"
+    page = client.get(thread, params={"after": app.position()}).text
+    for refused in ("Support", "Oppose", "Add a comment", "Flag this idea"):
+        assert refused not in page, refused  # each could only be refused
+    assert "takes no votes or comments until it is restored" in page
+    withdrawn = client.post(
+        f"{thread}/vote", data={"value": "0", "_csrf_token": _token(client, thread)}
+    )
+    assert withdrawn.status_code == 200
+    assert "notice" not in withdrawn.text.split("<main>")[1].split("<h1>")[0]  # not refused
+    assert app.handle(c.RestoreIdea(actor=scene.organizer, idea_id=idea, reason="ok"))
+    _as(client, bea)
+    assert "Support" in client.get(thread, params={"after": app.position()}).text
+
+
 def test_organizers_block_an_ideas_author_from_the_thread_page(site):
     client, app, scene = site
     ada = scene.join(name="Ada")
