@@ -72,8 +72,11 @@ _TOPIC_CHANGED = {
     "pin": "The topic is pinned: later refreshes keep its ideas together.",
     "unpin": "The topic is unpinned.",
     "merge": "The topics are merged.",
-    "split": "The topic is split: its ideas may form new topics at the next refresh.",
+    "split": "The topic is split in two.",
 }
+# Topics are recomputed by the ranking worker, not by the request: said, so that the
+# table still showing the old topics does not look like a change that did nothing.
+_TOPICS_FOLLOW = " The topics below show it from the next refresh, within about {s} seconds."
 
 
 def capped(comments: list[CommentNode], depth_max: int) -> list[CommentNode]:
@@ -684,7 +687,8 @@ class PagesController(Controller):
             return _back(request, back, "choose what to do with the cluster")
         except (DomainError, ApplicationError, HTTPException) as exc:
             return _back(request, back, getattr(exc, "detail", None) or str(exc))
-        said = _TOPIC_CHANGED[change.action]
+        wait = round(state.services.settings.topic_refresh_s)
+        said = _TOPIC_CHANGED[change.action] + _TOPICS_FOLLOW.format(s=wait)
         query = [*notice_params(request, said, back, done=True), ("after", str(done.position))]
         return Redirect(f"{back}?{urlencode(query)}")
 
