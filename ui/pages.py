@@ -8,7 +8,7 @@ the middleware before any handler runs.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from uuid import UUID
@@ -169,20 +169,35 @@ def _span(delta: Any) -> str:
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
-def _chart(central: JamCentral, width: int = 240) -> dict[str, Any]:
-    minutes = central.minutes[-width:]
-    peak = max([1, *(max(m.ideas, m.comments, m.votes) for m in minutes)])
-    step = width / max(len(minutes) - 1, 1)
+def _chart(central: JamCentral, now: datetime, width: int = 240) -> dict[str, Any]:
+    """Ideas, comments and votes in each of the last `width` whole minutes, placed by time:
+    a quiet minute is a zero, not left out (the read model keeps only minutes with
+    activity). The minute under way is left out too: it is not over, so it would always
+    look like a drop. A jam quiet for longer than the chart shows its last busy stretch."""
+    counts = {m.minute: m for m in central.minutes}
+    end = now.astimezone(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
+    if central.minutes:
+        last = datetime.fromisoformat(central.minutes[-1].minute).replace(tzinfo=UTC)
+        if end - last >= timedelta(minutes=width):
+            end = last
+    stamps = [
+        (end - timedelta(minutes=width - 1 - i)).strftime("%Y-%m-%dT%H:%M") for i in range(width)
+    ]
+    rows = [counts.get(stamp) for stamp in stamps]
+    peak = max([1, *(max(m.ideas, m.comments, m.votes) for m in rows if m)])
+    step = width / (width - 1)
 
     def line(attr: str) -> str:
         return " ".join(
-            f"{i * step:.1f},{100 - getattr(m, attr) / peak * 95:.1f}"
-            for i, m in enumerate(minutes)
+            f"{i * step:.1f},{100 - (getattr(m, attr) if m else 0) / peak * 95:.1f}"
+            for i, m in enumerate(rows)
         )
 
     return {
         "width": width,
         "peak": peak,
+        "from": stamps[0].replace("T", " "),
+        "to": stamps[-1].replace("T", " "),
         "ideas": line("ideas"),
         "comments": line("comments"),
         "votes": line("votes"),
@@ -656,7 +671,7 @@ class PagesController(Controller):
                 "jam": info,
                 "central": central,
                 "queue": queue,
-                "chart": _chart(central),
+                "chart": _chart(central, now),
                 "position": position,
                 "topics": topics,
                 "topic_map": topic_map(topics.clusters if topics else []),

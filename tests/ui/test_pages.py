@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
 from urllib.parse import quote
 from uuid import uuid4
 
@@ -18,12 +19,12 @@ from jam import commands as c
 from jam.application import JamApplication
 from jam.settings import Settings
 from projections import queries
-from projections.models import CommentNode
+from projections.models import CommentNode, MinuteActivity
 from tests.stories import open_jam
 from ui.app import create_app
 from ui.auth import SESSION_COOKIE, issue_token
 from ui.notices import signature as notice_signature
-from ui.pages import capped
+from ui.pages import _chart, capped
 
 XSS = '<script>alert("owned")</script><img src=x onerror=alert(1)>'
 
@@ -999,6 +1000,21 @@ def test_organizers_block_an_ideas_author_from_the_thread_page(site):
     assert "Block Ada" in unblocked.text
     _as(client, scene.join(name="Bea"))
     assert "block-author" not in client.get(thread).text  # organizers only
+
+
+def test_the_activity_chart_places_minutes_by_time_and_leaves_out_the_one_under_way():
+    def minute(at: str, votes: int) -> MinuteActivity:
+        return MinuteActivity(at, 0, 0, votes, 0)
+
+    busy = [minute("2030-05-02T10:00", 5), minute("2030-05-02T10:03", 5)]
+    busy.append(minute("2030-05-02T10:05", 1))  # under way at 10:05:30
+    now = datetime(2030, 5, 2, 10, 5, 30, tzinfo=UTC)
+    chart = _chart(SimpleNamespace(minutes=busy), now, width=5)
+    heights = [float(p.split(",")[1]) for p in chart["votes"].split()]
+    assert heights == [5.0, 100.0, 100.0, 5.0, 100.0]  # quiet minutes are zeros, in place
+    assert (chart["from"], chart["to"]) == ("2030-05-02 10:00", "2030-05-02 10:04")
+    later = _chart(SimpleNamespace(minutes=busy), now + timedelta(days=3), width=5)
+    assert later["to"] == "2030-05-02 10:05"  # a jam long quiet: its last busy stretch
 
 
 def test_a_chain_of_replies_deeper_than_the_limit_is_shown_flat_below_it():
