@@ -221,11 +221,15 @@ def test_an_organizer_alert_shows_on_every_jam_page_until_taken_down(site):
         data={"message": "Voting closes at <b>noon</b>", "_csrf_token": _token(client, central)},
     )
     assert sent.status_code == 200
-    _as(client, scene.join())
     seen = app.position()
+    banner = '<p class="alert" role="status">📣 Voting closes at &lt;b&gt;noon&lt;/b&gt;</p>'
+    # Organizers and leaders see it as everyone does, on their own pages too.
+    for page in (central, f"/jams/{scene.jam_id}/leadership"):
+        assert banner in client.get(page, params={"after": seen}).text, page
+    _as(client, scene.join())
     for page in (f"/jams/{scene.jam_id}", f"/ideas/{idea}"):
         html = client.get(page, params={"after": seen}).text
-        assert "Voting closes at &lt;b&gt;noon&lt;/b&gt;" in html
+        assert banner in html, page
     _as(client, scene.organizer)
     client.post(
         f"/jams/{scene.jam_id}/alert", data={"message": "", "_csrf_token": _token(client, central)}
