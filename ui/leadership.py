@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, NamedTuple
 from uuid import UUID
 
@@ -20,7 +20,7 @@ import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
@@ -333,6 +333,20 @@ async def _read(
     return await sync_to_thread(shortlist_as_of, services, str(jam_id), in_utc(as_of), clean)
 
 
+def _page_time(text: str | None) -> datetime | None:
+    """The page's "as of": any ISO 8601 time, and one typed without a zone means UTC, as
+    the page's own form does (the API asks for a zone)."""
+    if not text:
+        return None
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationException(
+            f"as_of {text[:40]!r} is not a time: give it as 2030-05-02T12:00 (UTC)"
+        ) from None
+    return in_utc(at if at.tzinfo else at.replace(tzinfo=UTC))
+
+
 class LeadershipController(Controller):
     tags: ClassVar[list[str]] = ["leadership"]
 
@@ -347,11 +361,12 @@ class LeadershipController(Controller):
         request: Request[Any, Any, Any],
         jam_id: FromPath[UUID],
         clean: FromQuery[bool] = True,
-        as_of: AsOf = None,
+        as_of: FromQuery[str | None] = None,
         after: After = None,
     ) -> Template:
         services: Services = state.services
         me = await require_role(services, request, jam_id, {Role.LEADER, Role.ORGANIZER})
+        at = _page_time(as_of)
 
         def info() -> Any:
             with services.views.reading() as cur:
@@ -360,7 +375,7 @@ class LeadershipController(Controller):
         jam = await sync_to_thread(info)
         if jam is None:
             raise NotFoundException(f"no jam with id {jam_id}")
-        shortlist = await _read(services, jam_id, clean, as_of, after)
+        shortlist = await _read(services, jam_id, clean, at, after)
         return Template(
             "leadership.html",
             context={
@@ -369,7 +384,7 @@ class LeadershipController(Controller):
                 "list": shortlist,
                 "segments": SEGMENTS,
                 "leader": me.role is Role.LEADER,
-                "as_of": as_of.isoformat() if as_of else "",
+                "as_of": at.isoformat() if at else "",
             },
         )
 

@@ -294,6 +294,14 @@ def test_the_shortlist_page_is_for_leaders_and_organizers(site):
     at = app.clock().isoformat()
     earlier = client.get(page, params={"as_of": at}).text  # ranked again from the log
     assert "Rooftop gardens" in earlier
+    assert f"as of {at[:16].replace('T', ' ')} UTC" in earlier  # the time asked for
+    assert "too few votes yet to find opinion groups" in earlier  # not "the 0 groups"
+    naive = client.get(page, params={"as_of": at[:16]})  # typed by hand: UTC
+    assert naive.status_code == 200
+    assert "Rooftop gardens" in naive.text
+    garbage = client.get(page, params={"as_of": "garbage"})
+    assert garbage.status_code == 422
+    assert "is not a time: give it as 2030-05-02T12:00 (UTC)" in garbage.text
     assert f"shortlist?format=csv&amp;clean=true&amp;as_of={quote(at)}" in earlier
     assert f'href="?clean=false&amp;as_of={quote(at)}"' in earlier
     assert "by score alone, number 1 with every vote and 1 without suspect votes" in earlier
@@ -395,7 +403,9 @@ def test_organizers_see_live_topics_and_rename_one_from_jam_central(site):
     assert hours, "each refresh is kept for its hour"
     assert "Shape the topics" in page
     earlier = client.get(central, params={"topics_at": hours[0]}).text
-    assert f'<option value="{hours[0]}" selected>' in earlier
+    shown = hours[0][:16].replace("T", " ")
+    # Labelled with the time it shows (the last refresh of that hour), not the hour's start.
+    assert f'<option value="{hours[0]}" selected>{shown} UTC</option>' in earlier
     # The past's clusters have ids of their own: shaping from there would change another topic.
     assert "Shape the topics" not in earlier
     assert 'action="/jams/' + str(scene.jam_id) + '/topics"' not in earlier
