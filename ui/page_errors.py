@@ -7,6 +7,7 @@ and message (the JSON handlers in ui/errors.py decide those, so both agree).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -85,9 +86,12 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     if not isinstance(detail, str):
         detail = msgspec.json.encode(detail).decode() if detail is not None else ""
     fields = content.get("fields")
-    if isinstance(fields, list):  # which parameter was wrong, and how
-        said = [f"{f.get('key')}: {f.get('message')}" for f in fields if isinstance(f, dict)]
-        detail = "; ".join([detail, *said]) if said else detail
+    if isinstance(fields, list):  # which parameter was wrong, and how, in plain words
+        said = [
+            f"{f.get('key')} {_plain(str(f.get('message')))}" for f in fields if isinstance(f, dict)
+        ]
+        if said:  # the API's "Validation failed for GET /path?query" says nothing more
+            detail = "The address has a value this page cannot use: " + "; ".join(said) + "."
     headers = {**SECURITY_HEADERS, **dict(answer.headers)}
     headers.pop("content-type", None)
     return Template(
@@ -102,6 +106,25 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         status_code=status,
         headers=headers,
     )
+
+
+# The validators' wording (msgspec's, for query parameters), as a reader would say it.
+_PLAIN = (
+    (re.compile(r"Expected `int` >= (-?\d+)"), r"must be a whole number, \1 or more"),
+    (re.compile(r"Expected `int` <= (-?\d+)"), r"must be a whole number, \1 or less"),
+    (re.compile(r"Expected `int`.*"), "must be a whole number"),
+    (re.compile(r"Expected `bool`.*"), "must be true or false"),
+    (re.compile(r"Invalid RFC3339 encoded datetime.*"), "must be a time, as 2030-05-02T12:00:00Z"),
+    (re.compile(r"Expected `str` of length <= (\d+)"), r"must be at most \1 characters"),
+    (re.compile(r"Invalid enum value (.*)"), r"cannot be \1"),
+)
+
+
+def _plain(message: str) -> str:
+    for pattern, words in _PLAIN:
+        if pattern.match(message):
+            return pattern.sub(words, message, count=1)
+    return ": " + message if message else "is not valid"
 
 
 def _back_link(request: Request[Any, Any, Any]) -> str | None:

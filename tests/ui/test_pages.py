@@ -338,6 +338,22 @@ def test_a_view_of_the_past_says_which_ideas_were_hidden_since(site, clock):
     assert rows == {"Insulting rant": "1", "Rooftop gardens": "0"}
 
 
+def test_a_page_address_with_a_wrong_value_says_which_and_how_in_plain_words(site):
+    client, _, scene = site
+    _as(client, scene.organizer)
+    cases = {
+        f"/jams/{scene.jam_id}?offset=-1": "offset must be a whole number, 0 or more",
+        f"/jams/{scene.jam_id}/leadership?clean=maybe": "clean must be true or false",
+        f"/jams/{scene.jam_id}/central?topics_at=soon": "topics_at must be a time",
+    }
+    for path, said in cases.items():
+        answer = client.get(path)
+        assert answer.status_code in (400, 422), path
+        assert f"The address has a value this page cannot use: {said}" in answer.text, path
+        assert "Validation failed" not in answer.text, path
+        assert "Expected `" not in answer.text, path
+
+
 def test_a_form_goes_back_only_to_a_page_of_this_site(site):
     client, _, scene = site
     _as(client, scene.join())
