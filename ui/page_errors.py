@@ -117,6 +117,7 @@ _PLAIN = (
     (re.compile(r"Invalid RFC3339 encoded datetime.*"), "must be a time, as 2030-05-02T12:00:00Z"),
     (re.compile(r"Expected `str` of length <= (\d+)"), r"must be at most \1 characters"),
     (re.compile(r"Invalid enum value (.*)"), r"cannot be \1"),
+    (re.compile(r"Expected `str` matching regex '\^\[a-z0-9-\]\+\$'.*"), "takes a-z, 0-9 and -"),
 )
 
 
@@ -124,7 +125,7 @@ def _plain(message: str) -> str:
     for pattern, words in _PLAIN:
         if pattern.match(message):
             return pattern.sub(words, message, count=1)
-    return ": " + message if message else "is not valid"
+    return f"is not valid ({message})" if message else "is not valid"
 
 
 def _back_link(request: Request[Any, Any, Any]) -> str | None:
