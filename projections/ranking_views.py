@@ -127,6 +127,7 @@ class DecisionRow(msgspec.Struct, frozen=True):
     note: str
     decided_by: str
     at: str
+    decided_by_name: str = ""  # as the leader's name reads now
 
 
 def record_edits(
@@ -139,7 +140,7 @@ def record_edits(
     cur.executemany(
         "INSERT INTO rk_decisions (position, idea_id, decision, note, decided_by, at) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (position) DO NOTHING",
-        [msgspec.structs.astuple(d) for d in decisions],
+        [(d.position, d.idea_id, d.decision, d.note, d.decided_by, d.at) for d in decisions],
     )
     cur.executemany(
         "INSERT INTO rk_cluster_edits (position, jam_id, kind, cluster_id, label, target_id, "
@@ -446,8 +447,10 @@ def decisions(cur: Cursor, idea_ids: list[str]) -> dict[str, list[DecisionRow]]:
         return {}
     marks = ", ".join("?" * len(idea_ids))
     rows = cur.execute(
-        "SELECT position, idea_id, decision, note, decided_by, at FROM rk_decisions "
-        f"WHERE idea_id IN ({marks}) ORDER BY position",
+        "SELECT d.position, d.idea_id, d.decision, d.note, d.decided_by, d.at, "
+        "COALESCE(p.display_name, '') FROM rk_decisions d "
+        "LEFT JOIN rm_participants p ON p.participant_id = d.decided_by "
+        f"WHERE d.idea_id IN ({marks}) ORDER BY d.position",
         idea_ids,
     ).fetchall()
     out: dict[str, list[DecisionRow]] = {}

@@ -164,13 +164,18 @@ def test_leaders_decide_and_organizers_extend_from_their_pages(site, clock):
     page = f"/ideas/{idea}"
     _as(client, scene.organizer)
     assert "Record decision" not in client.get(page).text
-    _as(client, scene.join(role="leader"))
+    _as(client, scene.join(role="leader", name="Lee"))
     assert "Record decision" in client.get(page).text
     decided = client.post(
         f"{page}/decision",
         data={"decision": "funded", "note": "Go", "_csrf_token": _token(client, page)},
     )
     assert "decision: funded" in decided.text
+    shortlist = client.get(
+        f"/jams/{scene.jam_id}/leadership", params={"after": app.position()}
+    ).text
+    when = clock.now.astimezone(UTC).isoformat()[:16].replace("T", " ")
+    assert f"funded (Go) on {when} UTC by Lee" in shortlist  # when, to the minute, and who
     _as(client, scene.organizer)
     central = f"/jams/{scene.jam_id}/central"
     later = (clock.now.replace(tzinfo=None) + timedelta(days=5)).isoformat()
