@@ -67,6 +67,7 @@ class Idea(Aggregate):
         self.flagged_by: set[UUID] = set()  # since an organizer last reviewed the idea
         self.open_flags = 0  # flags since an organizer last reviewed the idea
         self.duplicate_of: UUID | None = None
+        self.duplicates: set[UUID] = set()  # ideas marked as duplicates of this one
         self.decision: str | None = None
         self._last_decision: tuple[str, str, UUID] | None = None
 
@@ -172,22 +173,44 @@ class Idea(Aggregate):
             raise ConflictingState("an idea cannot duplicate itself")
         if original.jam_id != self.jam_id:
             raise ConflictingState("the original idea belongs to another jam")
+        # Links point at the root idea, so votes are never counted through a chain.
         if original.duplicate_of is not None:
-            # Links point at the root idea, so votes are never counted through a chain.
             raise ConflictingState("the original is itself marked as a duplicate")
+        if self.duplicates:
+            raise ConflictingState(
+                f"this idea is the original of {len(self.duplicates)} other idea(s):"
+                " mark the other idea a duplicate of this one instead"
+            )
         if self.duplicate_of == original.id:
             raise ConflictingState("the idea is already marked as this duplicate")
         self._marked_duplicate(original_id=original.id, marked_by=by.id, timestamp=at)
+        original._duplicate_linked(duplicate_id=self.id, timestamp=at)
 
     @event("MarkedDuplicate")
     def _marked_duplicate(self, original_id: UUID, marked_by: UUID, timestamp: datetime) -> None:
         self.duplicate_of = original_id
 
-    def unmark_duplicate(self, *, by: Participant, at: datetime) -> None:
+    @event("DuplicateLinked")
+    def _duplicate_linked(self, duplicate_id: UUID, timestamp: datetime) -> None:
+        self.duplicates.add(duplicate_id)
+
+    @event("DuplicateUnlinked")
+    def _duplicate_unlinked(self, duplicate_id: UUID, timestamp: datetime) -> None:
+        self.duplicates.discard(duplicate_id)
+
+    def unmark_duplicate(
+        self, *, by: Participant, at: datetime, original: Idea | None = None
+    ) -> None:
+        """`original`, the idea it was marked a duplicate of, forgets it too (a link made
+        before originals kept their duplicates is in neither)."""
         by.require_organizer(self.jam_id)
         if self.duplicate_of is None:
             raise ConflictingState("the idea is not marked as a duplicate")
+        if original is not None and original.id != self.duplicate_of:
+            raise ConflictingState("the idea is marked as a duplicate of another idea")
         self._unmarked_duplicate(unmarked_by=by.id, timestamp=at)
+        if original is not None and self.id in original.duplicates:
+            original._duplicate_unlinked(duplicate_id=self.id, timestamp=at)
 
     @event("UnmarkedDuplicate")
     def _unmarked_duplicate(self, unmarked_by: UUID, timestamp: datetime) -> None:

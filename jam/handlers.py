@@ -249,16 +249,25 @@ def dismiss_flags(cmd: c.DismissFlags, load: Loader, at: datetime) -> Decision:
 @handles(c.MarkDuplicate)
 def mark_duplicate(cmd: c.MarkDuplicate, load: Loader, at: datetime) -> Decision:
     idea = load.load(Idea, cmd.idea_id)
-    original = load.read(Idea, cmd.original_id)
+    original = load.load(Idea, cmd.original_id)
+    # A duplicate of a duplicate is one of its original: the link goes to the root (a
+    # chain logged before the rule may be longer; a few steps cover it).
+    for _ in range(10):
+        if original.duplicate_of is None or original.duplicate_of == idea.id:
+            break
+        original = load.load(Idea, original.duplicate_of)
+    if original.duplicate_of == idea.id:
+        raise ConflictingState("that idea is already marked as a duplicate of this one")
     idea.mark_duplicate(original=original, by=actor(cmd, load), at=at)
-    return Decision([idea], idea.id)
+    return Decision([idea, original], idea.id)
 
 
 @handles(c.UnmarkDuplicate)
 def unmark_duplicate(cmd: c.UnmarkDuplicate, load: Loader, at: datetime) -> Decision:
     idea = load.load(Idea, cmd.idea_id)
-    idea.unmark_duplicate(by=actor(cmd, load), at=at)
-    return Decision([idea], idea.id)
+    original = load.load(Idea, idea.duplicate_of) if idea.duplicate_of else None
+    idea.unmark_duplicate(by=actor(cmd, load), at=at, original=original)
+    return Decision([idea, *([original] if original else [])], idea.id)
 
 
 # Topic clusters

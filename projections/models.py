@@ -41,6 +41,11 @@ class CommentNode(msgspec.Struct):
     replies: list[CommentNode] = msgspec.field(default_factory=list)
 
 
+class IdeaLink(msgspec.Struct, frozen=True):
+    id: str
+    title: str
+
+
 class Thread(msgspec.Struct, frozen=True):
     idea: IdeaSummary
     body: str
@@ -49,6 +54,7 @@ class Thread(msgspec.Struct, frozen=True):
     decision_note: str
     segments: list[SegmentTally]
     comments: list[CommentNode]
+    duplicates: list[IdeaLink] = []  # ideas marked as duplicates of this one (not hidden)
 
 
 class MinuteActivity(msgspec.Struct, frozen=True):

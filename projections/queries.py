@@ -17,6 +17,7 @@ from projections.models import (
     FlaggedIdea,
     Forum,
     ForumTotals,
+    IdeaLink,
     IdeaSummary,
     JamCentral,
     JamInfo,
@@ -228,6 +229,11 @@ def thread(cur: Cursor, idea_id: str, *, include_hidden: bool = False) -> Thread
     for node, parent_id in parents:
         parent = nodes.get(parent_id) if parent_id else None
         (parent.replies if parent else roots).append(node)
+    duplicates = cur.execute(
+        "SELECT idea_id, title FROM rm_ideas WHERE duplicate_of = ? AND hidden = 0 "
+        "ORDER BY posted_at, idea_id",
+        (idea_id,),
+    ).fetchall()
     return Thread(
         idea=_summary(row),
         body=row[15],
@@ -236,6 +242,7 @@ def thread(cur: Cursor, idea_id: str, *, include_hidden: bool = False) -> Thread
         decision_note=row[18],
         segments=segments,
         comments=roots,
+        duplicates=[IdeaLink(r[0], r[1]) for r in duplicates],
     )
 
 

@@ -465,7 +465,11 @@ def ranking_position(cur: Cursor, jam_id: str) -> int:
 
 
 def duplicate_pairs(cur: Cursor, jam_id: str, limit: int = 100) -> list[DuplicatePair]:
-    """Suggested pairs still worth an organizer's look: neither idea already linked."""
+    """Suggested pairs still worth an organizer's look: neither idea already a duplicate.
+
+    An idea with duplicates of its own stays their original (marking it would make a
+    chain): a pair whose later idea is one is offered the other way round, and a pair of
+    two such originals is left out."""
     rows = cur.execute(
         "SELECT d.idea_id, d.original_id, d.similarity FROM rk_duplicate_pairs d "
         "JOIN rm_ideas i ON i.idea_id = d.idea_id JOIN rm_ideas o ON o.idea_id = d.original_id "
@@ -473,7 +477,26 @@ def duplicate_pairs(cur: Cursor, jam_id: str, limit: int = 100) -> list[Duplicat
         "AND i.hidden = 0 AND o.hidden = 0 ORDER BY d.similarity DESC, d.idea_id LIMIT ?",
         (jam_id, limit),
     ).fetchall()
-    return [DuplicatePair(r[0], r[1], float(r[2])) for r in rows]
+    ids = sorted({r[0] for r in rows} | {r[1] for r in rows})
+    originals: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        originals.update(
+            r[0]
+            for r in cur.execute(
+                f"SELECT DISTINCT duplicate_of FROM rm_ideas WHERE duplicate_of IN ({marks})",
+                chunk,
+            ).fetchall()
+        )
+    pairs = []
+    for idea_id, original_id, similarity in rows:
+        if idea_id in originals and original_id in originals:
+            continue
+        if idea_id in originals:
+            idea_id, original_id = original_id, idea_id
+        pairs.append(DuplicatePair(idea_id, original_id, float(similarity)))
+    return pairs
 
 
 def _iso(ts: datetime) -> str:

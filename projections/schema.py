@@ -96,6 +96,9 @@ INDEXES = (
     # Followers of a jam's ideas (similar-idea indexes, the ranking worker) read what is new.
     "CREATE INDEX IF NOT EXISTS rm_ideas_jam_position ON rm_ideas (jam_id, position)",
     "CREATE INDEX IF NOT EXISTS rm_ideas_jam_changed ON rm_ideas (jam_id, changed_position)",
+    # An original's duplicates (its thread lists them; suggestions leave originals alone).
+    "CREATE INDEX IF NOT EXISTS rm_ideas_duplicate_of ON rm_ideas (duplicate_of) "
+    "WHERE duplicate_of IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS rm_comments_idea ON rm_comments (idea_id, posted_at)",
     "CREATE INDEX IF NOT EXISTS rm_votes_participant ON rm_votes (participant_id)",
     "CREATE INDEX IF NOT EXISTS rm_participants_jam ON rm_participants (jam_id, last_active_at)",

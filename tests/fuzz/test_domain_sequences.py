@@ -226,14 +226,17 @@ class JamSequences(RuleBasedStateMachine):
     @rule(n=st.integers(0, 1000), m=st.integers(0, 1000))
     def mark_duplicate(self, n: int, m: int) -> None:
         idea, original = self.ideas[n % len(self.ideas)], self.ideas[m % len(self.ideas)]
+        root = self.duplicate_of.get(original, original)  # a duplicate's link goes to its root
         refusals: list[type[DomainError]] = []
-        if idea == original or original in self.duplicate_of:  # links point at a root
+        if root == idea:  # itself, or its own duplicate
             refusals.append(ConflictingState)
-        if self.duplicate_of.get(idea) == original:
+        if idea in self.duplicate_of.values():  # an original stays one while it has duplicates
+            refusals.append(ConflictingState)
+        if self.duplicate_of.get(idea) == root:
             refusals.append(ConflictingState)
         command = c.MarkDuplicate(actor=self.scene.organizer, idea_id=idea, original_id=original)
         if self._expect(command, refusals):
-            self.duplicate_of[idea] = original
+            self.duplicate_of[idea] = root
 
     @precondition(lambda self: self.ideas)
     @rule(n=st.integers(0, 1000))
@@ -338,6 +341,10 @@ class JamSequences(RuleBasedStateMachine):
                 i: by if i in self.hidden else self._unreviewed(i) for i, by in self.flags.items()
             }
             assert flags == {str(i): len(by) for i, by in open_flags.items() if by}
+
+    @invariant()
+    def every_duplicate_links_to_a_root(self) -> None:
+        assert not set(self.duplicate_of.values()) & set(self.duplicate_of), "a chain"
 
     @invariant()
     def duplicates_never_form_a_cycle(self) -> None:

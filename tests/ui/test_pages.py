@@ -1004,6 +1004,17 @@ def test_a_hidden_ideas_thread_offers_no_vote_comment_or_flag_only_a_withdrawal(
     assert "Support" in client.get(thread, params={"after": app.position()}).text
 
 
+def test_an_originals_thread_links_to_the_ideas_marked_as_its_duplicates(site):
+    client, app, scene = site
+    ada = scene.join()
+    root, copy = scene.post_idea(ada, title="Root idea"), scene.post_idea(ada, title="Its copy")
+    app.handle(c.MarkDuplicate(actor=scene.organizer, idea_id=copy, original_id=root))
+    _as(client, ada)
+    page = client.get(f"/ideas/{root}", params={"after": app.position()}).text
+    listed = page.split("Marked as its duplicates")[1].split("</p>")[0]
+    assert f'<a href="/ideas/{copy}">Its copy</a>' in listed
+
+
 def test_organizers_block_an_ideas_author_from_the_thread_page(site):
     client, app, scene = site
     ada = scene.join(name="Ada")

@@ -238,6 +238,34 @@ def test_near_copies_are_suggested_and_a_link_counts_votes_with_the_original(jam
     assert ranked_again[copy]["by_segment"]["employee"]["agree"] == 1
 
 
+def test_an_original_with_duplicates_is_suggested_as_the_original_and_lists_them(jam_with_themes):
+    client, scene, _, organizer, author, ideas, ranked = jam_with_themes
+    title = "Solar panels on every office roof"
+    original = ideas[title]
+
+    def post(text: str) -> str:
+        body = {"forum": "health", "title": text, "body": title}
+        return client.post(f"/api/jams/{scene.jam_id}/ideas", json=body, headers=author).json()[
+            "id"
+        ]
+
+    copy, later = post(f"{title}!"), post(f"{title}!!")
+    link = {"original_id": copy}
+    assert client.put(f"/api/ideas/{later}/duplicate-of", json=link, headers=organizer).is_success
+    ranked()
+    thread = client.get(f"/api/ideas/{copy}", headers=author).json()
+    assert thread["duplicates"] == [{"id": later, "title": f"{title}!!"}]
+    # The copy, posted after the original, now has a duplicate of its own: marking it would
+    # be refused (a chain), so the pair is offered the other way round.
+    pairs = client.get(f"/api/jams/{scene.jam_id}/duplicates", headers=organizer).json()
+    offered = {(p["idea_id"], p["original_id"]) for p in pairs}
+    assert (original, copy) in offered
+    assert (copy, original) not in offered
+    back = {"original_id": copy}
+    marked = client.put(f"/api/ideas/{original}/duplicate-of", json=back, headers=organizer)
+    assert marked.status_code == 200, marked.text
+
+
 def test_the_shortlist_as_of_a_past_time_is_the_one_ranked_then(jam_with_themes):
     client, scene, enter, organizer, _, ideas, ranked = jam_with_themes
     url = f"/api/jams/{scene.jam_id}/shortlist"
