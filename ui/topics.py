@@ -140,15 +140,21 @@ def read_duplicates(services: Services, jam_id: str) -> list[DuplicateOut]:
 MAP_W, MAP_H, MAP_PAD = 600, 260, 45  # room for the largest circle and its label
 
 
+LABEL_CHARS = 32  # a label is cut to this on the map (its full text on hover)
+CHAR_W, LINE_H = 6.2, 12.0  # a label's box at the map's 11px type, in map units
+
+
 def topic_map(clusters: list[ClusterOut]) -> list[dict[str, Any]]:
-    """Circles for the cluster map: the 2-D positions scaled to the picture, area ~ size."""
+    """Circles for the cluster map: the 2-D positions scaled to the picture, area ~ size,
+    and where each label goes (below its circle, else above, right or left: the first
+    place that stays inside the picture and clear of the labels and circles placed)."""
     if not clusters:
         return []
     xs = [c.cluster.x for c in clusters]
     ys = [c.cluster.y for c in clusters]
     span_x, span_y = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
     biggest = max(c.ideas_now for c in clusters) or 1
-    return [
+    circles = [
         {
             "id": c.cluster.id,
             "label": c.cluster.label,
@@ -159,6 +165,45 @@ def topic_map(clusters: list[ClusterOut]) -> list[dict[str, Any]]:
         }
         for c in clusters
     ]
+    taken = [
+        (m["cx"] - m["r"], m["cy"] - m["r"], m["cx"] + m["r"], m["cy"] + m["r"]) for m in circles
+    ]
+    for m in sorted(circles, key=lambda m: -m["r"]):  # the biggest topics choose first
+        m.update(_label_place(m, taken))
+    return circles
+
+
+def _label_place(m: dict[str, Any], taken: list[tuple[float, ...]]) -> dict[str, Any]:
+    width = min(len(m["label"]), LABEL_CHARS) * CHAR_W
+    cx, cy, r = m["cx"], m["cy"], m["r"]
+    # (text x, baseline y, anchor), most natural first
+    spots = [
+        (cx, cy + r + LINE_H - 1, "middle"),
+        (cx, cy - r - 3, "middle"),
+        (cx + r + 3, cy + 4, "start"),
+        (cx - r - 3, cy + 4, "end"),
+    ]
+
+    def box(x: float, y: float, anchor: str) -> tuple[float, float, float, float]:
+        left = {"middle": x - width / 2, "start": x, "end": x - width}[anchor]
+        return (left, y - LINE_H + 2, left + width, y + 2)
+
+    def inside(b: tuple[float, ...]) -> bool:
+        return b[0] >= 0 and b[2] <= MAP_W and b[1] >= 0 and b[3] <= MAP_H
+
+    def clear(b: tuple[float, ...], own: tuple[float, ...]) -> bool:
+        return all(
+            o == own or b[2] <= o[0] or o[2] <= b[0] or b[3] <= o[1] or o[3] <= b[1] for o in taken
+        )
+
+    own = (cx - r, cy - r, cx + r, cy + r)
+    fits = [s for s in spots if inside(box(*s))]
+    x, y, anchor = next((s for s in fits if clear(box(*s), own)), (fits or spots)[0])
+    if not inside(box(x, y, anchor)):  # wider than any spot allows: held inside the picture
+        left = min(max(box(x, y, anchor)[0], 0.0), MAP_W - width)
+        x, anchor = left, "start"
+    taken.append(box(x, y, anchor))
+    return {"lx": round(x, 1), "ly": round(y, 1), "anchor": anchor}
 
 
 def topics_csv(topics: TopicsOut) -> str:

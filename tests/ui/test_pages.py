@@ -25,6 +25,7 @@ from ui.app import create_app
 from ui.auth import SESSION_COOKIE, issue_token
 from ui.notices import signature as notice_signature
 from ui.pages import _chart, capped
+from ui.topics import DuplicateOut
 
 XSS = '<script>alert("owned")</script><img src=x onerror=alert(1)>'
 
@@ -132,6 +133,25 @@ def test_jam_central_is_for_organizers(site):
     title = page.text.split("<title>")[1].split("</title>")[0]
     assert title == "Jam Central · InnovationJam"
     assert page.text.count('action="/jams/') == 3  # alert, extend, close: each once
+
+
+def test_jam_central_stays_readable_with_many_duplicates_and_a_wide_topic_table(site, monkeypatch):
+    client, _, scene = site
+    pairs = [
+        DuplicateOut(f"i{n}", f"Copy {n}", f"o{n}", f"Original {n}", 0.99 - n / 100)
+        for n in range(12)
+    ]
+    monkeypatch.setattr("ui.pages.read_duplicates", lambda services, jam_id: pairs)
+    _as(client, scene.organizer)
+    page = client.get(f"/jams/{scene.jam_id}/central").text
+    section = page.split("<h2>Likely duplicates</h2>")[1].split("<h2>")[0]
+    shown, folded = section.split("<details>")
+    assert shown.count("Mark as duplicate") == 10  # the closest, at once
+    assert "2 more likely duplicates, less alike" in folded
+    assert folded.count("Mark as duplicate") == 2
+    css = client.get("/static/openjam.css").text
+    assert "th { white-space: nowrap; }" in css  # "Ideas", not "Id/ea/s"
+    assert ".scroll { overflow-x: auto;" in css
 
 
 def test_jam_central_offers_only_the_schedule_changes_the_jam_still_allows(site, clock):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
+from types import SimpleNamespace
 from uuid import uuid4
 
 import pytest
@@ -17,7 +18,16 @@ from jam.settings import Settings
 from projections import ranking_views as rv
 from tests.stories import open_jam
 from ui.app import create_app
-from ui.topics import TIMELINE_HOURS, _needs_replay, timeline
+from ui.topics import (
+    CHAR_W,
+    LABEL_CHARS,
+    MAP_H,
+    MAP_W,
+    TIMELINE_HOURS,
+    _needs_replay,
+    timeline,
+    topic_map,
+)
 
 THEMES = {
     "remote": [
@@ -378,3 +388,34 @@ def test_one_view_of_the_past_is_computed_at_a_time(jam_with_themes, monkeypatch
     assert busy.status_code == 503
     assert "retry" in busy.json()["detail"]
     assert client.get(url, params=params, headers=organizer).status_code == 200
+
+
+def _on_map(x: float, y: float, label: str, size: int = 10) -> SimpleNamespace:
+    cluster = SimpleNamespace(id=label, label=label, x=x, y=y, emerging=False)
+    return SimpleNamespace(cluster=cluster, ideas_now=size)
+
+
+def _label_box(m: dict) -> tuple[float, float, float, float]:
+    width = min(len(m["label"]), LABEL_CHARS) * CHAR_W
+    left = {"middle": m["lx"] - width / 2, "start": m["lx"], "end": m["lx"] - width}[m["anchor"]]
+    return (left, m["ly"] - 10, left + width, m["ly"] + 2)
+
+
+def test_map_labels_stay_inside_the_picture_and_clear_of_each_other():
+    # Two close topics had their labels drawn over each other, and a topic at the edge
+    # had its label cut off by the picture's border.
+    placed = topic_map(
+        [
+            _on_map(0.0, 0.0, "goods · live · moving"),
+            _on_map(0.0, 0.08, "energy · cleaner · climate"),
+            _on_map(1.0, 0.5, "patients · care · families"),
+            _on_map(0.5, 1.0, "collaborate · learn · organise"),
+        ]
+    )
+    boxes = [_label_box(m) for m in placed]
+    for left, top, right, bottom in boxes:
+        assert 0 <= left <= right <= MAP_W
+        assert 0 <= top <= bottom <= MAP_H
+    for n, a in enumerate(boxes):
+        for b in boxes[n + 1 :]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
