@@ -3,8 +3,10 @@
 Duplicates count with their original: an idea whose `duplicate_of` stands is
 folded into its root idea, and a participant who voted on both counts once
 (their latest vote stands). Hidden ideas are not ranked, their votes count
-nowhere and no original lists them among its duplicates; an idea linked to a
-hidden original is not ranked either.
+nowhere and no original lists them among its duplicates. When an original is
+hidden, its earliest visible duplicate stands in for it: the others count with
+that one (hiding one offensive original does not take its whole family, and
+their votes, off the shortlist).
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ def roots(ideas: Iterable[IdeaRow]) -> dict[str, str]:
     """Each idea id -> the id of the original its votes count with (itself if none).
 
     Chains of duplicates resolve to their first idea; a link to an unknown idea
-    or a cycle leaves the idea its own root.
+    or a cycle leaves the idea its own root. A hidden root's visible duplicates
+    count with the earliest of them (by posting time, then id) instead.
     """
+    ideas = list(ideas)
     link = {i.id: i.duplicate_of for i in ideas}
     out: dict[str, str] = {}
     for start in link:
@@ -34,6 +38,12 @@ def roots(ideas: Iterable[IdeaRow]) -> dict[str, str]:
             path.append(after)
             at = after
         out[start] = at
+    hidden = {i.id for i in ideas if i.hidden}
+    stand_in: dict[str, str] = {}
+    for i in sorted(ideas, key=lambda i: (i.posted_at, i.id)):
+        root = out[i.id]
+        if root in hidden and i.id not in hidden:
+            out[i.id] = stand_in.setdefault(root, i.id)
     return out
 
 

@@ -181,6 +181,26 @@ def test_a_hidden_duplicate_is_not_listed_with_its_original_and_its_votes_count_
     assert result["original"].by_segment["employee"].disagree == 0
 
 
+def test_a_hidden_originals_earliest_visible_duplicate_stands_in_for_it() -> None:
+    # Hiding one offensive original had taken its whole family, and their votes, off
+    # the shortlist without a word.
+    jam = Jam()
+    people = jam.people("p", 6)
+    jam.idea("rude-original", hidden=True)
+    jam.idea("first-copy", posted=T0 + HOUR, duplicate_of="rude-original")
+    jam.idea("second-copy", posted=T0 + 2 * HOUR, duplicate_of="rude-original")
+    jam.vote(people[:2], "rude-original", AGREE)  # hidden: counts nowhere
+    jam.vote(people[2:4], "first-copy", AGREE)
+    jam.vote(people[4:], "second-copy", AGREE)
+
+    result = evidence(ranked(jam))
+
+    assert set(result) == {"first-copy"}
+    assert result["first-copy"].duplicates == ("second-copy",)
+    assert result["first-copy"].by_segment["employee"].agree == 4
+    assert result["first-copy"].comments == 0
+
+
 def test_discussion_breaks_a_tie_in_support() -> None:
     jam = Jam()
     people = jam.people("p", 10)
