@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from uuid import uuid4
 
@@ -266,3 +267,69 @@ def test_what_was_typed_into_a_refused_form_comes_back_with_the_reason(browser, 
     page.wait_for_url(f"{base}/ideas/**")
     page.goto(f"{base}/jams/{scene.jam_id}")
     assert page.get_by_label("Your idea").input_value() == ""  # posted: nothing kept
+
+
+def test_a_live_update_leaves_the_keyboard_focus_where_it_was(browser, site):
+    base, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Quiet rooms")
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    page.goto(f"{base}/ideas/{idea}")
+    page.get_by_role("button", name="Oppose").focus()
+    app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Arrived live"))
+    page.get_by_text("Arrived live").wait_for(timeout=10_000)  # the thread was swapped
+    assert page.evaluate("document.activeElement.textContent") == "Oppose"  # not the page top
+    assert page.get_by_role("status").filter(has_text="The discussion was updated.").count() == 1
+
+
+def test_the_new_ideas_banner_leads_to_them_from_another_view_and_goes_once_they_show(
+    browser, site
+):
+    base, app, scene = site
+    ada = scene.join(name="Ada")
+    first = scene.post_idea(ada, title="First idea")
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    # On a view the new idea may not be in (top ideas), the banner leads to the newest.
+    page.goto(f"{base}/jams/{scene.jam_id}?sort=top")
+    scene.post_idea(ada, title="Second idea")
+    elsewhere = page.get_by_role("button", name="1 new idea in the jam: see the newest")
+    elsewhere.wait_for(timeout=10_000)
+    elsewhere.click()
+    page.wait_for_url(f"{base}/jams/{scene.jam_id}?sort=new")
+    page.get_by_role("link", name="Second idea").wait_for(timeout=10_000)
+    # On the newest ideas, a refresh for another reason shows the waiting idea: the banner
+    # announcing it goes with it.
+    scene.post_idea(ada, title="Third idea")
+    banner = page.get_by_role("button", name="1 new idea: show it")
+    banner.wait_for(timeout=10_000)
+    app.handle(c.CastVote(actor=ada, idea_id=first, value=1))
+    page.get_by_role("link", name="Third idea").wait_for(timeout=10_000)
+    banner.wait_for(state="hidden", timeout=10_000)
+
+
+def test_a_reply_refused_after_a_live_update_comes_back_with_the_reason(browser, site):
+    base, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Quiet rooms")
+    first = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Yes!"))
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    page.goto(f"{base}/ideas/{idea}?after={first.position}")
+    app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Arrived live"))
+    page.get_by_text("Arrived live").wait_for(timeout=10_000)  # its reply forms are new
+    page.get_by_text("Reply").first.click()
+    page.locator(f"#reply-{first.id}").fill("   ")  # spaces: refused
+    page.locator(f"#reply-{first.id}").press("Tab")
+    page.get_by_role("button", name="Reply").first.click()
+    page.get_by_role("alert").wait_for(timeout=10_000)
+    assert page.locator(f"#reply-{first.id}").is_visible()  # its form open again
+    assert page.locator(f"#reply-{first.id}").input_value() == "   "
+
+
+def test_the_time_left_counts_a_minute_begun_as_open(browser, site):
+    base, app, _ = site
+    ending = open_jam(app, Now(), starts_in=timedelta(seconds=50) - timedelta(hours=72))
+    page = _sign_in(browser, base, _invite(app, ending), "Bea")
+    page.wait_for_function("document.querySelector('[data-deadline]') !== null")
+    said = page.locator("[data-deadline]").inner_text()
+    assert "1 min" in said  # 50 s left: not yet "closed", which it is not
+    assert "closed" not in said

@@ -24,15 +24,37 @@
     notice.setAttribute("role", "alert");
     notice.textContent = said ? said.textContent : "This page is no longer available.";
     region.parentNode.insertBefore(notice, region);
-    Array.prototype.forEach.call(document.querySelectorAll("main form"), function (form) {
+    Array.prototype.forEach.call(document.querySelectorAll("main form:not([data-stays])"), function (form) {
       Array.prototype.forEach.call(form.elements, function (el) { el.disabled = true; });
     });
+  }
+
+  // Where the focus is, as something the fresh copy has too: the element's id, else the
+  // n-th element of its kind with its text and link or form (a vote button, a reply's
+  // "Reply", an idea's link), so a live update does not throw a keyboard user to the top.
+  function focusOf(region) {
+    var el = document.activeElement;
+    if (!el || !region.contains(el) || el === region) { return null; }
+    if (el.id) { var id = el.id; return function () { return document.getElementById(id); }; }
+    function key(e) {
+      var form = e.form || e.closest("form"), parent = form && form.querySelector("input[name=parent_id]");
+      return [e.tagName, e.getAttribute("href"), form && form.getAttribute("action"),
+              parent && parent.value, e.value, e.textContent.trim()].join("|");
+    }
+    var mine = key(el), alike = Array.prototype.filter.call(
+      region.querySelectorAll(el.tagName), function (e) { return key(e) === mine; });
+    var n = alike.indexOf(el);
+    return function () {
+      var now = Array.prototype.filter.call(
+        region.querySelectorAll(el.tagName), function (e) { return key(e) === mine; });
+      return now[n] || null;
+    };
   }
 
   // What the reader is doing inside the region (a reply being typed, a form opened, the
   // focus), put back once the region has been swapped for a fresh copy.
   function keep(region) {
-    var values = {}, opened = [], focused = null;
+    var values = {}, opened = [], focused = focusOf(region);
     Array.prototype.forEach.call(region.querySelectorAll("textarea[id], input[id]"), function (el) {
       if (el.type !== "hidden" && el.value) { values[el.id] = el.value; }
     });
@@ -40,9 +62,6 @@
       var named = d.querySelector("[id]");
       if (named) { opened.push(named.id); }
     });
-    if (document.activeElement && region.contains(document.activeElement)) {
-      focused = document.activeElement.id || null;
-    }
     return function () {
       Object.keys(values).forEach(function (id) {
         var el = document.getElementById(id);
@@ -52,8 +71,8 @@
         var el = document.getElementById(id), d = el && el.closest("details");
         if (d) { d.open = true; }
       });
-      var again = focused && document.getElementById(focused);
-      if (again) { again.focus(); }
+      var again = focused && focused();
+      if (again) { again.focus({ preventScroll: true }); }
     };
   }
 
@@ -72,6 +91,10 @@
         region.innerHTML = fresh.innerHTML;
         typing();
         Array.prototype.forEach.call(region.querySelectorAll("[data-deadline]"), countdown);
+        // The region is not a live region (a whole list read out at each change); a short
+        // status says that something changed.
+        var status = document.querySelector("[data-live-status]");
+        if (status) { status.textContent = status.getAttribute("data-said") || "Updated."; }
       });
   }
 
@@ -80,16 +103,21 @@
     var banner = document.querySelector("[data-new-banner]");
     // One fetch at a time; an update arriving meanwhile may be newer than the page being
     // fetched, so it asks for one more fetch once this one is done rather than being lost.
+    // On the newest ideas of every forum, the banner's new ideas are the ones a refresh
+    // shows; on another view it leads there instead (a forum or an order they may not be in).
+    var elsewhere = banner && banner.getAttribute("data-newest");
     function refresh() {
       if (pending) { again = true; return; }
       pending = true;
       swap(region).finally(function () {
         pending = false;
+        if (!elsewhere && banner) { waiting = 0; banner.hidden = true; }  // they are shown now
         if (again) { again = false; refresh(); }
       });
     }
     if (banner) {
       banner.addEventListener("click", function () {
+        if (elsewhere) { window.location.href = elsewhere; return; }
         waiting = 0;
         banner.hidden = true;
         refresh();
@@ -106,7 +134,9 @@
       var fresh = updates.filter(function (u) { return u.kind === "idea" && banner; });
       if (fresh.length && fresh.length === updates.length) {
         waiting += fresh.length;
-        banner.textContent = waiting === 1 ? "1 new idea: show it" : waiting + " new ideas: show them";
+        banner.textContent = elsewhere
+          ? (waiting === 1 ? "1 new idea in the jam: see the newest" : waiting + " new ideas in the jam: see the newest")
+          : (waiting === 1 ? "1 new idea: show it" : waiting + " new ideas: show them");
         banner.hidden = false;
         return;
       }
@@ -119,7 +149,8 @@
     var deadline = Date.parse(el.getAttribute("data-deadline"));
     var before = el.getAttribute("data-before"), after = el.getAttribute("data-after");
     function tick() {
-      var left = Math.max(0, Math.floor((deadline - Date.now()) / 60000));
+      // Minutes started, not whole minutes: with 30 s left the jam is still open.
+      var left = Math.max(0, Math.ceil((deadline - Date.now()) / 60000));
       var h = Math.floor(left / 60), m = left % 60;
       el.textContent = left > 0 ? before.replace("{}", (h ? h + " h " : "") + m + " min") : after;
     }
@@ -166,13 +197,11 @@
     return form.getAttribute("action") + (parent ? "#" + parent.value : "");
   }
   function keepOnSubmit(form) {
-    form.addEventListener("submit", function () {
-      var values = {};
-      Array.prototype.forEach.call(form.querySelectorAll("input[name], textarea[name], select[name]"),
-        function (field) { if (field.type !== "hidden") { values[field.name] = field.value; } });
-      try { window.sessionStorage.setItem(KEPT, JSON.stringify({ key: keyOf(form), values: values })); }
-      catch (e) { /* storage off: the page works as without this script */ }
-    });
+    var values = {};
+    Array.prototype.forEach.call(form.querySelectorAll("input[name], textarea[name], select[name]"),
+      function (field) { if (field.type !== "hidden") { values[field.name] = field.value; } });
+    try { window.sessionStorage.setItem(KEPT, JSON.stringify({ key: keyOf(form), values: values })); }
+    catch (e) { /* storage off: the page works as without this script */ }
   }
   function restoreKept() {
     var kept = null;
@@ -195,7 +224,10 @@
     }
   }
 
-  Array.prototype.forEach.call(document.querySelectorAll("form[data-keep]"), keepOnSubmit);
+  // Listened for on the document: a live update replaces the forms it holds.
+  document.addEventListener("submit", function (event) {
+    if (event.target.matches && event.target.matches("form[data-keep]")) { keepOnSubmit(event.target); }
+  });
   restoreKept();
   var region = document.querySelector("[data-live][data-stream]");
   if (region && window.EventSource) { follow(region); }
