@@ -213,6 +213,7 @@ def test_a_thread_hidden_while_open_says_so_and_disables_its_forms(browser, site
     assert page.get_by_label("Add a comment").is_disabled()
     assert page.get_by_role("button", name="Support").is_disabled()
     assert page.get_by_role("button", name="Sign out").is_enabled()  # the header's still works
+    assert page.get_by_role("button", name="Withdraw vote").is_enabled()  # a vote still goes
 
 
 def test_a_reply_being_typed_survives_a_comment_arriving_live(browser, site):
