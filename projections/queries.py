@@ -330,6 +330,13 @@ def moderation_queue(cur: Cursor, jam_id: str) -> ModerationQueue:
     return ModerationQueue(flagged=queue, actions=actions)
 
 
+def vote_value(cur: Cursor, vote_id: str) -> int | None:
+    """A participant's standing vote on an idea (by the vote's id): 1, -1, 0 (passed) or
+    None (none, or withdrawn)."""
+    row = cur.execute("SELECT value FROM rm_votes WHERE vote_id = ?", (vote_id,)).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
 def is_blocked(cur: Cursor, participant_id: str) -> bool:
     row = cur.execute(
         "SELECT blocked FROM rm_participants WHERE participant_id = ?", (participant_id,)

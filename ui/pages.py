@@ -32,7 +32,7 @@ from domain import Participant
 from domain.comment import REPLY_DEPTH_MAX
 from domain.errors import DomainError
 from domain.topics import LABEL_MAX
-from domain.values import Role
+from domain.values import Role, vote_id
 from jam import commands as c
 from jam.application import JamApplication
 from jam.errors import ApplicationError
@@ -417,7 +417,7 @@ class PagesController(Controller):
         me = _member(await _me(services, request), None)
         await caught_up(services, after, or_503=False)
 
-        def read() -> tuple[Any, Any, int, bool, bool]:
+        def read() -> tuple[Any, Any, int, bool, bool, int | None]:
             with services.views.reading() as cur:
                 jam_id = queries.jam_of_idea(cur, str(idea_id))
                 if jam_id is not None:
@@ -426,9 +426,10 @@ class PagesController(Controller):
                 thread = queries.thread(cur, str(idea_id), include_hidden=organizer)
                 info = queries.jam_info(cur, jam_id) if jam_id else None
                 blocked = organizer and thread and queries.is_blocked(cur, thread.idea.author_id)
-                return thread, info, queries.position(cur), jam_id is not None, bool(blocked)
+                mine = queries.vote_value(cur, str(vote_id(idea_id, me.id))) if me else None
+                return thread, info, queries.position(cur), jam_id is not None, bool(blocked), mine
 
-        thread, info, position, exists, author_blocked = await sync_to_thread(read)
+        thread, info, position, exists, author_blocked, my_vote = await sync_to_thread(read)
         if thread is None and exists:  # it is there, so hidden from this reader
             raise NotFoundException("This idea was hidden by an organizer.")
         if thread is None:
@@ -449,6 +450,7 @@ class PagesController(Controller):
                 "jam": info,
                 "organizer": organizer,
                 "author_blocked": author_blocked,
+                "my_vote": my_vote,
                 "leader": leader,
                 "status": status,
                 "is_open": is_open,
@@ -470,15 +472,18 @@ class PagesController(Controller):
         command: c.Command,
         fallback: str,
         said: str | None = None,
+        anchor: str = "",
     ) -> Redirect:
         """Handle a form's command; back to its page, with `said` if it was done (for what
-        the page itself would not show), or with why not."""
+        the page itself would not show), or with why not. `anchor`: where on the page the
+        result is (a new comment), so a long thread does not open at its top."""
         try:
             done = await sync_to_thread(state.services.jam.handle, command)
         except (DomainError, ApplicationError) as exc:
             return _back(request, fallback, str(exc))
         target = _back(request, fallback, said, done=True).url
-        return Redirect(f"{target}{'&' if '?' in target else '?'}after={done.position}")
+        place = f"#{anchor}" if anchor else ""
+        return Redirect(f"{target}{'&' if '?' in target else '?'}after={done.position}{place}")
 
     @post("/ideas/{idea_id:uuid}/vote")
     async def vote(
@@ -486,7 +491,8 @@ class PagesController(Controller):
     ) -> Redirect:
         value = {"1": 1, "-1": -1, "0": 0}.get(data.get("value", ""), 2)
         command = c.CastVote(actor=signed_in(request, form=True), idea_id=idea_id, value=value)
-        return await self._form_command(state, request, command, f"/ideas/{idea_id}")
+        back = f"/ideas/{idea_id}"
+        return await self._form_command(state, request, command, back, anchor="votes")
 
     @post("/ideas/{idea_id:uuid}/comments")
     async def comment(
@@ -506,7 +512,8 @@ class PagesController(Controller):
             body=data.get("body", ""),
             parent_id=parent_id,
         )
-        return await self._form_command(state, request, command, f"/ideas/{idea_id}")
+        back, anchor = f"/ideas/{idea_id}", f"c-{command.comment_id}"
+        return await self._form_command(state, request, command, back, anchor=anchor)
 
     @post("/ideas/{idea_id:uuid}/flags")
     async def flag(

@@ -205,13 +205,15 @@ def test_a_thread_hidden_while_open_says_so_and_disables_its_forms(browser, site
     idea = scene.post_idea(ada, title="Cheap watches here")
     page = _sign_in(browser, base, _invite(app, scene), "Bea")
     page.goto(f"{base}/ideas/{idea}")
+    page.get_by_role("button", name="Support").click()
+    page.get_by_text("Your vote: support it.").wait_for()
     page.get_by_label("Add a comment").wait_for()
     page.evaluate("window.__same_page = true")
     app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea, reason="advertising"))
     page.get_by_text("This idea was hidden by an organizer.").wait_for(timeout=10_000)
     assert page.evaluate("window.__same_page") is True  # told in place, not reloaded
     assert page.get_by_label("Add a comment").is_disabled()
-    assert page.get_by_role("button", name="Support").is_disabled()
+    assert page.get_by_role("button", name="Oppose").is_disabled()
     assert page.get_by_role("button", name="Sign out").is_enabled()  # the header's still works
     assert page.get_by_role("button", name="Withdraw vote").is_enabled()  # a vote still goes
 

@@ -1035,6 +1035,34 @@ def test_an_originals_thread_links_to_the_ideas_marked_as_its_duplicates(site):
     assert f'<a href="/ideas/{copy}">Its copy</a>' in listed
 
 
+def test_a_thread_shows_my_vote_and_a_write_comes_back_to_where_it_shows(site):
+    client, _, scene = site
+    idea = scene.post_idea(scene.join(), title="Quiet rooms")
+    _as(client, scene.join(name="Bea"))
+    thread = f"/ideas/{idea}"
+    before = client.get(thread).text
+    assert "You have not voted." in before
+    assert "Withdraw vote" not in before  # nothing to withdraw
+    voted = client.post(
+        f"{thread}/vote",
+        data={"value": "1", "_csrf_token": _token(client, thread)},
+        follow_redirects=False,
+    )
+    assert voted.headers["location"].endswith("#votes")  # back at the votes, not the top
+    page = client.get(voted.headers["location"].split("#")[0]).text
+    assert "Your vote: support it." in page
+    assert 'aria-pressed="true" disabled>Support</button>' in page  # pressing again: nothing
+    assert "Withdraw vote" in page
+    commented = client.post(
+        f"{thread}/comments",
+        data={"body": "Yes please", "key": "k1", "_csrf_token": _token(client, thread)},
+        follow_redirects=False,
+    )
+    target = commented.headers["location"]
+    comment_id = target.split("#c-")[1]
+    assert f'<li id="c-{comment_id}"' in client.get(target.split("#")[0]).text
+
+
 def test_organizers_block_an_ideas_author_from_the_thread_page(site):
     client, app, scene = site
     ada = scene.join(name="Ada")
