@@ -60,9 +60,11 @@ def require_text(
         raise InvalidText(field, "must be text")
     cleaned = normalise(value, multiline=multiline)
     if len(cleaned) < min_len:
-        raise InvalidText(
-            field, "must not be empty" if min_len == 1 else f"needs {min_len}+ characters"
-        )
+        if min_len > 1:
+            raise InvalidText(field, f"needs {min_len}+ characters")
+        # Spaces, or marks that show nothing, look typed: say they do not count.
+        said = " (spaces alone do not count)" if value else ""
+        raise InvalidText(field, f"must not be empty{said}")
     if len(cleaned) > max_len:
         raise InvalidText(field, f"must be at most {max_len:,} characters (got {len(cleaned):,})")
     return cleaned

@@ -263,8 +263,13 @@ def test_what_was_typed_into_a_refused_form_comes_back_with_the_reason(browser, 
     page.get_by_label("Your idea").fill("A long, careful case for quiet rooms.")
     page.get_by_role("button", name="Post idea").click()
     page.get_by_role("alert").wait_for(timeout=10_000)
-    assert "title must not be empty" in page.get_by_role("alert").inner_text()
+    said = page.get_by_role("alert").inner_text()
+    assert "Title must not be empty (spaces alone do not count)" in said  # a sentence
     assert page.get_by_label("Your idea").input_value() == "A long, careful case for quiet rooms."
+    # Said again at the form, which is brought into view (on a phone it is far below).
+    assert "spaces alone do not count" in page.locator("form[data-keep] .notice").inner_text()
+    top = page.evaluate("document.querySelector('form[data-keep]').getBoundingClientRect().top")
+    assert 0 <= top < page.viewport_size["height"]
     page.get_by_label("Title").fill("Quiet rooms")
     page.get_by_role("button", name="Post idea").click()
     page.wait_for_url(f"{base}/ideas/**")

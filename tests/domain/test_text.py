@@ -51,6 +51,11 @@ def test_text_that_is_empty_after_trimming_is_refused(blank: str) -> None:
         title(blank)
     with pytest.raises(InvalidText, match="must not be empty"):
         body(blank)
+    # Something was typed, only it shows nothing: said, so the message is not a puzzle.
+    said = "must not be empty (spaces alone do not count)"
+    with pytest.raises(InvalidText, match=r"\(spaces alone" if blank else r"empty$") as caught:
+        title(blank)
+    assert str(caught.value).endswith(said) == bool(blank)
 
 
 def test_a_refusal_names_the_field() -> None:

@@ -379,6 +379,14 @@ def test_a_page_address_with_a_wrong_value_says_which_and_how_in_plain_words(sit
         assert "Expected `" not in answer.text, path
 
 
+def test_the_jam_page_leads_to_its_post_form(site):
+    client, _, scene = site
+    _as(client, scene.join())
+    page = client.get(f"/jams/{scene.jam_id}").text
+    assert '<a href="#post">Post an idea ↓</a>' in page  # below a hundred ideas on a phone
+    assert '<h2 id="post">Post an idea</h2>' in page
+
+
 def test_a_form_goes_back_only_to_a_page_of_this_site(site):
     client, _, scene = site
     _as(client, scene.join())
@@ -499,7 +507,7 @@ def test_organizers_see_live_topics_and_rename_one_from_jam_central(site):
         },
         headers={"referer": central},
     )
-    assert "a topic&#39;s label is 1 to 80 characters" in _notice_of(too_long.text)
+    assert "A topic&#39;s label is 1 to 80 characters" in _notice_of(too_long.text)
     marked = client.post(
         f"/ideas/{copy}/duplicate",
         data={"original_id": str(ideas[0]), "_csrf_token": _token(client, central)},
@@ -546,7 +554,7 @@ def test_central_and_the_shortlist_show_what_a_form_sent_back_and_central_the_sc
         data={"ends_at": "someday", "_csrf_token": _token(client, central)},
         headers={"referer": central},
     )
-    assert "give the new end as" in _notice_of(refused.text)
+    assert "Give the new end as" in _notice_of(refused.text)
     schedule = refused.text.split("<h2>Schedule</h2>")[1]
     assert "Open now: 72 h 0 min left." in schedule
     jam = client.get(f"/api/jams/{scene.jam_id}").json()
@@ -592,7 +600,7 @@ def test_organizers_forms_on_central_say_what_they_did(site, clock):
     assert _done_of(hidden) == "The idea is hidden."
     assert 'role="alert"' not in hidden
     mistyped = send(f"/ideas/{idea}/moderation", action="restor", reason="typo")
-    assert "choose to hide, restore or dismiss" in _notice_of(mistyped)
+    assert "Choose to hide, restore or dismiss" in _notice_of(mistyped)
     assert "The idea is restored." not in mistyped
     for edge in ("9999-12-31T23:59-05:00", "0001-01-01T00:00+05:00"):  # no UTC time
         beyond = send(f"/jams/{scene.jam_id}/schedule", ends_at=edge)
@@ -619,7 +627,7 @@ def test_the_shortlist_as_of_form_means_now_when_empty_and_keeps_the_vote_choice
     assert at.url.params["clean"] == "true"
     bad = client.get(action, params={"as_of": "yesterday"})
     assert bad.status_code == 200
-    assert "give the time as" in _notice_of(bad.text)
+    assert "Give the time as" in _notice_of(bad.text)
 
 
 def test_a_page_signed_out_leads_to_signing_in_and_back(site):
@@ -914,7 +922,7 @@ def test_closing_a_jam_from_central_asks_for_confirmation(site):
     central = f"/jams/{scene.jam_id}/central"
     form = {"close": "yes", "reason": "done", "_csrf_token": _token(client, central)}
     refused = client.post(f"/jams/{scene.jam_id}/schedule", data=form, headers={"referer": central})
-    assert "tick the box to confirm" in _notice_of(refused.text)
+    assert "Tick the box to confirm" in _notice_of(refused.text)
     assert client.get(f"/api/jams/{scene.jam_id}").json()["closed_at"] is None
     closed = client.post(
         f"/jams/{scene.jam_id}/schedule",

@@ -222,6 +222,13 @@
     for (var el = form.parentElement; el; el = el.parentElement) {
       if (el.tagName === "DETAILS") { el.open = true; }  // a reply form folded away
     }
+    // The reason is said at the top; the form may be far below (a phone, a long list):
+    // said again at the form, which is brought into view.
+    var reason = document.createElement("p");
+    reason.className = "notice";
+    reason.textContent = document.querySelector(".notice[role=alert]").textContent;
+    form.insertBefore(reason, form.firstChild);
+    form.scrollIntoView({ block: "center" });
   }
 
   // Listened for on the document: a live update replaces the forms it holds.
