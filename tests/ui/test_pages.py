@@ -409,6 +409,14 @@ def test_organizers_hide_a_comment_from_the_thread_page(site):
     ada = scene.join()
     idea = scene.post_idea(ada)
     done = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Rude words"))
+    reply = c.PostComment(
+        actor=scene.join(name="Bea"),
+        comment_id=uuid4(),
+        idea_id=idea,
+        body="Calm",
+        parent_id=done.id,
+    )
+    app.handle(reply)
     _as(client, scene.organizer)
     page = f"/ideas/{idea}"
     token = _token(client, f"{page}?after={done.position}")
@@ -419,7 +427,12 @@ def test_organizers_hide_a_comment_from_the_thread_page(site):
     _as(client, ada)
     shown = client.get(page, params={"after": app.position()}).text
     assert "Rude words" not in shown
-    assert "Hidden by an organizer." in shown
+    hidden = shown.split(f'<li id="c-{done.id}">')[1].split("<ul")[0]
+    assert '<p class="hidden-note">Hidden by an organizer.</p>' in hidden
+    assert "hidden" not in hidden.replace("hidden-note", "").replace("Hidden by", "")  # once
+    replied = shown.split(f'<li id="c-{reply.comment_id}">')[1].split("</li>")[0]
+    assert "hidden-item" not in replied  # a visible reply is not faded with it
+    assert "Calm" in replied
 
 
 TOPIC_TITLES = [
