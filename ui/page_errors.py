@@ -92,6 +92,8 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         ]
         if said:  # the API's "Validation failed for GET /path?query" says nothing more
             detail = "The address has a value this page cannot use: " + "; ".join(said) + "."
+    if status == 404:
+        detail = _page_not_found(detail)
     headers = {**SECURITY_HEADERS, **dict(answer.headers)}
     headers.pop("content-type", None)
     return Template(
@@ -126,6 +128,19 @@ def _plain(message: str) -> str:
         if pattern.match(message):
             return pattern.sub(words, message, count=1)
     return f"is not valid ({message})" if message else "is not valid"
+
+
+_NO_SUCH = re.compile(r"^no (\w+) with id \S+$")
+
+
+def _page_not_found(detail: str) -> str:
+    """The API's "no idea with id 1f0c..." or litestar's "Not Found", as a reader would
+    want it said; any other message (a hidden idea, a forum the jam lacks) as it is."""
+    if detail in ("", "Not Found"):
+        return "There is no page at this address: it may be mistyped or incomplete."
+    if found := _NO_SUCH.match(detail):
+        return f"There is no such {found[1]}: the link may be mistyped or incomplete."
+    return detail
 
 
 def _back_link(request: Request[Any, Any, Any]) -> str | None:

@@ -683,7 +683,7 @@ def test_page_errors_are_pages_with_their_status_and_a_way_back(site):
     _as(client, ada)
     pages = {
         f"/jams/{scene.jam_id}/central": (403, "only organizers"),
-        f"/ideas/{uuid4()}": (404, "no idea with id"),
+        f"/ideas/{uuid4()}": (404, "There is no such idea: the link may be mistyped"),
         f"/jams/{scene.jam_id}?forum=BAD": (422, "forum takes a-z, 0-9 and -"),
     }
     for path, (status, says) in pages.items():
@@ -698,6 +698,9 @@ def test_page_errors_are_pages_with_their_status_and_a_way_back(site):
     page = client.get("/nowhere", headers={"accept": "text/html,application/xhtml+xml"})
     assert (page.status_code, page.headers["content-type"][:9]) == (404, "text/html")
     assert "<h1>" in page.text
+    assert "There is no page at this address" in page.text  # not litestar's "Not Found"
+    bad_id = client.get("/ideas/not-a-uuid", headers={"accept": "text/html"})
+    assert "There is no page at this address" in bad_id.text
     api = client.get("/api/nowhere", headers={"accept": "text/html"})
     assert (api.status_code, api.json()["error"]) == (404, "not_found")
 
