@@ -387,6 +387,14 @@ def test_the_jam_page_leads_to_its_post_form(site):
     assert '<h2 id="post">Post an idea</h2>' in page
 
 
+def test_pages_name_their_icon_so_browsers_do_not_ask_for_a_missing_one(site):
+    client, _, _ = site
+    assert '<link rel="icon" href="/static/favicon.svg"' in client.get("/").text
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
+
+
 def test_a_form_goes_back_only_to_a_page_of_this_site(site):
     client, _, scene = site
     _as(client, scene.join())
