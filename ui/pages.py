@@ -300,9 +300,16 @@ class PagesController(Controller):
         return Template("personal_code.html", context={"me": me, "code": code}, headers=NO_STORE)
 
     @post("/signout")
-    async def sign_out(self, request: Request[Any, Any, Any]) -> Redirect:
+    async def sign_out(
+        self, state: State, request: Request[Any, Any, Any], data: Form
+    ) -> Redirect | Template:
         # The token itself stays valid until it expires (tokens are stateless); this browser
         # forgets it. A POST with the CSRF token, so another site cannot sign anyone out.
+        me = await _me(state.services, request)
+        if me is not None and me.sign_in_key is None and data.get("confirm") != "yes":
+            # Without a personal code there is no way back as oneself: said before, not after.
+            context = {"me": me, "request_key": secrets.token_urlsafe(16)}
+            return Template("sign_out.html", context=context, headers=NO_STORE)
         gone = Cookie(
             key=SESSION_COOKIE,
             value="",

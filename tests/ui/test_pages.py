@@ -823,8 +823,18 @@ def test_signing_out_forgets_the_session(site):
     _as(client, scene.join(name="Ada"))
     page = client.get(f"/jams/{scene.jam_id}").text
     assert 'action="/signout"' in page.split("</header>")[0]
-    out = client.post(
+    # Without a personal code there is no way back as oneself: asked first, not signed out.
+    asked = client.post(
         "/signout", data={"_csrf_token": _token(client, "/me")}, follow_redirects=False
+    )
+    assert asked.status_code == 200
+    assert "set-cookie" not in asked.headers
+    assert "you cannot come back as Ada" in asked.text
+    assert 'action="/me/personal-code"' in asked.text
+    out = client.post(
+        "/signout",
+        data={"confirm": "yes", "_csrf_token": _token(client, "/me")},
+        follow_redirects=False,
     )
     assert out.status_code in (302, 303)
     assert f'{SESSION_COOKIE}=""' in out.headers["set-cookie"]
