@@ -127,6 +127,15 @@ class Activity(msgspec.Struct, frozen=True):
     hidden_comment_ids: list[str] = []  # of comment_ids, those an organizer hid
 
 
+class Touched(msgspec.Struct, frozen=True):
+    """An idea someone took part in: how many comments they wrote there, or their vote."""
+
+    id: str
+    title: str
+    hidden: bool
+    count: int
+
+
 class LiveUpdate(msgspec.Struct, frozen=True):
     position: int
     jam_id: str

@@ -28,6 +28,7 @@ from projections.models import (
     SegmentTally,
     SegmentTotals,
     Thread,
+    Touched,
 )
 from projections.projector import FEED_RETENTION, TRACKING_NAME
 
@@ -328,6 +329,28 @@ def moderation_queue(cur: Cursor, jam_id: str) -> ModerationQueue:
     ]
     queue = sorted(flagged.values(), key=lambda f: (f.hidden, -f.flags, f.idea_id))
     return ModerationQueue(flagged=queue, actions=actions)
+
+
+def commented_on(cur: Cursor, participant_id: str, limit: int = 200) -> list[Touched]:
+    """The ideas a participant commented on, the latest first, with how many comments."""
+    rows = cur.execute(
+        "SELECT c.idea_id, i.title, i.hidden, COUNT(*), MAX(c.posted_at) AS latest "
+        "FROM rm_comments c JOIN rm_ideas i ON i.idea_id = c.idea_id WHERE c.author_id = ? "
+        "GROUP BY c.idea_id, i.title, i.hidden ORDER BY latest DESC, c.idea_id LIMIT ?",
+        (participant_id, limit),
+    ).fetchall()
+    return [Touched(r[0], r[1], bool(r[2]), int(r[3])) for r in rows]
+
+
+def voted_on(cur: Cursor, participant_id: str, limit: int = 200) -> list[Touched]:
+    """The ideas a participant has a standing vote on, the latest first (count: the vote)."""
+    rows = cur.execute(
+        "SELECT v.idea_id, i.title, i.hidden, v.value FROM rm_votes v "
+        "JOIN rm_ideas i ON i.idea_id = v.idea_id WHERE v.participant_id = ? AND v.value <> 0 "
+        "ORDER BY v.updated_at DESC, v.idea_id LIMIT ?",
+        (participant_id, limit),
+    ).fetchall()
+    return [Touched(r[0], r[1], bool(r[2]), int(r[3])) for r in rows]
 
 
 def vote_value(cur: Cursor, vote_id: str) -> int | None:

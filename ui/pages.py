@@ -38,7 +38,7 @@ from jam.application import JamApplication
 from jam.errors import ApplicationError
 from jam.sign_in_keys import holder_of
 from projections import queries
-from projections.models import CommentNode, JamCentral
+from projections.models import CommentNode, JamCentral, Touched
 from ui.auth import SESSION_COOKIE, session_cookie, signed_in, viewer
 from ui.bootstrap import Services
 from ui.me import NO_STORE, make_personal_code
@@ -605,9 +605,22 @@ class PagesController(Controller):
     @get("/me")
     async def my_activity(self, state: State, request: Request[Any, Any, Any]) -> Template:
         services: Services = state.services
-        activity = await activity_of(services, signed_in(request))
+        who = signed_in(request)
+        activity = await activity_of(services, who)
         me = await _me(services, request)
-        context = {"me": me, "activity": activity, "request_key": secrets.token_urlsafe(16)}
+
+        def touched() -> tuple[list[Touched], list[Touched]]:
+            with services.views.reading() as cur:
+                return queries.commented_on(cur, str(who)), queries.voted_on(cur, str(who))
+
+        commented, voted = await sync_to_thread(touched)
+        context = {
+            "me": me,
+            "activity": activity,
+            "commented": commented,
+            "voted": voted,
+            "request_key": secrets.token_urlsafe(16),
+        }
         return Template("me.html", context=context, headers=NO_STORE)
 
     @post("/comments/{comment_id:uuid}/moderation")

@@ -233,7 +233,15 @@ def test_my_activity_page_lists_my_ideas(site):
     rude = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=other, body="Ugh"))
     app.handle(c.HideComment(actor=scene.organizer, comment_id=rude.id, reason="rude"))
     client.get(f"/jams/{scene.jam_id}?after={app.position()}")
-    assert "3 comments (1 hidden by an organizer)" in client.get("/me").text
+    app.handle(c.CastVote(actor=ada, idea_id=other, value=1))
+    client.get(f"/jams/{scene.jam_id}?after={app.position()}")
+    mine = client.get("/me").text
+    assert "3 comments (1 hidden by an organizer)" in mine
+    # Each thread and each vote leads back to its idea.
+    commented = mine.split("<h2>My comments</h2>")[1].split("<h2>")[0]
+    assert f'<a href="/ideas/{other}">Four-day week</a> <span class="muted">3 comments' in commented
+    voted = mine.split("<h2>My votes</h2>")[1].split("<h2>")[0]
+    assert f'<a href="/ideas/{other}">Four-day week</a> <span class="muted">support' in voted
 
 
 def test_an_organizer_alert_shows_on_every_jam_page_until_taken_down(site):
