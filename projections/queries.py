@@ -333,24 +333,28 @@ def moderation_queue(cur: Cursor, jam_id: str) -> ModerationQueue:
 
 def commented_on(cur: Cursor, participant_id: str, limit: int = 200) -> list[Touched]:
     """The ideas a participant commented on, the latest first, with how many comments."""
-    rows = cur.execute(
+    return _touched(
+        cur,
         "SELECT c.idea_id, i.title, i.hidden, COUNT(*), MAX(c.posted_at) AS latest "
         "FROM rm_comments c JOIN rm_ideas i ON i.idea_id = c.idea_id WHERE c.author_id = ? "
         "GROUP BY c.idea_id, i.title, i.hidden ORDER BY latest DESC, c.idea_id LIMIT ?",
         (participant_id, limit),
-    ).fetchall()
-    return [Touched(r[0], r[1], bool(r[2]), int(r[3])) for r in rows]
+    )
 
 
 def voted_on(cur: Cursor, participant_id: str, limit: int = 200) -> list[Touched]:
     """The ideas a participant has a standing vote on, the latest first (count: the vote)."""
-    rows = cur.execute(
+    return _touched(
+        cur,
         "SELECT v.idea_id, i.title, i.hidden, v.value FROM rm_votes v "
         "JOIN rm_ideas i ON i.idea_id = v.idea_id WHERE v.participant_id = ? AND v.value <> 0 "
         "ORDER BY v.updated_at DESC, v.idea_id LIMIT ?",
         (participant_id, limit),
-    ).fetchall()
-    return [Touched(r[0], r[1], bool(r[2]), int(r[3])) for r in rows]
+    )
+
+
+def _touched(cur: Cursor, sql: str, args: tuple[Any, ...]) -> list[Touched]:
+    return [Touched(r[0], r[1], bool(r[2]), int(r[3])) for r in cur.execute(sql, args).fetchall()]
 
 
 def vote_value(cur: Cursor, vote_id: str) -> int | None:
