@@ -1046,7 +1046,10 @@ def test_counts_are_in_the_right_number_and_a_page_past_the_end_leads_back(site)
     page = f"/jams/{scene.jam_id}"
     listed = client.get(page, params={"after": app.position()}).text
     assert "· 1 comment</span>" in listed
-    assert "1 comment · 0 votes." in client.get("/me").text
+    assert '▲0<span class="visually-hidden"> in support,</span> ▼0' in listed  # read out too
+    mine = client.get("/me").text
+    assert "<p>1 comment, the latest first, on:</p>" in mine
+    assert "<p>0 votes.</p>" in mine
     far = client.get(page, params={"offset": 5000, "sort": "top"}).text
     assert 'No ideas this far: <a href="?sort=top">back to the first page</a>' in far
     assert "5001–5000" not in far
