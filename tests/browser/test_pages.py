@@ -270,7 +270,11 @@ def test_what_was_typed_into_a_refused_form_comes_back_with_the_reason(browser, 
     assert "spaces alone do not count" in page.locator("form[data-keep] .notice").inner_text()
     top = page.evaluate("document.querySelector('form[data-keep]').getBoundingClientRect().top")
     assert 0 <= top < page.viewport_size["height"]
+    assert "notice=" not in page.url  # said once: a reload does not say it again
+    page.reload()
+    assert page.get_by_role("alert").count() == 0
     page.get_by_label("Title").fill("Quiet rooms")
+    page.get_by_label("Your idea").fill("A long, careful case for quiet rooms.")
     page.get_by_role("button", name="Post idea").click()
     page.wait_for_url(f"{base}/ideas/**")
     page.goto(f"{base}/jams/{scene.jam_id}")

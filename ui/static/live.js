@@ -231,11 +231,23 @@
     form.scrollIntoView({ block: "center" });
   }
 
+  // A notice is said once: taken out of the address once shown, so a reload or a bookmark
+  // does not say it again (the page itself is the same without it).
+  function forgetNotice() {
+    if (!window.history.replaceState || !window.URLSearchParams) { return; }
+    var url = new URL(window.location.href), had = false;
+    ["notice", "ns", "nk"].forEach(function (k) {
+      if (url.searchParams.has(k)) { url.searchParams.delete(k); had = true; }
+    });
+    if (had) { window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash); }
+  }
+
   // Listened for on the document: a live update replaces the forms it holds.
   document.addEventListener("submit", function (event) {
     if (event.target.matches && event.target.matches("form[data-keep]")) { keepOnSubmit(event.target); }
   });
   restoreKept();
+  forgetNotice();
   var region = document.querySelector("[data-live][data-stream]");
   if (region && window.EventSource) { follow(region); }
   Array.prototype.forEach.call(document.querySelectorAll("[data-deadline]"), countdown);
