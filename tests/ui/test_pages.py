@@ -868,6 +868,7 @@ def test_a_personal_code_made_on_my_page_signs_back_in_after_signing_out(site):
     code = made.text.split('<code id="personal-code">')[1].split("<")[0]
     # A reload sends the form again: the same code, still the one that works.
     assert code in client.post("/me/personal-code", data=form).text
+    assert made.text.count('action="/signout"') == 2  # the header's, and one to go on with
     assert client.post("/me/personal-code", data={}).status_code == 403  # CSRF
     out = client.post(
         "/signout", data={"_csrf_token": _token(client, "/me")}, follow_redirects=False
