@@ -167,7 +167,11 @@ class Idea(Aggregate):
         self.open_flags = 0  # restoring after a review deals with the flags too
         self.flagged_by = set()
 
-    def mark_duplicate(self, *, original: Idea, by: Participant, at: datetime) -> None:
+    def mark_duplicate(
+        self, *, original: Idea, by: Participant, at: datetime, previous: Idea | None = None
+    ) -> None:
+        """Link this idea to `original` (a root idea). `previous`: the original it was a
+        duplicate of until now, if any, which forgets it (a link moved, not added)."""
         by.require_organizer(self.jam_id)
         if original.id == self.id:
             raise ConflictingState("an idea cannot duplicate itself")
@@ -183,8 +187,12 @@ class Idea(Aggregate):
             )
         if self.duplicate_of == original.id:
             raise ConflictingState("the idea is already marked as this duplicate")
+        if previous is not None and previous.id != self.duplicate_of:
+            raise ConflictingState("the idea is marked as a duplicate of another idea")
         self._marked_duplicate(original_id=original.id, marked_by=by.id, timestamp=at)
         original._duplicate_linked(duplicate_id=self.id, timestamp=at)
+        if previous is not None and self.id in previous.duplicates:
+            previous._duplicate_unlinked(duplicate_id=self.id, timestamp=at)
 
     @event("MarkedDuplicate")
     def _marked_duplicate(self, original_id: UUID, marked_by: UUID, timestamp: datetime) -> None:

@@ -258,8 +258,11 @@ def mark_duplicate(cmd: c.MarkDuplicate, load: Loader, at: datetime) -> Decision
         original = load.load(Idea, original.duplicate_of)
     if original.duplicate_of == idea.id:
         raise ConflictingState("that idea is already marked as a duplicate of this one")
-    idea.mark_duplicate(original=original, by=actor(cmd, load), at=at)
-    return Decision([idea, original], idea.id)
+    # Moved from another original: that one forgets it, in the same decision.
+    moved = idea.duplicate_of is not None and idea.duplicate_of != original.id
+    previous = load.load(Idea, idea.duplicate_of) if moved else None  # type: ignore[arg-type]
+    idea.mark_duplicate(original=original, by=actor(cmd, load), at=at, previous=previous)
+    return Decision([idea, original, *([previous] if previous else [])], idea.id)
 
 
 @handles(c.UnmarkDuplicate)

@@ -40,3 +40,15 @@ def test_an_original_is_not_marked_a_duplicate_while_it_has_duplicates(app, cloc
     assert app.load(Idea, root).duplicates == set()
     app.handle(c.MarkDuplicate(actor=scene.organizer, idea_id=root, original_id=other))
     assert app.load(Idea, root).duplicate_of == other
+
+
+def test_a_duplicate_moved_to_another_original_is_forgotten_by_the_first(app, clock):
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    first, second, copy = (scene.post_idea(ada, title=t) for t in ("First", "Second", "Copy"))
+    app.handle(c.MarkDuplicate(actor=scene.organizer, idea_id=copy, original_id=first))
+    app.handle(c.MarkDuplicate(actor=scene.organizer, idea_id=copy, original_id=second))
+    assert app.load(Idea, copy).duplicate_of == second
+    assert (app.load(Idea, first).duplicates, app.load(Idea, second).duplicates) == (set(), {copy})
+    # So the first is free to be marked a duplicate in turn.
+    app.handle(c.MarkDuplicate(actor=scene.organizer, idea_id=first, original_id=second))
