@@ -170,6 +170,9 @@ class Projector:
             Idea.FlagsDismissed: (p.IdeaFlagsDismissed, self._idea_flags_dismissed),
             Idea.MarkedDuplicate: (p.IdeaMarkedDuplicate, self._idea_marked_duplicate),
             Idea.UnmarkedDuplicate: (p.IdeaUnmarkedDuplicate, self._idea_unmarked_duplicate),
+            # Recorded on the original: its thread lists its duplicates.
+            Idea.DuplicateLinked: (p.Payload, self._original_changed),
+            Idea.DuplicateUnlinked: (p.Payload, self._original_changed),
             Idea.DecisionRecorded: (p.IdeaDecided, self._idea_decided),
             Comment.Edited: (p.CommentEdited, self._comment_edited),
             Comment.Hidden: (p.CommentHidden, self._comment_hidden),
@@ -405,6 +408,7 @@ class Projector:
             (e.title, e.body, iso(e.timestamp), n[0], n[1]),
         )
         self._note_idea(cur, page, n, "edited")  # not "idea": pages announce those as new
+        self._note_original(cur, page, n)
 
     def _idea_flagged(self, cur: Cursor, page: _Page, n: Row, e: p.IdeaFlagged) -> None:
         idea_id = n[1]
@@ -439,6 +443,7 @@ class Projector:
             (hidden, e.reason if hidden else "", n[0], idea_id),
         )
         jam_id = self._note_idea(cur, page, n, "hidden" if hidden else "restored")
+        self._note_original(cur, page, n)
         action = "hide" if hidden else "restore"
         self._moderation(cur, n, jam_id, "idea", idea_id, action, e.reason, actor, e)
 
@@ -472,6 +477,16 @@ class Projector:
             (e.decision, e.note, n[1]),
         )
         self._note_idea(cur, page, n, "decision")
+
+    def _original_changed(self, cur: Cursor, page: _Page, n: Row, e: p.Payload) -> None:
+        self._note_idea(cur, page, n, "duplicate")
+
+    def _note_original(self, cur: Cursor, page: _Page, n: Row) -> None:
+        """A duplicate's title or visibility shows on its original's thread too."""
+        row = cur.execute("SELECT duplicate_of FROM rm_ideas WHERE idea_id = ?", (n[1],)).fetchone()
+        if row and row[0]:
+            jam_id = self._idea(cur, page, n[1]).jam_id
+            page.notes.append((n[0], jam_id, "duplicate", row[0], row[0]))
 
     def _note_idea(self, cur: Cursor, page: _Page, n: Row, kind: str) -> str:
         """Note a change to the idea `n` is about; return the idea's jam."""

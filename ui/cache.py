@@ -7,7 +7,8 @@ when the read models' update feed (`rm_updates`) names a change it depends on:
 - a vote or a comment drops the lists that show its idea and those whose order it can
   change (votes: top, hot, discussed; comments: discussed); any other change in a jam but
   someone joining drops all of the jam's lists;
-- a change to an idea (its votes, comments, moderation, decision...) drops its thread;
+- a change to an idea (its votes, comments, moderation, decision...) drops its thread, and
+  a duplicate's link, edit or moderation drops its original's thread too (it lists them);
 - a participant's new name drops every thread of their jam (names appear in threads).
 
 The cache follows the feed itself, inside the read that fills it, so it sees every

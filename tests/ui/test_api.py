@@ -147,6 +147,29 @@ def _participant_of(headers: dict) -> str:
     return str(UUID(headers["Authorization"].split()[1].split(".")[0]))
 
 
+def test_an_originals_thread_follows_its_duplicates_even_when_it_was_cached(world):
+    # The thread lists its duplicates, which change in other ideas' events: a cached copy
+    # had kept answering "no duplicates" after a link, ?after= notwithstanding.
+    client, app, scene, enter = world
+    ada = enter()
+    original = _idea(client, scene, ada, title="Quiet rooms").json()["id"]
+    copy = _idea(client, scene, ada, title="Quiet rooms!").json()["id"]
+    url = f"/api/ideas/{original}"
+    assert client.get(url, headers=ada).json()["duplicates"] == []  # now cached
+    marked = app.handle(
+        c.MarkDuplicate(actor=scene.organizer, idea_id=UUID(copy), original_id=UUID(original))
+    )
+    linked = client.get(url, params={"after": marked.position}, headers=ada).json()
+    assert linked["duplicates"] == [{"id": copy, "title": "Quiet rooms!"}]
+    renamed = client.patch(f"/api/ideas/{copy}", json={"title": "Silent rooms"}, headers=ada)
+    after = {"after": renamed.json()["position"]}
+    shown = client.get(url, params=after, headers=ada).json()["duplicates"]
+    assert shown == [{"id": copy, "title": "Silent rooms"}]
+    hidden = app.handle(c.HideIdea(actor=scene.organizer, idea_id=UUID(copy), reason="spam"))
+    after = {"after": hidden.position}
+    assert client.get(url, params=after, headers=ada).json()["duplicates"] == []
+
+
 def test_writing_needs_a_valid_session(world):
     client, _, scene, _ = world
     client.cookies.clear()
