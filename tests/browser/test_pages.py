@@ -345,3 +345,32 @@ def test_the_time_left_counts_a_minute_begun_as_open(browser, site):
     said = page.locator("[data-deadline]").inner_text()
     assert "1 min" in said  # 50 s left: not yet "closed", which it is not
     assert "closed" not in said
+
+
+def test_text_refused_by_an_error_page_comes_back_on_the_form_page(browser, site):
+    # Too many writes answers with an error page, not the form's page: the text waited
+    # for the page the reader went back to.
+    base, app, scene = site
+    page = _sign_in(browser, base, _invite(app, scene), "Ada")
+    jam = f"{base}/jams/{scene.jam_id}"
+    error_page = (
+        '<!doctype html><html><head><script src="/static/live.js" defer></script></head>'
+        '<body><main><p class="notice" role="alert" data-error="429">Too many writes</p>'
+        f'<a href="{jam}">Go back</a></main></body></html>'
+    )
+    page.route(
+        f"{jam}/ideas",
+        lambda route: route.fulfill(status=429, body=error_page, content_type="text/html"),
+        times=1,
+    )
+    page.get_by_label("Title").fill("Quiet rooms")
+    page.get_by_label("Your idea").fill("A long, careful case for quiet rooms.")
+    page.get_by_role("button", name="Post idea").click()
+    page.get_by_text("Too many writes").wait_for(timeout=10_000)
+    page.get_by_role("link", name="Go back").click()
+    page.wait_for_url(jam)
+    page.wait_for_function("document.getElementById('body').value !== ''")
+    assert page.get_by_label("Your idea").input_value() == "A long, careful case for quiet rooms."
+    assert page.get_by_label("Title").input_value() == "Quiet rooms"
+    page.reload()  # put back once only
+    assert page.get_by_label("Your idea").input_value() == ""

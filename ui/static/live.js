@@ -82,11 +82,11 @@
         return r.text().then(function (html) { return { status: r.status, html: html }; });
       })
       .then(function (page) {
-        if (page.status === 404 || page.status === 410) { gone(region, page.html); return; }
-        if (page.status !== 200) { return; }  // a passing refusal (429, 503): keep what is shown
+        if (page.status === 404 || page.status === 410) { gone(region, page.html); return false; }
+        if (page.status !== 200) { return false; }  // a passing refusal (429, 503): keep what is shown
         var doc = new DOMParser().parseFromString(page.html, "text/html");
         var fresh = doc.querySelector("[data-live]");
-        if (!fresh) { return; }
+        if (!fresh) { return false; }
         var typing = keep(region);
         region.innerHTML = fresh.innerHTML;
         typing();
@@ -95,6 +95,7 @@
         // status says that something changed.
         var status = document.querySelector("[data-live-status]");
         if (status) { status.textContent = status.getAttribute("data-said") || "Updated."; }
+        return true;
       });
   }
 
@@ -109,9 +110,10 @@
     function refresh() {
       if (pending) { again = true; return; }
       pending = true;
-      swap(region).finally(function () {
+      swap(region).then(function (shown) {
+        if (shown && !elsewhere && banner) { waiting = 0; banner.hidden = true; }  // shown now
+      }).finally(function () {
         pending = false;
-        if (!elsewhere && banner) { waiting = 0; banner.hidden = true; }  // they are shown now
         if (again) { again = false; refresh(); }
       });
     }
@@ -205,14 +207,23 @@
   }
   function restoreKept() {
     var kept = null;
-    try {
-      kept = JSON.parse(window.sessionStorage.getItem(KEPT) || "null");
-      window.sessionStorage.removeItem(KEPT);  // this page, whatever it says, and no other
-    } catch (e) { return; }
-    if (!kept || !document.querySelector(".notice[role=alert]")) { return; }
+    try { kept = JSON.parse(window.sessionStorage.getItem(KEPT) || "null"); } catch (e) { return; }
+    if (!kept) { return; }
+    var refused = document.querySelector(".notice[role=alert]");
     var forms = document.querySelectorAll("form[data-keep]"), form = null;
     for (var i = 0; i < forms.length; i++) { if (keyOf(forms[i]) === kept.key) { form = forms[i]; } }
-    if (!form) { return; }
+    if (!form || !(refused || kept.pending)) {
+      // An error page instead of the form's (too many writes, a page gone): kept for the
+      // page the reader goes back to. Any other page: the form went through; forgotten.
+      if (!form && refused && document.querySelector("[data-error]")) {
+        kept.pending = true;
+        try { window.sessionStorage.setItem(KEPT, JSON.stringify(kept)); } catch (e) { /* off */ }
+      } else {
+        try { window.sessionStorage.removeItem(KEPT); } catch (e) { /* off */ }
+      }
+      return;
+    }
+    try { window.sessionStorage.removeItem(KEPT); } catch (e) { /* off */ }
     Object.keys(kept.values).forEach(function (name) {
       var field = form.elements.namedItem(name);
       if (field && field.type !== "hidden" && (field.tagName === "SELECT" || !field.value)) {
@@ -224,10 +235,12 @@
     }
     // The reason is said at the top; the form may be far below (a phone, a long list):
     // said again at the form, which is brought into view.
-    var reason = document.createElement("p");
-    reason.className = "notice";
-    reason.textContent = document.querySelector(".notice[role=alert]").textContent;
-    form.insertBefore(reason, form.firstChild);
+    if (refused) {
+      var reason = document.createElement("p");
+      reason.className = "notice";
+      reason.textContent = refused.textContent;
+      form.insertBefore(reason, form.firstChild);
+    }
     form.scrollIntoView({ block: "center" });
   }
 
