@@ -100,6 +100,9 @@ INDEXES = (
     "CREATE INDEX IF NOT EXISTS rm_ideas_duplicate_of ON rm_ideas (duplicate_of) "
     "WHERE duplicate_of IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS rm_comments_idea ON rm_comments (idea_id, posted_at)",
+    # A participant's own page (my activity): their ideas and comments, newest first.
+    "CREATE INDEX IF NOT EXISTS rm_ideas_author ON rm_ideas (author_id, posted_at)",
+    "CREATE INDEX IF NOT EXISTS rm_comments_author ON rm_comments (author_id, posted_at)",
     "CREATE INDEX IF NOT EXISTS rm_votes_participant ON rm_votes (participant_id)",
     "CREATE INDEX IF NOT EXISTS rm_participants_jam ON rm_participants (jam_id, last_active_at)",
     "CREATE INDEX IF NOT EXISTS rm_updates_jam ON rm_updates (jam_id, position)",

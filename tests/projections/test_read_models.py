@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 from uuid import UUID
 
@@ -9,6 +10,7 @@ import pytest
 
 from jam import commands as c
 from projections import queries
+from projections.schema import INDEXES, TABLES
 from tests.projections.busy import play
 from tests.projections.conftest import runner_for
 from tests.stories import open_jam
@@ -190,3 +192,31 @@ def test_the_live_feed_is_in_log_order_per_jam_and_per_thread(busy_views):
     assert "duplicate" in {u.kind for u in copy}
     assert all(u.idea_id == str(busy.ideas["week"]) for u in week)
     assert [u.position for u in tail] == positions[-2:]
+
+
+def test_a_participants_own_page_reads_by_index_not_by_scanning_every_comment():
+    # My activity filters ideas and comments by their author: without an index on it,
+    # each view scanned every comment of every jam.
+    db = sqlite3.connect(":memory:")
+    for name, columns in TABLES.items():
+        db.execute(f"CREATE TABLE {name} ({columns})")
+    for statement in INDEXES:
+        db.execute(statement)
+    db.execute(
+        "INSERT INTO rm_participants (participant_id, jam_id, display_name, segment, role, "
+        "joined_at) VALUES ('p1', 'j1', 'Ada', 'employee', 'participant', '2030-05-01')"
+    )
+    asked: list[str] = []
+    db.set_trace_callback(asked.append)
+    cur = db.cursor()
+    queries.activity(cur, "p1")
+    queries.commented_on(cur, "p1")
+    queries.voted_on(cur, "p1")
+    db.set_trace_callback(None)
+    selects = [q for q in asked if q.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 6  # the person, their ideas, comments, votes; commented, voted
+    for sql in selects:
+        plan = " ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + sql))
+        assert "SCAN rm_comments" not in plan, sql
+        assert "SCAN rm_ideas" not in plan, sql
+        assert "SCAN rm_votes" not in plan, sql
