@@ -55,6 +55,7 @@ class Thread(msgspec.Struct, frozen=True):
     segments: list[SegmentTally]
     comments: list[CommentNode]
     duplicates: list[IdeaLink] = []  # ideas marked as duplicates of this one (not hidden)
+    original_hidden: bool = False  # the idea this one duplicates was hidden since
 
 
 class MinuteActivity(msgspec.Struct, frozen=True):

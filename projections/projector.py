@@ -444,6 +444,11 @@ class Projector:
         )
         jam_id = self._note_idea(cur, page, n, "hidden" if hidden else "restored")
         self._note_original(cur, page, n)
+        # An original's duplicates say whether it is hidden (their votes count without it).
+        for (duplicate,) in cur.execute(
+            "SELECT idea_id FROM rm_ideas WHERE duplicate_of = ?", (idea_id,)
+        ).fetchall():
+            page.notes.append((n[0], jam_id, "duplicate", duplicate, duplicate))
         action = "hide" if hidden else "restore"
         self._moderation(cur, n, jam_id, "idea", idea_id, action, e.reason, actor, e)
 

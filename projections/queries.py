@@ -235,8 +235,9 @@ def thread(cur: Cursor, idea_id: str, *, include_hidden: bool = False) -> Thread
         "ORDER BY posted_at, idea_id",
         (idea_id,),
     ).fetchall()
+    summary = _summary(row)
     return Thread(
-        idea=_summary(row),
+        idea=summary,
         body=row[15],
         edited_at=row[16],
         hidden_reason=row[17] if include_hidden else "",
@@ -244,7 +245,15 @@ def thread(cur: Cursor, idea_id: str, *, include_hidden: bool = False) -> Thread
         segments=segments,
         comments=roots,
         duplicates=[IdeaLink(r[0], r[1]) for r in duplicates],
+        original_hidden=_is_hidden(cur, summary.duplicate_of),
     )
+
+
+def _is_hidden(cur: Cursor, idea_id: str | None) -> bool:
+    if idea_id is None:
+        return False
+    row = cur.execute("SELECT hidden FROM rm_ideas WHERE idea_id = ?", (idea_id,)).fetchone()
+    return bool(row and row[0])
 
 
 def jam_central(cur: Cursor, jam_id: str, now: datetime) -> JamCentral:

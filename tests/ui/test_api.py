@@ -168,6 +168,14 @@ def test_an_originals_thread_follows_its_duplicates_even_when_it_was_cached(worl
     hidden = app.handle(c.HideIdea(actor=scene.organizer, idea_id=UUID(copy), reason="spam"))
     after = {"after": hidden.position}
     assert client.get(url, params=after, headers=ada).json()["duplicates"] == []
+    # And a duplicate's thread says when its original was hidden since (cached before too).
+    restored = app.handle(c.RestoreIdea(actor=scene.organizer, idea_id=UUID(copy), reason="ok"))
+    its = f"/api/ideas/{copy}"
+    assert not client.get(its, params={"after": restored.position}, headers=ada).json()[
+        "original_hidden"
+    ]
+    gone = app.handle(c.HideIdea(actor=scene.organizer, idea_id=UUID(original), reason="rude"))
+    assert client.get(its, params={"after": gone.position}, headers=ada).json()["original_hidden"]
 
 
 def test_writing_needs_a_valid_session(world):

@@ -1087,6 +1087,10 @@ def test_an_originals_thread_links_to_the_ideas_marked_as_its_duplicates(site):
     page = client.get(f"/ideas/{root}", params={"after": app.position()}).text
     listed = page.split("Marked as its duplicates")[1].split("</p>")[0]
     assert f'<a href="/ideas/{copy}">Its copy</a>' in listed
+    app.handle(c.HideIdea(actor=scene.organizer, idea_id=root, reason="rude"))
+    its = client.get(f"/ideas/{copy}", params={"after": app.position()}).text
+    assert "a duplicate of an idea an organizer has since hidden" in its
+    assert f'href="/ideas/{root}"' not in its  # no link to a page this reader cannot see
 
 
 def test_a_thread_shows_my_vote_and_a_write_comes_back_to_where_it_shows(site):
