@@ -8,6 +8,7 @@ from uuid import UUID
 
 import pytest
 
+from domain.values import vote_id
 from jam import commands as c
 from projections import queries
 from projections.schema import INDEXES, TABLES
@@ -223,3 +224,23 @@ def test_a_participants_own_page_reads_by_index_not_by_scanning_every_comment():
     assert "INDEX rm_comments_author (author_id=?)" in used
     assert "INDEX rm_ideas_author (author_id=?)" in used
     assert "INDEX rm_votes_participant (participant_id=?)" in used
+
+
+def test_a_participants_threads_votes_and_an_originals_duplicates_on_both_stores(busy_views):
+    busy, views = busy_views
+    ada, cy = str(busy.people["ada"]), str(busy.people["cy"])
+    week, week2 = str(busy.ideas["week"]), str(busy.ideas["week2"])
+    clinic, spam = str(busy.ideas["clinic"]), str(busy.ideas["spam"])
+    with views.reading() as cur:
+        assert [(t.id, t.count) for t in queries.commented_on(cur, ada)] == [(week, 1)]
+        voted = {t.id: (t.count, t.hidden) for t in queries.voted_on(cur, ada)}
+        assert voted == {week: (1, False), clinic: (1, False), spam: (1, True)}
+        assert queries.vote_value(cur, str(vote_id(busy.ideas["clinic"], busy.people["cy"]))) == -1
+        assert queries.vote_value(cur, str(vote_id(busy.ideas["week"], UUID(int=0)))) is None
+        assert not queries.is_blocked(cur, cy)
+        original = queries.thread(cur, week)
+        assert original is not None
+        assert [d.id for d in original.duplicates] == [week2]
+        copy = queries.thread(cur, week2)
+        assert copy is not None
+        assert not copy.original_hidden
