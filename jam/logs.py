@@ -150,7 +150,7 @@ def configure_logging(
             old.close()  # writes what it holds and stops its thread
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "litestar"):
         # uvicorn's own handlers would print a second, differently formatted line.
         logger = logging.getLogger(name)
         logger.handlers.clear()

@@ -11,7 +11,6 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.concurrency import sync_to_thread
 from litestar.config.csrf import CSRFConfig
-from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -135,11 +134,10 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
         ),
         request_max_body_size=MAX_BODY_BYTES,
         exception_handlers=APP_EXCEPTION_HANDLERS,
-        # Logging is the process's (jam/logs.py): litestar's records go to its handler.
-        logging_config=LoggingConfig(
-            configure_root_logger=False,
-            loggers={"litestar": {"level": "INFO", "handlers": [], "propagate": True}},
-        ),
+        # Logging is the process's (jam/logs.py), litestar's records included. Not litestar's
+        # LoggingConfig: its dictConfig closes every handler there is, the access log's
+        # buffered one too, whose lines then were written only at exit.
+        logging_config=None,
         template_config=TemplateConfig(
             directory=TEMPLATES,
             engine=JinjaTemplateEngine,

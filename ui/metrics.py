@@ -117,13 +117,18 @@ def _authorized(request: Request, token: str | None) -> bool:
     return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
 
+# litestar adds "; charset=utf-8" to a text type: given twice, Prometheus 3 (Go's
+# mime parser) refuses the whole scrape.
+MEDIA_TYPE = "; ".join(p for p in CONTENT_TYPE_LATEST.split("; ") if not p.startswith("charset"))
+
+
 @get("/metrics", sync_to_thread=True, include_in_schema=False)
 def metrics(request: Request, state: State) -> Response[bytes]:
     services = state.services
     if not _authorized(request, services.settings.metrics_token):
         raise NotAuthorizedException("/metrics wants Authorization: Bearer <OPENJAM_METRICS_TOKEN>")
     body = exposition(LagCollector(lambda: projection_lag(services)))
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    return Response(body, media_type=MEDIA_TYPE)
 
 
 # Finding a labelled child costs more than using it: keep them (routes and methods are few).

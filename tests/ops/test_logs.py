@@ -140,6 +140,23 @@ def test_a_buffered_handler_flushes_by_itself_from_its_own_thread(restore_loggin
     assert writer is not threading.current_thread()
 
 
+def test_making_the_web_app_leaves_the_access_logs_flushing_thread_running(
+    tmp_path, restore_logging
+):
+    # litestar's LoggingConfig ran dictConfig, which closes every handler: the access
+    # log's lines were then kept in memory until the process ended.
+    out = _Recorded()
+    settings = Settings(data_dir=tmp_path / "var", log_format="json")
+    configure_logging(settings, stream=out, buffered=True)
+    create_app(settings)
+    logging.getLogger("openjam.access").info("served")
+    for _ in range(100):
+        if out.writes:
+            break
+        threading.Event().wait(0.02)
+    assert [json.loads(text)["message"] for text, _ in out.writes] == ["served"]
+
+
 def test_each_request_is_logged_as_json_with_its_id_route_status_and_duration(
     tmp_path, restore_logging
 ):
