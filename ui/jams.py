@@ -25,6 +25,7 @@ from projections.models import IdeaSummary, JamCentral, JamInfo, ModerationQueue
 from ui.auth import signed_in
 from ui.bootstrap import Services
 from ui.cache import Body, list_tags
+from ui.me import NO_STORE
 from ui.reads import (
     MAX_OFFSET,
     After,
@@ -159,9 +160,11 @@ class JamController(Controller):
             code, client_key = new_invite_code(), None
             if key is not None:
                 # A retry must issue the same codes, or its commands would differ from
-                # the first ones and be refused as a reused key.
+                # the first ones and be refused as a reused key. The count is part of
+                # them: the same key asking for another number of codes is another
+                # request, refused as such, not topped up or cut.
                 hashed = hashlib.sha256(key.encode()).hexdigest()
-                code = invite_code_for(state.secret, f"invite:{actor}:{hashed}:{n}")
+                code = invite_code_for(state.secret, f"invite:{actor}:{hashed}:{data.count}:{n}")
                 client_key = f"invite:{hashed}:{n}"
             done = await handle(
                 state,
@@ -177,7 +180,8 @@ class JamController(Controller):
             )
             codes.append(code)
             position = done.position
-        return Response(Invites(codes, position), status_code=HTTP_201_CREATED)
+        # Codes are keys to the jam: no cache, shared or private, keeps them.
+        return Response(Invites(codes, position), status_code=HTTP_201_CREATED, headers=NO_STORE)
 
     @post(
         "/{jam_id:uuid}/alerts", summary="Show an alert banner to everyone in the jam (organizers)"

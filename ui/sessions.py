@@ -16,6 +16,7 @@ from jam import commands as c
 from jam.application import JamApplication
 from jam.sign_in_keys import holder_of
 from ui.auth import issue_token, session_cookie
+from ui.me import NO_STORE
 from ui.schemas import PersonalCode, Session, SignIn, idempotency_key
 
 
@@ -36,8 +37,12 @@ def _session(state: State, person: Participant) -> Response[Session]:
         person.role.value,
         person.segment.value,
     )
+    # The answer carries the session's token: no cache, shared or private, may keep it.
     return Response(
-        body, status_code=HTTP_201_CREATED, cookies=[session_cookie(state.secret, person.id)]
+        body,
+        status_code=HTTP_201_CREATED,
+        cookies=[session_cookie(state.secret, person.id)],
+        headers=NO_STORE,
     )
 
 

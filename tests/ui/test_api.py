@@ -57,6 +57,7 @@ def test_signing_in_returns_a_token_and_sets_an_httponly_cookie(world):
     assert response.status_code == 201
     body = response.json()
     assert (body["role"], body["segment"]) == ("participant", "client")
+    assert response.headers["cache-control"] == "no-store"  # it carries the token
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie
@@ -95,6 +96,7 @@ def test_a_personal_code_signs_its_maker_back_in_and_the_newest_alone(world):
     back = client.post("/api/session/personal-code", json={"personal_code": code.lower()})
     assert back.status_code == 201, back.text
     assert back.json()["participant_id"] == _participant_of(ada)
+    assert back.headers["cache-control"] == "no-store"
     assert "HttpOnly" in back.headers["set-cookie"]
     newer = client.post("/api/me/personal-code", headers=ada).json()["personal_code"]
     retired = client.post("/api/session/personal-code", json={"personal_code": code})
@@ -391,6 +393,11 @@ def test_organizers_create_schedule_and_invite(world, clock):
         f"/api/jams/{jam_id}/invites", json={"role": "organizer", "count": 2}, headers=retried
     )
     assert other.status_code == 422  # the same key for a different request
+    more = client.post(
+        f"/api/jams/{jam_id}/invites", json={"role": "leader", "count": 3}, headers=retried
+    )
+    assert (more.status_code, more.json()["error"]) == (422, "idempotency_key_reused")
+    assert invites.headers["cache-control"] == "no-store"  # codes are keys to the jam
     assert (
         client.post(f"/api/jams/{jam_id}/invites", json={"role": "leader"}, headers=ada).status_code
         == 403
