@@ -299,10 +299,12 @@ def _feed_bounds(services: Services) -> tuple[int, int]:
         return floor, queries.position(cur)
 
 
-def _last_event_id(request: Request[Any, Any, Any], after: int | None) -> int:
+def _last_event_id(request: Request[Any, Any, Any], after: int | None) -> int | None:
+    """Where the client's stream resumes: its Last-Event-ID, else `?after`; None when it
+    gave neither (a new client: from now on, not the whole retained feed)."""
     raw = request.headers.get("last-event-id")
     if raw is None:
-        return after or 0
+        return after
     try:
         last = int(raw)
     except ValueError:
@@ -540,6 +542,9 @@ async def _respond(
     def missed(position: int) -> list[LiveUpdate]:
         with views.reading() as cur:
             return queries.updates_after(cur, position, **feed)
+
+    if sent is None:  # from the log's end now: what was written before is not news
+        sent = await sync_to_thread(services.jam.position)
 
     return ServerSentEvent(_stream(channels, channel, missed, sent, services))
 

@@ -50,7 +50,7 @@ def test_a_thread_stream_delivers_updates_and_resumes_from_last_event_id(tmp_pat
     idea = _idea(app, scene, ada)
     with web_worker(tmp_path, {}) as base:
         token = member_token(tmp_path / "var", ada)
-        stream = SSEClient(f"{base}/api/ideas/{idea.id}/stream", token=token)
+        stream = SSEClient(f"{base}/api/ideas/{idea.id}/stream", last_event_id=0, token=token)
         first = stream.next()  # the idea itself, caught up from the read model
         assert (first.id, first.kind, first.data["item_id"]) == (
             idea.position,
@@ -76,6 +76,14 @@ def test_a_thread_stream_delivers_updates_and_resumes_from_last_event_id(tmp_pat
         again = SSEClient(f"{base}/api/ideas/{idea.id}/stream", last_event_id=live.id, token=token)
         assert [again.next().id, again.next().id] == [m.position for m in missed]
         again.close()
+        # A new client that gives no position starts from now, not the whole feed.
+        fresh = SSEClient(f"{base}/api/ideas/{idea.id}/stream", token=token)
+        later = app.handle(
+            c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea.id, body="Later")
+        )
+        got = fresh.next()
+        assert (got.id, got.kind) == (later.position, "comment")
+        fresh.close()
         # A jam or an idea the read models do not hold: 404 at once, not a stream that
         # never says anything.
         member = {"Authorization": f"Bearer {token}"}
