@@ -6,6 +6,8 @@ import io
 import json
 import os
 import re
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import redirect_stdout
@@ -201,6 +203,36 @@ def test_events_can_start_later_and_stop_early(scene, capsys):
 
 def test_events_on_an_empty_store_prints_nothing(capsys):
     assert jam("events", capsys=capsys) == (0, "", "")
+
+
+def test_events_piped_into_a_reader_that_stops_early_end_quietly(scene, workdir):
+    # `jam events | head` ended in a BrokenPipeError traceback.
+    author = scene.join()
+    for n in range(400):
+        scene.post_idea(author, title=f"Idea number {n}", body="A body long enough " * 4)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENJAM_")}
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "jam.cli", "events"],
+        cwd=workdir,
+        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None
+    assert reader.stdout.readline().startswith(b"#1 ")
+    reader.stdout.close()  # as head does once it has its lines
+    _, err = reader.communicate(timeout=60)
+    assert reader.returncode == 141
+    assert b"Traceback" not in err
+
+
+def test_a_data_folder_that_cannot_be_made_is_a_message_not_a_traceback(monkeypatch, capsys):
+    monkeypatch.setenv("OPENJAM_DATA_DIR", "/proc/openjam-nowhere")
+    code, _, err = jam("projections", "status", capsys=capsys)
+    assert code == 2
+    assert err.startswith("jam: ")
+    assert "/proc/openjam-nowhere" in err
+    assert "Traceback" not in err
 
 
 # The demo
