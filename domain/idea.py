@@ -84,6 +84,8 @@ class Idea(Aggregate):
             raise NotAuthor("only the author may edit an idea")
         by.require_active(self.jam_id)
         jam.require_open(at)
+        if self.hidden:  # its author cannot read it either: changed unseen, it would stay so
+            raise IdeaHidden("the idea is hidden: it can be edited once an organizer restores it")
         if title is None and body is None:
             raise InvalidValue("an edit needs a new title, a new body or both")
         new_title = self.title if title is None else require_text("title", title, max_len=TITLE_MAX)

@@ -18,7 +18,7 @@ class CommentController(Controller):
     path = "/api/comments/{comment_id:uuid}"
     tags: ClassVar[list[str]] = ["comments"]
 
-    @post("/moderation", summary="Hide or restore a comment (organizers)")
+    @post("/moderation", summary="Hide or restore a comment (organizers)", status_code=HTTP_200_OK)
     async def moderate(
         self,
         state: State,

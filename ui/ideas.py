@@ -121,7 +121,11 @@ class IdeaController(Controller):
         )
         return written(await handle(state, command))
 
-    @post("/moderation", summary="Hide or restore an idea, or dismiss its flags (organizers)")
+    @post(
+        "/moderation",
+        summary="Hide or restore an idea, or dismiss its flags (organizers)",
+        status_code=HTTP_200_OK,
+    )
     async def moderate(
         self,
         state: State,
@@ -137,7 +141,7 @@ class IdeaController(Controller):
         )
         return written(await handle(state, command), HTTP_200_OK)
 
-    @post("/decision", summary="Record a decision on an idea (leaders)")
+    @post("/decision", summary="Record a decision on an idea (leaders)", status_code=HTTP_200_OK)
     async def decide(
         self,
         state: State,

@@ -252,7 +252,7 @@ def shortlist_csv(shortlist: Shortlist) -> str:
             *(f"{s}_{side}" for s in SEGMENTS for side in ("agree", "disagree")),
             "theme_rank",
             "decisions",
-            "hidden_since",
+            "hidden",
             *(f"group_{g}_{side}" for g in groups for side in ("agree", "disagree")),
         ]
     )

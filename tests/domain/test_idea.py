@@ -137,6 +137,18 @@ def test_an_edit_may_change_the_title_or_the_body_alone() -> None:
         idea.edit(title=None, body=None, by=ada, jam=jam, at=DURING)
 
 
+def test_a_hidden_idea_is_not_edited_until_it_is_restored() -> None:
+    jam = create_jam()
+    ada, organizer = join(jam=jam), join("organizer", jam)
+    idea = post(jam, ada)
+    idea.hide(reason="rude", by=organizer, at=DURING)
+    with pytest.raises(IdeaHidden):
+        idea.edit(title="Nicer now", body=None, by=ada, jam=jam, at=DURING)
+    idea.restore(reason="ok", by=organizer, at=DURING)
+    idea.edit(title="Nicer now", body=None, by=ada, jam=jam, at=DURING)
+    assert idea.title == "Nicer now"
+
+
 @pytest.mark.parametrize("role", ["participant", "organizer", "leader"])
 def test_only_the_author_edits_an_idea(role: str) -> None:
     jam = create_jam()

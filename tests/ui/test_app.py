@@ -133,3 +133,16 @@ def test_serving_lets_threads_take_turns_often(tmp_path, monkeypatch):
         assert sys.getswitchinterval() == server.SWITCH_INTERVAL_S < before
     finally:
         sys.setswitchinterval(before)
+
+
+def test_the_openapi_schema_gives_each_write_the_status_it_answers_with(client):
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    answered_200 = (
+        "/api/ideas/{idea_id}/moderation",
+        "/api/ideas/{idea_id}/decision",
+        "/api/comments/{comment_id}/moderation",
+    )
+    for path in answered_200:  # they change what exists: 200, as they answer, not 201
+        assert set(paths[path]["post"]["responses"]) & {"200", "201"} == {"200"}, path
+    created = paths["/api/jams/{jam_id}/ideas"]["post"]["responses"]
+    assert "201" in created

@@ -367,7 +367,7 @@ def test_a_view_of_the_past_says_which_ideas_were_hidden_since(site, clock):
         "Rooftop gardens": False,
     }
     exported = client.get(url, params={"as_of": at, "format": "csv"}).content.decode("utf-8-sig")
-    rows = {r["title"]: r["hidden_since"] for r in csv.DictReader(io.StringIO(exported))}
+    rows = {r["title"]: r["hidden"] for r in csv.DictReader(io.StringIO(exported))}
     assert rows == {"Insulting rant": "1", "Rooftop gardens": "0"}
 
 
