@@ -39,6 +39,7 @@ class CommentNode(msgspec.Struct):
     edited_at: str | None
     hidden: bool
     replies: list[CommentNode] = msgspec.field(default_factory=list)
+    hidden_reason: str = ""  # why it was hidden: for organizers only
 
 
 class IdeaLink(msgspec.Struct, frozen=True):

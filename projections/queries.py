@@ -206,7 +206,8 @@ def thread(cur: Cursor, idea_id: str, *, include_hidden: bool = False) -> Thread
     for c in _all(
         cur,
         "SELECT c.comment_id, c.parent_id, c.author_id, COALESCE(p.display_name, ''), "
-        "c.author_segment, c.body, c.posted_at, c.edited_at, c.hidden, c.position "
+        "c.author_segment, c.body, c.posted_at, c.edited_at, c.hidden, c.position, "
+        "c.hidden_reason "
         "FROM rm_comments c LEFT JOIN rm_participants p ON p.participant_id = c.author_id "
         "WHERE c.idea_id = ? ORDER BY c.posted_at, c.position",
         (idea_id,),
@@ -222,6 +223,7 @@ def thread(cur: Cursor, idea_id: str, *, include_hidden: bool = False) -> Thread
             posted_at=c[6],
             edited_at=c[7],
             hidden=hidden,
+            hidden_reason=c[10] if hidden and include_hidden else "",
         )
         nodes[c[0]] = node
         parents.append((node, c[1]))

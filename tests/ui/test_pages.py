@@ -440,9 +440,17 @@ def test_organizers_hide_a_comment_from_the_thread_page(site):
         f"/comments/{done.id}/moderation",
         data={"action": "hide", "reason": "rude", "idea_id": str(idea), "_csrf_token": token},
     )
+    seen = client.get(page, params={"after": app.position()}).text  # the organizer
+    assert "Rude words" in seen
+    assert "· hidden: rude</span>" in seen  # and why: the reason given when hiding it
+    api = client.get(f"/api/ideas/{idea}", headers={"accept": "application/json"}).json()
+    assert api["comments"][0]["hidden_reason"] == "rude"
     _as(client, ada)
     shown = client.get(page, params={"after": app.position()}).text
     assert "Rude words" not in shown
+    assert "rude" not in shown.split("<h2>Discussion")[1]  # the reason is for organizers
+    theirs = client.get(f"/api/ideas/{idea}", headers={"accept": "application/json"}).json()
+    assert theirs["comments"][0]["hidden_reason"] == ""
     hidden = shown.split(f'<li id="c-{done.id}">')[1].split("<ul")[0]
     assert '<p class="hidden-note">Hidden by an organizer.</p>' in hidden
     assert "hidden" not in hidden.replace("hidden-note", "").replace("Hidden by", "")  # once
