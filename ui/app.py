@@ -13,6 +13,7 @@ from litestar.concurrency import sync_to_thread
 from litestar.config.csrf import CSRFConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -21,7 +22,7 @@ from jam.application import JamApplication
 from jam.settings import Settings
 from projections.metrics import observe_cluster_refresh
 from projections.projector import Update
-from ui.auth import rate_limit_key, secret_key
+from ui.auth import SESSION_COOKIE, rate_limit_key, secret_key
 from ui.bootstrap import build
 from ui.comments import CommentController
 from ui.headers import security_headers
@@ -149,6 +150,23 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
             title="OpenJam",
             version="0.1.0",
             path="/schema",
+            # How a client signs its requests: the session's token, or its cookie (pages).
+            components=Components(
+                security_schemes={
+                    "session": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="the token of POST /api/session (or its personal-code form)",
+                    ),
+                    "cookie": SecurityScheme(
+                        type="apiKey",
+                        name=SESSION_COOKIE,
+                        security_scheme_in="cookie",
+                        description="the same session as an HttpOnly cookie; writes send JSON",
+                    ),
+                }
+            ),
+            security=[{"session": []}, {"cookie": []}],
             render_plugins=[
                 JsonRenderPlugin(path=["/", "/openapi.json"]),
                 YamlRenderPlugin(path=["/openapi.yaml", "/openapi.yml"]),

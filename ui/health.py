@@ -52,7 +52,12 @@ class Readiness(msgspec.Struct):
     pid: int  # which worker answered: several share one port
 
 
-@get("/health", sync_to_thread=True, summary="Is this process up? (always 200 while it serves)")
+@get(
+    "/health",
+    sync_to_thread=True,
+    summary="Is this process up? (always 200 while it serves)",
+    security=[{}],  # for anyone: probes carry no session
+)
 def health(state: State) -> Health:
     services: Services = state.services
     store = services.settings.store_name
@@ -127,7 +132,12 @@ def readiness(services: Services) -> Readiness:
     )
 
 
-@get("/ready", sync_to_thread=True, summary="Should this worker get traffic? 503 with the reason")
+@get(
+    "/ready",
+    sync_to_thread=True,
+    summary="Should this worker get traffic? 503 with the reason",
+    security=[{}],  # for anyone: probes carry no session
+)
 def ready(state: State) -> Response[Readiness]:
     answer = readiness(state.services)
     status = HTTP_503_SERVICE_UNAVAILABLE if answer.reason else 200

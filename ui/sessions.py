@@ -49,6 +49,7 @@ def _session(state: State, person: Participant) -> Response[Session]:
 class SessionController(Controller):
     path = "/api/session"
     tags: ClassVar[list[str]] = ["sessions"]
+    security: ClassVar[list[dict[str, list[str]]]] = [{}]  # signing in needs no session
 
     @post("/", summary="Sign in with an invite code", status_code=HTTP_201_CREATED)
     async def sign_in(

@@ -146,3 +146,13 @@ def test_the_openapi_schema_gives_each_write_the_status_it_answers_with(client):
         assert set(paths[path]["post"]["responses"]) & {"200", "201"} == {"200"}, path
     created = paths["/api/jams/{jam_id}/ideas"]["post"]["responses"]
     assert "201" in created
+
+
+def test_the_openapi_schema_says_how_requests_are_signed(client):
+    schema = client.get("/schema/openapi.json").json()
+    schemes = schema["components"]["securitySchemes"]
+    assert (schemes["session"]["type"], schemes["session"]["scheme"]) == ("http", "bearer")
+    assert (schemes["cookie"]["in"], schemes["cookie"]["name"]) == ("cookie", "openjam_session")
+    assert {"session": []} in schema["security"]
+    for path, method in (("/health", "get"), ("/api/session", "post")):
+        assert schema["paths"][path][method]["security"] == [{}], path  # for anyone
