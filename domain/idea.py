@@ -193,8 +193,7 @@ class Idea(Aggregate):
             raise ConflictingState("the idea is marked as a duplicate of another idea")
         self._marked_duplicate(original_id=original.id, marked_by=by.id, timestamp=at)
         original._duplicate_linked(duplicate_id=self.id, timestamp=at)
-        if previous is not None and self.id in previous.duplicates:
-            previous._duplicate_unlinked(duplicate_id=self.id, timestamp=at)
+        self._forgotten_by(previous, at)
 
     @event("MarkedDuplicate")
     def _marked_duplicate(self, original_id: UUID, marked_by: UUID, timestamp: datetime) -> None:
@@ -211,14 +210,18 @@ class Idea(Aggregate):
     def unmark_duplicate(
         self, *, by: Participant, at: datetime, original: Idea | None = None
     ) -> None:
-        """`original`, the idea it was marked a duplicate of, forgets it too (a link made
-        before originals kept their duplicates is in neither)."""
+        """`original`, the idea it was marked a duplicate of, forgets it too."""
         by.require_organizer(self.jam_id)
         if self.duplicate_of is None:
             raise ConflictingState("the idea is not marked as a duplicate")
         if original is not None and original.id != self.duplicate_of:
             raise ConflictingState("the idea is marked as a duplicate of another idea")
         self._unmarked_duplicate(unmarked_by=by.id, timestamp=at)
+        self._forgotten_by(original, at)
+
+    def _forgotten_by(self, original: Idea | None, at: datetime) -> None:
+        """The original this idea no longer duplicates forgets it; a link made before
+        originals kept their duplicates is not in its list, and nothing is recorded."""
         if original is not None and self.id in original.duplicates:
             original._duplicate_unlinked(duplicate_id=self.id, timestamp=at)
 

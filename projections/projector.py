@@ -407,8 +407,8 @@ class Projector:
             "WHERE idea_id = ?",
             (e.title, e.body, iso(e.timestamp), n[0], n[1]),
         )
-        self._note_idea(cur, page, n, "edited")  # not "idea": pages announce those as new
-        self._note_original(cur, page, n)
+        jam_id = self._note_idea(cur, page, n, "edited")  # not "idea": pages announce those as new
+        self._note_original(cur, page, n, jam_id)
 
     def _idea_flagged(self, cur: Cursor, page: _Page, n: Row, e: p.IdeaFlagged) -> None:
         idea_id = n[1]
@@ -443,7 +443,7 @@ class Projector:
             (hidden, e.reason if hidden else "", n[0], idea_id),
         )
         jam_id = self._note_idea(cur, page, n, "hidden" if hidden else "restored")
-        self._note_original(cur, page, n)
+        self._note_original(cur, page, n, jam_id)
         # An original's duplicates say whether it is hidden (their votes count without it).
         for (duplicate,) in cur.execute(
             "SELECT idea_id FROM rm_ideas WHERE duplicate_of = ?", (idea_id,)
@@ -486,11 +486,11 @@ class Projector:
     def _original_changed(self, cur: Cursor, page: _Page, n: Row, e: p.Payload) -> None:
         self._note_idea(cur, page, n, "duplicate")
 
-    def _note_original(self, cur: Cursor, page: _Page, n: Row) -> None:
+    @staticmethod
+    def _note_original(cur: Cursor, page: _Page, n: Row, jam_id: str) -> None:
         """A duplicate's title or visibility shows on its original's thread too."""
         row = cur.execute("SELECT duplicate_of FROM rm_ideas WHERE idea_id = ?", (n[1],)).fetchone()
         if row and row[0]:
-            jam_id = self._idea(cur, page, n[1]).jam_id
             page.notes.append((n[0], jam_id, "duplicate", row[0], row[0]))
 
     def _note_idea(self, cur: Cursor, page: _Page, n: Row, kind: str) -> str:

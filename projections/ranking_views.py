@@ -477,18 +477,16 @@ def duplicate_pairs(cur: Cursor, jam_id: str, limit: int = 100) -> list[Duplicat
         "AND i.hidden = 0 AND o.hidden = 0 ORDER BY d.similarity DESC, d.idea_id LIMIT ?",
         (jam_id, limit),
     ).fetchall()
-    ids = sorted({r[0] for r in rows} | {r[1] for r in rows})
-    originals: set[str] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
-        originals.update(
-            r[0]
-            for r in cur.execute(
-                f"SELECT DISTINCT duplicate_of FROM rm_ideas WHERE duplicate_of IN ({marks})",
-                chunk,
-            ).fetchall()
-        )
+    if not rows:
+        return []
+    ids = sorted({r[0] for r in rows} | {r[1] for r in rows})  # 2 * limit at most
+    marks = ", ".join("?" * len(ids))
+    originals = {
+        r[0]
+        for r in cur.execute(
+            f"SELECT DISTINCT duplicate_of FROM rm_ideas WHERE duplicate_of IN ({marks})", ids
+        ).fetchall()
+    }
     pairs = []
     for idea_id, original_id, similarity in rows:
         if idea_id in originals and original_id in originals:

@@ -14,6 +14,9 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+# For an answer that carries a secret (a session's token, invite or personal codes): no
+# cache, shared or private, may keep it.
+NO_STORE = {"Cache-Control": "no-store"}
 _ENCODED_HEADERS = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
 
 

@@ -25,7 +25,7 @@ from projections.models import IdeaSummary, JamCentral, JamInfo, ModerationQueue
 from ui.auth import signed_in
 from ui.bootstrap import Services
 from ui.cache import Body, list_tags
-from ui.me import NO_STORE
+from ui.headers import NO_STORE
 from ui.reads import (
     MAX_OFFSET,
     After,
@@ -180,7 +180,7 @@ class JamController(Controller):
             )
             codes.append(code)
             position = done.position
-        # Codes are keys to the jam: no cache, shared or private, keeps them.
+        # Codes are keys to the jam.
         return Response(Invites(codes, position), status_code=HTTP_201_CREATED, headers=NO_STORE)
 
     @post(

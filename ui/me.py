@@ -17,11 +17,9 @@ from jam.sign_in_keys import new_sign_in_code, sign_in_code_for
 from projections.models import Activity
 from ui.auth import signed_in
 from ui.bootstrap import Services
+from ui.headers import NO_STORE
 from ui.reads import After, activity_of, caught_up
 from ui.schemas import PersonalCode, handle, idempotency_key
-
-# A code is a password: no cache, shared or private, may keep the answer that shows it.
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 async def make_personal_code(

@@ -41,7 +41,8 @@ from projections import queries
 from projections.models import CommentNode, JamCentral, Touched
 from ui.auth import SESSION_COOKIE, session_cookie, signed_in, viewer
 from ui.bootstrap import Services
-from ui.me import NO_STORE, make_personal_code
+from ui.headers import NO_STORE
+from ui.me import make_personal_code
 from ui.notices import key_of, notice_params
 from ui.page_errors import PAGE_EXCEPTION_HANDLERS, safe_next
 from ui.reads import (
@@ -118,6 +119,15 @@ def _back(
     if notice:
         query += notice_params(request, notice, path, done=done)
     return Redirect(path + ("?" + urlencode(query) if query else ""))
+
+
+def _sign_in_refused(
+    request: Request[Any, Any, Any], why: str, data: dict[str, str], *extra: tuple[str, str]
+) -> Redirect:
+    """Back to the sign-in forms, saying why, and still on the way to the page asked for."""
+    back = safe_next(data.get("next"))
+    query = notice_params(request, why, "/") + ([("next", back)] if back else [])
+    return Redirect("/?" + urlencode([*query, *extra]))
 
 
 async def _me(services: Services, request: Request[Any, Any, Any]) -> Participant | None:
@@ -261,9 +271,7 @@ class PagesController(Controller):
                 ),
             )
         except (DomainError, ApplicationError) as exc:
-            back = safe_next(data.get("next"))
-            query = notice_params(request, str(exc), "/") + ([("next", back)] if back else [])
-            return Redirect("/?" + urlencode(query))
+            return _sign_in_refused(request, str(exc), data)
         cookie = session_cookie(state.secret, done.id)  # type: ignore[arg-type]
         back = safe_next(data.get("next"))
         then = f"&next={quote(back)}" if back else ""
@@ -273,17 +281,15 @@ class PagesController(Controller):
     async def sign_in_again(
         self, state: State, request: Request[Any, Any, Any], data: Form
     ) -> Redirect:
-        back = safe_next(data.get("next"))
         try:
             holder = await sync_to_thread(
                 holder_of, state.services.jam, data.get("personal_code", "")
             )
         except DomainError as exc:
-            query = notice_params(request, str(exc), "/") + ([("next", back)] if back else [])
             # The personal-code form shown open again, not the invite form alone.
-            return Redirect("/?" + urlencode([*query, ("personal", "1")]))
+            return _sign_in_refused(request, str(exc), data, ("personal", "1"))
         cookie = session_cookie(state.secret, holder.id)
-        return Redirect(back or "/", cookies=[cookie])
+        return Redirect(safe_next(data.get("next")) or "/", cookies=[cookie])
 
     @post("/me/personal-code")
     async def personal_code(

@@ -16,7 +16,7 @@ from jam import commands as c
 from jam.application import JamApplication
 from jam.sign_in_keys import holder_of
 from ui.auth import issue_token, session_cookie
-from ui.me import NO_STORE
+from ui.headers import NO_STORE
 from ui.schemas import PersonalCode, Session, SignIn, idempotency_key
 
 
@@ -37,7 +37,7 @@ def _session(state: State, person: Participant) -> Response[Session]:
         person.role.value,
         person.segment.value,
     )
-    # The answer carries the session's token: no cache, shared or private, may keep it.
+    # The answer carries the session's token.
     return Response(
         body,
         status_code=HTTP_201_CREATED,
