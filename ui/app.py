@@ -12,7 +12,6 @@ from litestar import Litestar
 from litestar.concurrency import sync_to_thread
 from litestar.config.csrf import CSRFConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -35,6 +34,7 @@ from ui.live import Publisher, channels_plugin, idea_stream, jam_stream, publish
 from ui.me import MeController
 from ui.metrics import forget_this_process, metrics, observe
 from ui.notices import form_key, shown_notice
+from ui.openapi import DescribedJson, DescribedYaml
 from ui.page_errors import APP_EXCEPTION_HANDLERS, NOT_PAGES
 from ui.pages import PagesController
 from ui.participants import ParticipantController
@@ -168,8 +168,8 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
             ),
             security=[{"session": []}, {"cookie": []}],
             render_plugins=[
-                JsonRenderPlugin(path=["/", "/openapi.json"]),
-                YamlRenderPlugin(path=["/openapi.yaml", "/openapi.yml"]),
+                DescribedJson(path=["/", "/openapi.json"]),
+                DescribedYaml(path=["/openapi.yaml", "/openapi.yml"]),
             ],
         ),
     )

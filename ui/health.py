@@ -18,6 +18,7 @@ import msgspec
 import redis
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 
 from jam.errors import StoreUnavailable
@@ -57,6 +58,7 @@ class Readiness(msgspec.Struct):
     sync_to_thread=True,
     summary="Is this process up? (always 200 while it serves)",
     security=[{}],  # for anyone: probes carry no session
+    opt={"never": (503,)},  # says so in its body instead
 )
 def health(state: State) -> Health:
     services: Services = state.services
@@ -137,6 +139,11 @@ def readiness(services: Services) -> Readiness:
     sync_to_thread=True,
     summary="Should this worker get traffic? 503 with the reason",
     security=[{}],  # for anyone: probes carry no session
+    responses={
+        HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(
+            Readiness, description="Not ready: `reason` says why (the same body as 200)."
+        )
+    },
 )
 def ready(state: State) -> Response[Readiness]:
     answer = readiness(state.services)

@@ -44,7 +44,7 @@ class MeController(Controller):
     path = "/api/me"
     tags: ClassVar[list[str]] = ["sessions"]
 
-    @get("/activity", summary="My ideas, comments and votes")
+    @get("/activity", summary="My ideas, comments and votes", opt={"never": (403,)})
     async def activity(
         self, state: State, request: Request[Any, Any, Any], after: After = None
     ) -> Activity:
@@ -60,6 +60,7 @@ class MeController(Controller):
         " after signing out or on another device. It is shown only in this answer and stored"
         " only as a one-way hash; making a new one retires the one before.",
         status_code=HTTP_201_CREATED,
+        opt={"never": (403,)},
     )
     async def personal_code(
         self, state: State, request: Request[Any, Any, Any]

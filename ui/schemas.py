@@ -17,11 +17,61 @@ from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_201_CREATED
 
+from domain.text import BODY_MAX, NAME_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX
 from jam import commands as c
 from jam.application import JamApplication
 from ui.auth import signed_in
 
-Text = Annotated[str, msgspec.Meta(max_length=20_000)]
+# What a field may hold is counted once the text is cleaned (control characters removed,
+# and on one line runs of spaces collapsed), so the raw text may be longer than that:
+# up to this many characters, beyond which nothing is worth decoding.
+RAW_TEXT_MAX = 20_000
+
+
+def _said(limit: int, *, lines: bool) -> str:
+    cleaned = "control characters removed" + ("" if lines else ", runs of spaces collapsed")
+    return f"at most {limit:,} characters once cleaned ({cleaned})"
+
+
+Title = Annotated[
+    str, msgspec.Meta(max_length=RAW_TEXT_MAX, description=_said(TITLE_MAX, lines=False))
+]
+Body = Annotated[
+    str, msgspec.Meta(max_length=RAW_TEXT_MAX, description=_said(BODY_MAX, lines=True))
+]
+Name = Annotated[
+    str, msgspec.Meta(max_length=RAW_TEXT_MAX, description=_said(NAME_MAX, lines=False))
+]
+Why = Annotated[
+    str, msgspec.Meta(max_length=RAW_TEXT_MAX, description=_said(REASON_MAX, lines=False))
+]
+Note = Annotated[
+    str, msgspec.Meta(max_length=RAW_TEXT_MAX, description=_said(NOTE_MAX, lines=True))
+]
+
+
+class FieldError(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One input that could not be read."""
+
+    message: str
+    key: Annotated[str | None, msgspec.Meta(description="the input; `data`: the whole body")] = None
+    source: Annotated[str | None, msgspec.Meta(description="body, query, path or header")] = None
+
+
+class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):
+    """The body of every refusal: a code for programs, and words for people."""
+
+    error: Annotated[
+        str,
+        msgspec.Meta(
+            description="e.g. not_signed_in, forbidden, not_found, invalid, invalid_text,"
+            " jam_not_open, idea_hidden, invite_used_up, too_many_requests, unavailable"
+        ),
+    ]
+    detail: Annotated[str, msgspec.Meta(description="what was refused and why, in words")]
+    fields: Annotated[
+        list[FieldError] | None, msgspec.Meta(description="with `invalid`: which inputs, why")
+    ] = None
 
 
 class Written(msgspec.Struct, frozen=True):
@@ -31,7 +81,7 @@ class Written(msgspec.Struct, frozen=True):
 
 class SignIn(msgspec.Struct, frozen=True):
     invite_code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    display_name: Text
+    display_name: Name
 
 
 class PersonalCode(msgspec.Struct, frozen=True):
@@ -49,16 +99,16 @@ class Session(msgspec.Struct, frozen=True):
 
 class ForumIn(msgspec.Struct, frozen=True):
     slug: str
-    title: Text
-    description: Text = ""
+    title: Title
+    description: Body = ""
 
 
 class NewJam(msgspec.Struct, frozen=True):
-    title: Text
+    title: Title
     forums: Annotated[list[ForumIn], msgspec.Meta(min_length=1, max_length=24)]
     starts_at: datetime
     ends_at: datetime
-    description: Text = ""
+    description: Body = ""
 
 
 class JamChange(msgspec.Struct, frozen=True):
@@ -67,7 +117,7 @@ class JamChange(msgspec.Struct, frozen=True):
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     close: bool = False
-    reason: Text = ""
+    reason: Why = ""
 
 
 class NewInvites(msgspec.Struct, frozen=True):
@@ -83,24 +133,24 @@ class Invites(msgspec.Struct, frozen=True):
 
 
 class Alert(msgspec.Struct, frozen=True):
-    message: Text
+    message: Why
 
 
 class NewIdea(msgspec.Struct, frozen=True):
     forum: str
-    title: Text
-    body: Text
+    title: Title
+    body: Body
 
 
 class IdeaEdit(msgspec.Struct, frozen=True):
     """Either or both: a field left out stays as it is."""
 
-    title: Text | None = None
-    body: Text | None = None
+    title: Title | None = None
+    body: Body | None = None
 
 
 class NewComment(msgspec.Struct, frozen=True):
-    body: Text
+    body: Body
     parent_id: UUID | None = None
 
 
@@ -109,22 +159,22 @@ class VoteIn(msgspec.Struct, frozen=True):
 
 
 class Reason(msgspec.Struct, frozen=True):
-    reason: Text
+    reason: Why
 
 
 class Moderation(msgspec.Struct, frozen=True):
     action: Literal["hide", "restore", "dismiss"]  # dismiss: the flags, keeping the idea
-    reason: Text = ""
+    reason: Why = ""
 
 
 class CommentModeration(msgspec.Struct, frozen=True):
     action: Literal["hide", "restore"]  # a comment has no flags to dismiss
-    reason: Text = ""
+    reason: Why = ""
 
 
 class DecisionIn(msgspec.Struct, frozen=True):
     decision: str
-    note: Text = ""
+    note: Note = ""
 
 
 def idempotency_key(request: Request[Any, Any, Any]) -> str | None:

@@ -51,7 +51,12 @@ class SessionController(Controller):
     tags: ClassVar[list[str]] = ["sessions"]
     security: ClassVar[list[dict[str, list[str]]]] = [{}]  # signing in needs no session
 
-    @post("/", summary="Sign in with an invite code", status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        summary="Sign in with an invite code",
+        status_code=HTTP_201_CREATED,
+        opt={"refuses": (415,)},
+    )
     async def sign_in(
         self, state: State, data: JSONBody[SignIn], request: Request[Any, Any, Any]
     ) -> Response[Session]:
@@ -74,6 +79,7 @@ class SessionController(Controller):
         description="The code a participant made for themselves (`POST /api/me/personal-code`):"
         " it signs them in as the same participant, on any device, after signing out.",
         status_code=HTTP_201_CREATED,
+        opt={"refuses": (415,), "never": (409,), "retry_key": False},  # records nothing
     )
     async def sign_in_again(
         self, state: State, data: JSONBody[PersonalCode], request: Request[Any, Any, Any]
