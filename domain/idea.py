@@ -173,8 +173,11 @@ class Idea(Aggregate):
         self, *, original: Idea, by: Participant, at: datetime, previous: Idea | None = None
     ) -> None:
         """Link this idea to `original` (a root idea). `previous`: the original it was a
-        duplicate of until now, if any, which forgets it (a link moved, not added)."""
+        duplicate of until now, if any, which forgets it (a link moved, not added).
+        Linking it where it is linked already records nothing: setting a link is idempotent."""
         by.require_organizer(self.jam_id)
+        if self.duplicate_of == original.id:
+            return
         if original.id == self.id:
             raise ConflictingState("an idea cannot duplicate itself")
         if original.jam_id != self.jam_id:
@@ -187,8 +190,6 @@ class Idea(Aggregate):
                 f"this idea is the original of {len(self.duplicates)} other idea(s):"
                 " mark the other idea a duplicate of this one instead"
             )
-        if self.duplicate_of == original.id:
-            raise ConflictingState("the idea is already marked as this duplicate")
         if previous is not None and previous.id != self.duplicate_of:
             raise ConflictingState("the idea is marked as a duplicate of another idea")
         self._marked_duplicate(original_id=original.id, marked_by=by.id, timestamp=at)
@@ -210,10 +211,11 @@ class Idea(Aggregate):
     def unmark_duplicate(
         self, *, by: Participant, at: datetime, original: Idea | None = None
     ) -> None:
-        """`original`, the idea it was marked a duplicate of, forgets it too."""
+        """`original`, the idea it was marked a duplicate of, forgets it too. An idea with
+        no link is left as it is: removing a link is idempotent."""
         by.require_organizer(self.jam_id)
         if self.duplicate_of is None:
-            raise ConflictingState("the idea is not marked as a duplicate")
+            return
         if original is not None and original.id != self.duplicate_of:
             raise ConflictingState("the idea is marked as a duplicate of another idea")
         self._unmarked_duplicate(unmarked_by=by.id, timestamp=at)

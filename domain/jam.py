@@ -216,8 +216,8 @@ class Jam(Aggregate):
 
     def clear_alert(self, *, by: Participant, at: datetime) -> None:
         by.require_organizer(self.id)
-        if not self.alert:
-            raise ConflictingState("there is no alert to clear")
+        if not self.alert:  # cleared already: clearing is idempotent
+            return
         self._alert_cleared(cleared_by=by.id, timestamp=at)
 
     @event("AlertCleared")

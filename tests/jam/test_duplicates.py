@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain import Idea
-from domain.errors import ConflictingState
+from domain.errors import ConflictingState, NotOrganizer
 from jam import commands as c
 from tests.stories import open_jam
 
@@ -52,3 +52,21 @@ def test_a_duplicate_moved_to_another_original_is_forgotten_by_the_first(app, cl
     assert (app.load(Idea, first).duplicates, app.load(Idea, second).duplicates) == (set(), {copy})
     # So the first is free to be marked a duplicate in turn.
     app.handle(c.MarkDuplicate(actor=scene.organizer, idea_id=first, original_id=second))
+
+
+def test_setting_or_removing_a_link_that_is_already_so_records_nothing(app, clock):
+    # PUT and DELETE of a link are idempotent, like a vote: a retry changes nothing.
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    root, copy = (scene.post_idea(ada, title=t) for t in ("Root", "Copy"))
+    app.handle(c.MarkDuplicate(actor=scene.organizer, idea_id=copy, original_id=root))
+    end = app.position()
+    again = app.handle(c.MarkDuplicate(actor=scene.organizer, idea_id=copy, original_id=root))
+    assert (again.id, app.position()) == (copy, end)
+    app.handle(c.UnmarkDuplicate(actor=scene.organizer, idea_id=copy))
+    end = app.position()
+    app.handle(c.UnmarkDuplicate(actor=scene.organizer, idea_id=copy))
+    assert app.position() == end
+    assert (app.load(Idea, copy).duplicate_of, app.load(Idea, root).duplicates) == (None, set())
+    with pytest.raises(NotOrganizer):  # a no-op is still only for organizers
+        app.handle(c.UnmarkDuplicate(actor=ada, idea_id=copy))

@@ -226,7 +226,12 @@ def test_near_copies_are_suggested_and_a_link_counts_votes_with_the_original(jam
     assert client.get(f"/api/jams/{scene.jam_id}/duplicates", headers=author).status_code == 403
     link = f"/api/ideas/{copy}/duplicate-of"
     assert client.put(link, json={"original_id": original}, headers=author).status_code == 403
-    assert client.put(link, json={"original_id": original}, headers=organizer).status_code == 200
+    linked = client.put(link, json={"original_id": original}, headers=organizer)
+    assert linked.status_code == 200
+    # PUT is idempotent: the same link again records nothing and answers as the first did.
+    again = client.put(link, json={"original_id": original}, headers=organizer)
+    assert again.status_code == 200
+    assert again.json()["position"] == linked.json()["position"]
     client.put(f"/api/ideas/{copy}/vote", json={"value": 1}, headers=author)
     ranked()
     shortlist = client.get(f"/api/jams/{scene.jam_id}/shortlist", headers=organizer).json()[
@@ -237,7 +242,10 @@ def test_near_copies_are_suggested_and_a_link_counts_votes_with_the_original(jam
     assert best["by_segment"]["employee"]["agree"] == 1  # the copy's vote counts here
     assert copy not in [e["idea_id"] for e in shortlist]
     assert client.get(f"/api/jams/{scene.jam_id}/duplicates", headers=organizer).json() == []
-    assert client.delete(link, headers=organizer).status_code == 200
+    unlinked = client.delete(link, headers=organizer)
+    assert unlinked.status_code == 200
+    again = client.delete(link, headers=organizer)  # DELETE, too, is idempotent
+    assert (again.status_code, again.json()["position"]) == (200, unlinked.json()["position"])
     ranked()  # the link undone: the copy is ranked again, with its own vote
     shortlist = client.get(f"/api/jams/{scene.jam_id}/shortlist", headers=organizer).json()[
         "shortlist"
