@@ -26,7 +26,7 @@ from projections.similar_ideas import SimilarIdea
 from ranking.model import Cluster, DuplicatePair
 from ui.asof import refresh_as_of
 from ui.bootstrap import Services
-from ui.reads import AsOf, in_utc, require_role, require_role_of
+from ui.reads import AsOf, in_utc, require_member, require_role, require_role_of
 from ui.schemas import Written, acting, handle, written
 from ui.spreadsheets import csv_download, safe_cell
 
@@ -366,7 +366,7 @@ class TopicController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=20)] = 5,
     ) -> list[SimilarIdea]:
         services: Services = state.services
-        await require_role(services, request, jam_id, set(Role))
+        await require_member(services, request, jam_id)  # a read: the blocked still read
         return await sync_to_thread(services.similar.search, str(jam_id), text, limit)
 
 

@@ -65,6 +65,16 @@ def test_signing_in_returns_a_token_and_sets_an_httponly_cookie(world):
     assert _idea(client, scene, {}).status_code == 201
 
 
+def test_a_body_that_is_not_utf8_is_refused_as_invalid_not_a_fault(world):
+    client, _, scene, enter = world
+    json_type = {"content-type": "application/json"}
+    for url, headers in (("/api/session", json_type), (f"/api/jams/{scene.jam_id}/ideas", enter())):
+        body = b'{"invite_code": "\xff", "forum": "health", "title": "\xfe", "body": "b"}'
+        response = client.post(url, content=body, headers={**headers, **json_type})
+        assert response.status_code == 422, response.text
+        assert response.json() == {"error": "invalid", "detail": "the body is not UTF-8 text"}
+
+
 def test_bad_sign_ins_are_refused(world):
     client, app, scene, _ = world
     unknown = client.post("/api/session", json={"invite_code": "nope", "display_name": "Ada"})
@@ -337,7 +347,8 @@ def test_organizers_block_and_unblock_a_participant(world):
     blocked = client.post(url, json=block, headers=organizer)
     assert blocked.status_code == 200, blocked.text
     assert _idea(client, scene, ada).status_code == 403  # reads stay, writes stop
-    assert client.get(f"/api/jams/{scene.jam_id}/ideas", headers=ada).status_code == 200
+    for read in ("ideas", "similar?text=water"):
+        assert client.get(f"/api/jams/{scene.jam_id}/{read}", headers=ada).status_code == 200
     assert client.post(url, json=block, headers=organizer).status_code == 409  # already
     bad = client.post(url, json={"action": "ban", "reason": "x"}, headers=organizer)
     assert bad.status_code == 422
