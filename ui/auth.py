@@ -139,9 +139,17 @@ def viewer(request: Request[Any, Any, Any]) -> UUID | None:
     return read_token(request.app.state.secret, token) if token else None
 
 
+# Where codes are tried: counted per address even with a session, or every session one
+# holds would bring its own allowance of guesses.
+SIGN_IN_PATHS = frozenset(
+    {"/api/session", "/api/session/personal-code", "/signin", "/signin/personal"}
+)
+
+
 def rate_limit_key(request: Request[Any, Any, Any]) -> str:
-    """Writes are limited per participant (per address before signing in)."""
-    token = token_of(request)
+    """Writes are limited per participant (per address before signing in, and for every
+    attempt to sign in)."""
+    token = token_of(request) if request.url.path.rstrip("/") not in SIGN_IN_PATHS else None
     participant = read_token(request.app.state.secret, token) if token else None
     if participant is not None:
         return f"participant:{participant.hex}"

@@ -58,10 +58,15 @@ def form_key() -> str:
     return uuid.uuid4().hex
 
 
-def key_of(data: dict[str, str]) -> str | None:
-    """The form's key, if it sent a sensible one."""
+def key_of(data: dict[str, str], *fields: str) -> str | None:
+    """The form's key, if it sent a sensible one, joined with a digest of what `fields`
+    hold: sent twice as it was (a double click, a reload), the same key; sent again with
+    other text (after going back to the page as it was), another request, not a reused key."""
     key = data.get("key", "")
-    return key if 0 < len(key) <= 64 and key.isalnum() else None
+    if not (0 < len(key) <= 64 and key.isalnum()):
+        return None
+    said = hashlib.sha256("\x00".join(data.get(f, "") for f in fields).encode()).hexdigest()
+    return f"{key}{said[:16]}"
 
 
 def shown_notice(request: Request[Any, Any, Any]) -> Shown | None:

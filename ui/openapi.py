@@ -49,8 +49,8 @@ IDEMPOTENCY_KEY: dict[str, Any] = {
     "in": "header",
     "required": False,
     "description": "Makes a retry safe: the same key from the same participant answers"
-    " what the first request did and records nothing new (at most 200 characters; a key"
-    " reused for a different request is refused with 422).",
+    " what the first request did and records nothing new (at most 200 characters, and at"
+    " least 16 for signing in; a key reused for a different request is refused with 422).",
     "schema": {"type": "string", "maxLength": 200},
 }
 

@@ -401,7 +401,7 @@ class PagesController(Controller):
     async def post_idea(
         self, state: State, request: Request[Any, Any, Any], jam_id: FromPath[UUID], data: Form
     ) -> Redirect:
-        actor, key = signed_in(request, form=True), key_of(data)
+        actor, key = signed_in(request, form=True), key_of(data, "forum", "title", "body")
         app: JamApplication = state.services.jam
         command = c.PostIdea(
             actor=actor,
@@ -516,7 +516,7 @@ class PagesController(Controller):
             parent_id = UUID(parent) if parent else None
         except ValueError:
             return _back(request, f"/ideas/{idea_id}", "that reply names no comment")
-        actor, key = signed_in(request, form=True), key_of(data)
+        actor, key = signed_in(request, form=True), key_of(data, "parent_id", "body")
         command = c.PostComment(
             actor=actor,
             client_key=key,

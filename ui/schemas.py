@@ -15,6 +15,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
+from litestar.exceptions import ValidationException
 from litestar.status_codes import HTTP_201_CREATED
 
 from domain.text import BODY_MAX, NAME_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX
@@ -177,9 +178,14 @@ class DecisionIn(msgspec.Struct, frozen=True):
     note: Note = ""
 
 
+KEY_MAX = 200
+
+
 def idempotency_key(request: Request[Any, Any, Any]) -> str | None:
     key = request.headers.get("idempotency-key")
-    return key[:200] if key else None
+    if key and len(key) > KEY_MAX:  # cut short, two different keys would be one
+        raise ValidationException(f"an Idempotency-Key is at most {KEY_MAX} characters")
+    return key or None
 
 
 def acting(request: Request[Any, Any, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from litestar import Controller, Request, Response, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
@@ -46,6 +46,9 @@ def _session(state: State, person: Participant) -> Response[Session]:
     )
 
 
+SIGN_IN_KEY_MIN = 16
+
+
 class SessionController(Controller):
     path = "/api/session"
     tags: ClassVar[list[str]] = ["sessions"]
@@ -54,6 +57,9 @@ class SessionController(Controller):
     @post(
         "/",
         summary="Sign in with an invite code",
+        description="With an `Idempotency-Key` (a random one, at least"
+        f" {SIGN_IN_KEY_MIN} characters), a retry answers with a session for the same"
+        " participant: whoever repeats the key, the invite code and the name signs in as them.",
         status_code=HTTP_201_CREATED,
         opt={"refuses": (415,)},
     )
@@ -63,6 +69,13 @@ class SessionController(Controller):
         _json_only(request)
         app: JamApplication = state.services.jam
         key = idempotency_key(request)
+        if key is not None and len(key) < SIGN_IN_KEY_MIN:
+            # Not scoped to anyone yet: a short key could be guessed, and with the invite
+            # code and the name it signs the guesser in as whoever sent it first.
+            raise ValidationException(
+                f"an Idempotency-Key for signing in is at least {SIGN_IN_KEY_MIN} characters"
+                " (make it random: repeating it signs in as the same participant)"
+            )
         participant_id = app.new_id(None, f"session:{key}" if key else None)
         command = c.JoinJam(
             invite_code=data.invite_code,

@@ -430,6 +430,32 @@ def test_an_idempotency_key_makes_a_retry_safe(world):
     assert (other.status_code, other.json()["error"]) == (422, "idempotency_key_reused")
 
 
+def test_an_idempotency_key_is_refused_rather_than_cut_short(world):
+    client, app, scene, enter = world
+    ada = enter()
+    long = "k" * 200
+    assert _idea(client, scene, ada, **{"Idempotency-Key": long}).status_code == 201
+    end = app.position()
+    # Cut to 200 characters, this key was the one above: the idea was silently not posted.
+    longer = _idea(client, scene, ada, **{"Idempotency-Key": long + "B"})
+    assert (longer.status_code, app.position()) == (422, end)
+    assert "at most 200 characters" in longer.json()["detail"]
+
+
+def test_signing_in_again_with_a_key_is_for_random_keys_only(world):
+    client, app, scene, _ = world
+    app.handle(c.IssueInvite(code="TEAM", role="participant", uses=100, jam_id=scene.jam_id))
+    body = {"invite_code": "TEAM", "display_name": "Dana"}
+    # A guessable key, with the team's code and a name, would sign a stranger in as Dana.
+    short = client.post("/api/session", json=body, headers={"Idempotency-Key": "1"})
+    assert (short.status_code, short.json()["error"]) == (422, "invalid")
+    assert "at least 16 characters" in short.json()["detail"]
+    key = {"Idempotency-Key": uuid4().hex}
+    first, retry = (client.post("/api/session", json=body, headers=key) for _ in range(2))
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert first.json()["participant_id"] == retry.json()["participant_id"]
+
+
 def test_oversized_bodies_get_413(world):
     client, _, scene, enter = world
     ada = enter()
@@ -457,6 +483,30 @@ def test_writes_are_rate_limited_per_participant(tmp_path, clock):
         assert (
             client.get(f"/api/jams/{scene.jam_id}/ideas", headers=headers).status_code == 200
         )  # reads are not limited
+    app.close()
+
+
+def test_sign_in_attempts_count_per_address_even_with_a_session(tmp_path, clock):
+    # Else each session one holds would bring its own allowance of guessed codes.
+    app = JamApplication(Settings(data_dir=tmp_path / "var", writes_per_minute=3), clock=clock)
+    scene = open_jam(app, clock)
+    with TestClient(create_app(app.settings, jam=app)) as client:
+        sessions = [
+            {"Authorization": f"Bearer {issue_token(client.app.state.secret, scene.join())}"}
+            for _ in range(4)
+        ]
+        guesses = [
+            client.post(url, json={key: "guess", "display_name": "Eve"}, headers=session)
+            for session, (url, key) in zip(
+                sessions,
+                [("/api/session", "invite_code"), ("/api/session/personal-code", "personal_code")]
+                * 2,
+                strict=True,
+            )
+        ]
+        assert [g.status_code for g in guesses] == [422, 422, 422, 429]
+        # A participant's own writes still count against the participant, not the address.
+        assert _idea(client, scene, sessions[0]).status_code == 201
     app.close()
 
 

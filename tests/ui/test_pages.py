@@ -965,6 +965,18 @@ def test_a_form_sent_twice_creates_one_idea_and_one_comment(site):
     for _ in range(2):
         client.post(f"{idea_page}/comments", data=comment, headers={"referer": idea_page})
     assert client.get(idea_page).text.count("<p>Mine too</p>") == 1
+    # Back to the page as it was, with its key, and another idea or comment typed: a new
+    # one, not a refusal about a reused key.
+    other = client.post(
+        f"{jam_page}/ideas", data={**form, "title": "Quiet rooms"}, follow_redirects=False
+    )
+    assert other.is_redirect, other.text
+    assert other.headers["location"].split("?")[0] not in (idea_page, jam_page)
+    replied = client.post(
+        f"{idea_page}/comments", data={**comment, "body": "And mine"}, follow_redirects=False
+    )
+    assert "notice" not in replied.headers["location"], replied.headers["location"]
+    assert "<p>And mine</p>" in client.get(idea_page, params={"after": app.position()}).text
 
 
 def test_closing_a_jam_from_central_asks_for_confirmation(site):
