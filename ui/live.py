@@ -41,6 +41,7 @@ from projections.pipeline import feed_between
 from projections.pipeline import tracked as tracked_position
 from projections.projector import Update
 from projections.ranking_worker import TOPICS
+from projections.runner import ProjectionRunner
 from ui.auth import signed_in
 from ui.bootstrap import Services
 from ui.metrics import SSE_CLIENTS
@@ -309,9 +310,9 @@ def _last_event_id(request: Request[Any, Any, Any], after: int | None) -> int | 
         last = int(raw)
     except ValueError:
         last = None
-    if last is None or last > MAX_POSITION:
+    if last is None or not 0 <= last <= MAX_POSITION:
         raise ValidationException("Last-Event-ID must be a log position (a whole number)")
-    return max(last, 0)
+    return last
 
 
 class _Sent:
@@ -543,8 +544,13 @@ async def _respond(
         with views.reading() as cur:
             return queries.updates_after(cur, position, **feed)
 
-    if sent is None:  # from the log's end now: what was written before is not news
-        sent = await sync_to_thread(services.jam.position)
+    runner = services.runner
+    if sent is None or not (isinstance(runner, ProjectionRunner) and sent <= runner.position):
+        end = await sync_to_thread(services.jam.position)
+        # None: from the log's end now, since what was written before is not news. Beyond
+        # the end: the client followed another log (a store restored or replaced) and has
+        # nothing to catch up on here; waiting for its position would drop every update.
+        sent = end if sent is None or sent > end else sent
 
     return ServerSentEvent(_stream(channels, channel, missed, sent, services))
 

@@ -84,6 +84,22 @@ def test_a_thread_stream_delivers_updates_and_resumes_from_last_event_id(tmp_pat
         got = fresh.next()
         assert (got.id, got.kind) == (later.position, "comment")
         fresh.close()
+        # A client of another log (the store restored from an older copy) names a position
+        # beyond this log's end: it gets what comes from now on, not silence until the log
+        # passes its number.
+        ahead = SSEClient(
+            f"{base}/api/ideas/{idea.id}/stream", last_event_id=later.position + 1000, token=token
+        )
+        news = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea.id, body="N"))
+        got = ahead.next()
+        assert (got.id, got.kind) == (news.position, "comment")
+        ahead.close()
+        negative = httpx.get(
+            f"{base}/api/ideas/{idea.id}/stream",
+            headers={"Authorization": f"Bearer {token}", "Last-Event-ID": "-5"},
+            timeout=10,
+        )
+        assert negative.status_code == 422  # as ?after=-5 is; not the whole feed again
         # A jam or an idea the read models do not hold: 404 at once, not a stream that
         # never says anything.
         member = {"Authorization": f"Bearer {token}"}
