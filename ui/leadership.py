@@ -21,6 +21,7 @@ from litestar import Controller, Request, Response, get
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException, ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
@@ -391,6 +392,8 @@ class LeadershipController(Controller):
     @get(
         "/api/jams/{jam_id:uuid}/shortlist",
         summary="The ranked shortlist, its themes and the evidence (leaders, organizers)",
+        responses={200: ResponseSpec(Shortlist, description="The shortlist (format=csv: a file)")},
+        opt={"csv": True},
     )
     async def export(
         self,

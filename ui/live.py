@@ -558,7 +558,7 @@ async def _respond(
 @get(
     "/api/jams/{jam_id:uuid}/stream",
     summary="Live updates for a jam (Server-Sent Events; resumes from Last-Event-ID)",
-    opt={"refuses": (422,)},  # a Last-Event-ID that is not a log position
+    opt={"refuses": (422,), "events": True},  # 422: a Last-Event-ID that is no log position
 )
 async def jam_stream(
     jam_id: FromPath[UUID],
@@ -574,7 +574,7 @@ async def jam_stream(
 @get(
     "/api/ideas/{idea_id:uuid}/stream",
     summary="Live updates for one thread (Server-Sent Events; resumes from Last-Event-ID)",
-    opt={"refuses": (422,)},
+    opt={"refuses": (422,), "events": True},
 )
 async def idea_stream(
     idea_id: FromPath[UUID],

@@ -5,8 +5,8 @@ send it (`ui/errors.py` answers unreadable input with 422, and every refusal wit
 `{error, detail}`). Here each operation gets the refusals it can answer with, from what it
 is: signed or open to anyone, about a thing named in its path or not, a read or a write,
 with a body or without. A handler's `opt` can add to that (`refuses`) or take away
-(`never`). Writes also document the `Idempotency-Key` header they honour (`retry_key=False`:
-one that takes none).
+(`never`); `csv` and `events` say what else a success can be. Writes also document the
+`Idempotency-Key` header they honour (`retry_key=False`: one that takes none).
 
 The render plugins below apply this once to the schema litestar builds, before it is served.
 """
@@ -99,6 +99,7 @@ def describe(app: Litestar, schema: dict[str, Any]) -> dict[str, Any]:
             responses = operation["responses"]
             responses.pop("400", None)  # litestar's; never sent
             opt = opts.get((path, method), {})
+            _answers(responses, opt)
             for code in sorted(refusals(method, path, operation, opt)):
                 responses.setdefault(str(code), _refusal(code))
             parameters = operation.setdefault("parameters", [])
@@ -108,6 +109,18 @@ def describe(app: Litestar, schema: dict[str, Any]) -> dict[str, Any]:
             if not parameters:
                 del operation["parameters"]
     return schema
+
+
+def _answers(responses: dict[str, Any], opt: dict[str, Any]) -> None:
+    """What a handler's return type cannot say: a CSV file on request, or a live stream."""
+    success = next(answer for status, answer in responses.items() if status.startswith("2"))
+    if opt.get("csv"):
+        success.setdefault("content", {})["text/csv"] = {
+            "schema": {"type": "string", "description": "UTF-8 with a byte-order mark"}
+        }
+    if opt.get("events"):
+        success["description"] = "Server-Sent Events: each has the log position as its id"
+        success["content"] = {"text/event-stream": {"schema": {"type": "string"}}}
 
 
 def _refusal(code: int) -> dict[str, Any]:

@@ -12,12 +12,12 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from jam import commands as c
-from ui.schemas import Why, Written, acting, handle, written
+from ui.schemas import BlockWhy, Written, acting, handle, written
 
 
 class Blocking(msgspec.Struct, frozen=True):
     action: Literal["block", "unblock"]
-    reason: Why = ""
+    reason: BlockWhy = ""
 
 
 class ParticipantController(Controller):

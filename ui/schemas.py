@@ -46,6 +46,21 @@ Name = Annotated[
 Why = Annotated[
     str, msgspec.Meta(max_length=RAW_TEXT_MAX, description=_said(REASON_MAX, lines=False))
 ]
+# Reasons some actions need and others may leave out.
+HideWhy = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=RAW_TEXT_MAX,
+        description=f"{_said(REASON_MAX, lines=False)}; needed to hide or restore, not to dismiss",
+    ),
+]
+BlockWhy = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=RAW_TEXT_MAX,
+        description=f"{_said(REASON_MAX, lines=False)}; needed to block, not to unblock",
+    ),
+]
 Note = Annotated[
     str, msgspec.Meta(max_length=RAW_TEXT_MAX, description=_said(NOTE_MAX, lines=True))
 ]
@@ -165,12 +180,12 @@ class Reason(msgspec.Struct, frozen=True):
 
 class Moderation(msgspec.Struct, frozen=True):
     action: Literal["hide", "restore", "dismiss"]  # dismiss: the flags, keeping the idea
-    reason: Why = ""
+    reason: HideWhy = ""
 
 
 class CommentModeration(msgspec.Struct, frozen=True):
     action: Literal["hide", "restore"]  # a comment has no flags to dismiss
-    reason: Why = ""
+    reason: HideWhy = ""
 
 
 class DecisionIn(msgspec.Struct, frozen=True):

@@ -14,6 +14,7 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException, ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
@@ -313,7 +314,12 @@ class TopicController(Controller):
     path = "/api/jams/{jam_id:uuid}"
     tags: ClassVar[list[str]] = ["topics"]
 
-    @get("/topics", summary="Live topic clusters, now or as of an hour (organizers, leaders)")
+    @get(
+        "/topics",
+        summary="Live topic clusters, now or as of an hour (organizers, leaders)",
+        responses={200: ResponseSpec(TopicsOut, description="The topics (format=csv: a file)")},
+        opt={"csv": True},
+    )
     async def topics(
         self,
         state: State,

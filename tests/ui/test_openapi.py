@@ -16,6 +16,7 @@ from jam.application import JamApplication
 from jam.settings import Settings
 from tests.stories import open_jam
 from ui.app import create_app
+from ui.openapi import WRITES
 
 NOBODY = "00000000-0000-4000-8000-000000000000"
 
@@ -141,7 +142,7 @@ def test_writes_document_the_idempotency_key_and_reads_do_not(api):
     for path, item in schema["paths"].items():
         for method, operation in item.items():
             headers = [p["name"] for p in operation.get("parameters", ()) if p["in"] == "header"]
-            takes_key = method != "get" and path != "/api/session/personal-code"
+            takes_key = method in WRITES and path != "/api/session/personal-code"
             assert ("Idempotency-Key" in headers) == takes_key, (method, path)
 
 
@@ -152,3 +153,19 @@ def test_text_fields_say_how_long_they_may_be(api):
     assert f"at most {BODY_MAX:,} characters" in fields["body"]["description"]
     assert "runs of spaces collapsed" in fields["title"]["description"]  # one line
     assert "runs of spaces" not in fields["body"]["description"]  # keeps its lines
+
+
+def test_downloads_and_streams_say_what_they_send(api):
+    _, _, _, schema = api
+    paths = schema["paths"]
+    for path in ("/api/jams/{jam_id}/shortlist", "/api/jams/{jam_id}/topics"):
+        content = paths[path]["get"]["responses"]["200"]["content"]
+        assert set(content) == {"application/json", "text/csv"}, path
+        assert content["application/json"]["schema"]["$ref"].rsplit("/", 1)[1] in (
+            "Shortlist",
+            "TopicsOut",
+        )
+    for path in ("/api/jams/{jam_id}/stream", "/api/ideas/{idea_id}/stream"):
+        assert set(paths[path]["get"]["responses"]["200"]["content"]) == {"text/event-stream"}
+    moderation = schema["components"]["schemas"]["Moderation"]["properties"]["reason"]
+    assert "needed to hide or restore, not to dismiss" in moderation["description"]
