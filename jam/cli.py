@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -12,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import InterfaceError, Notification, OperationalError
 
 from domain.errors import DomainError
 from domain.values import Role, Segment
@@ -21,7 +22,7 @@ from jam.application import JamApplication
 from jam.directory import jam_ids
 from jam.errors import ApplicationError
 from jam.invites import new_invite_code
-from jam.settings import Settings, SettingsError
+from jam.settings import Settings, SettingsError, postgres_env
 
 
 class UsageError(Exception):
@@ -31,13 +32,22 @@ class UsageError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    settings: Settings | None = None
     try:
         settings = Settings.from_env(
             host=getattr(args, "host", None), port=getattr(args, "port", None)
         )
+        if getattr(args, "store", False):
+            check_database(settings)
         return int(args.run(args, settings) or 0)
     except (UsageError, SettingsError, DomainError, ApplicationError) as exc:
         print(f"jam: {exc}", file=sys.stderr)
+        return 2
+    except (OperationalError, InterfaceError) as exc:
+        # The database went away after the check above, or refused us in some other way:
+        # still one line, with the server's reason if it can be had.
+        assert settings is not None  # the settings are read before any connection
+        print(f"jam: {database_problem(settings) or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -79,14 +89,14 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("--segment", default="employee", choices=[s.value for s in Segment])
     invite.add_argument("--count", type=_positive, default=1, help="how many codes (default 1)")
     invite.add_argument("--uses", type=_positive, default=1, help="people per code (default 1)")
-    invite.set_defaults(run=_invite)
+    invite.set_defaults(store=True, run=_invite)
 
     projections = sub.add_parser("projections", help="inspect or rebuild the read models")
     projections_sub = projections.add_subparsers(dest="action", required=True, metavar="ACTION")
     rebuild = projections_sub.add_parser("rebuild", help="rebuild every read model from the log")
-    rebuild.set_defaults(run=_projections_rebuild)
+    rebuild.set_defaults(store=True, run=_projections_rebuild)
     status = projections_sub.add_parser("status", help="how far the read models have got")
-    status.set_defaults(run=_projections_status)
+    status.set_defaults(store=True, run=_projections_status)
 
     imports = sub.add_parser("import", help="replay another tool's export as a new jam")
     imports_sub = imports.add_subparsers(dest="source", required=True, metavar="SOURCE")
@@ -100,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
         choices=[s.value for s in Segment],
         help="the segment of every Pol.is participant (default client)",
     )
-    polis.set_defaults(run=_import_polis)
+    polis.set_defaults(store=True, run=_import_polis)
 
     worker = sub.add_parser("worker", help="run a background worker until SIGTERM")
     worker.add_argument(
@@ -116,11 +126,12 @@ def _parser() -> argparse.ArgumentParser:
     events.add_argument("--limit", type=_positive, help="show at most this many events")
     events.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
     events.add_argument("--json", action="store_true", help="one JSON object per line")
-    events.set_defaults(run=_events)
+    events.set_defaults(store=True, run=_events)
     return parser
 
 
 def _add_server_args(parser: argparse.ArgumentParser) -> None:
+    parser.set_defaults(store=True)
     parser.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=_port, help="port to listen on (default 8000)")
 
@@ -147,6 +158,67 @@ def _port(value: str) -> int:
     if number > 65535:
         raise argparse.ArgumentTypeError(f"a port is at most 65535, got {value}")
     return number
+
+
+# The database
+class DatabaseUnreachable(UsageError):
+    """PostgreSQL cannot be reached with the configured URL; the message says why."""
+
+
+def check_database(settings: Settings) -> None:
+    """Raise `DatabaseUnreachable` at once, with the server's reason, rather than
+    after the connection pool's timeout with only "couldn't get a connection"."""
+    problem = database_problem(settings)
+    if problem:
+        raise DatabaseUnreachable(problem)
+
+
+def database_problem(settings: Settings) -> str | None:
+    """Why one connection to the configured PostgreSQL fails, or None if it works
+    (and always None on the embedded SQLite store)."""
+    if settings.database_url is None:
+        return None
+    import psycopg
+
+    env = postgres_env(settings.database_url)
+    try:
+        psycopg.connect(
+            dbname=env["POSTGRES_DBNAME"],
+            host=env["POSTGRES_HOST"],
+            port=int(env["POSTGRES_PORT"]),
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"],
+            connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
+        ).close()
+    except psycopg.Error as exc:
+        where = shown_database_url(settings.database_url)
+        return f"cannot connect to the database at {where}: {_connect_reason(exc)}"
+    return None
+
+
+def shown_database_url(url: str) -> str:
+    """The database URL without its password: fit for messages and logs."""
+    env = postgres_env(url)
+    host = env["POSTGRES_HOST"]
+    host = f"[{host}]" if ":" in host else host
+    user, port, name = env["POSTGRES_USER"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]
+    return f"postgresql://{user}@{host}:{port}/{name}"
+
+
+# libpq's message starts with where it tried to connect (the URL already says so).
+_CONNECT_PREFIX = re.compile(
+    r"^(connection failed: )?(connection to server at .*?, port \d+ failed: )?(FATAL: +)?"
+)
+
+
+def _connect_reason(exc: Exception) -> str:
+    """The server's reason on one line: 'connection refused',
+    'database "x" does not exist', 'password authentication failed for user "y"'..."""
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    reason = _CONNECT_PREFIX.sub("", lines[0]).strip() or lines[0]
+    if reason[:1].isupper() and not reason[1:2].isupper():
+        reason = reason[0].lower() + reason[1:]  # "Connection refused": part of our sentence
+    return reason
 
 
 # Commands
@@ -359,16 +431,23 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from jam.demo import seed_or_reuse
+    from ui.server import ServeError, check_port, serve
 
+    if not args.no_serve:
+        try:
+            check_port(settings.host, settings.port)  # before seeding, not after
+        except ServeError as exc:
+            raise UsageError(str(exc)) from None
     with JamApplication(settings) as app:
         demo = seed_or_reuse(app, progress=lambda msg: print(msg, flush=True))
     base = f"http://{settings.host}:{settings.port}"
     print(demo.describe(base), flush=True)
     if args.no_serve:
         return 0
-    from ui.server import serve
-
-    serve(settings)
+    try:
+        serve(settings)
+    except ServeError as exc:  # the port was taken while the demo was seeded
+        raise UsageError(str(exc)) from None
     return 0
 
 

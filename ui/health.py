@@ -6,6 +6,9 @@ still tells a human whether the event store answers. `/ready` answers 503 with t
 reason while this worker should get no traffic: the event store unreachable, the
 read models missing or further behind than `OPENJAM_READY_MAX_LAG_S`, or Redis
 (when configured) unreachable.
+
+Both answer HEAD as well as GET (load balancers and uptime monitors often send HEAD):
+the same status and headers, and the server leaves the body out.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from datetime import UTC, datetime
 
 import msgspec
 import redis
-from litestar import Response, get
+from litestar import Response, route
 from litestar.datastructures import State
+from litestar.enums import HttpMethod
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
+from litestar.types import OperationIDCreator
 
 from jam.errors import StoreUnavailable
 from projections import queries
@@ -53,8 +58,20 @@ class Readiness(msgspec.Struct):
     pid: int  # which worker answered: several share one port
 
 
-@get(
+# HEAD runs the GET handler: litestar answers HEAD only for routes that list it, and
+# uvicorn sends a HEAD answer's status and headers without the body.
+PROBE_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
+
+
+def _operation_ids(get_id: str) -> OperationIDCreator:
+    """GET keeps the OpenAPI operation id it had before HEAD was added; HEAD gets its own."""
+    return lambda handler, method, path: get_id if method == HttpMethod.GET else f"{get_id}Head"
+
+
+@route(
     "/health",
+    http_method=PROBE_METHODS,
+    operation_id=_operation_ids("HealthHealth"),
     sync_to_thread=True,
     summary="Is this process up? (always 200 while it serves)",
     security=[{}],  # for anyone: probes carry no session
@@ -134,8 +151,10 @@ def readiness(services: Services) -> Readiness:
     )
 
 
-@get(
+@route(
     "/ready",
+    http_method=PROBE_METHODS,
+    operation_id=_operation_ids("ReadyReady"),
     sync_to_thread=True,
     summary="Should this worker get traffic? 503 with the reason",
     security=[{}],  # for anyone: probes carry no session

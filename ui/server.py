@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -35,7 +37,33 @@ class ServeError(ValueError):
     """The requested way of serving cannot work; the message says why."""
 
 
+def check_port(host: str, port: int) -> None:
+    """Raise `ServeError` if the server could not listen on `host`:`port`.
+
+    Binding is what uvicorn does, but only once the application has started (or, with
+    several workers, with a traceback-free but cryptic message): trying it first on a
+    throwaway socket, as uvicorn will (every address the host names, SO_REUSEADDR),
+    tells the operator at once, in one line, and starts nothing.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ServeError(f"cannot listen on {host}: {exc.strerror}") from None
+    for family, kind, proto, _, address in dict.fromkeys(infos):
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise ServeError(f"port {port} is in use (on {host})") from None
+                raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
 def serve(settings: Settings, workers: int = 1) -> None:
+    check_port(settings.host, settings.port)
     configure_logging(settings, buffered=True)
     share_the_interpreter()
     # Our middleware logs each request with its id, route and duration; uvicorn's

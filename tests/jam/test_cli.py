@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from collections import Counter
@@ -13,16 +14,19 @@ from collections.abc import Iterator
 from contextlib import redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.persistence import OperationalError
 
 from domain import Participant
 from domain.values import Role
 from jam import commands as c
 from jam.application import JamApplication
-from jam.cli import main
+from jam.cli import database_problem, main
 from jam.settings import Settings
+from tests.services import require_postgres
 from tests.stories import Scene, open_jam
 
 CODE = re.compile(r"^[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}$")
@@ -233,6 +237,74 @@ def test_a_data_folder_that_cannot_be_made_is_a_message_not_a_traceback(monkeypa
     assert err.startswith("jam: ")
     assert "/proc/openjam-nowhere" in err
     assert "Traceback" not in err
+
+
+# A database that cannot be reached
+@pytest.fixture
+def refusing_port() -> Iterator[int]:
+    """A port this test holds without listening on it: connecting there is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["events", "--limit", "1"],
+        ["invite", "--role", "organizer"],
+        ["projections", "status"],
+        ["projections", "rebuild"],
+        ["serve"],
+        ["demo"],
+    ],
+    ids=" ".join,
+)
+def test_an_unreachable_database_is_one_line_with_its_cause_and_no_password(
+    args, refusing_port, monkeypatch, capsys
+):
+    url = f"postgresql://nouser:s3cret@127.0.0.1:{refusing_port}/x"
+    monkeypatch.setenv("OPENJAM_DATABASE_URL", url)
+    code, out, err = jam(*args, capsys=capsys)
+    assert code == 2
+    assert (out, err) == (
+        "",
+        f"jam: cannot connect to the database at postgresql://nouser@127.0.0.1:{refusing_port}/x:"
+        " connection refused\n",
+    )
+
+
+def test_a_database_that_does_not_exist_is_named(monkeypatch, capsys):
+    parts = urlsplit(require_postgres())
+    monkeypatch.setenv(
+        "OPENJAM_DATABASE_URL", urlunsplit(parts._replace(path="/openjam_no_such_db"))
+    )
+    code, _, err = jam("events", capsys=capsys)
+    assert code == 2
+    where = f"{parts.username or 'postgres'}@{parts.hostname}:{parts.port or 5432}"
+    assert err == (
+        f"jam: cannot connect to the database at postgresql://{where}/openjam_no_such_db:"
+        ' database "openjam_no_such_db" does not exist\n'
+    )
+
+
+def test_a_database_that_answers_passes_the_check(tmp_path):
+    assert database_problem(Settings(database_url=require_postgres())) is None
+    assert database_problem(Settings(data_dir=tmp_path / "var")) is None  # SQLite: nothing to do
+
+
+def test_a_database_lost_after_the_check_is_still_one_line(refusing_port, monkeypatch, capsys):
+    monkeypatch.setenv("OPENJAM_DATABASE_URL", f"postgresql://nouser@127.0.0.1:{refusing_port}/x")
+
+    def lost(*args: object) -> int:
+        raise OperationalError("couldn't get a connection after 5.00 sec")
+
+    monkeypatch.setattr("jam.cli.check_database", lambda settings: None)
+    monkeypatch.setattr("jam.cli._events", lost)
+    code, _, err = jam("events", capsys=capsys)
+    assert code == 2
+    assert err.startswith("jam: cannot connect to the database at postgresql://nouser@127.0.0.1:")
+    assert err.endswith(": connection refused\n")
 
 
 # The demo

@@ -46,6 +46,10 @@ def test_serve_answers_health_with_state_in_the_working_directory(tmp_path: Path
     )
     try:
         health = _get_when_up(f"http://127.0.0.1:{port}/health", proc)
+        # Load balancers and uptime monitors probe with HEAD: the status, and no body.
+        probe = urllib.request.Request(f"http://127.0.0.1:{port}/health", method="HEAD")
+        with urllib.request.urlopen(probe, timeout=5) as response:
+            assert (response.status, response.read()) == (200, b"")
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -63,3 +67,24 @@ def test_serve_refuses_a_bad_port(tmp_path: Path):
     )
     assert result.returncode == 2
     assert "a port is at most 65535" in result.stderr
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_on_a_port_in_use_says_so_and_starts_nothing(workers, tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENJAM_")}
+    env["OPENJAM_REDIS_URL"] = "redis://127.0.0.1:6379/15"  # several workers need it (unused)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "jam.cli", "serve", "--port", str(port), "--workers", workers],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert (result.returncode, result.stderr) == (2, f"jam: port {port} is in use (on 127.0.0.1)\n")
+    assert not (tmp_path / "var").exists()  # the application never started

@@ -108,3 +108,22 @@ def test_with_external_projections_a_worker_is_not_ready_before_the_read_models_
     assert response.status_code == 503
     assert response.json()["reason"].startswith("read models unavailable: ")
     assert response.json()["projections"] == "external"
+
+
+def test_probes_that_send_head_get_the_status_and_headers_without_the_body(tmp_path):
+    settings = Settings(data_dir=tmp_path / "var")
+    jam = JamApplication(settings)
+    with TestClient(create_app(settings, jam=jam)) as client:
+        for path in ("/health", "/ready"):
+            got, head = client.get(path), client.head(path)
+            assert (head.status_code, head.content) == (got.status_code, b""), path
+            assert head.headers["content-type"] == got.headers["content-type"], path
+            assert head.headers["content-length"] == str(len(got.content)), path
+        client.app.state.services.runner.stop()
+        jam.close()
+        assert client.head("/ready").status_code == 503  # not ready: HEAD says so too
+        assert client.head("/health").status_code == 200
+        paths = client.get("/schema/openapi.json").json()["paths"]
+    # GET keeps its operation id; HEAD is described beside it.
+    assert paths["/health"]["get"]["operationId"] == "HealthHealth"
+    assert paths["/ready"]["head"]["operationId"] == "ReadyReadyHead"
