@@ -9,6 +9,7 @@ into a pass (3 on comment 1) and a vote on the empty comment.
 from __future__ import annotations
 
 import shutil
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,10 +30,12 @@ from jam.polis import (
     import_conversation,
     read_conversation,
 )
+from jam.settings import Settings
 from tests.projections.conftest import make_views, runner_for  # noqa: F401 (a fixture)
 
 TINY = Path(__file__).parent / "polis" / "tiny-housing"
 URL = "https://pol.is/tinyhousing"
+LONG_ID = "1" * 50  # "Participant 111…" would be longer than a display name may be
 
 
 def ms(value: int) -> datetime:
@@ -245,6 +248,48 @@ BAD = {
         "x" * 5001,
         "comments.csv line 3: comment-body must be at most",
     ),
+    # Every limit a later command applies is checked while reading, at its file and line.
+    "author id too long to name its participant": (
+        "comments.csv",
+        ",2,2,0,1,-1,Buy",
+        f",2,{LONG_ID},0,1,-1,Buy",
+        f"comments.csv line 3: author-id {LONG_ID} is too long to name a participant: "
+        "display name must be at most 60 characters",
+    ),
+    "voter id too long to name its participant": (
+        "votes.csv",
+        ",0,4,1",
+        f",0,{LONG_ID},1",
+        f"votes.csv line 13: voter-id {LONG_ID} is too long to name a participant: "
+        "display name must be at most 60 characters",
+    ),
+    "url too long to be the jam's source": (
+        "summary.csv",
+        URL,
+        URL + "x" * 500,
+        "summary.csv line 2: url must be at most 500 characters",
+    ),
+    # Times: not after now (the jam would stay open until then), nor before Pol.is was.
+    "timestamp in the year 9999": (
+        "votes.csv",
+        "1500000700000,",
+        "253402300799999,",
+        "votes.csv line 13: timestamp 253402300799999 (9999-12-31T23:59:59.999000+00:00) "
+        "is in the future",
+    ),
+    "timestamp in 2100": (
+        "votes.csv",
+        "1500000700000,",
+        "4102444800000,",
+        "votes.csv line 13: timestamp 4102444800000 (2100-01-01T00:00:00+00:00) is in the future",
+    ),
+    "timestamp in seconds": (
+        "comments.csv",
+        "1500000120000",
+        "1500000120",
+        "comments.csv line 3: timestamp 1500000120 (1970-01-18) is before 2000: "
+        "Pol.is gives milliseconds since 1970",
+    ),
 }
 
 
@@ -295,3 +340,109 @@ def test_the_command_prints_the_jam_the_counts_and_how_to_open_it(tmp_path, caps
         assert line in out
     assert cli.main(["import", "polis", str(TINY)]) == 2
     assert "already imported" in capsys.readouterr().err
+
+
+def test_a_byte_that_is_not_utf8_is_reported_at_its_line(tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "latin-1"
+    shutil.copytree(TINY, folder)
+    comments = folder / "comments.csv"
+    # Far past the first chunk a text stream decodes, with a Latin-1 "é" in comment 304.
+    rows = "".join(f"1500000000000,,{n},0,0,0,0,Idea number {n}\n" for n in range(4, 304))
+    comments.write_bytes(
+        comments.read_bytes() + rows.encode() + b"1500000000000,,304,0,0,0,0,Caf\xe9\n"
+    )
+    data = comments.read_bytes()
+    monkeypatch.setenv("OPENJAM_DATA_DIR", str(tmp_path / "var"))
+    assert cli.main(["import", "polis", str(folder)]) == 2
+    err = capsys.readouterr().err
+    offset = data.index(b"\xe9")
+    assert data.count(b"\n", 0, offset) + 1 == 307
+    assert err.startswith(
+        f"jam: comments.csv line 307: not UTF-8 text (byte 0xe9 at offset {offset}:"
+    )
+    assert not (tmp_path / "var").exists()
+
+
+@pytest.mark.parametrize("topic", ["\u202e", "\u200b\u2800", "   "])
+def test_a_topic_that_shows_nothing_gives_way_to_the_folders_name(
+    topic, tmp_path, capsys, monkeypatch
+):
+    folder = tmp_path / "invisible-topic"
+    shutil.copytree(TINY, folder)
+    summary = folder / "summary.csv"
+    summary.write_text(summary.read_text().replace("Affordable homes for all?", topic))
+    assert read_conversation(folder).topic == "invisible-topic"
+    monkeypatch.setenv("OPENJAM_DATA_DIR", str(tmp_path / "var"))
+    assert cli.main(["import", "polis", str(folder)]) == 0
+    with JamApplication() as app:
+        [jam_id] = jam_ids(app)
+        assert app.load(Jam, jam_id).title == "invisible-topic"
+        joined = [e for e in events(app) if type(e) is Participant.Joined]
+        assert [e.display_name for e in joined if e.role == "organizer"] == ["Pol.is import"]
+
+
+# An interrupted import: a rerun finishes it, writing only what is missing
+
+
+class Interrupted(Exception):
+    """The import's process stopped here."""
+
+
+def interrupt_after(app: JamApplication, handled: int) -> None:
+    """Let `handled` commands through, then stop every later one, as a killed process would."""
+    handle, count, lock = app.handle, iter(range(1, 1_000_000)), threading.Lock()
+
+    def stopping(command):
+        with lock:
+            n = next(count)
+        if n > handled:
+            raise Interrupted(f"stopped before command {n}")
+        return handle(command)
+
+    app.handle = stopping  # type: ignore[method-assign]
+
+
+def story(app: JamApplication) -> list[tuple]:
+    """The log, but for invites (whose codes are random), by aggregate and version."""
+    return sorted(
+        (str(e.originator_id), e.originator_version, type(e).__qualname__, e.timestamp)
+        for e in events(app)
+        if not type(e).__qualname__.startswith("Invite.") and type(e) is not Participant.Joined
+    ) + sorted(
+        (str(e.originator_id), e.display_name, e.role, e.segment, e.jam_id, e.timestamp)
+        for e in events(app)
+        if type(e) is Participant.Joined
+    )
+
+
+# 28 commands: organizer 2, jam 1, 5 participants 2 each, 3 ideas, 11 vote rows, 1 hide
+@pytest.mark.parametrize("handled", [0, 1, 2, 3, 4, 7, 13, 14, 16, 19, 22, 25, 27])
+def test_an_interrupted_import_is_finished_by_a_rerun_without_repeating_anything(
+    handled, app, tmp_path
+):
+    with JamApplication(Settings(data_dir=tmp_path / "clean")) as clean:
+        imported(clean)
+        expected = story(clean)
+    interrupt_after(app, handled)
+    with pytest.raises(Interrupted):
+        import_conversation(app, read_conversation(TINY), workers=4)
+    del app.handle  # the process is started again
+    done = import_conversation(app, read_conversation(TINY), workers=4)
+    assert done.resumed == (handled >= 3)  # the jam was there
+    assert (done.ideas, done.votes, done.passes, done.participants) == (3, 6, 2, 5)
+    assert story(app) == expected
+    invites = Counter(type(e).__qualname__ for e in events(app))["Invite.Issued"]
+    assert 6 <= invites <= 6 + 4  # each of the 4 workers may have left one invite unused
+    with pytest.raises(AlreadyImported, match="already imported as jam"):
+        import_conversation(app, read_conversation(TINY), workers=4)
+
+
+def test_an_interrupted_import_is_finished_in_the_segment_it_began_with(app):
+    interrupt_after(app, 10)  # some participants joined, some not
+    with pytest.raises(Interrupted):
+        import_conversation(app, read_conversation(TINY), segment="partner", workers=4)
+    del app.handle
+    with pytest.raises(AlreadyImported, match="rerun with --segment partner"):
+        import_conversation(app, read_conversation(TINY), workers=4)
+    done = import_conversation(app, read_conversation(TINY), segment="partner", workers=4)
+    assert done.resumed
