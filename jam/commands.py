@@ -36,7 +36,9 @@ class CreateJam(Command, frozen=True, kw_only=True):
     forums: tuple[ForumSpec, ...]
     starts_at: datetime
     ends_at: datetime
-    imported_from: str = ""  # a past conversation replayed by an import: no length limit
+    # The source of a past conversation replayed by an import (at most 500 characters):
+    # such a jam is exempt from the 31-day limit on its length.
+    imported_from: str = ""
 
 
 class AddForum(Command, frozen=True, kw_only=True):
