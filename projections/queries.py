@@ -375,6 +375,18 @@ def vote_value(cur: Cursor, vote_id: str) -> int | None:
     return None if row is None or row[0] is None else int(row[0])
 
 
+def flag_open(cur: Cursor, idea_id: str, participant_id: str) -> bool:
+    """Whether `participant_id` has flagged the idea since an organizer last reviewed it
+    (restored it, or dismissed its flags): the idea takes no second flag from them."""
+    row = cur.execute(
+        "SELECT 1 FROM rm_flags WHERE idea_id = ? AND flagged_by = ? AND position > "
+        "COALESCE((SELECT MAX(position) FROM rm_moderation WHERE target_kind = 'idea' "
+        "AND target_id = ? AND action IN ('restore', 'dismiss')), 0) LIMIT 1",
+        (idea_id, participant_id, idea_id),
+    ).fetchone()
+    return row is not None
+
+
 def is_blocked(cur: Cursor, participant_id: str) -> bool:
     row = cur.execute(
         "SELECT blocked FROM rm_participants WHERE participant_id = ?", (participant_id,)

@@ -59,6 +59,11 @@ from ui.topics import TopicChange, change_topic, read_duplicates, read_topics, t
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 SORTS = ("new", "top", "hot", "discussed")
 PAGE_SIZE = 100  # ideas on one page of the jam's list
+# Said where the forms would be, so a blocked reader knows why there are none.
+BLOCKED_TEXT = (
+    "An organizer has blocked you from posting, commenting, voting and flagging in this jam."
+    " You can still read everything."
+)
 Offset = Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)]
 
 
@@ -372,6 +377,7 @@ class PagesController(Controller):
         status, is_open = _status(info, now)
         # The form only for someone the jam lets post (another jam's participant would be refused).
         can_post = is_open and me is not None and not me.blocked and me.belongs_to(jam_id)
+        blocked = me is not None and me.blocked and me.belongs_to(jam_id)
         here = {"forum": forum, "sort": sort}
 
         def page_at(at: int) -> str:
@@ -389,6 +395,8 @@ class PagesController(Controller):
                 "status": status,
                 "is_open": is_open,
                 "can_post": can_post,
+                "blocked": blocked,
+                "blocked_text": BLOCKED_TEXT,
                 "offset": offset,
                 "newer": page_at(offset - PAGE_SIZE) if offset else None,
                 "older": page_at(offset + PAGE_SIZE) if len(ideas) > PAGE_SIZE else None,
@@ -430,7 +438,7 @@ class PagesController(Controller):
         me = _member(await _me(services, request), None)
         await caught_up(services, after, or_503=False)
 
-        def read() -> tuple[Any, Any, int, bool, bool, int | None]:
+        def read() -> tuple[Any, Any, int, bool, bool, int | None, bool]:
             with services.views.reading() as cur:
                 jam_id = queries.jam_of_idea(cur, str(idea_id))
                 if jam_id is not None:
@@ -440,9 +448,20 @@ class PagesController(Controller):
                 info = queries.jam_info(cur, jam_id) if jam_id else None
                 blocked = organizer and thread and queries.is_blocked(cur, thread.idea.author_id)
                 mine = queries.vote_value(cur, str(vote_id(idea_id, me.id))) if me else None
-                return thread, info, queries.position(cur), jam_id is not None, bool(blocked), mine
+                flagged = me is not None and queries.flag_open(cur, str(idea_id), str(me.id))
+                return (
+                    thread,
+                    info,
+                    queries.position(cur),
+                    jam_id is not None,
+                    bool(blocked),
+                    mine,
+                    flagged,
+                )
 
-        thread, info, position, exists, author_blocked, my_vote = await sync_to_thread(read)
+        thread, info, position, exists, author_blocked, my_vote, flagged = await sync_to_thread(
+            read
+        )
         if thread is None and exists:  # it is there, so hidden from this reader
             raise NotFoundException("This idea was hidden by an organizer.")
         if thread is None:
@@ -451,7 +470,8 @@ class PagesController(Controller):
         organizer = me is not None and me.acts_as(Role.ORGANIZER, jam)
         leader = me is not None and me.acts_as(Role.LEADER, jam)
         member = me is not None and not me.blocked and me.belongs_to(jam)
-        status, is_open = _status(info, services.jam.now().astimezone(UTC))
+        now = services.jam.now().astimezone(UTC)
+        status, is_open = _status(info, now)
         mine = me is not None and str(me.id) == thread.idea.author_id
         return Template(
             "thread.html",
@@ -474,6 +494,10 @@ class PagesController(Controller):
                 # A hidden idea takes no votes or comments; a vote cast before still goes.
                 "can_withdraw": member and is_open and thread.idea.hidden,
                 "can_flag": member and not organizer and not mine and not thread.idea.hidden,
+                "flagged": flagged and not thread.idea.hidden,  # said instead of the form
+                **_countdown(info, now),
+                "blocked": me is not None and me.blocked and me.belongs_to(jam),
+                "blocked_text": BLOCKED_TEXT,
                 "position": position,
             },
         )

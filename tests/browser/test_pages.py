@@ -62,6 +62,7 @@ def _sign_in(browser, base: str, code: str, name: str):
 def test_a_participant_signs_in_and_posts_an_idea(browser, site):
     base, app, scene = site
     page = _sign_in(browser, base, _invite(app, scene), "Ada")
+    page.get_by_label("Forum").select_option("health")  # none is chosen for the reader
     page.get_by_label("Title").fill("Quiet rooms in every office")
     page.get_by_label("Your idea").fill("For focus work.\nBookable by the hour.")
     page.get_by_role("button", name="Post idea").click()
@@ -216,6 +217,61 @@ def test_a_thread_hidden_while_open_says_so_and_disables_its_forms(browser, site
     assert page.get_by_role("button", name="Oppose").is_disabled()
     assert page.get_by_role("button", name="Sign out").is_enabled()  # the header's still works
     assert page.get_by_role("button", name="Withdraw vote").is_enabled()  # a vote still goes
+    # Restored: the notice goes, and the forms work again without a reload.
+    app.handle(c.RestoreIdea(actor=scene.organizer, idea_id=idea, reason="a real shop"))
+    page.get_by_text("This idea was hidden by an organizer.").wait_for(
+        state="detached", timeout=10_000
+    )
+    assert page.get_by_label("Add a comment").is_enabled()
+    assert page.evaluate("window.__same_page") is True
+
+
+def test_ones_own_vote_shows_as_chosen_not_as_unavailable(browser, site):
+    base, app, scene = site
+    idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    page.goto(f"{base}/ideas/{idea}")
+    page.get_by_role("button", name="Support").click()
+    page.get_by_text("Your vote: support it.").wait_for()
+    chosen = page.get_by_role("button", name="Support")
+    assert chosen.get_attribute("aria-pressed") == "true"
+    assert chosen.is_enabled()  # in the keyboard's path, and not greyed out
+    assert page.get_by_role("button", name="Oppose").get_attribute("aria-pressed") == "false"
+
+
+def test_a_jam_ending_while_a_thread_is_open_stops_its_forms_keeping_the_text(browser, tmp_path):
+    app = JamApplication(Settings(data_dir=tmp_path / "var"))
+    # Started 72 hours ago less a few seconds: it ends while the page is open.
+    scene = open_jam(app, Now(), starts_in=-(timedelta(hours=72) - timedelta(seconds=6)))
+    idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
+    code = _invite(app, scene)
+    with web_worker(tmp_path, {}) as base:
+        page = _sign_in(browser, base, code, "Bea")
+        page.goto(f"{base}/ideas/{idea}")
+        page.get_by_label("Add a comment").fill("Half a thought")
+        page.get_by_text("Votes and comments are taken while it is open").wait_for(timeout=20_000)
+        box = page.get_by_label("Add a comment")
+        assert box.input_value() == "Half a thought"  # kept, to copy
+        assert box.evaluate("el => el.readOnly") is True
+        assert page.get_by_role("button", name="Comment").is_disabled()
+        assert page.get_by_role("button", name="Support").count() == 0  # the region, fresh
+        browser.contexts[-1].close()
+    app.close()
+
+
+def test_a_comment_refused_because_the_jam_closed_is_given_back_to_copy(browser, site):
+    base, app, scene = site
+    idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    page.goto(f"{base}/ideas/{idea}")
+    page.get_by_label("Add a comment").fill("A long, careful reply")
+    app.handle(c.CloseJam(actor=scene.organizer, jam_id=scene.jam_id, reason="done"))
+    page.get_by_role("button", name="Comment").click()  # the page has not heard yet
+    page.get_by_role("alert").wait_for(timeout=10_000)
+    assert "closed" in page.get_by_role("alert").inner_text()
+    assert page.get_by_label("Add a comment").count() == 0  # no form on the page now
+    given = page.get_by_label("What you typed (body)")
+    assert given.input_value() == "A long, careful reply"
 
 
 def test_a_reply_being_typed_survives_a_comment_arriving_live(browser, site):
@@ -259,6 +315,7 @@ def test_a_comment_arriving_while_the_thread_is_being_fetched_is_shown_too(brows
 def test_what_was_typed_into_a_refused_form_comes_back_with_the_reason(browser, site):
     base, app, scene = site
     page = _sign_in(browser, base, _invite(app, scene), "Ada")
+    page.get_by_label("Forum").select_option("health")
     page.get_by_label("Title").fill("   ")  # the browser takes spaces as filled in
     page.get_by_label("Your idea").fill("A long, careful case for quiet rooms.")
     page.get_by_role("button", name="Post idea").click()
@@ -273,6 +330,7 @@ def test_what_was_typed_into_a_refused_form_comes_back_with_the_reason(browser, 
     assert "notice=" not in page.url  # said once: a reload does not say it again
     page.reload()
     assert page.get_by_role("alert").count() == 0
+    page.get_by_label("Forum").select_option("health")
     page.get_by_label("Title").fill("Quiet rooms")
     page.get_by_label("Your idea").fill("A long, careful case for quiet rooms.")
     page.get_by_role("button", name="Post idea").click()
@@ -363,6 +421,7 @@ def test_text_refused_by_an_error_page_comes_back_on_the_form_page(browser, site
         lambda route: route.fulfill(status=429, body=error_page, content_type="text/html"),
         times=1,
     )
+    page.get_by_label("Forum").select_option("health")
     page.get_by_label("Title").fill("Quiet rooms")
     page.get_by_label("Your idea").fill("A long, careful case for quiet rooms.")
     page.get_by_role("button", name="Post idea").click()

@@ -925,11 +925,19 @@ def test_replying_to_a_comment_and_flagging_an_idea_from_the_thread_page(site):
         headers={"referer": thread},
     )
     assert "organizers will look" in _done_of(flagged.text)
+    # Flagged once: said instead of a form whose second flag would be refused, until an
+    # organizer has reviewed the flags.
+    again = client.get(thread).text
+    assert "flag-idea" not in again
+    assert "You have flagged this idea" in again
     _as(client, ada)  # the author edits an idea instead of flagging it
     assert "flag-idea" not in client.get(thread).text
     _as(client, scene.organizer)
     queue = client.get(f"/api/jams/{scene.jam_id}/moderation", params={"after": app.position()})
     assert "off topic" in queue.text
+    app.handle(c.DismissFlags(actor=scene.organizer, idea_id=idea, reason="fine"))
+    _as(client, bea)  # reviewed: the idea takes a new flag from Bea
+    assert "flag-idea" in client.get(thread, params={"after": app.position()}).text
 
 
 def _form_key(html: str) -> str:
@@ -1129,7 +1137,7 @@ def test_a_thread_shows_my_vote_and_a_write_comes_back_to_where_it_shows(site):
     assert voted.headers["location"].endswith("#votes")  # back at the votes, not the top
     page = client.get(voted.headers["location"].split("#")[0]).text
     assert "Your vote: support it." in page
-    assert 'aria-pressed="true" disabled>Support</button>' in page  # pressing again: nothing
+    assert 'aria-pressed="true">Support ✓</button>' in page  # chosen; pressing again: nothing
     assert "Withdraw vote" in page
     commented = client.post(
         f"{thread}/comments",
@@ -1172,6 +1180,40 @@ def test_organizers_block_an_ideas_author_from_the_thread_page(site):
     assert "Block Ada" in unblocked.text
     _as(client, scene.join(name="Bea"))
     assert "block-author" not in client.get(thread).text  # organizers only
+
+
+def test_a_blocked_participant_is_told_why_there_are_no_forms(site):
+    client, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(scene.join(name="Bea"), title="Walking meetings")
+    app.handle(c.BlockParticipant(actor=scene.organizer, participant_id=ada, reason="spam"))
+    _as(client, ada)
+    after = {"after": app.position()}
+    for page in (f"/jams/{scene.jam_id}", f"/ideas/{idea}"):
+        html = client.get(page, params=after).text
+        assert "An organizer has blocked you from posting, commenting, voting and flagging" in (
+            html
+        ), page
+        assert 'action="/ideas/' not in html.split("<main")[1]  # no form that would be refused
+        assert "data-writes-closed" in html  # and an open page of theirs learns it live
+    _as(client, scene.join(name="Cy"))
+    assert "has blocked you" not in client.get(f"/ideas/{idea}").text
+
+
+def test_the_idea_form_chooses_no_forum_for_the_reader_but_keeps_the_one_being_read(site):
+    client, app, scene = site
+    _as(client, scene.join(name="Ada"))
+    jam = f"/jams/{scene.jam_id}"
+    everywhere = client.get(jam, params={"after": app.position()}).text
+    assert '<select id="forum" name="forum" required>' in everywhere
+    assert '<option value="" selected disabled>Choose a forum</option>' in everywhere
+    in_forum = client.get(jam, params={"forum": "health"}).text
+    assert "Choose a forum" not in in_forum
+    assert '<option value="health" selected>' in in_forum
+    # Its banner of new ideas leads to the newest of the forum being read.
+    assert f'data-newest="/jams/{scene.jam_id}?forum=health&amp;sort=new"' in in_forum
+    client.cookies.clear()  # signed out: the sign-in form keeps what was typed if refused
+    assert '<form class="stack" method="post" action="/signin" data-keep>' in client.get("/").text
 
 
 def test_the_activity_chart_places_minutes_by_time_and_leaves_out_the_one_under_way():

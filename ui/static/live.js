@@ -4,19 +4,23 @@
 //   stream reports a change; on idea lists, new ideas wait behind a banner instead,
 //   so the list does not jump under the reader's eyes; kinds named in [data-ignore]
 //   change nothing the region shows; what the reader is typing in it survives the swap;
-//   if the page is gone (404), a notice says why and its forms are disabled;
-// - [data-deadline] texts count down to a time;
+//   if the page is gone (404), a notice says why and its forms are disabled until it is
+//   back; if the fresh copy says the jam closed or the reader was blocked
+//   ([data-writes-closed]), the forms it names stop taking input and say why;
+// - [data-deadline] texts count down to a time, and the region is fetched again once it
+//   has passed (the jam opened or ended);
 // - a [data-similar] form shows ideas like the one being typed, at each pause;
 // - what was typed into a [data-keep] form survives its refusal: kept for this tab as the
-//   form is sent, put back if the page it comes back to says why it was refused.
+//   form is sent, put back if the page it comes back to says why it was refused, or shown
+//   to copy if that page no longer has the form.
 (function () {
   "use strict";
 
   // The page is gone (an idea hidden by an organizer while it was open): say so, with the
   // server's message, and disable the forms that could only be refused now.
+  var wentAway = null;  // the notice and the fields gone() disabled, while the page is gone
   function gone(region, html) {
-    if (region.hasAttribute("data-gone")) { return; }
-    region.setAttribute("data-gone", "");
+    if (wentAway) { return; }
     var doc = new DOMParser().parseFromString(html, "text/html");
     var said = doc.querySelector("[data-error]");
     var notice = document.createElement("p");
@@ -24,9 +28,19 @@
     notice.setAttribute("role", "alert");
     notice.textContent = said ? said.textContent : "This page is no longer available.";
     region.parentNode.insertBefore(notice, region);
+    wentAway = { notice: notice, fields: [] };
     Array.prototype.forEach.call(document.querySelectorAll("main form:not([data-stays])"), function (form) {
-      Array.prototype.forEach.call(form.elements, function (el) { el.disabled = true; });
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (!el.disabled) { el.disabled = true; wentAway.fields.push(el); }
+      });
     });
+  }
+  // The page is back (the idea restored): the notice goes, and the forms work again.
+  function back() {
+    if (!wentAway) { return; }
+    wentAway.notice.remove();
+    wentAway.fields.forEach(function (el) { el.disabled = false; });
+    wentAway = null;
   }
 
   // Where the focus is, as something the fresh copy has too: the element's id, else the
@@ -76,6 +90,31 @@
     };
   }
 
+  // The jam closed, or the reader was blocked, while the page was open: its forms outside
+  // the region would only be refused now. They stay, what was typed in them readable and
+  // copyable, and say why they take nothing.
+  var closedForms = false;
+  function closeForms(region, marker) {
+    if (closedForms) { return; }
+    var forms = Array.prototype.filter.call(
+      document.querySelectorAll("main " + marker.getAttribute("data-forms")),
+      function (form) { return !region.contains(form); });
+    if (!forms.length) { return; }
+    closedForms = true;
+    forms.forEach(function (form) {
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (el.tagName === "TEXTAREA" || el.type === "text") { el.readOnly = true; } else { el.disabled = true; }
+      });
+    });
+    var notice = document.createElement("p");
+    notice.className = "notice";
+    notice.setAttribute("role", "status");
+    notice.textContent = marker.getAttribute("data-writes-closed") +
+      (forms.some(function (f) { return f.querySelector("textarea, input:not([type=hidden])"); })
+        ? " What you typed stays here for you to copy." : "");
+    forms[0].parentNode.insertBefore(notice, forms[0]);
+  }
+
   function swap(region) {
     return fetch(window.location.href, { credentials: "same-origin" })
       .then(function (r) {
@@ -90,6 +129,9 @@
         var typing = keep(region);
         region.innerHTML = fresh.innerHTML;
         typing();
+        back();
+        var closed = region.querySelector("[data-writes-closed]");
+        if (closed) { closeForms(region, closed); }
         Array.prototype.forEach.call(region.querySelectorAll("[data-deadline]"), countdown);
         // The region is not a live region (a whole list read out at each change); a short
         // status says that something changed.
@@ -145,22 +187,40 @@
       refresh();
     });
     stream.addEventListener("reset", refresh);
+    document.addEventListener("openjam:deadline", refresh);
   }
 
   function countdown(el) {
     var deadline = Date.parse(el.getAttribute("data-deadline"));
     var before = el.getAttribute("data-before"), after = el.getAttribute("data-after");
+    var passed = false;
     function tick() {
       // Minutes started, not whole minutes: with 30 s left the jam is still open.
       var left = Math.max(0, Math.ceil((deadline - Date.now()) / 60000));
       var h = Math.floor(left / 60), m = left % 60;
       el.textContent = left > 0 ? before.replace("{}", (h ? h + " h " : "") + m + " min") : after;
+      if (!left && !passed) {
+        // Opened or ended: the page's region is fetched again, a moment later so the
+        // server's clock has passed it too.
+        passed = true;
+        window.setTimeout(function () {
+          document.dispatchEvent(new window.CustomEvent("openjam:deadline"));
+        }, 2000);
+      }
     }
     tick();
     var timer = window.setInterval(function () {
       if (!document.body.contains(el)) { window.clearInterval(timer); return; }  // swapped out
       tick();
     }, 15000);
+    // The last stretch to the moment itself, rather than up to 15 s after it.
+    var last = deadline - Date.now() - 15000;
+    if (last < 2147483647) {  // longer waits fire at once in browsers; the interval covers them
+      window.setTimeout(function () {
+        window.setTimeout(function () { if (document.body.contains(el)) { tick(); } },
+                          Math.max(0, deadline - Date.now()) + 50);
+      }, Math.max(0, last));
+    }
   }
 
   function similar(form) {
@@ -199,10 +259,15 @@
     return form.getAttribute("action") + (parent ? "#" + parent.value : "");
   }
   function keepOnSubmit(form) {
-    var values = {};
+    var values = {}, texts = [];
     Array.prototype.forEach.call(form.querySelectorAll("input[name], textarea[name], select[name]"),
-      function (field) { if (field.type !== "hidden") { values[field.name] = field.value; } });
-    try { window.sessionStorage.setItem(KEPT, JSON.stringify({ key: keyOf(form), values: values })); }
+      function (field) {
+        if (field.type === "hidden") { return; }
+        values[field.name] = field.value;
+        if (field.tagName === "TEXTAREA" || field.type === "text") { texts.push(field.name); }
+      });
+    var kept = { key: keyOf(form), values: values, texts: texts };
+    try { window.sessionStorage.setItem(KEPT, JSON.stringify(kept)); }
     catch (e) { /* storage off: the page works as without this script */ }
   }
   function restoreKept() {
@@ -218,6 +283,11 @@
       if (!form && refused && document.querySelector("[data-error]")) {
         kept.pending = true;
         try { window.sessionStorage.setItem(KEPT, JSON.stringify(kept)); } catch (e) { /* off */ }
+      } else if (!form && refused) {
+        // Refused, and the page no longer offers the form (the jam closed meanwhile, or
+        // the reader was blocked): the text is given back to copy, not lost.
+        try { window.sessionStorage.removeItem(KEPT); } catch (e) { /* off */ }
+        giveBack(refused, kept);
       } else {
         try { window.sessionStorage.removeItem(KEPT); } catch (e) { /* off */ }
       }
@@ -242,6 +312,26 @@
       form.insertBefore(reason, form.firstChild);
     }
     form.scrollIntoView({ block: "center" });
+  }
+
+  function giveBack(refused, kept) {
+    var values = kept.values;
+    var typed = (kept.texts || []).filter(function (name) { return (values[name] || "").trim(); });
+    if (!typed.length) { return; }
+    var box = document.createElement("div");
+    box.className = "given-back";
+    var said = document.createElement("p");
+    said.textContent = "What you typed, to keep elsewhere:";
+    box.appendChild(said);
+    typed.forEach(function (name) {
+      var text = document.createElement("textarea");
+      text.readOnly = true;
+      text.rows = Math.min(8, values[name].split("\n").length + 1);
+      text.setAttribute("aria-label", "What you typed (" + name + ")");
+      text.value = values[name];
+      box.appendChild(text);
+    });
+    refused.parentNode.insertBefore(box, refused.nextSibling);
   }
 
   // A notice is said once: taken out of the address once shown, so a reload or a bookmark
