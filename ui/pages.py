@@ -788,6 +788,7 @@ class PagesController(Controller):
     @get("/jams/{jam_id:uuid}/leadership/as-of")
     async def shortlist_as_of(
         self,
+        state: State,
         request: Request[Any, Any, Any],
         jam_id: FromPath[UUID],
         as_of: FromQuery[str] = "",
@@ -804,5 +805,12 @@ class PagesController(Controller):
             except ValueError:
                 query += notice_params(request, "give the time as 2030-05-02T12:00 (UTC)", page)
                 return Redirect(f"{page}?{urlencode(query)}")
-            query.append(("as_of", (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat()))
+            at = at if at.tzinfo else at.replace(tzinfo=UTC)
+            if at > state.services.jam.now():
+                # Not yet: the ranking now, said to be now, not labelled with that time.
+                query += notice_params(
+                    request, "that time has not come yet: this is the shortlist now", page
+                )
+                return Redirect(f"{page}?{urlencode(query)}")
+            query.append(("as_of", at.isoformat()))
         return Redirect(f"{page}?{urlencode(query)}")

@@ -293,6 +293,44 @@ def test_the_moderation_queue_on_jam_central_hides_flagged_ideas(site):
     assert "· hidden" in after
 
 
+def test_the_moderation_queue_takes_the_organizers_own_reason(site):
+    client, app, scene = site
+    idea = scene.post_idea(scene.join(), title="Cheap watches")
+    app.handle(c.FlagIdea(actor=scene.join(), idea_id=idea, reason="spam"))
+    _as(client, scene.organizer)
+    central = f"/jams/{scene.jam_id}/central"
+    page = client.get(central, params={"after": app.position()}).text
+    queue = page.split("<h2>Moderation queue</h2>")[1].split("</ul>")[0]
+    # One form: an editable reason, and a button for each action it may take.
+    assert f'<input id="why-{idea}" name="reason" maxlength="500" required' in queue
+    assert 'name="action" value="hide"' in queue
+    assert 'name="action" value="dismiss"' in queue
+    assert 'type="hidden" name="reason"' not in queue
+    client.post(
+        f"/ideas/{idea}/moderation",
+        data={"action": "hide", "reason": "a shop", "_csrf_token": _token(client, central)},
+        headers={"Referer": central},
+    )
+    actions = client.get(f"/api/jams/{scene.jam_id}/moderation", params={"after": app.position()})
+    assert actions.json()["actions"][0]["reason"] == "a shop"
+
+
+def test_jam_central_names_forums_by_title_and_its_tables_scroll_on_a_phone(site):
+    client, app, scene = site
+    scene.post_idea(scene.join(), title="Cheap watches")
+    _as(client, scene.organizer)
+    page = client.get(f"/jams/{scene.jam_id}/central", params={"after": app.position()}).text
+    forums = page.split("<h2>Forums</h2>")[1].split("</table>")[0]
+    assert "<td>The future of work</td>" in forums
+    assert "future-of-work" not in forums
+    for heading in ("Segments", "Forums"):
+        assert (
+            page.split(f"<h2>{heading}</h2>")[1]
+            .split("<table>")[0]
+            .endswith('<div class="scroll">')
+        ), heading
+
+
 def test_an_organizer_dismisses_the_flags_of_an_idea_kept_as_it_is(site):
     client, app, scene = site
     ada = scene.join()
@@ -341,6 +379,11 @@ def test_the_shortlist_page_is_for_leaders_and_organizers(site):
     before = client.get(page, params={"as_of": "2001-01-01T00:00:00+00:00"}).text
     assert "Nothing was ranked as of 2001-01-01 00:00 UTC" in before
     assert f'<a href="/jams/{scene.jam_id}/leadership">The shortlist now</a>' in before
+    # A time still to come is not a view of it: the shortlist now, said to be now.
+    future = client.get(f"{page}/as-of", params={"as_of": "2099-01-01T00:00"})
+    assert "as_of" not in future.url.query.decode()
+    assert "That time has not come yet: this is the shortlist now" in _notice_of(future.text)
+    assert "as of 2099" not in future.text
     _as(client, ada)
     assert "/me" in client.get("/me").text
 
@@ -443,6 +486,9 @@ def test_organizers_hide_a_comment_from_the_thread_page(site):
     seen = client.get(page, params={"after": app.position()}).text  # the organizer
     assert "Rude words" in seen
     assert "· hidden: rude</span>" in seen  # and why: the reason given when hiding it
+    # Restoring takes a reason of the organizer's own, offered but editable.
+    assert f'<label class="muted" for="why-{done.id}">Why restore it?</label>' in seen
+    assert 'type="hidden" name="reason"' not in seen
     api = client.get(f"/api/ideas/{idea}", headers={"accept": "application/json"}).json()
     assert api["comments"][0]["hidden_reason"] == "rude"
     _as(client, ada)
@@ -659,8 +705,8 @@ def test_the_shortlist_as_of_form_means_now_when_empty_and_keeps_the_vote_choice
     now = client.get(action, params={"clean": "false", "as_of": ""}, follow_redirects=False)
     assert now.headers["location"] == f"{page}?clean=false"
     assert client.get(now.headers["location"]).status_code == 200
-    at = client.get(action, params={"clean": "true", "as_of": "2030-05-02T12:00"})
-    assert at.url.params["as_of"] == "2030-05-02T12:00:00+00:00"  # no zone: UTC
+    at = client.get(action, params={"clean": "true", "as_of": "2030-05-01T08:30"})
+    assert at.url.params["as_of"] == "2030-05-01T08:30:00+00:00"  # no zone: UTC
     assert at.url.params["clean"] == "true"
     bad = client.get(action, params={"as_of": "yesterday"})
     assert bad.status_code == 200
