@@ -62,7 +62,7 @@ def _sign_in(browser, base: str, code: str, name: str):
 def test_a_participant_signs_in_and_posts_an_idea(browser, site):
     base, app, scene = site
     page = _sign_in(browser, base, _invite(app, scene), "Ada")
-    page.get_by_label("Forum").select_option("health")  # none is chosen for the reader
+    page.get_by_label("Forum", exact=True).select_option("health")  # none is chosen for the reader
     page.get_by_label("Title").fill("Quiet rooms in every office")
     page.get_by_label("Your idea").fill("For focus work.\nBookable by the hour.")
     page.get_by_role("button", name="Post idea").click()
@@ -315,7 +315,7 @@ def test_a_comment_arriving_while_the_thread_is_being_fetched_is_shown_too(brows
 def test_what_was_typed_into_a_refused_form_comes_back_with_the_reason(browser, site):
     base, app, scene = site
     page = _sign_in(browser, base, _invite(app, scene), "Ada")
-    page.get_by_label("Forum").select_option("health")
+    page.get_by_label("Forum", exact=True).select_option("health")
     page.get_by_label("Title").fill("   ")  # the browser takes spaces as filled in
     page.get_by_label("Your idea").fill("A long, careful case for quiet rooms.")
     page.get_by_role("button", name="Post idea").click()
@@ -330,7 +330,7 @@ def test_what_was_typed_into_a_refused_form_comes_back_with_the_reason(browser, 
     assert "notice=" not in page.url  # said once: a reload does not say it again
     page.reload()
     assert page.get_by_role("alert").count() == 0
-    page.get_by_label("Forum").select_option("health")
+    page.get_by_label("Forum", exact=True).select_option("health")
     page.get_by_label("Title").fill("Quiet rooms")
     page.get_by_label("Your idea").fill("A long, careful case for quiet rooms.")
     page.get_by_role("button", name="Post idea").click()
@@ -421,7 +421,7 @@ def test_text_refused_by_an_error_page_comes_back_on_the_form_page(browser, site
         lambda route: route.fulfill(status=429, body=error_page, content_type="text/html"),
         times=1,
     )
-    page.get_by_label("Forum").select_option("health")
+    page.get_by_label("Forum", exact=True).select_option("health")
     page.get_by_label("Title").fill("Quiet rooms")
     page.get_by_label("Your idea").fill("A long, careful case for quiet rooms.")
     page.get_by_role("button", name="Post idea").click()

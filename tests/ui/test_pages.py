@@ -214,6 +214,17 @@ def test_leaders_decide_and_organizers_extend_from_their_pages(site, clock):
     assert app.load(Jam, scene.jam_id).ends_at == in_lisbon_summer
 
 
+def test_the_header_leads_to_the_same_places_on_every_page(site):
+    client, app, scene = site
+    leader, organizer = scene.join(role="leader"), scene.join(role="organizer")
+    for who, places in ((leader, ("leadership",)), (organizer, ("central", "leadership"))):
+        _as(client, who)
+        for page in ("/me", f"/jams/{scene.jam_id}"):
+            header = client.get(page, params={"after": app.position()}).text.split("</header>")[0]
+            for place in places:
+                assert f'href="/jams/{scene.jam_id}/{place}"' in header, (page, place)
+
+
 def test_my_activity_page_lists_my_ideas(site):
     client, app, scene = site
     ada = scene.join(name="Ada")
@@ -752,9 +763,9 @@ def test_page_errors_are_pages_with_their_status_and_a_way_back(site):
     ada = scene.join()
     _as(client, ada)
     pages = {
-        f"/jams/{scene.jam_id}/central": (403, "only organizers"),
+        f"/jams/{scene.jam_id}/central": (403, "Only organizers"),
         f"/ideas/{uuid4()}": (404, "There is no such idea: the link may be mistyped"),
-        f"/jams/{scene.jam_id}?forum=BAD": (422, "forum takes a-z, 0-9 and -"),
+        f"/jams/{scene.jam_id}?forum=BAD": (422, "takes a-z, 0-9 and -"),
     }
     for path, (status, says) in pages.items():
         answer = client.get(path, headers={"referer": f"{client.base_url}/me"})
@@ -804,7 +815,7 @@ def test_a_jams_pages_are_for_the_people_invited_to_it(site, clock):
     for path in (f"/jams/{scene.jam_id}", f"/ideas/{idea}"):
         answer = client.get(path, params={"after": app.position()})
         assert answer.status_code == 403, path
-        assert "only the people invited to this jam" in answer.text, path
+        assert "Only the people invited to this jam" in answer.text, path  # a sentence
         assert "Ours" not in answer.text, path
 
 
