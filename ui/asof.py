@@ -9,12 +9,17 @@ kept (a jam imported with its original times, or history lost with a schema chan
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
+
+import msgspec
 
 from projections import queries
 from projections import ranking_views as rv
+from projections.db import SQLiteViews
+from projections.runner import LogReader
 from projections.timetravel import views_as_of
 from ranking.engine import Refreshed
 from ui.bootstrap import Services
@@ -37,6 +42,68 @@ def one_replay() -> Iterator[None]:
         REPLAYS.release()
 
 
+class _Stamp(msgspec.Struct):
+    timestamp: datetime
+
+
+class LogAsOf:
+    """The log, as a replay to time `at` reads it, noting how far it had been written by
+    then: `position`, the last event before the first one stamped after `at`.
+
+    Events are mostly stamped in the log's order, but some carry an earlier time than
+    events written before them (a demo seeded with a past, a Pol.is conversation imported
+    with its original times, a command decided a moment before another that was written
+    first). A replay to `at` keeps those wherever they stand, so the last event it keeps
+    may stand after events it passed over: as the view's position, it would claim events
+    the view does not hold (and a look back that shows the jam's first minutes would
+    answer with a position near the log's end).
+    """
+
+    def __init__(self, log: LogReader, stamp: Callable[[bytes], _Stamp], at: datetime) -> None:
+        self._log, self._stamp, self._at = log, stamp, at
+        self._passed = False
+        self.position = 0
+
+    def select_rows(
+        self, start: int, limit: int, stop: int | None = None
+    ) -> list[tuple[int, str, str, bytes]]:
+        rows = self._log.select_rows(start, limit, stop=stop)
+        if not self._passed:
+            for row in rows:
+                if self._stamp(row[3]).timestamp > self._at:
+                    self._passed = True
+                    break
+                self.position = row[0]
+        return rows
+
+    def max_notification_id(self) -> int | None:
+        return self._log.max_notification_id()
+
+    def subscribe(self, gt: int | None = None) -> Any:
+        return self._log.subscribe(gt)
+
+
+@contextmanager
+def replayed(
+    services: Services, *, position: int | None = None, at: datetime | None = None
+) -> Iterator[tuple[SQLiteViews, int]]:
+    """Scratch read models as of a log `position` or a time `at` (by the events' times),
+    and the log position they stand for: as of a time, how far the log had been written
+    by then (see LogAsOf)."""
+    log: LogReader = services.jam.recorder
+    timed = None
+    if at is not None:
+        stamp = services.jam.mapper.transcoder.views_decoder(_Stamp)  # type: ignore[attr-defined]
+        log = timed = LogAsOf(log, stamp, at)
+    with views_as_of(log, services.projector, position=position, at=at) as views:
+        if timed is not None:
+            yield views, timed.position
+        else:
+            with views.reading() as cur:
+                reached = queries.position(cur)
+            yield views, reached
+
+
 def refresh_as_of(services: Services, jam_id: str, at: datetime) -> Refreshed | None:
     """One refresh of `jam_id` over the log replayed to `at` (None: no idea by then)."""
     with one_replay():
@@ -49,9 +116,7 @@ def _refresh_as_of(services: Services, jam_id: str, at: datetime) -> Refreshed |
         # Ids are names: matched to today's clusters, the past's topics keep the names (and
         # organizers' renames) organizers know, and a new one never takes a live one's id.
         live_topics = rv.stored_topics(live, jam_id)
-    replay = views_as_of(services.jam.recorder, services.projector, at=at)
-    with replay as replayed, replayed.reading() as cur:
-        position = queries.position(cur)
+    with replayed(services, at=at) as (views, position), views.reading() as cur:
         with services.views.reading() as live:
             edits = rv.read_edits(live, jam_id, min(position, edits_at))
         snapshot = rv.read_snapshot(cur, jam_id, position, edits=edits)

@@ -4,6 +4,7 @@ for a fault of ours (logged with its traceback)."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import Request, Response
@@ -79,7 +80,9 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         status = 422
         body["error"] = "invalid"
         if isinstance(exc, ValidationException) and exc.extra:
-            body["fields"] = exc.extra
+            body["fields"] = _fields(exc.extra)
+            if isinstance(exc.detail, str) and exc.detail.startswith(_LITESTARS):
+                body["detail"] = _what_failed(request, body["fields"])
     # Also here: a path no route matches is answered before any route's middleware.
     headers = {**SECURITY_HEADERS, **(exc.headers or {})}
     if status == HTTP_503_SERVICE_UNAVAILABLE:
@@ -88,6 +91,39 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         # The rate limiter says when its window resets; clients read Retry-After.
         headers.setdefault("Retry-After", headers.get("RateLimit-Reset", "60"))
     return Response(body, status_code=status, headers=headers)
+
+
+# litestar's detail for inputs its validation refused: "Validation failed for GET
+# /path?query", which repeats the whole query (a text of thousands of characters).
+_LITESTARS = "Validation failed for "
+NO_BODY = "the request needs a JSON body"
+_TYPED_PARAM = re.compile(r"\{(\w+):[^}]*\}")
+
+
+def _fields(extra: Any) -> Any:
+    """Which inputs were refused, in words: a body missing altogether is said so (litestar
+    reports it as the KeyError it met, `'data'`)."""
+    if not isinstance(extra, list):
+        return extra
+    return [
+        {**f, "message": NO_BODY}
+        if isinstance(f, dict)
+        and f.get("key") == "data"
+        and f.get("source") == "body"
+        and f.get("message") == "'data'"
+        else f
+        for f in extra
+    ]
+
+
+def _what_failed(request: Request[Any, Any, Any], fields: Any) -> str:
+    """A short detail for refused inputs: the route, never the query it was given."""
+    if isinstance(fields, list) and any(
+        isinstance(f, dict) and f.get("message") == NO_BODY for f in fields
+    ):
+        return NO_BODY
+    route = _TYPED_PARAM.sub(r"{\1}", request.scope.get("path_template") or request.url.path)
+    return f"{_LITESTARS}{request.method} {route}"
 
 
 def _refused(

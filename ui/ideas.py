@@ -28,6 +28,7 @@ from ui.reads import (
     cached,
     caught_up,
     jam_of_idea,
+    looks_back,
     never_sees_hidden,
     require_member,
     require_role,
@@ -170,7 +171,7 @@ class IdeaController(Controller):
         services: Services = state.services
         signed_in(request)  # 401 before anything is read or waited for
         await caught_up(services, after)
-        past = as_of_position is not None or as_of is not None
+        past = await looks_back(services, as_of_position, as_of)
         jam_id = await jam_of_idea(services, idea_id)
         if jam_id is None:
             raise NotFoundException(f"no idea with id {idea_id}")
@@ -187,7 +188,7 @@ class IdeaController(Controller):
             return queries.thread(cur, str(idea_id), include_hidden=hidden_too)
 
         if past:
-            found = await sync_to_thread(time_travel, services, as_of_position, as_of, read)
+            found, _ = await sync_to_thread(time_travel, services, as_of_position, as_of, read)
             if found is None:
                 raise NotFoundException(f"no idea with id {idea_id}")
             return Response(found)

@@ -35,6 +35,7 @@ from ui.reads import (
     cached,
     caught_up,
     in_utc,
+    looks_back,
     require_member,
     require_role,
     respond,
@@ -289,13 +290,18 @@ class JamController(Controller):
         services: Services = state.services
         await require_role(services, request, jam_id, {Role.ORGANIZER, Role.LEADER})
         await caught_up(services, after)
+        past = await looks_back(services, as_of_position, as_of)
         now = in_utc(as_of) if as_of is not None else services.jam.now()
 
         def read(cur: Any) -> JamCentral:
             return queries.jam_central(cur, str(jam_id), now.astimezone(UTC))
 
-        if as_of_position is not None or as_of is not None:
-            return await sync_to_thread(time_travel, services, as_of_position, as_of, read)
+        if past:
+            central, position = await sync_to_thread(
+                time_travel, services, as_of_position, as_of, read
+            )
+            # As of a time: how far the log had been written then, not the last event kept.
+            return msgspec.structs.replace(central, position=position)
 
         def current() -> JamCentral:
             with services.views.reading() as cur:

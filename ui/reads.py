@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from litestar import Request, Response
@@ -31,13 +31,13 @@ from projections.db import Cursor
 from projections.models import Activity
 from projections.projector import Update
 from projections.runner import ProjectionRunner
-from projections.timetravel import views_as_of
-from ui.asof import one_replay
+from ui.asof import one_replay, replayed
 from ui.auth import signed_in, viewer
 from ui.bootstrap import Services
 from ui.cache import Body
 from ui.errors import NotCaughtUp
 
+T = TypeVar("T")
 NOT_INVITED = "only the people invited to this jam may read it"
 MAX_POSITION = 2**62  # log positions are 64-bit integers: larger ones are no position
 After = Annotated[
@@ -49,7 +49,10 @@ After = Annotated[
 AsOfPosition = Annotated[
     int | None,
     QueryParameter(
-        ge=1, le=MAX_POSITION, description="Read as of this log position (replays the log)."
+        ge=1,
+        le=MAX_POSITION,
+        description="Read as of this log position, one the log holds (replays the log); "
+        "not with as_of.",
     ),
 ]
 # A forum's slug (domain.values): bounded, so a query string cannot grow a cache key.
@@ -62,7 +65,10 @@ Forum = Annotated[
 MAX_OFFSET = 1_000_000  # deeper pages are read with the cursor
 AsOf = Annotated[
     datetime | None,
-    QueryParameter(description="Read as of this time, ISO 8601 (replays the log)."),
+    QueryParameter(
+        description="Read as of this time, ISO 8601 (replays the log); the answer's position "
+        "is how far the log had been written by then."
+    ),
 ]
 
 
@@ -289,11 +295,27 @@ def in_utc(at: datetime, name: str = "as_of") -> datetime:
         raise ValidationException(f"{name} is out of range") from None
 
 
-def time_travel(services: Services, position: int | None, at: datetime | None, read: Any) -> Any:
+async def looks_back(services: Services, position: int | None, at: datetime | None) -> bool:
+    """Whether a read is of the past (`as_of_position` or `as_of`); 422 for both at once (each
+    names a past of its own), or for a position the log has not reached, as for `after`."""
+    if position is not None and at is not None:
+        raise ValidationException("give as_of_position or as_of, not both")
+    if position is not None:
+        await require_written(services, position)
+    return position is not None or at is not None
+
+
+def time_travel(
+    services: Services, position: int | None, at: datetime | None, read: Callable[[Cursor], T]
+) -> tuple[T, int]:
+    """`read` of the read models as of a log `position` or a time `at`, and the log
+    position they stand for (as of a time: how far the log had been written by then)."""
     if at is not None and in_utc(at) < EARLIEST:
         # No jam is older; and reads count back minutes from `at`, which year 1 cannot.
         raise ValidationException(f"as_of must be after {EARLIEST.date().isoformat()}")
-    with one_replay():
-        replayed = views_as_of(services.jam.recorder, services.projector, position=position, at=at)
-        with replayed as views, views.reading() as cur:
-            return read(cur)
+    with (
+        one_replay(),
+        replayed(services, position=position, at=at) as (views, reached),
+        views.reading() as cur,
+    ):
+        return read(cur), reached

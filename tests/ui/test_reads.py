@@ -296,3 +296,75 @@ def test_odd_times_and_positions_get_a_clear_error_not_a_500(served, clock):
     assert stream.status_code in (400, 422)
     idea = client.get(f"/api/ideas/{uuid4()}", params={"as_of_position": 10**30})
     assert idea.status_code in (400, 422)
+
+
+def test_a_look_back_names_one_past_a_position_or_a_time_not_both(served, clock):
+    client, app = served
+    scene = open_jam(app, clock)
+    idea = scene.post_idea(scene.join(), title="Then")
+    organizer = _signed_in(client, scene.organizer)
+    both = {"as_of_position": app.position(), "as_of": clock.now.isoformat()}
+    for url in (f"/api/jams/{scene.jam_id}/stats", f"/api/ideas/{idea}"):
+        answer = client.get(url, params=both, headers=organizer)
+        assert answer.status_code == 422, (url, answer.text)
+        assert answer.json()["detail"] == "give as_of_position or as_of, not both"
+        for one in ({"as_of_position": app.position()}, {"as_of": clock.now.isoformat()}):
+            assert client.get(url, params=one, headers=organizer).status_code == 200
+
+
+def test_a_look_back_to_a_position_not_written_is_refused_as_a_wait_for_one_is(served, clock):
+    client, app = served
+    scene = open_jam(app, clock)
+    idea = scene.post_idea(scene.join(), title="Then")
+    organizer = _signed_in(client, scene.organizer)
+    end = app.position()
+    for url in (f"/api/jams/{scene.jam_id}/stats", f"/api/ideas/{idea}"):
+        ahead = client.get(url, params={"as_of_position": end + 1}, headers=organizer)
+        assert ahead.status_code == 422, (url, ahead.text)
+        assert ahead.json()["detail"] == (
+            f"log position {end + 1} has not been written (the log ends at {end})"
+        )
+        waited = client.get(url, params={"after": end + 1}, headers=organizer)
+        assert waited.json()["detail"] == ahead.json()["detail"]
+        at_the_end = client.get(url, params={"as_of_position": end}, headers=organizer)
+        assert at_the_end.status_code == 200
+
+
+def test_a_look_back_to_a_time_stands_at_the_position_the_log_had_reached_then(served, clock):
+    # Some events carry an earlier time than events written before them (a seeded demo, an
+    # import with its original times). A look back keeps them, but its position is how far
+    # the log had been written by that time, not the position of the last event kept.
+    client, app = served
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    first = scene.post_idea(ada, title="First")
+    then, by_then = clock.now, app.position()
+    clock.advance(timedelta(hours=1))
+    scene.post_idea(ada, title="An hour later")
+    app.handle(
+        c.PostIdea(
+            actor=ada,
+            jam_id=scene.jam_id,
+            idea_id=uuid4(),
+            forum="future-of-work",
+            title="Stamped back then",
+            body="Seeded with its time.",
+            at=then,
+        )
+    )
+    app.handle(c.CastVote(actor=ada, idea_id=first, value=1, at=then))
+    assert app.position() > by_then + 1
+    organizer = _signed_in(client, scene.organizer)
+    url = f"/api/jams/{scene.jam_id}/stats"
+    past = client.get(url, params={"as_of": then.isoformat()}, headers=organizer).json()
+    assert sum(s["ideas"] for s in past["segments"]) == 2  # the backdated one included
+    assert sum(s["votes"] for s in past["segments"]) == 1
+    assert past["position"] == by_then  # not the position of the vote, written last
+    by_position = client.get(url, params={"as_of_position": by_then}, headers=organizer).json()
+    assert by_position["position"] == by_then
+    assert sum(s["ideas"] for s in by_position["segments"]) == 1
+    shortlist = client.get(
+        f"/api/jams/{scene.jam_id}/shortlist", params={"as_of": then.isoformat()}, headers=organizer
+    ).json()
+    assert shortlist["ready"]
+    assert shortlist["position"] == by_then
