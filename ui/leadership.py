@@ -368,6 +368,8 @@ class LeadershipController(Controller):
         services: Services = state.services
         me = await require_role(services, request, jam_id, {Role.LEADER, Role.ORGANIZER})
         at = _page_time(as_of)
+        later = at is not None and at > services.jam.now()
+        at = None if later else at  # a time to come: the shortlist now, said to be now
 
         def info() -> Any:
             with services.views.reading() as cur:
@@ -386,6 +388,7 @@ class LeadershipController(Controller):
                 "segments": SEGMENTS,
                 "leader": me.role is Role.LEADER,
                 "as_of": at.isoformat() if at else "",
+                "later": later,
             },
         )
 

@@ -395,6 +395,9 @@ def test_the_shortlist_page_is_for_leaders_and_organizers(site):
     assert "as_of" not in future.url.query.decode()
     assert "That time has not come yet: this is the shortlist now" in _notice_of(future.text)
     assert "as of 2099" not in future.text
+    linked = client.get(page, params={"as_of": "2099-01-01T00:00"}).text  # a link, not the form
+    assert "That time has not come yet: this is the shortlist now." in linked
+    assert "as of 2099" not in linked
     _as(client, ada)
     assert "/me" in client.get("/me").text
 
