@@ -373,15 +373,20 @@ def test_an_idea_cannot_duplicate_an_idea_that_is_itself_a_duplicate() -> None:
         last.mark_duplicate(original=middle, by=organizer, at=DURING)
 
 
-def test_marking_the_same_duplicate_twice_or_unmarking_an_original_conflicts() -> None:
+def test_marking_the_same_duplicate_twice_or_unmarking_an_unlinked_idea_records_nothing() -> None:
+    # Setting a link where it is, or removing one that is not there: idempotent, as PUT and
+    # DELETE are, so a retry is not refused.
     jam = create_jam()
     organizer, ada = join("organizer", jam), join(jam=jam)
     original, copy = post(jam, ada), post(jam, ada)
-    with pytest.raises(ConflictingState):
-        copy.unmark_duplicate(by=organizer, at=DURING)
+    version = copy.version
+    copy.unmark_duplicate(by=organizer, at=DURING)
+    assert copy.version == version
     copy.mark_duplicate(original=original, by=organizer, at=DURING)
-    with pytest.raises(ConflictingState):
-        copy.mark_duplicate(original=original, by=organizer, at=DURING)
+    versions = copy.version, original.version
+    copy.mark_duplicate(original=original, by=organizer, at=DURING)
+    assert (copy.version, original.version) == versions
+    assert (copy.duplicate_of, original.duplicates) == (original.id, {copy.id})
 
 
 # Decisions
