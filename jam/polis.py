@@ -394,6 +394,7 @@ class _Work:
 
     organizer: bool
     jam: bool
+    actor: UUID  # who hides what Pol.is moderated out: the organizer who created the jam
     people: dict[int, datetime]  # Pol.is id -> first activity
     comments: list[PolisComment]
     votes: list[PolisVote]
@@ -426,7 +427,7 @@ def import_conversation(
         (v.voter_id, v.at) for v in conversation.votes
     ]:
         first_seen[person] = min(at, first_seen.get(person, at))
-    work = _work_left(app, conversation, ids, segment, first_seen)
+    work = _work_left(app, conversation, ids, segment, first_seen, (starts_at, ends_at))
     if not work:
         raise AlreadyImported(
             f"the Pol.is conversation {conversation.key} is already imported as jam {ids.jam_id}"
@@ -461,7 +462,7 @@ def import_conversation(
         _replay_votes(run, work.votes, ids)
         run(
             c.HideIdea(
-                actor=ids.organizer, idea_id=ids.idea(cm.comment_id), reason=MODERATED_OUT, at=last
+                actor=work.actor, idea_id=ids.idea(cm.comment_id), reason=MODERATED_OUT, at=last
             )
             for cm in work.hides
         )
@@ -490,16 +491,34 @@ def _work_left(
     ids: PolisIds,
     segment: str,
     first_seen: dict[int, datetime],
+    window: tuple[datetime, datetime],
 ) -> _Work:
     """What is not in the log yet, found from the derived ids' versions."""
-    organizer = app.find(Participant, ids.organizer) is None
     hidden = [cm for cm in conversation.comments if cm.moderated_out]
     jam = app.find(Jam, ids.jam_id)
     if jam is None:
+        organizer = app.find(Participant, ids.organizer) is None
         votes = list(conversation.votes)
-        return _Work(organizer, True, dict(first_seen), list(conversation.comments), votes, hidden)
+        return _Work(
+            organizer,
+            True,
+            ids.organizer,
+            dict(first_seen),
+            list(conversation.comments),
+            votes,
+            hidden,
+        )
     if jam.imported_from != conversation.key:
         raise AlreadyImported(f"jam {ids.jam_id} exists and is not this conversation's import")
+    if (jam.starts_at, jam.ends_at) != window:
+        # A newer export of the conversation (they grow): its activity would not fit the jam
+        # made from the older one, which has closed. Only an interrupted import is finished.
+        raise AlreadyImported(
+            f"the Pol.is conversation {conversation.key} is already imported as jam "
+            f"{ids.jam_id}, from an export whose activity ran from {jam.starts_at.isoformat()}"
+            f" to {jam.ends_at.isoformat()}; this one runs from {window[0].isoformat()} to "
+            f"{window[1].isoformat()}: import it into another store"
+        )
     people = [ids.participant(p) for p in first_seen]
     ideas = [ids.idea(cm.comment_id) for cm in conversation.comments]
     versions = app.versions(people + ideas + list({ids.vote(v) for v in conversation.votes}))
@@ -511,8 +530,9 @@ def _work_left(
             f"{was.value!r}: rerun with --segment {was.value}"
         )
     return _Work(
-        organizer=organizer,
+        organizer=False,  # it made the jam; an import before ids were derived had its own
         jam=False,
+        actor=jam.created_by,
         people=left,
         comments=[cm for cm in conversation.comments if ids.idea(cm.comment_id) not in versions],
         votes=_votes_left(conversation.votes, ids, versions),

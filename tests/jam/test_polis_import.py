@@ -13,6 +13,7 @@ import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 
@@ -435,6 +436,37 @@ def test_an_interrupted_import_is_finished_by_a_rerun_without_repeating_anything
     assert 6 <= invites <= 6 + 4  # each of the 4 workers may have left one invite unused
     with pytest.raises(AlreadyImported, match="already imported as jam"):
         import_conversation(app, read_conversation(TINY), workers=4)
+
+
+def test_a_newer_export_of_an_imported_conversation_is_refused_not_merged(app, tmp_path):
+    # Pol.is exports grow: the jam made from the older one has closed, and its window would
+    # not hold the new activity. Nothing is written; the old jam stays as it was.
+    imported(app)
+    newer = tmp_path / "tiny-housing"
+    shutil.copytree(TINY, newer)
+    with (newer / "comments.csv").open("a") as f:
+        f.write("1500009000000,later,9,7,0,0,0,Community land trusts in every town\n")
+    with (newer / "votes.csv").open("a") as f:
+        f.write("1500009100000,later,9,8,1\n")
+    before = app.position()
+    with pytest.raises(AlreadyImported, match="import it into another store"):
+        import_conversation(app, read_conversation(newer), workers=4)
+    assert app.position() == before
+
+
+def test_an_import_made_before_ids_were_derived_is_refused_without_a_new_organizer(
+    app, monkeypatch
+):
+    # Such an import had an organizer with an id of its own: a rerun must not take the
+    # missing derived organizer for work left, nor add an organizer of every jam.
+    own = uuid4()
+    monkeypatch.setattr(PolisIds, "organizer", property(lambda self: own))
+    imported(app)
+    monkeypatch.undo()
+    before = app.position()
+    with pytest.raises(AlreadyImported, match="already imported as jam"):
+        import_conversation(app, read_conversation(TINY), workers=4)
+    assert app.position() == before
 
 
 def test_an_interrupted_import_is_finished_in_the_segment_it_began_with(app):
