@@ -41,11 +41,10 @@ from projections.pipeline import feed_between
 from projections.pipeline import tracked as tracked_position
 from projections.projector import Update
 from projections.ranking_worker import TOPICS
-from projections.runner import ProjectionRunner
 from ui.auth import signed_in
 from ui.bootstrap import Services
 from ui.metrics import SSE_CLIENTS
-from ui.reads import MAX_POSITION, caught_up, jam_of_idea, require_member
+from ui.reads import MAX_POSITION, caught_up, jam_of_idea, log_end_before, require_member
 
 log = logging.getLogger(__name__)
 KEEP_ALIVE_S = 15.0
@@ -396,8 +395,12 @@ async def _stream(
     missed: Callable[[int], list[LiveUpdate]],
     after: int,
     services: Services,
+    *,
+    stale: bool = False,
 ) -> AsyncIterator[ServerSentEventMessage]:
     with SSE_CLIENTS.track_inprogress():
+        if stale:  # what the client shows is not of this log: it reloads it
+            yield ServerSentEventMessage(data=f'{{"position":{after}}}', event="reset", id=after)
         async for message in _follow(plugin, channel, missed, after, services):
             yield message
 
@@ -523,9 +526,11 @@ async def _respond(
     404 for a jam or idea the read models do not hold (once they include `after`)."""
     services: Services = state.services
     views = services.views
+    resumed = "last-event-id" in request.headers
     sent = _last_event_id(request, after)
     signed_in(request)  # 401 before anything is read or waited for
-    await caught_up(services, after)
+    # A browser reconnects to the page's own URL, whose `after` its Last-Event-ID supersedes.
+    await caught_up(services, None if resumed else after)
     if "jam_id" in feed:
 
         def known() -> bool:
@@ -544,15 +549,16 @@ async def _respond(
         with views.reading() as cur:
             return queries.updates_after(cur, position, **feed)
 
-    runner = services.runner
-    if sent is None or not (isinstance(runner, ProjectionRunner) and sent <= runner.position):
-        end = await sync_to_thread(services.jam.position)
-        # None: from the log's end now, since what was written before is not news. Beyond
-        # the end: the client followed another log (a store restored or replaced) and has
-        # nothing to catch up on here; waiting for its position would drop every update.
-        sent = end if sent is None or sent > end else sent
+    stale = False
+    if sent is None:  # from the log's end now: what was written before is not news
+        sent = await sync_to_thread(services.jam.position)
+    elif (end := await log_end_before(services, sent)) is not None:
+        # The client followed another log (a store restored from an older copy): waiting
+        # for its position would drop every update. It starts again from this log's end,
+        # told to reload what it shows.
+        sent, stale = end, True
 
-    return ServerSentEvent(_stream(channels, channel, missed, sent, services))
+    return ServerSentEvent(_stream(channels, channel, missed, sent, services, stale=stale))
 
 
 @get(

@@ -173,14 +173,20 @@ async def jam_of_idea(services: Services, idea_id: UUID | str) -> str | None:
     return found
 
 
+async def log_end_before(services: Services, position: int) -> int | None:
+    """The log's end if it has not reached `position`, else None."""
+    runner = services.runner
+    if isinstance(runner, ProjectionRunner) and position <= runner.position:
+        return None  # projected here already (known in memory): no need to ask the log
+    end = await sync_to_thread(services.jam.position)
+    return end if position > end else None
+
+
 async def require_written(services: Services, after: int) -> None:
     """A reader may wait only for a position the log holds: one written later is no write
     of theirs, and waiting for it would only hold a thread (a cheap way to tie up a server)."""
-    runner = services.runner
-    if isinstance(runner, ProjectionRunner) and after <= runner.position:
-        return  # projected here already (known in memory): no need to ask the log
-    end = await sync_to_thread(services.jam.position)
-    if after > end:
+    end = await log_end_before(services, after)
+    if end is not None:
         raise ValidationException(
             f"log position {after} has not been written (the log ends at {end})"
         )

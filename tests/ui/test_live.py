@@ -87,9 +87,13 @@ def test_a_thread_stream_delivers_updates_and_resumes_from_last_event_id(tmp_pat
         # A client of another log (the store restored from an older copy) names a position
         # beyond this log's end: it gets what comes from now on, not silence until the log
         # passes its number.
+        # The page's own URL, as a browser reconnects to it: its ?after= beyond the end too.
+        beyond = later.position + 1000
         ahead = SSEClient(
-            f"{base}/api/ideas/{idea.id}/stream", last_event_id=later.position + 1000, token=token
+            f"{base}/api/ideas/{idea.id}/stream?after={beyond}", last_event_id=beyond, token=token
         )
+        reset = ahead.next()  # what it shows is of another log: reload it
+        assert (reset.kind, reset.id) == ("reset", later.position)
         news = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea.id, body="N"))
         got = ahead.next()
         assert (got.id, got.kind) == (news.position, "comment")
