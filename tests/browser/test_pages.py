@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
 
@@ -255,6 +255,29 @@ def test_a_jam_ending_while_a_thread_is_open_stops_its_forms_keeping_the_text(br
         assert box.evaluate("el => el.readOnly") is True
         assert page.get_by_role("button", name="Comment").is_disabled()
         assert page.get_by_role("button", name="Support").count() == 0  # the region, fresh
+        browser.contexts[-1].close()
+    app.close()
+
+
+def test_the_idea_form_stops_when_the_jam_ends_and_works_again_once_it_is_extended(
+    browser, tmp_path
+):
+    app = JamApplication(Settings(data_dir=tmp_path / "var"))
+    scene = open_jam(app, Now(), starts_in=-(timedelta(hours=72) - timedelta(seconds=6)))
+    code = _invite(app, scene)
+    with web_worker(tmp_path, {}) as base:
+        page = _sign_in(browser, base, code, "Bea")
+        page.get_by_label("Your idea").fill("Half a thought")
+        page.get_by_text("Ideas are taken while it is open").wait_for(timeout=20_000)
+        assert page.get_by_role("button", name="Post idea").is_disabled()
+        later = datetime.now(UTC) + timedelta(hours=1)
+        app.handle(c.ExtendJam(actor=scene.organizer, jam_id=scene.jam_id, ends_at=later))
+        page.get_by_text("Ideas are taken while it is open").wait_for(
+            state="detached", timeout=10_000
+        )
+        assert page.get_by_role("button", name="Post idea").is_enabled()
+        assert page.get_by_label("Your idea").input_value() == "Half a thought"
+        assert page.get_by_label("Your idea").evaluate("el => el.readOnly") is False
         browser.contexts[-1].close()
     app.close()
 

@@ -79,7 +79,8 @@ def _start(
             proc.kill()
             how = f"exit code {proc.wait()}, port {port}"
             said = log.read_text(errors="replace")
-            if "address already in use" in said.lower():
+            # Said by jam serve's own check, or by uvicorn if the port went between the two.
+            if "is in use" in said or "address already in use" in said.lower():
                 return None, said
             raise RuntimeError(f"jam serve did not start ({how}): {said}")
         time.sleep(0.05)

@@ -93,26 +93,37 @@
   // The jam closed, or the reader was blocked, while the page was open: its forms outside
   // the region would only be refused now. They stay, what was typed in them readable and
   // copyable, and say why they take nothing.
-  var closedForms = false;
+  // Undone when a later copy no longer says so (the jam extended, the reader unblocked).
+  var closedForms = null;  // the notice and the fields closeForms changed
   function closeForms(region, marker) {
-    if (closedForms) { return; }
+    openForms();
+    if (!marker) { return; }
     var forms = Array.prototype.filter.call(
       document.querySelectorAll("main " + marker.getAttribute("data-forms")),
       function (form) { return !region.contains(form); });
     if (!forms.length) { return; }
-    closedForms = true;
+    closedForms = { notice: document.createElement("p"), readOnly: [], disabled: [] };
     forms.forEach(function (form) {
       Array.prototype.forEach.call(form.elements, function (el) {
-        if (el.tagName === "TEXTAREA" || el.type === "text") { el.readOnly = true; } else { el.disabled = true; }
+        if (el.tagName === "TEXTAREA" || el.type === "text") {
+          if (!el.readOnly) { el.readOnly = true; closedForms.readOnly.push(el); }
+        } else if (!el.disabled) { el.disabled = true; closedForms.disabled.push(el); }
       });
     });
-    var notice = document.createElement("p");
+    var notice = closedForms.notice;
     notice.className = "notice";
     notice.setAttribute("role", "status");
     notice.textContent = marker.getAttribute("data-writes-closed") +
       (forms.some(function (f) { return f.querySelector("textarea, input:not([type=hidden])"); })
         ? " What you typed stays here for you to copy." : "");
     forms[0].parentNode.insertBefore(notice, forms[0]);
+  }
+  function openForms() {
+    if (!closedForms) { return; }
+    closedForms.notice.remove();
+    closedForms.readOnly.forEach(function (el) { el.readOnly = false; });
+    closedForms.disabled.forEach(function (el) { el.disabled = false; });
+    closedForms = null;
   }
 
   function swap(region) {
@@ -130,8 +141,7 @@
         region.innerHTML = fresh.innerHTML;
         typing();
         back();
-        var closed = region.querySelector("[data-writes-closed]");
-        if (closed) { closeForms(region, closed); }
+        closeForms(region, region.querySelector("[data-writes-closed]"));
         Array.prototype.forEach.call(region.querySelectorAll("[data-deadline]"), countdown);
         // The region is not a live region (a whole list read out at each change); a short
         // status says that something changed.
@@ -190,22 +200,25 @@
     document.addEventListener("openjam:deadline", refresh);
   }
 
+  var signalled = {};  // deadlines that have passed, by their time: how often, when last
   function countdown(el) {
     var deadline = Date.parse(el.getAttribute("data-deadline"));
     var before = el.getAttribute("data-before"), after = el.getAttribute("data-after");
-    var passed = false;
     function tick() {
       // Minutes started, not whole minutes: with 30 s left the jam is still open.
       var left = Math.max(0, Math.ceil((deadline - Date.now()) / 60000));
       var h = Math.floor(left / 60), m = left % 60;
       el.textContent = left > 0 ? before.replace("{}", (h ? h + " h " : "") + m + " min") : after;
-      if (!left && !passed) {
+      var moment = el.getAttribute("data-deadline"), last = signalled[moment];
+      if (!left && (!last || (last.count < 4 && Date.now() - last.at > 10000))) {
         // Opened or ended: the page's region is fetched again, a moment later so the
-        // server's clock has passed it too.
-        passed = true;
+        // server's clock has passed it too, and not by every open page in the same second.
+        // A clock ahead of the server's finds it still open: tried again, but a few times
+        // at most and 10 s apart, whatever copies of the region still name the moment.
+        signalled[moment] = { count: (last ? last.count : 0) + 1, at: Date.now() };
         window.setTimeout(function () {
           document.dispatchEvent(new window.CustomEvent("openjam:deadline"));
-        }, 2000);
+        }, 2000 + Math.random() * 3000);
       }
     }
     tick();
