@@ -312,8 +312,10 @@ def test_the_moderation_queue_takes_the_organizers_own_reason(site):
     central = f"/jams/{scene.jam_id}/central"
     page = client.get(central, params={"after": app.position()}).text
     queue = page.split("<h2>Moderation queue</h2>")[1].split("</ul>")[0]
-    # One form: an editable reason, and a button for each action it may take.
+    # An editable reason to hide it, and a note of its own to dismiss the flags, so a
+    # dismissal is not logged with the reason for hiding.
     assert f'<input id="why-{idea}" name="reason" maxlength="500" required' in queue
+    assert f'<input id="keep-{idea}" name="reason" maxlength="500" placeholder' in queue
     assert 'name="action" value="hide"' in queue
     assert 'name="action" value="dismiss"' in queue
     assert 'type="hidden" name="reason"' not in queue
