@@ -40,26 +40,26 @@ class ServeError(ValueError):
 def check_port(host: str, port: int) -> None:
     """Raise `ServeError` if the server could not listen on `host`:`port`.
 
-    Binding is what uvicorn does, but only once the application has started (or, with
-    several workers, with a traceback-free but cryptic message): trying it first on a
-    throwaway socket, as uvicorn will (every address the host names, SO_REUSEADDR),
-    tells the operator at once, in one line, and starts nothing.
+    uvicorn binds only once the application has started (or, with several workers, fails
+    with a cryptic message): binding a throwaway socket first (SO_REUSEADDR, as uvicorn)
+    to the addresses the host names tells the operator at once, in one line, and starts
+    nothing. Only a port in use is refused here: an address family the machine lacks, or
+    any other failure, is left to uvicorn, which may bind fewer addresses than are named.
     """
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
         raise ServeError(f"cannot listen on {host}: {exc.strerror}") from None
     for family, kind, proto, _, address in dict.fromkeys(infos):
-        with socket.socket(family, kind, proto) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            try:
+        try:
+            with socket.socket(family, kind, proto) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
                 sock.bind(address)
-            except OSError as exc:
-                if exc.errno == errno.EADDRINUSE:
-                    raise ServeError(f"port {port} is in use (on {host})") from None
-                raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ServeError(f"port {port} is in use (on {host})") from None
 
 
 def serve(settings: Settings, workers: int = 1) -> None:

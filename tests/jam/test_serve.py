@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from ui import server
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -88,3 +90,18 @@ def test_serve_on_a_port_in_use_says_so_and_starts_nothing(workers, tmp_path: Pa
         )
     assert (result.returncode, result.stderr) == (2, f"jam: port {port} is in use (on 127.0.0.1)\n")
     assert not (tmp_path / "var").exists()  # the application never started
+
+
+def test_only_a_port_in_use_is_refused_before_serving(monkeypatch):
+    # An address the machine cannot bind (an unconfigured one, a family it lacks) is left to
+    # uvicorn, which may bind fewer addresses than the host names.
+    unbindable = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("203.0.113.7", 0))
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *args, **kwargs: [unbindable])
+    server.check_port("example.invalid", 0)  # no refusal
+    monkeypatch.undo()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(server.ServeError, match=f"port {port} is in use"):
+            server.check_port("127.0.0.1", port)
