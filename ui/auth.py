@@ -139,17 +139,17 @@ def viewer(request: Request[Any, Any, Any]) -> UUID | None:
     return read_token(request.app.state.secret, token) if token else None
 
 
-# Where codes are tried: counted per address even with a session, or every session one
-# holds would bring its own allowance of guesses.
-SIGN_IN_PATHS = frozenset(
-    {"/api/session", "/api/session/personal-code", "/signin", "/signin/personal"}
-)
+# A handler's `opt` flag: it tries a code, so its writes count per address even with a
+# session, or every session one holds would bring its own allowance of guessed codes.
+SIGNS_IN = "signs_in"
 
 
 def rate_limit_key(request: Request[Any, Any, Any]) -> str:
     """Writes are limited per participant (per address before signing in, and for every
     attempt to sign in)."""
-    token = token_of(request) if request.url.path.rstrip("/") not in SIGN_IN_PATHS else None
+    handler = request.scope.get("route_handler")
+    trying_a_code = handler is not None and handler.opt.get(SIGNS_IN, False)
+    token = None if trying_a_code else token_of(request)
     participant = read_token(request.app.state.secret, token) if token else None
     if participant is not None:
         return f"participant:{participant.hex}"

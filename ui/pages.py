@@ -39,7 +39,7 @@ from jam.errors import ApplicationError
 from jam.sign_in_keys import holder_of
 from projections import queries
 from projections.models import CommentNode, JamCentral, Touched
-from ui.auth import SESSION_COOKIE, session_cookie, signed_in, viewer
+from ui.auth import SESSION_COOKIE, SIGNS_IN, session_cookie, signed_in, viewer
 from ui.bootstrap import Services
 from ui.headers import NO_STORE
 from ui.me import make_personal_code
@@ -263,7 +263,7 @@ class PagesController(Controller):
             },
         )
 
-    @post("/signin")
+    @post("/signin", opt={SIGNS_IN: True})
     async def sign_in(self, state: State, request: Request[Any, Any, Any], data: Form) -> Redirect:
         app: JamApplication = state.services.jam
         try:
@@ -282,7 +282,7 @@ class PagesController(Controller):
         then = f"&next={quote(back)}" if back else ""
         return Redirect(f"/?after={done.position}{then}", cookies=[cookie])
 
-    @post("/signin/personal")
+    @post("/signin/personal", opt={SIGNS_IN: True})
     async def sign_in_again(
         self, state: State, request: Request[Any, Any, Any], data: Form
     ) -> Redirect:

@@ -15,7 +15,7 @@ from domain import Participant
 from jam import commands as c
 from jam.application import JamApplication
 from jam.sign_in_keys import holder_of
-from ui.auth import issue_token, session_cookie
+from ui.auth import SIGNS_IN, issue_token, session_cookie
 from ui.headers import NO_STORE
 from ui.schemas import PersonalCode, Session, SignIn, idempotency_key
 
@@ -61,7 +61,7 @@ class SessionController(Controller):
         f" {SIGN_IN_KEY_MIN} characters), a retry answers with a session for the same"
         " participant: whoever repeats the key, the invite code and the name signs in as them.",
         status_code=HTTP_201_CREATED,
-        opt={"refuses": (415,)},
+        opt={"refuses": (415,), SIGNS_IN: True},
     )
     async def sign_in(
         self, state: State, data: JSONBody[SignIn], request: Request[Any, Any, Any]
@@ -92,7 +92,7 @@ class SessionController(Controller):
         description="The code a participant made for themselves (`POST /api/me/personal-code`):"
         " it signs them in as the same participant, on any device, after signing out.",
         status_code=HTTP_201_CREATED,
-        opt={"refuses": (415,), "never": (409,), "retry_key": False},  # records nothing
+        opt={"refuses": (415,), "never": (409,), "retry_key": False, SIGNS_IN: True},
     )
     async def sign_in_again(
         self, state: State, data: JSONBody[PersonalCode], request: Request[Any, Any, Any]
