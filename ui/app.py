@@ -24,6 +24,7 @@ from projections.projector import Update
 from ui.auth import SESSION_COOKIE, rate_limit_key, secret_key
 from ui.bootstrap import build
 from ui.comments import CommentController
+from ui.errors import JamRequest
 from ui.headers import security_headers
 from ui.health import health, ready
 from ui.ideas import IdeaController
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
             exclude=list(NOT_PAGES),
         ),
         request_max_body_size=MAX_BODY_BYTES,
+        request_class=JamRequest,
         exception_handlers=APP_EXCEPTION_HANDLERS,
         # Logging is the process's (jam/logs.py), litestar's records included. Not litestar's
         # LoggingConfig: its dictConfig closes every handler there is, the access log's

@@ -161,15 +161,19 @@ def _unavailable(
     )
 
 
-def _not_utf8(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[dict[str, Any]]:
-    # Raised by litestar's decoding of a JSON body (or a compressed one) that is not UTF-8:
-    # the client's input, not a fault of ours.
-    return _http_error(request, ValidationException("the body is not UTF-8 text"))
+class JamRequest(Request[Any, Any, Any]):
+    """litestar's request, but a JSON body that is not UTF-8 (or is compressed) is the
+    client's invalid input, not a UnicodeDecodeError of ours: any other one stays a fault."""
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except UnicodeDecodeError:
+            raise ValidationException("the body is not UTF-8 text") from None
 
 
 EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     HTTPException: _http_error,
-    UnicodeDecodeError: _not_utf8,
     DomainError: _refused,
     ApplicationError: _refused,
     StoreUnavailable: _unavailable,

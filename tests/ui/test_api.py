@@ -75,6 +75,20 @@ def test_a_body_that_is_not_utf8_is_refused_as_invalid_not_a_fault(world):
         assert response.json() == {"error": "invalid", "detail": "the body is not UTF-8 text"}
 
 
+def test_a_decoding_fault_of_ours_stays_a_fault_not_the_clients_invalid_input(world, monkeypatch):
+    client, app, scene, enter = world
+    ada = enter()
+
+    def broken(*args, **kwargs):
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "a stored byte we cannot read")
+
+    monkeypatch.setattr("projections.queries.jam_info", broken)
+    response = client.get(
+        f"/api/jams/{scene.jam_id}", params={"after": app.position()}, headers=ada
+    )
+    assert (response.status_code, response.json()["error"]) == (500, "internal")
+
+
 def test_bad_sign_ins_are_refused(world):
     client, app, scene, _ = world
     unknown = client.post("/api/session", json={"invite_code": "nope", "display_name": "Ada"})
