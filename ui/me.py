@@ -44,7 +44,12 @@ class MeController(Controller):
     path = "/api/me"
     tags: ClassVar[list[str]] = ["sessions"]
 
-    @get("/activity", summary="My ideas, comments and votes", opt={"never": (403,)})
+    # 404: a session whose participant the read models never came to hold.
+    @get(
+        "/activity",
+        summary="My ideas, comments and votes",
+        opt={"never": (403,), "refuses": (404,)},
+    )
     async def activity(
         self, state: State, request: Request[Any, Any, Any], after: After = None
     ) -> Activity:

@@ -104,7 +104,7 @@ def describe(app: Litestar, schema: dict[str, Any]) -> dict[str, Any]:
                 responses.setdefault(str(code), _refusal(code))
             parameters = operation.setdefault("parameters", [])
             takes_key = method in WRITES and path.startswith("/api/") and opt.get("retry_key", True)
-            if takes_key and IDEMPOTENCY_KEY not in parameters:  # twice: two first renders
+            if takes_key:
                 parameters.append(IDEMPOTENCY_KEY)
             if not parameters:
                 del operation["parameters"]
@@ -113,7 +113,9 @@ def describe(app: Litestar, schema: dict[str, Any]) -> dict[str, Any]:
 
 def _answers(responses: dict[str, Any], opt: dict[str, Any]) -> None:
     """What a handler's return type cannot say: a CSV file on request, or a live stream."""
-    success = next(answer for status, answer in responses.items() if status.startswith("2"))
+    success = next((answer for status, answer in responses.items() if status[0] == "2"), None)
+    if success is None:
+        return
     if opt.get("csv"):
         success.setdefault("content", {})["text/csv"] = {
             "schema": {"type": "string", "description": "UTF-8 with a byte-order mark"}

@@ -169,3 +169,10 @@ def test_downloads_and_streams_say_what_they_send(api):
         assert set(paths[path]["get"]["responses"]["200"]["content"]) == {"text/event-stream"}
     moderation = schema["components"]["schemas"]["Moderation"]["properties"]["reason"]
     assert "needed to hide or restore, not to dismiss" in moderation["description"]
+
+
+def test_my_activity_documents_the_404_of_a_participant_never_projected(api):
+    _, _, _, schema = api
+    answers = schema["paths"]["/api/me/activity"]["get"]["responses"]
+    assert "404" in answers
+    assert "403" not in answers  # one's own activity: never another's to refuse
