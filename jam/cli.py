@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -22,7 +21,7 @@ from jam.application import JamApplication
 from jam.directory import jam_ids
 from jam.errors import ApplicationError
 from jam.invites import new_invite_code
-from jam.settings import Settings, SettingsError, postgres_env
+from jam.settings import Settings, SettingsError
 
 
 class UsageError(Exception):
@@ -178,47 +177,9 @@ def database_problem(settings: Settings) -> str | None:
     (and always None on the embedded SQLite store)."""
     if settings.database_url is None:
         return None
-    import psycopg
+    from jam.stores.postgres import connection_problem
 
-    env = postgres_env(settings.database_url)
-    try:
-        psycopg.connect(
-            dbname=env["POSTGRES_DBNAME"],
-            host=env["POSTGRES_HOST"],
-            port=int(env["POSTGRES_PORT"]),
-            user=env["POSTGRES_USER"],
-            password=env["POSTGRES_PASSWORD"],
-            connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
-        ).close()
-    except psycopg.Error as exc:
-        where = shown_database_url(settings.database_url)
-        return f"cannot connect to the database at {where}: {_connect_reason(exc)}"
-    return None
-
-
-def shown_database_url(url: str) -> str:
-    """The database URL without its password: fit for messages and logs."""
-    env = postgres_env(url)
-    host = env["POSTGRES_HOST"]
-    host = f"[{host}]" if ":" in host else host
-    user, port, name = env["POSTGRES_USER"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]
-    return f"postgresql://{user}@{host}:{port}/{name}"
-
-
-# libpq's message starts with where it tried to connect (the URL already says so).
-_CONNECT_PREFIX = re.compile(
-    r"^(connection failed: )?(connection to server at .*?, port \d+ failed: )?(FATAL: +)?"
-)
-
-
-def _connect_reason(exc: Exception) -> str:
-    """The server's reason on one line: 'connection refused',
-    'database "x" does not exist', 'password authentication failed for user "y"'..."""
-    lines = str(exc).strip().splitlines() or [type(exc).__name__]
-    reason = _CONNECT_PREFIX.sub("", lines[0]).strip() or lines[0]
-    if reason[:1].isupper() and not reason[1:2].isupper():
-        reason = reason[0].lower() + reason[1:]  # "Connection refused": part of our sentence
-    return reason
+    return connection_problem(settings.database_url)
 
 
 # Commands

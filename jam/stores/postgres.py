@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
+
+from jam.settings import postgres_env
 
 
 def _one_retry(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -120,3 +124,48 @@ class Factory(PostgresFactory):
         recorder = super().application_recorder()
         self.datastore.pool.timeout = POOL_WAIT_S
         return recorder
+
+
+# Saying why the database cannot be reached, without its password.
+def connection_problem(url: str) -> str | None:
+    """Why one connection to the PostgreSQL at `url` fails, or None if it works: at once,
+    with the server's reason, where the pool would wait out its timeout and then say only
+    "couldn't get a connection"."""
+    env = postgres_env(url)
+    try:
+        psycopg.connect(
+            dbname=env["POSTGRES_DBNAME"],
+            host=env["POSTGRES_HOST"],
+            port=int(env["POSTGRES_PORT"]),
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"],
+            connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
+        ).close()
+    except psycopg.Error as exc:
+        return f"cannot connect to the database at {shown_url(url)}: {_connect_reason(exc)}"
+    return None
+
+
+def shown_url(url: str) -> str:
+    """The database URL without its password: fit for messages and logs."""
+    env = postgres_env(url)
+    host = env["POSTGRES_HOST"]
+    host = f"[{host}]" if ":" in host else host
+    user, port, name = env["POSTGRES_USER"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]
+    return f"postgresql://{user}@{host}:{port}/{name}"
+
+
+# libpq's message starts with where it tried to connect (the URL already says so).
+_CONNECT_PREFIX = re.compile(
+    r"^(connection failed: )?(connection to server at .*?, port \d+ failed: )?(FATAL: +)?"
+)
+
+
+def _connect_reason(exc: Exception) -> str:
+    """The server's reason on one line: 'connection refused',
+    'database "x" does not exist', 'password authentication failed for user "y"'..."""
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    reason = _CONNECT_PREFIX.sub("", lines[0]).strip() or lines[0]
+    if reason[:1].isupper() and not reason[1:2].isupper():
+        reason = reason[0].lower() + reason[1:]  # "Connection refused": part of our sentence
+    return reason
