@@ -103,6 +103,8 @@ INDEXES = (
     # A participant's own page (my activity): their ideas and comments, newest first.
     "CREATE INDEX IF NOT EXISTS rm_ideas_author ON rm_ideas (author_id, posted_at)",
     "CREATE INDEX IF NOT EXISTS rm_comments_author ON rm_comments (author_id, posted_at)",
+    # A thread's "flagged since reviewed": the idea's last review, not every jam's actions.
+    "CREATE INDEX IF NOT EXISTS rm_moderation_target ON rm_moderation (target_id, position)",
     "CREATE INDEX IF NOT EXISTS rm_votes_participant ON rm_votes (participant_id)",
     "CREATE INDEX IF NOT EXISTS rm_participants_jam ON rm_participants (jam_id, last_active_at)",
     "CREATE INDEX IF NOT EXISTS rm_updates_jam ON rm_updates (jam_id, position)",

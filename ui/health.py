@@ -64,7 +64,8 @@ PROBE_METHODS = [HttpMethod.GET, HttpMethod.HEAD]
 
 
 def _operation_ids(get_id: str) -> OperationIDCreator:
-    """GET keeps the OpenAPI operation id it had before HEAD was added; HEAD gets its own."""
+    """GET's OpenAPI operation id stays what generated clients call it; HEAD gets its own
+    (litestar would otherwise name one operation for both methods)."""
     return lambda handler, method, path: get_id if method == HttpMethod.GET else f"{get_id}Head"
 
 

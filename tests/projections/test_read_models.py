@@ -213,6 +213,7 @@ def test_a_participants_own_page_reads_by_index_not_by_scanning_every_comment():
     queries.activity(cur, "p1")
     queries.commented_on(cur, "p1")
     queries.voted_on(cur, "p1")
+    queries.flag_open(cur, "i1", "p1")  # on every thread a participant reads
     db.set_trace_callback(None)
     # (Queries may come wrapped, to be read in one step: every statement is checked.)
     plans = [
@@ -224,6 +225,7 @@ def test_a_participants_own_page_reads_by_index_not_by_scanning_every_comment():
     assert "INDEX rm_comments_author (author_id=?)" in used
     assert "INDEX rm_ideas_author (author_id=?)" in used
     assert "INDEX rm_votes_participant (participant_id=?)" in used
+    assert "INDEX rm_moderation_target (target_id=?)" in used
 
 
 def test_a_participants_threads_votes_and_an_originals_duplicates_on_both_stores(busy_views):
