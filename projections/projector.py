@@ -356,14 +356,16 @@ class Projector:
     def _participant_blocked(
         self, cur: Cursor, page: _Page, n: Row, e: p.ParticipantBlocked
     ) -> None:
-        self._set_blocked(cur, n, e, 1, e.blocked_by)
+        self._set_blocked(cur, page, n, e, 1, e.blocked_by)
 
     def _participant_unblocked(
         self, cur: Cursor, page: _Page, n: Row, e: p.ParticipantUnblocked
     ) -> None:
-        self._set_blocked(cur, n, e, 0, e.unblocked_by)
+        self._set_blocked(cur, page, n, e, 0, e.unblocked_by)
 
-    def _set_blocked(self, cur: Cursor, n: Row, e: Any, blocked: int, actor: str) -> None:
+    def _set_blocked(
+        self, cur: Cursor, page: _Page, n: Row, e: Any, blocked: int, actor: str
+    ) -> None:
         pid = n[1]
         cur.execute(
             "UPDATE rm_participants SET blocked = ? WHERE participant_id = ?", (blocked, pid)
@@ -374,6 +376,8 @@ class Projector:
         if row and row[0]:
             action = "block" if blocked else "unblock"
             self._moderation(cur, n, row[0], "participant", pid, action, e.reason, actor, e)
+            # Their open pages learn it: forms stop, or work again (a jam-wide update).
+            page.notes.append((n[0], row[0], "blocked", pid, None))
 
     # Ideas
     def _idea_posted(self, cur: Cursor, page: _Page, n: Row, e: p.IdeaPosted) -> None:

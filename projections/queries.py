@@ -438,21 +438,33 @@ def feed_floor(cur: Cursor, retention: int = FEED_RETENTION) -> int:
     return max(0, position(cur) - retention)
 
 
+# Kinds of update about a whole jam that its threads show too (their schedule and alert,
+# and whether their reader may still write).
+JAM_WIDE = ("jam", "alert", "blocked")
+
+
 def updates_after(
     cur: Cursor,
     after: int,
     *,
     jam_id: str | None = None,
     idea_id: str | None = None,
+    jam_wide: str | None = None,
     limit: int = UPDATES_PAGE,
 ) -> list[LiveUpdate]:
-    """The live feed after a position, for a jam or a thread: what a reconnecting client missed."""
+    """The live feed after a position, for a jam or a thread (with `jam_wide`, its jam's
+    updates of the JAM_WIDE kinds too): what a reconnecting client missed."""
     column, value = ("idea_id", idea_id) if idea_id else ("jam_id", jam_id)
+    where, params = f"{column} = ?", [value]
+    if jam_wide is not None:
+        kinds = ", ".join("?" * len(JAM_WIDE))
+        where = f"({where} OR (jam_id = ? AND idea_id IS NULL AND kind IN ({kinds})))"
+        params += [jam_wide, *JAM_WIDE]
     return [
         LiveUpdate(*r)
         for r in cur.execute(
             f"SELECT position, jam_id, kind, item_id, idea_id FROM rm_updates "
-            f"WHERE {column} = ? AND position > ? ORDER BY position, item_id LIMIT ?",
-            (value, after, limit),
+            f"WHERE {where} AND position > ? ORDER BY position, item_id LIMIT ?",
+            (*params, after, limit),
         ).fetchall()
     ]

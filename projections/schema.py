@@ -7,7 +7,8 @@ from projections.db import Cursor
 # Bumped whenever a table changes: read models of another version are dropped and
 # rebuilt from the log when a projection starts.
 # 4: rm_ideas.changed_position; rm_votes.value NULL once withdrawn; rm_flags by position
-SCHEMA_VERSION = 4
+# 5: rm_updates notes blocks and unblocks (kind "blocked"), which the threads' streams carry
+SCHEMA_VERSION = 5
 
 TABLES: dict[str, str] = {
     "rm_tracking": "name TEXT PRIMARY KEY, position BIGINT NOT NULL",

@@ -202,7 +202,7 @@ def _tags(rows: Iterable[tuple[str, str, str | None]]) -> set[str]:
         if idea_id and kind in REORDERED_BY:
             tags.add(shows(idea_id))
             tags.update(sorted_by(jam_id, sort) for sort in REORDERED_BY[kind])
-        elif kind != "participant":  # someone joining changes no idea
+        elif kind not in ("participant", "blocked"):  # joining or a block changes no idea
             tags.add(jam_lists(jam_id))
         if kind == "renamed":
             tags.add(names_in(jam_id))

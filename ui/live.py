@@ -81,6 +81,11 @@ def idea_channel(idea_id: str) -> str:
     return f"idea:{idea_id}"
 
 
+def jam_wide_channel(jam_id: str) -> str:
+    """What every page of a jam shows, threads included: its schedule, alert, blocks."""
+    return f"jam-wide:{jam_id}"
+
+
 # Sent to every subscribed channel when the subscription to Redis was broken and is
 # whole again: messages published meanwhile are lost, so streams catch up from the feed.
 RESYNC = b'"resync"'
@@ -242,6 +247,8 @@ def encode_updates(updates: list[Update]) -> list[tuple[bytes, str]]:
         by_channel.setdefault(jam_channel(u.jam_id), []).append(live)
         if u.idea_id:
             by_channel.setdefault(idea_channel(u.idea_id), []).append(live)
+        elif u.kind in queries.JAM_WIDE:
+            by_channel.setdefault(jam_wide_channel(u.jam_id), []).append(live)
     return [(_encoder.encode(items), name) for name, items in by_channel.items()]
 
 
@@ -391,7 +398,7 @@ def _inbox(subscriber: Subscriber) -> tuple[asyncio.Queue[bytes | None], asyncio
 
 async def _stream(
     plugin: ChannelsPlugin,
-    channel: str,
+    channels: list[str],
     missed: Callable[[int], list[LiveUpdate]],
     after: int,
     services: Services,
@@ -401,13 +408,13 @@ async def _stream(
     with SSE_CLIENTS.track_inprogress():
         if stale:  # what the client shows is not of this log: it reloads it
             yield ServerSentEventMessage(data=f'{{"position":{after}}}', event="reset", id=after)
-        async for message in _follow(plugin, channel, missed, after, services):
+        async for message in _follow(plugin, channels, missed, after, services):
             yield message
 
 
 async def _follow(
     plugin: ChannelsPlugin,
-    channel: str,
+    channels: list[str],
     missed: Callable[[int], list[LiveUpdate]],
     after: int,
     services: Services,
@@ -433,10 +440,11 @@ async def _follow(
             if len(page) < queries.UPDATES_PAGE:
                 break
 
-    async with plugin.start_subscription([channel]) as subscriber:
+    async with plugin.start_subscription(channels) as subscriber:
         # Subscribed first, then caught up from the read model: nothing falls in between.
+        # (The channels are subscribed in one command: the first one's probe answers for all.)
         inbox, pumping = _inbox(subscriber)
-        early = await _live(plugin, channel, inbox)
+        early = await _live(plugin, channels[0], inbox)
         async for message in catch_up():
             yield message
         for raw in early:  # what came through the subscription before its probe
@@ -519,11 +527,11 @@ async def _respond(
     state: State,
     request: Request[Any, Any, Any],
     after: int | None,
-    channel: str,
     **feed: str,
 ) -> ServerSentEvent:
-    """An SSE response for one channel, catching up from the feed rows matching `feed`;
-    404 for a jam or idea the read models do not hold (once they include `after`)."""
+    """An SSE response for a jam (its channel) or a thread (its idea's channel and its
+    jam's jam-wide one), catching up from the feed rows matching `feed`; 404 for a jam or
+    idea the read models do not hold (once they include `after`)."""
     services: Services = state.services
     views = services.views
     resumed = "last-event-id" in request.headers
@@ -544,6 +552,11 @@ async def _respond(
         what = "jam" if "jam_id" in feed else "idea"
         raise NotFoundException(f"no {what} with id {next(iter(feed.values()))}")
     await require_member(services, request, jam_id)  # a jam's updates are for its members
+    if "jam_id" in feed:
+        follow = [jam_channel(jam_id)]
+    else:  # a thread shows its jam's schedule and alert too, and whether its reader may write
+        follow = [idea_channel(feed["idea_id"]), jam_wide_channel(jam_id)]
+        feed = {**feed, "jam_wide": jam_id}
 
     def missed(position: int) -> list[LiveUpdate]:
         with views.reading() as cur:
@@ -558,7 +571,7 @@ async def _respond(
         # told to reload what it shows.
         sent, stale = end, True
 
-    return ServerSentEvent(_stream(channels, channel, missed, sent, services, stale=stale))
+    return ServerSentEvent(_stream(channels, follow, missed, sent, services, stale=stale))
 
 
 @get(
@@ -573,8 +586,7 @@ async def jam_stream(
     request: Request[Any, Any, Any],
     after: Annotated[int | None, QueryParameter(ge=0, le=MAX_POSITION)] = None,
 ) -> ServerSentEvent:
-    channel = jam_channel(str(jam_id))
-    return await _respond(channels, state, request, after, channel, jam_id=str(jam_id))
+    return await _respond(channels, state, request, after, jam_id=str(jam_id))
 
 
 @get(
@@ -589,5 +601,4 @@ async def idea_stream(
     request: Request[Any, Any, Any],
     after: Annotated[int | None, QueryParameter(ge=0, le=MAX_POSITION)] = None,
 ) -> ServerSentEvent:
-    channel = idea_channel(str(idea_id))
-    return await _respond(channels, state, request, after, channel, idea_id=str(idea_id))
+    return await _respond(channels, state, request, after, idea_id=str(idea_id))

@@ -7,7 +7,7 @@ import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -280,6 +280,28 @@ def test_the_idea_form_stops_when_the_jam_ends_and_works_again_once_it_is_extend
         assert page.get_by_label("Your idea").evaluate("el => el.readOnly") is False
         browser.contexts[-1].close()
     app.close()
+
+
+def test_an_open_thread_hears_of_its_jam_closing_an_alert_and_its_reader_blocked(browser, site):
+    base, app, scene = site
+    bea_code = _invite(app, scene)
+    idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
+    page = _sign_in(browser, base, bea_code, "Bea")
+    bea = page.evaluate("fetch('/api/me/activity').then(r => r.json())")["participant_id"]
+    page.goto(f"{base}/ideas/{idea}")
+    page.get_by_label("Add a comment").fill("Half a thought")
+    app.handle(c.SendAlert(actor=scene.organizer, jam_id=scene.jam_id, message="Break at noon"))
+    page.get_by_text("Break at noon").wait_for(timeout=10_000)
+    app.handle(c.BlockParticipant(actor=scene.organizer, participant_id=UUID(bea), reason="x"))
+    page.get_by_text("An organizer has blocked you").wait_for(timeout=10_000)
+    assert page.get_by_label("Add a comment").evaluate("el => el.readOnly") is True
+    app.handle(c.UnblockParticipant(actor=scene.organizer, participant_id=UUID(bea), reason=""))
+    page.get_by_text("An organizer has blocked you").wait_for(state="detached", timeout=10_000)
+    assert page.get_by_label("Add a comment").evaluate("el => el.readOnly") is False
+    app.handle(c.CloseJam(actor=scene.organizer, jam_id=scene.jam_id, reason="done"))
+    page.get_by_text("Votes and comments are taken while it is open").wait_for(timeout=10_000)
+    assert page.get_by_label("Add a comment").input_value() == "Half a thought"
+    assert page.get_by_role("button", name="Comment").is_disabled()
 
 
 def test_a_comment_refused_because_the_jam_closed_is_given_back_to_copy(browser, site):

@@ -51,6 +51,8 @@ def test_a_thread_stream_delivers_updates_and_resumes_from_last_event_id(tmp_pat
     with web_worker(tmp_path, {}) as base:
         token = member_token(tmp_path / "var", ada)
         stream = SSEClient(f"{base}/api/ideas/{idea.id}/stream", last_event_id=0, token=token)
+        jam_wide = stream.next()  # its jam's own updates come too: the jam created
+        assert (jam_wide.kind, jam_wide.data["item_id"]) == ("jam", str(scene.jam_id))
         first = stream.next()  # the idea itself, caught up from the read model
         assert (first.id, first.kind, first.data["item_id"]) == (
             idea.position,
@@ -190,9 +192,53 @@ def test_an_update_reaches_clients_of_every_web_worker_through_redis(tmp_path):
                     str(done.id),
                 )
                 stream.close()
+            # A thread hears its jam's jam-wide changes from any worker: here, the other one.
+            thread = SSEClient(
+                f"{two}/api/ideas/{done.id}/stream", last_event_id=app.position(), token=token
+            )
+            alert = app.handle(
+                c.SendAlert(actor=scene.organizer, jam_id=scene.jam_id, message="Hi")
+            )
+            event = thread.next()
+            assert (event.id, event.kind) == (alert.position, "alert")
+            thread.close()
     finally:
         app.close()
         drop_schema(url, schema)
+
+
+def test_a_thread_hears_what_its_whole_jam_hears_its_schedule_alert_and_blocks(tmp_path):
+    # Its page shows the jam's alert and whether the jam is open and its reader may write.
+    app = JamApplication(Settings(data_dir=tmp_path / "var"))
+    scene = open_jam(app, Now())
+    ada, bea = scene.join(), scene.join(name="Bea")
+    idea = _idea(app, scene, ada)
+    other = _idea(app, scene, ada, title="Other")
+    with web_worker(tmp_path, {}) as base:
+        token = member_token(tmp_path / "var", bea)
+        stream = SSEClient(
+            f"{base}/api/ideas/{idea.id}/stream", last_event_id=app.position(), token=token
+        )
+        app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=other.id, body="Not ours"))
+        said = [
+            app.handle(c.SendAlert(actor=scene.organizer, jam_id=scene.jam_id, message="Hi")),
+            app.handle(c.BlockParticipant(actor=scene.organizer, participant_id=bea, reason="x")),
+            app.handle(c.CloseJam(actor=scene.organizer, jam_id=scene.jam_id, reason="done")),
+        ]
+        heard = [stream.next() for _ in said]
+        assert [(e.id, e.kind) for e in heard] == [
+            (said[0].position, "alert"),
+            (said[1].position, "blocked"),
+            (said[2].position, "jam"),
+        ]  # and not the other thread's comment
+        stream.close()
+        # A client reconnecting catches up on them from the feed as well.
+        again = SSEClient(
+            f"{base}/api/ideas/{idea.id}/stream", last_event_id=said[0].position - 1, token=token
+        )
+        assert [again.next().kind for _ in said] == ["alert", "blocked", "jam"]
+        again.close()
+    app.close()
 
 
 def test_several_workers_in_one_server_share_live_updates_through_redis(tmp_path):
