@@ -191,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no {', '.join(missing)} under {args.data}")
     args.seeds = [int(s) for s in args.seeds.split(",")]
     args.sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"vectors: {'word embeddings + TF-IDF-SVD' if embeddings_available() else 'TF-IDF-SVD'}")
+    full = "word embeddings + TF-IDF-SVD + co-occurrence PPMI-SVD"
+    print(f"vectors: {full if embeddings_available() else 'TF-IDF-SVD'}")
     # One thread for every method alike: on a shared 2-core machine, OpenMP threads
     # spinning for a busy core make k-means many times slower.
     with threadpool_limits(1):

@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     vocabulary = len({w for t in texts for w in t.lower().split()})
     words = np.mean([len(t.split()) for t in texts])
     print(f"{args.ideas:,} ideas, {vocabulary:,} distinct words, mean {words:.1f} words")
-    print(f"vectors: {'word embeddings + TF-IDF-SVD' if embeddings_available() else 'TF-IDF-SVD'}")
+    full = "word embeddings + TF-IDF-SVD + co-occurrence PPMI-SVD"
+    print(f"vectors: {full if embeddings_available() else 'TF-IDF-SVD'}")
     TextVectorizer().fit(texts[:200])  # load the embedding model once, outside the timings
     before = peak_mib()
     for run in range(args.repeat):

@@ -5,6 +5,9 @@ optional `wordllama` package (the `embeddings` extra: static token embeddings wh
 weights ship inside the wheel) a row is the sum of the text's token embeddings,
 concatenated with a weighted TF-IDF + SVD block; the two views err differently, and
 together they cluster better than either alone (docs/benchmarks.md, "Topic clusters").
+From 1,000 texts up a third block adds what the corpus itself says about its words:
+each word's vector from an SVD of the positive pointwise mutual information of words
+appearing in the same text (Levy and Goldberg 2014), summed per text by TF-IDF weight.
 Without the package, or with method="tfidf", a row is the TF-IDF + SVD block alone.
 Nothing is ever downloaded: the model loads from the package's own folder.
 
@@ -39,6 +42,8 @@ _WORDS = re.compile(r"\w\w+|\n")  # scikit-learn's default token pattern, plus a
 _SMALL_CORPUS = 1000  # below this, a word seen once still carries a topic (a jam's first hour)
 _SVD_SAMPLE = 10_000  # the TF-IDF directions are learned from at most this many texts
 _ENCODE_CHUNK = 2_000  # words per tokenizer call when embedding a vocabulary
+_CONTEXT_SMOOTHING = 0.75  # PPMI's context-distribution smoothing (Levy et al. 2015)
+_COOCCURRENCE_SAMPLE = 20_000  # words seen together are counted in at most this many texts
 
 
 def embeddings_available() -> bool:
@@ -111,11 +116,16 @@ class TextVectorizer:
     weighs every word alike. remove_common: also subtract the embeddings' first
     principal direction, which mostly says "this is English text" and hides topics.
     Both only when fitting on 1,000 texts or more.
+    cooccurrence_weight: scale of the corpus's own word vectors (a PPMI + SVD of words
+    seen in the same text, `n_cooccurrence` directions, counted in at most 20,000 texts),
+    summed per text by TF-IDF weight; 0 or None leaves it out. With the embeddings only,
+    and from 1,000 texts up.
     n_threads: threads for the linear algebra while fitting (None: the libraries'
     default); one by default, as in `TopicClusterer`: on a busy small machine, BLAS
     threads waiting for a core cost more than they gain.
     After `fit`: `method_`, `vocabulary_` (word -> column), `idf_` (zero for stop words and
-    words too rare to count), `components_` (the SVD directions), `n_features_out_`.
+    words too rare to count), `components_` (the SVD directions), `cooccurrence_` (each
+    word's corpus vector, or None), `n_features_out_`.
     """
 
     def __init__(
@@ -125,6 +135,8 @@ class TextVectorizer:
         tfidf_weight: float = 0.7,
         sif: float | None = 1e-3,
         remove_common: bool = True,
+        cooccurrence_weight: float | None = 0.7,
+        n_cooccurrence: int = 50,
         n_threads: int | None = 1,
         random_state: int | None = 0,
     ) -> None:
@@ -133,6 +145,8 @@ class TextVectorizer:
         self.tfidf_weight = tfidf_weight
         self.sif = sif
         self.remove_common = remove_common
+        self.cooccurrence_weight = cooccurrence_weight
+        self.n_cooccurrence = n_cooccurrence
         self.n_threads = n_threads
         self.random_state = random_state
 
@@ -167,6 +181,7 @@ class TextVectorizer:
         tfidf = self._tfidf(counts)
         self._fit_svd(tfidf)
         self.common_ = None
+        self.cooccurrence_ = None
         if use_embeddings:
             self.word_vectors_ = embed_words(list(self.vocabulary_))
             # From fewer texts word frequencies are too noisy to weigh words by.
@@ -176,8 +191,12 @@ class TextVectorizer:
                 self.word_vectors_ *= (self.sif / (self.sif + share)).astype(np.float32)[:, None]
             if self.remove_common and frequent_enough:
                 self.common_ = self._common_direction(counts)
-        self.n_features_out_ = self.components_.shape[0] + (
-            self.word_vectors_.shape[1] if use_embeddings else 0
+            if self.cooccurrence_weight and frequent_enough:
+                self.cooccurrence_ = self._fit_cooccurrence(counts)
+        self.n_features_out_ = (
+            self.components_.shape[0]
+            + (self.word_vectors_.shape[1] if use_embeddings else 0)
+            + (0 if self.cooccurrence_ is None else self.cooccurrence_.shape[1])
         )
         return self._assemble(counts, tfidf, extra=None)
 
@@ -205,6 +224,40 @@ class TextVectorizer:
         embedded = normalize_rows(np.asarray(counts @ self.word_vectors_, dtype=np.float32))
         _, axes = np.linalg.eigh(embedded.T @ embedded)  # the top right-singular vector
         return axes[:, -1].astype(np.float32)
+
+    def _fit_cooccurrence(self, counts: sp.csr_matrix) -> np.ndarray | None:
+        """Each word's vector from the PPMI of words in the same text, factored by SVD.
+
+        Only words with a weight (`idf_` above zero) take part; the others get zero rows.
+        """
+        rng = np.random.default_rng(self.random_state)
+        if counts.shape[0] > _COOCCURRENCE_SAMPLE:
+            chosen = rng.choice(counts.shape[0], _COOCCURRENCE_SAMPLE, replace=False)
+            counts = counts[np.sort(chosen)]
+        used = np.flatnonzero(self.idf_)
+        present = counts[:, used]
+        present.data[:] = 1
+        together = (present.T @ present).tocoo()
+        off_diagonal = together.row != together.col
+        row, col = together.row[off_diagonal], together.col[off_diagonal]
+        pairs = together.data[off_diagonal].astype(np.float64)
+        totals = np.bincount(row, weights=pairs, minlength=len(used))
+        context = totals**_CONTEXT_SMOOTHING
+        with np.errstate(divide="ignore"):
+            pmi = np.log(pairs * context.sum() / (totals[row] * context[col]))
+        positive = pmi > 0
+        ppmi = sp.csr_matrix(
+            (pmi[positive], (row[positive], col[positive])), shape=(len(used), len(used))
+        )
+        n_components = min(self.n_cooccurrence, len(used) - 1)
+        if n_components < 2 or ppmi.nnz == 0:
+            return None
+        u, s, _ = randomized_svd(
+            ppmi, n_components, n_iter=4, random_state=int(rng.integers(2**31 - 1))
+        )
+        vectors = np.zeros((counts.shape[1], n_components), dtype=np.float32)
+        vectors[used] = u * np.sqrt(s)
+        return vectors
 
     def _fit_idf(self, counts: sp.csr_matrix) -> None:
         n = counts.shape[0]
@@ -249,7 +302,11 @@ class TextVectorizer:
         if self.common_ is not None:
             embedded -= np.outer(embedded @ self.common_, self.common_)
             embedded = normalize_rows(embedded)
-        return normalize_rows(np.hstack((embedded, self.tfidf_weight * block), dtype=np.float32))
+        blocks = [embedded, self.tfidf_weight * block]
+        if self.cooccurrence_ is not None:
+            corpus = normalize_rows(np.asarray(tfidf @ self.cooccurrence_, dtype=np.float32))
+            blocks.append(self.cooccurrence_weight * corpus)
+        return normalize_rows(np.hstack(blocks, dtype=np.float32))
 
 
 def _count_matrix(rows: np.ndarray, columns: np.ndarray, n: int, width: int) -> sp.csr_matrix:

@@ -98,6 +98,19 @@ def test_word_frequencies_weigh_words_only_in_a_big_enough_corpus() -> None:
     assert TextVectorizer(remove_common=False).fit(big).common_ is None
 
 
+@needs_embeddings
+def test_the_corpus_word_vectors_join_only_in_a_big_enough_corpus() -> None:
+    small, _ = ideas(per_topic=15)
+    big, _ = ideas(per_topic=250)
+    assert TextVectorizer().fit(small).cooccurrence_ is None
+    fitted = TextVectorizer().fit(big)
+    assert fitted.cooccurrence_ is not None
+    assert fitted.cooccurrence_.shape[0] == len(fitted.vocabulary_)
+    assert not fitted.cooccurrence_[fitted.idf_ == 0].any()  # stop words have no vector
+    assert fitted.transform(big[:3]).shape == (3, fitted.n_features_out_)
+    assert TextVectorizer(cooccurrence_weight=None).fit(big).cooccurrence_ is None
+
+
 @pytest.mark.parametrize("embeddings", [pytest.param(True, marks=needs_embeddings), False])
 def test_a_ranking_records_which_vectors_fed_its_topics(
     embeddings: bool, monkeypatch: pytest.MonkeyPatch
