@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, Literal, NamedTuple
 from uuid import UUID
 
@@ -20,7 +20,7 @@ import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import NotFoundException
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
@@ -35,7 +35,7 @@ from ui.asof import refresh_as_of
 from ui.bootstrap import Services
 from ui.errors import NotCaughtUp
 from ui.page_errors import PAGE_EXCEPTION_HANDLERS
-from ui.reads import After, AsOf, caught_up, in_utc, require_role
+from ui.reads import After, AsOf, caught_up, in_utc, page_time, require_role
 from ui.spreadsheets import csv_download, safe_cell
 
 RANKING_POLL_S = 0.05
@@ -334,20 +334,6 @@ async def _read(
     return await sync_to_thread(shortlist_as_of, services, str(jam_id), in_utc(as_of), clean)
 
 
-def _page_time(text: str | None) -> datetime | None:
-    """The page's "as of": any ISO 8601 time, and one typed without a zone means UTC, as
-    the page's own form does (the API asks for a zone)."""
-    if not text:
-        return None
-    try:
-        at = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValidationException(
-            f"as_of {text[:40]!r} is not a time: give it as 2030-05-02T12:00 (UTC)"
-        ) from None
-    return in_utc(at if at.tzinfo else at.replace(tzinfo=UTC))
-
-
 class LeadershipController(Controller):
     tags: ClassVar[list[str]] = ["leadership"]
 
@@ -367,7 +353,7 @@ class LeadershipController(Controller):
     ) -> Template:
         services: Services = state.services
         me = await require_role(services, request, jam_id, {Role.LEADER, Role.ORGANIZER})
-        at = _page_time(as_of)
+        at = page_time(as_of)
         later = at is not None and at > services.jam.now()
         at = None if later else at  # a time to come: the shortlist now, said to be now
 

@@ -52,6 +52,7 @@ from ui.reads import (
     activity_of,
     caught_up,
     in_utc,
+    page_time,
     require_role,
 )
 from ui.topics import TopicChange, change_topic, read_duplicates, read_topics, topic_map
@@ -696,16 +697,13 @@ class PagesController(Controller):
         request: Request[Any, Any, Any],
         jam_id: FromPath[UUID],
         after: FromQuery[int | None] = None,
-        topics_at: FromQuery[datetime | None] = None,
+        topics_at: FromQuery[str | None] = None,  # empty: now (the timeline's "live")
     ) -> Template:
         services: Services = state.services
         await caught_up(services, after, or_503=False)
         me = await require_role(services, request, jam_id, {Role.ORGANIZER})
         now = services.jam.now().astimezone(UTC)
-        if topics_at is not None and topics_at.tzinfo is None:
-            topics_at = topics_at.replace(tzinfo=UTC)
-        if topics_at is not None:
-            topics_at = in_utc(topics_at, "topics_at")
+        topics_at = page_time(topics_at, "topics_at")
 
         def read() -> tuple[Any, JamCentral, Any, int]:
             with services.views.reading() as cur:

@@ -301,6 +301,20 @@ def in_utc(at: datetime, name: str = "as_of") -> datetime:
         raise ValidationException(f"{name} is out of range") from None
 
 
+def page_time(text: str | None, name: str = "as_of") -> datetime | None:
+    """A time a page's form sent: empty means none (now), any ISO 8601 time, and one typed
+    without a zone means UTC, as the pages say (the API asks for a zone)."""
+    if not text or not text.strip():
+        return None
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationException(
+            f"{text[:40]!r} is not a time: give {name} as 2030-05-02T12:00 (UTC)"
+        ) from None
+    return in_utc(at if at.tzinfo else at.replace(tzinfo=UTC), name)
+
+
 async def looks_back(services: Services, position: int | None, at: datetime | None) -> bool:
     """Whether a read is of the past (`as_of_position` or `as_of`); 422 for both at once (each
     names a past of its own), or for a position the log has not reached, as for `after`."""
