@@ -137,9 +137,12 @@ class Participant(Aggregate):
 
     def require_active(self, jam_id: UUID) -> None:
         if self.blocked:
-            raise ParticipantBlocked("this participant is blocked and cannot write")
+            # Said to the one acting, who is the one refused.
+            raise ParticipantBlocked(
+                "an organizer has blocked you from writing in this jam; you can still read"
+            )
         if not self.belongs_to(jam_id):
-            raise OtherJam("this participant belongs to another jam")
+            raise OtherJam("you were invited to another jam, not this one")
 
     def acts_as(self, role: Role, jam_id: UUID | None) -> bool:
         """Holds `role` for this jam and is not blocked."""

@@ -36,7 +36,7 @@ from ui.bootstrap import Services
 from ui.errors import NotCaughtUp
 from ui.page_errors import PAGE_EXCEPTION_HANDLERS
 from ui.reads import After, AsOf, caught_up, in_utc, page_time, require_role
-from ui.spreadsheets import csv_download, safe_cell
+from ui.spreadsheets import csv_download, file_name, safe_cell
 
 RANKING_POLL_S = 0.05
 
@@ -375,6 +375,7 @@ class LeadershipController(Controller):
                 "leader": me.role is Role.LEADER,
                 "as_of": at.isoformat() if at else "",
                 "later": later,
+                "clean_asked": "true" if clean else "false",
             },
         )
 
@@ -398,5 +399,7 @@ class LeadershipController(Controller):
         await require_role(services, request, jam_id, {Role.LEADER, Role.ORGANIZER})
         shortlist = await _read(services, jam_id, clean, as_of, after)
         if format == "csv":
-            return csv_download(shortlist_csv(shortlist), f"shortlist-{jam_id}.csv")
+            every = () if clean else ("every-vote",)
+            name = file_name("shortlist", jam_id, as_of and in_utc(as_of), *every)
+            return csv_download(shortlist_csv(shortlist), name)
         return Response(shortlist)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Response
@@ -23,3 +24,12 @@ def csv_download(text: str, filename: str) -> Response[Any]:
         media_type="text/csv",  # litestar adds "; charset=utf-8"
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def file_name(kind: str, jam_id: object, as_of: datetime | None, *extra: str) -> str:
+    """A download's name that tells its versions apart once saved: the jam, a past time it
+    shows (UTC, to the minute), and what else sets it apart (`extra`)."""
+    parts = [kind, str(jam_id)]
+    if as_of is not None:
+        parts.append(f"as-of-{as_of.astimezone(UTC):%Y-%m-%dT%H%MZ}")
+    return "-".join([*parts, *extra]) + ".csv"

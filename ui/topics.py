@@ -29,7 +29,7 @@ from ui.asof import refresh_as_of
 from ui.bootstrap import Services
 from ui.reads import AsOf, in_utc, require_member, require_role, require_role_of
 from ui.schemas import Written, acting, handle, written
-from ui.spreadsheets import csv_download, safe_cell
+from ui.spreadsheets import csv_download, file_name, safe_cell
 
 SIMILAR_TEXT_MAX = 2_000
 
@@ -335,7 +335,7 @@ class TopicController(Controller):
         if found is None:
             raise NotFoundException("no topic clusters for this jam yet")
         if format == "csv":
-            return csv_download(topics_csv(found), f"topics-{jam_id}.csv")
+            return csv_download(topics_csv(found), file_name("topics", jam_id, at))
         return Response(found)
 
     @post(

@@ -360,7 +360,12 @@ def test_organizers_block_and_unblock_a_participant(world):
     assert client.post(url, json=block, headers=enter()).status_code == 403
     blocked = client.post(url, json=block, headers=organizer)
     assert blocked.status_code == 200, blocked.text
-    assert _idea(client, scene, ada).status_code == 403  # reads stay, writes stop
+    refused = _idea(client, scene, ada)
+    assert refused.status_code == 403  # reads stay, writes stop
+    # Said to the one refused, who is the one acting.
+    assert refused.json()["detail"] == (
+        "an organizer has blocked you from writing in this jam; you can still read"
+    )
     for read in ("ideas", "similar?text=water"):
         assert client.get(f"/api/jams/{scene.jam_id}/{read}", headers=ada).status_code == 200
     assert client.post(url, json=block, headers=organizer).status_code == 409  # already

@@ -151,6 +151,7 @@ def test_jam_central_stays_readable_with_many_duplicates_and_a_wide_topic_table(
     assert folded.count("Mark as duplicate") == 2
     css = client.get("/static/openjam.css").text
     assert "th { white-space: nowrap; }" in css  # "Ideas", not "Id/ea/s"
+    assert 'input[type="checkbox"], input[type="radio"] { width: auto; }' in css  # by its label
     assert ".scroll { overflow-x: auto;" in css
 
 
@@ -391,7 +392,10 @@ def test_the_shortlist_page_is_for_leaders_and_organizers(site):
     assert "by score alone, number 1 with every vote and 1 without suspect votes" in earlier
     before = client.get(page, params={"as_of": "2001-01-01T00:00:00+00:00"}).text
     assert "Nothing was ranked as of 2001-01-01 00:00 UTC" in before
-    assert f'<a href="/jams/{scene.jam_id}/leadership">The shortlist now</a>' in before
+    assert f'<a href="/jams/{scene.jam_id}/leadership?clean=true">The shortlist now</a>' in before
+    assert f'action="/jams/{scene.jam_id}/leadership/as-of"' in before  # or another time
+    assert "· from the" in earlier
+    assert '<p class="muted">The future of work · from the' in earlier  # forums by title
     # A time still to come is not a view of it: the shortlist now, said to be now.
     future = client.get(f"{page}/as-of", params={"as_of": "2099-01-01T00:00"})
     assert "as_of" not in future.url.query.decode()
@@ -425,9 +429,20 @@ def test_a_view_of_the_past_says_which_ideas_were_hidden_since(site, clock):
         "Insulting rant": True,
         "Rooftop gardens": False,
     }
-    exported = client.get(url, params={"as_of": at, "format": "csv"}).content.decode("utf-8-sig")
-    rows = {r["title"]: r["hidden"] for r in csv.DictReader(io.StringIO(exported))}
+    download = client.get(url, params={"as_of": at, "format": "csv"})
+    rows = {
+        r["title"]: r["hidden"]
+        for r in csv.DictReader(io.StringIO(download.content.decode("utf-8-sig")))
+    }
     assert rows == {"Insulting rant": "1", "Rooftop gardens": "0"}
+    # Saved, a view of the past is told apart from today's, and with every vote from without.
+    minute = datetime.fromisoformat(at).astimezone(UTC).strftime("%Y-%m-%dT%H%MZ")
+    named = f"shortlist-{scene.jam_id}-as-of-{minute}"
+    assert f'filename="{named}.csv"' in download.headers["content-disposition"]
+    every = client.get(url, params={"as_of": at, "format": "csv", "clean": "false"})
+    assert f'filename="{named}-every-vote.csv"' in every.headers["content-disposition"]
+    now = client.get(url, params={"format": "csv"}).headers["content-disposition"]
+    assert f'filename="shortlist-{scene.jam_id}.csv"' in now
 
 
 def test_a_page_address_with_a_wrong_value_says_which_and_how_in_plain_words(site):
@@ -571,6 +586,10 @@ def test_organizers_see_live_topics_and_rename_one_from_jam_central(site):
     assert f"topics?format=csv&amp;as_of={quote(shown_at)}" in earlier
     as_of = client.get(f"/api/jams/{scene.jam_id}/topics", params={"as_of": hours[0]}).json()
     assert as_of["clusters"]
+    saved = client.get(
+        f"/api/jams/{scene.jam_id}/topics", params={"as_of": hours[0], "format": "csv"}
+    ).headers["content-disposition"]
+    assert f"topics-{scene.jam_id}-as-of-" in saved
     assert as_of["position"] <= app.position()
     assert "Likely duplicates" in page
     assert f'action="/ideas/{copy}/duplicate"' in page
