@@ -224,6 +224,11 @@ def test_the_header_leads_to_the_same_places_on_every_page(site):
             header = client.get(page, params={"after": app.position()}).text.split("</header>")[0]
             for place in places:
                 assert f'href="/jams/{scene.jam_id}/{place}"' in header, (page, place)
+    # An organizer of every jam has none of their own: off a jam's pages, the list of jams.
+    _as(client, scene.organizer)
+    header = client.get("/me").text.split("</header>")[0]
+    assert '<a href="/">All jams</a>' in header
+    assert "All jams" not in client.get(f"/jams/{scene.jam_id}").text.split("</header>")[0]
 
 
 def test_my_activity_page_lists_my_ideas(site):
