@@ -376,8 +376,9 @@ class Projector:
         if row and row[0]:
             action = "block" if blocked else "unblock"
             self._moderation(cur, n, row[0], "participant", pid, action, e.reason, actor, e)
-            # Their open pages learn it: forms stop, or work again (a jam-wide update).
-            page.notes.append((n[0], row[0], "blocked", pid, None))
+            # Their open pages learn it: forms stop, or work again (a jam-wide update). The
+            # jam, not the participant, names it: whom organizers block is for organizers.
+            page.notes.append((n[0], row[0], "blocked", row[0], None))
 
     # Ideas
     def _idea_posted(self, cur: Cursor, page: _Page, n: Row, e: p.IdeaPosted) -> None:

@@ -439,8 +439,8 @@ def feed_floor(cur: Cursor, retention: int = FEED_RETENTION) -> int:
 
 
 # Kinds of update about a whole jam that its threads show too (their schedule and alert,
-# and whether their reader may still write).
-JAM_WIDE = ("jam", "alert", "blocked")
+# whether their reader may still write, and people's names).
+JAM_WIDE = ("jam", "alert", "blocked", "renamed")
 
 
 def updates_after(

@@ -44,6 +44,10 @@ _SVD_SAMPLE = 10_000  # the TF-IDF directions are learned from at most this many
 _ENCODE_CHUNK = 2_000  # words per tokenizer call when embedding a vocabulary
 _CONTEXT_SMOOTHING = 0.75  # PPMI's context-distribution smoothing (Levy et al. 2015)
 _COOCCURRENCE_SAMPLE = 20_000  # words seen together are counted in at most this many texts
+# ...and in at most this many (ordered) pairs of words: a text of n words makes n(n - 1), so
+# long texts would make the counting grow with the square of their length. The labelled
+# short-text sets fit whole (5.3 million at most); longer texts are sampled down to it.
+_PAIR_BUDGET = 6_000_000
 
 
 def embeddings_available() -> bool:
@@ -237,14 +241,22 @@ class TextVectorizer:
         used = np.flatnonzero(self.idf_)
         present = counts[:, used]
         present.data[:] = 1
+        present = within_pairs(present, _PAIR_BUDGET, rng)
         together = (present.T @ present).tocoo()
         off_diagonal = together.row != together.col
         row, col = together.row[off_diagonal], together.col[off_diagonal]
         pairs = together.data[off_diagonal].astype(np.float64)
+        del together
         totals = np.bincount(row, weights=pairs, minlength=len(used))
         context = totals**_CONTEXT_SMOOTHING
-        with np.errstate(divide="ignore"):
-            pmi = np.log(pairs * context.sum() / (totals[row] * context[col]))
+        # In place where it can be (these arrays are as long as the pairs counted), in the
+        # order of count * total / (row total * context): the same figures to the last bit.
+        expected = totals[row]
+        expected *= context[col]
+        pairs *= context.sum()
+        pairs /= expected
+        del expected
+        pmi = np.log(pairs, out=pairs)  # every count here is positive: no log of zero
         positive = pmi > 0
         ppmi = sp.csr_matrix(
             (pmi[positive], (row[positive], col[positive])), shape=(len(used), len(used))
@@ -307,6 +319,19 @@ class TextVectorizer:
             corpus = normalize_rows(np.asarray(tfidf @ self.cooccurrence_, dtype=np.float32))
             blocks.append(self.cooccurrence_weight * corpus)
         return normalize_rows(np.hstack(blocks, dtype=np.float32))
+
+
+def within_pairs(present: sp.csr_matrix, budget: int, rng: np.random.Generator) -> sp.csr_matrix:
+    """The rows (texts of distinct words) whose pairs of words, n(n - 1) for n words, come
+    to at most `budget`: all of them if they fit, else a random draw that fits."""
+    words = np.diff(present.indptr).astype(np.int64)
+    cost = words * (words - 1)
+    if cost.sum() <= budget:
+        return present
+    order = rng.permutation(present.shape[0])
+    order = order[cost[order] <= budget]  # a text too long to fit alone is left out
+    kept = order[np.cumsum(cost[order]) <= budget]
+    return present[np.sort(kept)]
 
 
 def _count_matrix(rows: np.ndarray, columns: np.ndarray, n: int, width: int) -> sp.csr_matrix:

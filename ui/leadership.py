@@ -400,6 +400,7 @@ class LeadershipController(Controller):
         shortlist = await _read(services, jam_id, clean, as_of, after)
         if format == "csv":
             every = () if clean else ("every-vote",)
-            name = file_name("shortlist", jam_id, as_of and in_utc(as_of), *every)
+            shows = shortlist.as_of or in_utc(as_of or services.jam.now())
+            name = file_name("shortlist", jam_id, shows, *every)
             return csv_download(shortlist_csv(shortlist), name)
         return Response(shortlist)

@@ -242,6 +242,7 @@ def encode_updates(updates: list[Update]) -> list[tuple[bytes, str]]:
     # One message per channel per projected page: fewer, larger messages keep
     # fan-out cheap when thousands of writes a second reach the same jam.
     by_channel: dict[str, list[LiveUpdate]] = {}
+    jam_wide: dict[str, list[LiveUpdate]] = {}
     for u in updates:
         live = LiveUpdate(u.position, u.jam_id, u.kind, u.item_id, u.idea_id)
         by_channel.setdefault(jam_channel(u.jam_id), []).append(live)
@@ -249,6 +250,14 @@ def encode_updates(updates: list[Update]) -> list[tuple[bytes, str]]:
             by_channel.setdefault(idea_channel(u.idea_id), []).append(live)
         elif u.kind in queries.JAM_WIDE:
             by_channel.setdefault(jam_wide_channel(u.jam_id), []).append(live)
+            jam_wide.setdefault(u.jam_id, []).append(live)
+    # A thread of this page hears its jam-wide updates in the same message as its own, in
+    # log order: sent apart, a stream that named the later of them as its position and
+    # then dropped would resume past the other. (The jam-wide channel still carries them to
+    # the threads this page did not touch; a stream sends each update once.)
+    for name, items in by_channel.items():
+        if name.startswith("idea:") and (wide := jam_wide.get(items[0].jam_id)):
+            items[:] = sorted([*items, *wide], key=lambda u: (u.position, u.item_id))
     return [(_encoder.encode(items), name) for name, items in by_channel.items()]
 
 
@@ -442,9 +451,8 @@ async def _follow(
 
     async with plugin.start_subscription(channels) as subscriber:
         # Subscribed first, then caught up from the read model: nothing falls in between.
-        # (The channels are subscribed in one command: the first one's probe answers for all.)
         inbox, pumping = _inbox(subscriber)
-        early = await _live(plugin, channels[0], inbox)
+        early = await _live(plugin, channels, inbox)
         async for message in catch_up():
             yield message
         for raw in early:  # what came through the subscription before its probe
@@ -491,9 +499,10 @@ async def _follow(
 
 
 async def _live(
-    plugin: ChannelsPlugin, channel: str, inbox: asyncio.Queue[bytes | None]
+    plugin: ChannelsPlugin, channels: list[str], inbox: asyncio.Queue[bytes | None]
 ) -> list[bytes | None]:
-    """Wait until the subscription to `channel` is live; the messages that came first.
+    """Wait until the subscription to each of `channels` is live; the messages that came
+    first.
 
     Redis answers a SUBSCRIBE only through the subscription itself, so litestar's
     `subscribe` returns before Redis has it: an update published in between reached
@@ -503,21 +512,27 @@ async def _live(
     """
     if not isinstance(plugin._backend, ReconnectingRedisBackend):
         return []
-    probe = _PROBE + secrets.token_hex(8).encode() + b'"'
+    token = secrets.token_hex(8)
+    # A probe of its own per channel: one that is live answers even while another is not.
+    waiting = {_PROBE + f'{token}-{n}"'.encode(): name for n, name in enumerate(channels)}
     loop = asyncio.get_running_loop()
     deadline, early = loop.time() + PROBE_WAIT_S, []
     while (left := deadline - loop.time()) > 0:
-        plugin.publish(probe, channel)  # again: one sent before Redis had the subscription is lost
+        for probe, name in waiting.items():  # again: one sent before Redis had it is lost
+            plugin.publish(probe, name)
         try:
             raw = await asyncio.wait_for(inbox.get(), min(left, PROBE_AGAIN_S))
         except TimeoutError:
             continue
-        while raw != probe:
-            early.append(raw)
-            if inbox.empty():
+        while True:
+            if raw in waiting:
+                del waiting[raw]
+            elif not (raw and raw.startswith(_PROBE)):  # a probe sent again: already heard
+                early.append(raw)
+            if not waiting or inbox.empty():
                 break
             raw = inbox.get_nowait()
-        if raw == probe:
+        if not waiting:
             return early
     return early  # Redis is slow or down: go on; a broken subscription resyncs anyway
 

@@ -26,10 +26,12 @@ def csv_download(text: str, filename: str) -> Response[Any]:
     )
 
 
-def file_name(kind: str, jam_id: object, as_of: datetime | None, *extra: str) -> str:
-    """A download's name that tells its versions apart once saved: the jam, a past time it
-    shows (UTC, to the minute), and what else sets it apart (`extra`)."""
+def file_name(kind: str, jam_id: object, shows: str | datetime, *extra: str) -> str:
+    """A download's name that tells its versions apart once saved: the jam, the time it
+    shows (UTC, to the second; now's as well as a past one's), and what else sets it
+    apart (`extra`)."""
+    at = datetime.fromisoformat(shows) if isinstance(shows, str) else shows
     parts = [kind, str(jam_id)]
-    if as_of is not None:
-        parts.append(f"as-of-{as_of.astimezone(UTC):%Y-%m-%dT%H%MZ}")
+    if at is not None:
+        parts.append(f"as-of-{at.astimezone(UTC):%Y-%m-%dT%H%M%SZ}")
     return "-".join([*parts, *extra]) + ".csv"

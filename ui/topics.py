@@ -335,7 +335,7 @@ class TopicController(Controller):
         if found is None:
             raise NotFoundException("no topic clusters for this jam yet")
         if format == "csv":
-            return csv_download(topics_csv(found), file_name("topics", jam_id, at))
+            return csv_download(topics_csv(found), file_name("topics", jam_id, found.as_of))
         return Response(found)
 
     @post(

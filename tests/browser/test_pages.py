@@ -295,6 +295,12 @@ def test_an_open_thread_hears_of_its_jam_closing_an_alert_and_its_reader_blocked
     app.handle(c.BlockParticipant(actor=scene.organizer, participant_id=UUID(bea), reason="x"))
     page.get_by_text("An organizer has blocked you").wait_for(timeout=10_000)
     assert page.get_by_label("Add a comment").evaluate("el => el.readOnly") is True
+    # Another update of the thread: the notice stays as it is, not said again.
+    page.evaluate("window.__notice = document.querySelector('p.notice[role=status]')")
+    cy = scene.join(name="Cy")
+    app.handle(c.CastVote(actor=cy, idea_id=idea, value=1))
+    page.locator("[data-up]").filter(has_text="1").wait_for(timeout=10_000)
+    assert page.evaluate("document.contains(window.__notice)") is True
     app.handle(c.UnblockParticipant(actor=scene.organizer, participant_id=UUID(bea), reason=""))
     page.get_by_text("An organizer has blocked you").wait_for(state="detached", timeout=10_000)
     assert page.get_by_label("Add a comment").evaluate("el => el.readOnly") is False
@@ -308,10 +314,11 @@ def test_a_comment_refused_because_the_jam_closed_is_given_back_to_copy(browser,
     base, app, scene = site
     idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
     page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    page.route("**/stream**", lambda route: route.abort())  # the page will not hear of it
     page.goto(f"{base}/ideas/{idea}")
     page.get_by_label("Add a comment").fill("A long, careful reply")
     app.handle(c.CloseJam(actor=scene.organizer, jam_id=scene.jam_id, reason="done"))
-    page.get_by_role("button", name="Comment").click()  # the page has not heard yet
+    page.get_by_role("button", name="Comment").click()
     page.get_by_role("alert").wait_for(timeout=10_000)
     assert "closed" in page.get_by_role("alert").inner_text()
     assert page.get_by_label("Add a comment").count() == 0  # no form on the page now

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import ranking.vectors
 from ranking.config import RankingConfig
 from ranking.engine import default_engine
-from ranking.vectors import TextVectorizer, embeddings_available
+from ranking.vectors import TextVectorizer, embeddings_available, within_pairs
 from tests.ranking.corpus import ideas
 from tests.ranking.snapshots import Jam
 
@@ -125,3 +126,24 @@ def test_a_ranking_records_which_vectors_fed_its_topics(
     refreshed = default_engine().run(jam.snapshot(), None)
     kind = "embeddings" if embeddings else "tfidf"
     assert refreshed.ranking.config_version == f"{RankingConfig().version}+{kind}"
+
+
+def test_words_are_counted_together_within_a_budget_of_pairs() -> None:
+    # A text of n words makes n(n - 1) pairs: long ideas would make counting grow with the
+    # square of their length, so texts are drawn until the pairs fill the budget.
+    rng = np.random.default_rng(0)
+    lengths = [3, 40, 5, 200, 2, 60]
+    present = sp.csr_matrix(
+        (
+            [1] * sum(lengths),
+            np.concatenate([np.arange(n) for n in lengths]),
+            np.concatenate([[0], np.cumsum(lengths)]),
+        ),
+        shape=(len(lengths), 300),
+    )
+    assert within_pairs(present, 10**9, rng) is present  # fits: every text
+    drawn = within_pairs(present, 5_000, rng)
+    words = np.diff(drawn.indptr)
+    assert 0 < drawn.shape[0] < len(lengths)
+    assert int((words * (words - 1)).sum()) <= 5_000
+    assert 200 not in words  # 39,800 pairs: never fits

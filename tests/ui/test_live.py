@@ -231,6 +231,8 @@ def test_a_thread_hears_what_its_whole_jam_hears_its_schedule_alert_and_blocks(t
             (said[1].position, "blocked"),
             (said[2].position, "jam"),
         ]  # and not the other thread's comment
+        # Whom organizers block is for organizers: the update names the jam, not Bea.
+        assert heard[1].data["item_id"] == str(scene.jam_id)
         stream.close()
         # A client reconnecting catches up on them from the feed as well.
         again = SSEClient(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from uuid import uuid4
 
 import msgspec
 import redis.asyncio
 
 from projections.models import LiveUpdate
+from projections.projector import Update
 from tests.services import require_redis
 from ui import live
 
@@ -27,7 +29,7 @@ def test_an_idle_stream_sends_keep_alives_and_then_the_updates_that_come(monkeyp
     async def main():
         plugin = live.channels_plugin(None)
         async with plugin:
-            stream = live._follow(plugin, "jam:jam", lambda after: [], 0, None)
+            stream = live._follow(plugin, ["jam:jam"], lambda after: [], 0, None)
             assert await _next(stream) is live.KEEP_ALIVE
             assert await _next(stream) is live.KEEP_ALIVE
             plugin.publish(_published(7, 8), ["jam:jam"])
@@ -46,7 +48,9 @@ def test_a_message_reaching_many_streams_is_decoded_once():
     async def main():
         plugin = live.channels_plugin(None)
         async with plugin:
-            streams = [live._follow(plugin, "jam:jam", lambda after: [], 0, None) for _ in range(3)]
+            streams = [
+                live._follow(plugin, ["jam:jam"], lambda after: [], 0, None) for _ in range(3)
+            ]
             # Each stream subscribes when first asked for a message.
             waiting = [asyncio.ensure_future(_next(s)) for s in streams]
             await asyncio.sleep(0.05)
@@ -80,7 +84,7 @@ def test_a_stream_reads_the_subscribers_own_queue_and_ends_with_the_subscription
     async def main():
         plugin = live.channels_plugin(None)
         async with plugin:
-            stream = live._follow(plugin, "jam:jam", lambda after: [], 0, None)
+            stream = live._follow(plugin, ["jam:jam"], lambda after: [], 0, None)
             waiting = asyncio.ensure_future(_next(stream))
             await asyncio.sleep(0.05)
             (subscriber,) = plugin._channels["jam:jam"]
@@ -97,7 +101,6 @@ def test_a_stream_reads_the_subscribers_own_queue_and_ends_with_the_subscription
 
 def test_updates_projected_before_the_channels_start_are_published_once_they_have(monkeypatch):
     """With Redis, another worker's clients may be waiting for them already."""
-    from projections.projector import Update
 
     monkeypatch.setattr(live.Publisher, "RETRY_S", 0.2)
 
@@ -115,7 +118,6 @@ def test_updates_projected_before_the_channels_start_are_published_once_they_hav
 
 
 def test_updates_are_given_up_when_the_channels_never_start(monkeypatch):
-    from projections.projector import Update
 
     monkeypatch.setattr(live.Publisher, "START_WAIT_S", 0.0)
     monkeypatch.setattr(live.Publisher, "RETRY_S", 0.01)
@@ -148,18 +150,20 @@ def test_a_stream_catches_up_only_once_its_redis_subscription_is_live(monkeypatc
 
     tasks: list[asyncio.Task] = []
     monkeypatch.setattr(live.ReconnectingRedisBackend, "subscribe", late)
-    channel = f"jam:{uuid4().hex}"
+    # A thread follows two channels (its idea's and its jam's jam-wide one): the second
+    # must be live too before the catch-up, not only the first.
+    channels = [f"idea:{uuid4().hex}", f"jam-wide:{uuid4().hex}"]
     feed: list[LiveUpdate] = []
 
     async def main():
         plugin = live.channels_plugin(redis_url)
         async with plugin:
-            stream = live._follow(plugin, channel, lambda after: list(feed), 0, None)
+            stream = live._follow(plugin, channels, lambda after: list(feed), 0, None)
             first = asyncio.ensure_future(_next(stream))
             await asyncio.sleep(0.1)  # subscribed, as litestar sees it; not yet in Redis
-            feed.append(LiveUpdate(5, "jam", "idea", "i5", "i5"))  # committed...
+            feed.append(LiveUpdate(5, "jam", "alert", "jam", None))  # committed...
             other = redis.asyncio.Redis.from_url(redis_url)
-            await other.publish(channel, _published(5))  # ...and published
+            await other.publish(channels[1], _published(5))  # ...and published
             await other.aclose()
             message = await first
             await stream.aclose()
@@ -167,3 +171,65 @@ def test_a_stream_catches_up_only_once_its_redis_subscription_is_live(monkeypatc
 
     message = asyncio.run(main())
     assert [u["position"] for u in msgspec.json.decode(message.data)] == [5]
+
+
+def test_a_stream_waits_for_every_channel_it_follows_not_only_one_already_live(monkeypatch):
+    # Another stream of this worker already holds the idea's channel, so litestar asks Redis
+    # only for the jam-wide one, which Redis learns of 0.3 s late. A probe of the idea's
+    # channel alone would come back at once, and an update on the other channel, committed
+    # after the catch-up read the feed, would be lost.
+    redis_url = require_redis()
+    subscribe = live.ReconnectingRedisBackend.subscribe
+    tasks: list[asyncio.Task] = []
+
+    async def late(self, channels):
+        channels = list(channels)
+
+        async def later():
+            await asyncio.sleep(0.3)
+            await subscribe(self, channels)
+
+        tasks.append(asyncio.get_running_loop().create_task(later()))
+
+    idea, jam_wide = f"idea:{uuid4().hex}", f"jam-wide:{uuid4().hex}"
+    feed: list[LiveUpdate] = []
+
+    async def main():
+        plugin = live.channels_plugin(redis_url)
+        async with plugin:
+            holder = live._follow(plugin, [idea], lambda after: [], 0, None)
+            held = asyncio.ensure_future(_next(holder))
+            await asyncio.sleep(0.6)  # the idea's channel is live in Redis
+            monkeypatch.setattr(live.ReconnectingRedisBackend, "subscribe", late)
+            stream = live._follow(plugin, [idea, jam_wide], lambda after: list(feed), 0, None)
+            first = asyncio.ensure_future(_next(stream))
+            await asyncio.sleep(0.1)  # the stream has read the feed if it did not wait
+            feed.append(LiveUpdate(5, "jam", "alert", "jam", None))
+            other = redis.asyncio.Redis.from_url(redis_url)
+            await other.publish(jam_wide, _published(5))
+            await other.aclose()
+            message = await first
+            held.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await held
+            await stream.aclose()
+            await holder.aclose()
+        return message
+
+    message = asyncio.run(main())
+    assert [u["position"] for u in msgspec.json.decode(message.data)] == [5]
+
+
+def test_a_pages_jam_wide_updates_reach_the_jam_its_threads_and_the_jam_wide_channel():
+    page = [
+        Update(10, "j", "comment", "c1", "x"),
+        Update(11, "j", "alert", "j", None),
+        Update(12, "j", "vote", "v1", "x"),
+        Update(13, "j", "participant", "p1", None),  # someone joining: no thread shows it
+    ]
+    sent = {name: msgspec.json.decode(data) for data, name in live.encode_updates(page)}
+    assert [u["position"] for u in sent["jam:j"]] == [10, 11, 12, 13]
+    assert [u["position"] for u in sent["jam-wide:j"]] == [11]
+    # With its own, in log order: sent apart, a stream that named 12 as its position and
+    # then dropped would resume past 11.
+    assert [u["position"] for u in sent["idea:x"]] == [10, 11, 12]

@@ -441,13 +441,14 @@ def test_a_view_of_the_past_says_which_ideas_were_hidden_since(site, clock):
     }
     assert rows == {"Insulting rant": "1", "Rooftop gardens": "0"}
     # Saved, a view of the past is told apart from today's, and with every vote from without.
-    minute = datetime.fromisoformat(at).astimezone(UTC).strftime("%Y-%m-%dT%H%MZ")
-    named = f"shortlist-{scene.jam_id}-as-of-{minute}"
+    shown = client.get(url, params={"as_of": at}).json()["as_of"]
+    second = datetime.fromisoformat(shown).astimezone(UTC).strftime("%Y-%m-%dT%H%M%SZ")
+    named = f"shortlist-{scene.jam_id}-as-of-{second}"
     assert f'filename="{named}.csv"' in download.headers["content-disposition"]
     every = client.get(url, params={"as_of": at, "format": "csv", "clean": "false"})
     assert f'filename="{named}-every-vote.csv"' in every.headers["content-disposition"]
     now = client.get(url, params={"format": "csv"}).headers["content-disposition"]
-    assert f'filename="shortlist-{scene.jam_id}.csv"' in now
+    assert f'filename="shortlist-{scene.jam_id}-as-of-' in now  # today's is named for its time
 
 
 def test_a_page_address_with_a_wrong_value_says_which_and_how_in_plain_words(site):

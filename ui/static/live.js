@@ -96,13 +96,15 @@
   // Undone when a later copy no longer says so (the jam extended, the reader unblocked).
   var closedForms = null;  // the notice and the fields closeForms changed
   function closeForms(region, marker) {
+    var said = marker && marker.getAttribute("data-writes-closed") + marker.getAttribute("data-forms");
+    if (closedForms && closedForms.said === said) { return; }  // as it was: not said again
     openForms();
     if (!marker) { return; }
     var forms = Array.prototype.filter.call(
       document.querySelectorAll("main " + marker.getAttribute("data-forms")),
       function (form) { return !region.contains(form); });
     if (!forms.length) { return; }
-    closedForms = { notice: document.createElement("p"), readOnly: [], disabled: [] };
+    closedForms = { notice: document.createElement("p"), readOnly: [], disabled: [], said: said };
     forms.forEach(function (form) {
       Array.prototype.forEach.call(form.elements, function (el) {
         if (el.tagName === "TEXTAREA" || el.type === "text") {
@@ -213,8 +215,10 @@
       if (!left && (!last || (last.count < 4 && Date.now() - last.at > 10000))) {
         // Opened or ended: the page's region is fetched again, a moment later so the
         // server's clock has passed it too, and not by every open page in the same second.
-        // A clock ahead of the server's finds it still open: tried again, but a few times
-        // at most and 10 s apart, whatever copies of the region still name the moment.
+        // A clock ahead of the server's finds it still open: tried again, but four times at
+        // most, 10 s apart or more (the ticks come every 15 s), whatever copies of the
+        // region still name the moment. A clock further ahead than that learns of the end
+        // from the next update, or when a form is refused (its text then given back).
         signalled[moment] = { count: (last ? last.count : 0) + 1, at: Date.now() };
         window.setTimeout(function () {
           document.dispatchEvent(new window.CustomEvent("openjam:deadline"));
