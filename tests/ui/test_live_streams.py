@@ -19,6 +19,22 @@ def _published(*positions: int) -> bytes:
     return msgspec.json.encode([LiveUpdate(p, "jam", "idea", f"i{p}", f"i{p}") for p in positions])
 
 
+def _late_subscribe(tasks: list[asyncio.Task]):
+    """Redis's subscribe, as if Redis learned of each SUBSCRIBE 0.3 s late (its tasks kept)."""
+    subscribe = live.ReconnectingRedisBackend.subscribe
+
+    async def late(self, channels):
+        channels = list(channels)
+
+        async def later():
+            await asyncio.sleep(0.3)
+            await subscribe(self, channels)
+
+        tasks.append(asyncio.get_running_loop().create_task(later()))
+
+    return late
+
+
 async def _next(stream):
     return await asyncio.wait_for(stream.__anext__(), 5)
 
@@ -137,19 +153,7 @@ def test_a_stream_catches_up_only_once_its_redis_subscription_is_live(monkeypatc
     # and published meanwhile reached neither the subscription nor the catch-up, which
     # had read the feed before the commit.
     redis_url = require_redis()
-    subscribe = live.ReconnectingRedisBackend.subscribe
-
-    async def late(self, channels):
-        channels = list(channels)
-
-        async def later():
-            await asyncio.sleep(0.3)
-            await subscribe(self, channels)
-
-        tasks.append(asyncio.get_running_loop().create_task(later()))
-
-    tasks: list[asyncio.Task] = []
-    monkeypatch.setattr(live.ReconnectingRedisBackend, "subscribe", late)
+    monkeypatch.setattr(live.ReconnectingRedisBackend, "subscribe", _late_subscribe([]))
     # A thread follows two channels (its idea's and its jam's jam-wide one): the second
     # must be live too before the catch-up, not only the first.
     channels = [f"idea:{uuid4().hex}", f"jam-wide:{uuid4().hex}"]
@@ -179,18 +183,7 @@ def test_a_stream_waits_for_every_channel_it_follows_not_only_one_already_live(m
     # channel alone would come back at once, and an update on the other channel, committed
     # after the catch-up read the feed, would be lost.
     redis_url = require_redis()
-    subscribe = live.ReconnectingRedisBackend.subscribe
-    tasks: list[asyncio.Task] = []
-
-    async def late(self, channels):
-        channels = list(channels)
-
-        async def later():
-            await asyncio.sleep(0.3)
-            await subscribe(self, channels)
-
-        tasks.append(asyncio.get_running_loop().create_task(later()))
-
+    late = _late_subscribe([])
     idea, jam_wide = f"idea:{uuid4().hex}", f"jam-wide:{uuid4().hex}"
     feed: list[LiveUpdate] = []
 
