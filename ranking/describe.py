@@ -13,14 +13,18 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from ranking.vectors import normalize_rows
 
+EVERYWHERE = 0.25  # a word in this share of the texts of every cluster describes none
+
 
 def key_terms(texts: Sequence[str], labels: Sequence[int], n: int = 5) -> dict[int, list[str]]:
     """The `n` most distinctive words of each cluster, by class-based TF-IDF (c-TF-IDF).
 
     Each cluster's texts count as one document: a word weighs its frequency in the
     cluster (per word of the cluster) times log(1 + average words per cluster / its
-    frequency over all clusters), so words common everywhere sink. The "other"
-    bucket (-1) gets no terms.
+    frequency over all clusters), so words common everywhere sink. A word found in a
+    quarter or more of the texts of every cluster describes none (a phrase every idea ends
+    with): it gets no weight, or a cluster made of two topics, each of its own words half
+    as frequent, would be named by it. The "other" bucket (-1) gets no terms.
     """
     labels = np.asarray(labels)
     if len(texts) != len(labels):
@@ -46,6 +50,10 @@ def key_terms(texts: Sequence[str], labels: Sequence[int], n: int = 5) -> dict[i
     frequency = per_class.sum(axis=0)
     idf = np.log1p(totals.mean() / np.maximum(frequency, 1))
     weight = tf * idf
+    if len(clusters) > 1:
+        sizes = np.asarray(members.sum(axis=1)).ravel()
+        present = (members @ (counts > 0).astype(np.float64)).toarray() / sizes[:, None]
+        weight[:, (present >= EVERYWHERE).all(axis=0)] = 0
     words = counter.get_feature_names_out()
     result = {}
     for row, cluster in enumerate(clusters):

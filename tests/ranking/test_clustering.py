@@ -87,6 +87,21 @@ def test_key_terms_pick_each_clusters_distinctive_words(corpus) -> None:
         assert set(terms[index]) <= set(words.split())
 
 
+def test_a_phrase_every_idea_ends_with_names_no_topic_even_a_merged_one() -> None:
+    # Merged from two topics, a cluster's own words are each half as frequent as the
+    # phrase every idea carries: without a rule, the phrase would name it.
+    tail = " a small pilot first then more if it works"
+    solar = [f"solar panels roof {w}{tail}" for w in ("office", "depot", "plant")]
+    trains = [f"night trains travel {w}{tail}" for w in ("europe", "staff", "budget")]
+    coffee = [f"coffee beans fair {w}{tail}" for w in ("trade", "price", "cup")]
+    texts = solar + trains + coffee
+    merged = [0] * 6 + [1] * 3  # solar and trains merged by an organizer
+    terms = key_terms(texts, merged, n=3)
+    for words in terms.values():
+        assert not {"pilot", "small", "works"} & set(words), terms
+    assert set(terms[1]) <= {"coffee", "beans", "fair", "trade", "price", "cup"}
+
+
 def test_key_terms_skip_the_other_bucket() -> None:
     assert key_terms(["solar roof", "coffee beans", "zebra"], [0, 1, OTHER], n=2) == {
         0: ["roof", "solar"],
