@@ -104,7 +104,7 @@ def default_engine(config: RankingConfig | None = None) -> RankingEngine:
     """The parts OpenJam runs with: see ranking.vectors and ranking.clustering for each."""
     topic_config = TopicConfig()
     embeddings = embeddings_available()
-    vectors = "word embeddings + TF-IDF + the corpus's own word vectors" if embeddings else "TF-IDF"
+    vectors = "word embeddings + TF-IDF + the jam's own co-occurrence" if embeddings else "TF-IDF"
     return RankingEngine(
         make_vectorizer=lambda: TextVectorizer(random_state=topic_config.random_state),
         make_clusterer=lambda: TopicClusterer(random_state=topic_config.random_state),
