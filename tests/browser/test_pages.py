@@ -23,9 +23,9 @@ SHOTS = os.environ.get("OPENJAM_SCREENSHOTS")  # a folder: save the README's scr
 
 
 @contextmanager
-def _served(tmp_path: Path, browser, env: dict[str, str]):
+def _served(tmp_path: Path, browser, env: dict[str, str], starts_in: timedelta = timedelta(0)):
     app = JamApplication(Settings(data_dir=tmp_path / "var"))
-    scene = open_jam(app, Now())
+    scene = open_jam(app, Now(), starts_in=starts_in)
     with web_worker(tmp_path, env) as base:
         try:
             yield base, app, scene
@@ -40,6 +40,14 @@ def _served(tmp_path: Path, browser, env: dict[str, str]):
 @pytest.fixture
 def site(tmp_path, browser):
     with _served(tmp_path, browser, {}) as served:
+        yield served
+
+
+@pytest.fixture
+def ending_site(tmp_path, browser):
+    """A jam that started 72 hours ago less a few seconds: it ends while a page is open."""
+    started = -(timedelta(hours=72) - timedelta(seconds=6))
+    with _served(tmp_path, browser, {}, starts_in=started) as served:
         yield served
 
 
@@ -239,47 +247,34 @@ def test_ones_own_vote_shows_as_chosen_not_as_unavailable(browser, site):
     assert page.get_by_role("button", name="Oppose").get_attribute("aria-pressed") == "false"
 
 
-def test_a_jam_ending_while_a_thread_is_open_stops_its_forms_keeping_the_text(browser, tmp_path):
-    app = JamApplication(Settings(data_dir=tmp_path / "var"))
-    # Started 72 hours ago less a few seconds: it ends while the page is open.
-    scene = open_jam(app, Now(), starts_in=-(timedelta(hours=72) - timedelta(seconds=6)))
+def test_a_jam_ending_while_a_thread_is_open_stops_its_forms_keeping_the_text(browser, ending_site):
+    base, app, scene = ending_site
     idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
-    code = _invite(app, scene)
-    with web_worker(tmp_path, {}) as base:
-        page = _sign_in(browser, base, code, "Bea")
-        page.goto(f"{base}/ideas/{idea}")
-        page.get_by_label("Add a comment").fill("Half a thought")
-        page.get_by_text("Votes and comments are taken while it is open").wait_for(timeout=20_000)
-        box = page.get_by_label("Add a comment")
-        assert box.input_value() == "Half a thought"  # kept, to copy
-        assert box.evaluate("el => el.readOnly") is True
-        assert page.get_by_role("button", name="Comment").is_disabled()
-        assert page.get_by_role("button", name="Support").count() == 0  # the region, fresh
-        browser.contexts[-1].close()
-    app.close()
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    page.goto(f"{base}/ideas/{idea}")
+    page.get_by_label("Add a comment").fill("Half a thought")
+    page.get_by_text("Votes and comments are taken while it is open").wait_for(timeout=20_000)
+    box = page.get_by_label("Add a comment")
+    assert box.input_value() == "Half a thought"  # kept, to copy
+    assert box.evaluate("el => el.readOnly") is True
+    assert page.get_by_role("button", name="Comment").is_disabled()
+    assert page.get_by_role("button", name="Support").count() == 0  # the region, fresh
 
 
 def test_the_idea_form_stops_when_the_jam_ends_and_works_again_once_it_is_extended(
-    browser, tmp_path
+    browser, ending_site
 ):
-    app = JamApplication(Settings(data_dir=tmp_path / "var"))
-    scene = open_jam(app, Now(), starts_in=-(timedelta(hours=72) - timedelta(seconds=6)))
-    code = _invite(app, scene)
-    with web_worker(tmp_path, {}) as base:
-        page = _sign_in(browser, base, code, "Bea")
-        page.get_by_label("Your idea").fill("Half a thought")
-        page.get_by_text("Ideas are taken while it is open").wait_for(timeout=20_000)
-        assert page.get_by_role("button", name="Post idea").is_disabled()
-        later = datetime.now(UTC) + timedelta(hours=1)
-        app.handle(c.ExtendJam(actor=scene.organizer, jam_id=scene.jam_id, ends_at=later))
-        page.get_by_text("Ideas are taken while it is open").wait_for(
-            state="detached", timeout=10_000
-        )
-        assert page.get_by_role("button", name="Post idea").is_enabled()
-        assert page.get_by_label("Your idea").input_value() == "Half a thought"
-        assert page.get_by_label("Your idea").evaluate("el => el.readOnly") is False
-        browser.contexts[-1].close()
-    app.close()
+    base, app, scene = ending_site
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    page.get_by_label("Your idea").fill("Half a thought")
+    page.get_by_text("Ideas are taken while it is open").wait_for(timeout=20_000)
+    assert page.get_by_role("button", name="Post idea").is_disabled()
+    later = datetime.now(UTC) + timedelta(hours=1)
+    app.handle(c.ExtendJam(actor=scene.organizer, jam_id=scene.jam_id, ends_at=later))
+    page.get_by_text("Ideas are taken while it is open").wait_for(state="detached", timeout=10_000)
+    assert page.get_by_role("button", name="Post idea").is_enabled()
+    assert page.get_by_label("Your idea").input_value() == "Half a thought"
+    assert page.get_by_label("Your idea").evaluate("el => el.readOnly") is False
 
 
 def test_an_open_thread_hears_of_its_jam_closing_an_alert_and_its_reader_blocked(browser, site):
