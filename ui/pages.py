@@ -796,14 +796,12 @@ class PagesController(Controller):
         (the shortlist itself wants a zone), a bad one a notice instead of a JSON error."""
         page = f"/jams/{jam_id}/leadership"
         query = [("clean", "false" if clean == "false" else "true")]
-        text = as_of.strip()
-        if text:
-            try:
-                at = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
-            except ValueError:
-                query += notice_params(request, "give the time as 2030-05-02T12:00 (UTC)", page)
-                return Redirect(f"{page}?{urlencode(query)}")
-            at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        try:
+            at = page_time(as_of)
+        except ValidationException:
+            query += notice_params(request, "give the time as 2030-05-02T12:00 (UTC)", page)
+            return Redirect(f"{page}?{urlencode(query)}")
+        if at is not None:
             if at > state.services.jam.now():
                 # Not yet: the ranking now, said to be now, not labelled with that time.
                 query += notice_params(
