@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 from jam import commands as c
@@ -30,7 +30,13 @@ class Scene:
         self.app.handle(c.JoinJam(invite_code=code, participant_id=pid, display_name=name))
         return pid
 
-    def post_idea(self, author: UUID, title: str = "Four-day week", body: str = "Try it.") -> UUID:
+    def post_idea(
+        self,
+        author: UUID,
+        title: str = "Four-day week",
+        body: str = "Try it.",
+        at: datetime | None = None,  # a time of its own (seeded, imported): else the clock's
+    ) -> UUID:
         idea_id = uuid4()
         self.app.handle(
             c.PostIdea(
@@ -40,6 +46,7 @@ class Scene:
                 forum="future-of-work",
                 title=title,
                 body=body,
+                at=at,
             )
         )
         return idea_id

@@ -341,17 +341,7 @@ def test_a_look_back_to_a_time_stands_at_the_position_the_log_had_reached_then(s
     then, by_then = clock.now, app.position()
     clock.advance(timedelta(hours=1))
     scene.post_idea(ada, title="An hour later")
-    app.handle(
-        c.PostIdea(
-            actor=ada,
-            jam_id=scene.jam_id,
-            idea_id=uuid4(),
-            forum="future-of-work",
-            title="Stamped back then",
-            body="Seeded with its time.",
-            at=then,
-        )
-    )
+    scene.post_idea(ada, title="Stamped back then", body="Seeded with its time.", at=then)
     app.handle(c.CastVote(actor=ada, idea_id=first, value=1, at=then))
     assert app.position() > by_then + 1
     organizer = _signed_in(client, scene.organizer)
