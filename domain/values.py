@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TypeVar
 from uuid import UUID, uuid5
@@ -85,4 +85,8 @@ def require_slug(slug: str) -> str:
 def require_aware(field: str, value: datetime) -> datetime:
     if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
         raise InvalidValue(f"{field} must be a timezone-aware datetime")
+    try:
+        value.astimezone(UTC)  # the log keeps times in UTC
+    except OverflowError:
+        raise InvalidValue(f"{field} is out of range: UTC cannot hold it") from None
     return value

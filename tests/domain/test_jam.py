@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -89,6 +89,19 @@ def test_an_imported_conversation_keeps_its_own_length_and_source() -> None:
 def test_a_jam_needs_timezone_aware_times() -> None:
     with pytest.raises(InvalidValue):
         create_jam(starts_at=STARTS.replace(tzinfo=None))
+
+
+def test_a_jam_refuses_times_that_utc_cannot_hold() -> None:
+    # 23:00 at UTC-5 on the last day of year 9999 is in year 10000 in UTC, where the log
+    # keeps its times: refused when decided, not when the batch is saved.
+    late = timezone(timedelta(hours=-5))
+    starts, ends = datetime(9999, 12, 31, 0, tzinfo=late), datetime(9999, 12, 31, 23, tzinfo=late)
+    with pytest.raises(InvalidValue, match="ends_at is out of range"):
+        create_jam(starts_at=starts, ends_at=ends)
+    organizer = join("organizer")
+    jam = create_jam(organizer)
+    with pytest.raises(InvalidValue, match="out of range"):
+        jam.extend(ends_at=ends, by=organizer, at=DURING)
 
 
 def test_a_jam_needs_at_least_one_forum_with_unique_slugs() -> None:

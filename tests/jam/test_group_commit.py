@@ -111,6 +111,29 @@ def test_a_bad_command_in_a_batch_fails_alone(app, clock):
         assert app.find(Idea, cmd.idea_id) is not None
 
 
+def test_a_command_whose_events_cannot_be_saved_fails_alone(app, clock):
+    # Decided, then refused by the store's encoding (say, a value it cannot hold): the
+    # neighbours it shared a batch with are saved one by one instead of failing with it.
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    cmds = _ideas(scene, [ada], 6)
+
+    def unencodable(events):
+        if any(getattr(e, "title", None) == "Idea 3" for e in events):
+            raise OverflowError("date value out of range")
+        return app.record(events)
+
+    committer = _slow_committer(app, record=unencodable)
+    results = _together(app, cmds)
+    assert isinstance(results[3], OverflowError)
+    assert app.find(Idea, cmds[3].idea_id) is None
+    for i, cmd in enumerate(cmds):
+        if i != 3:
+            assert isinstance(results[i], c.Done), results[i]
+            assert app.find(Idea, cmd.idea_id) is not None
+    assert committer.stats.batches < len(cmds)  # they did share a batch
+
+
 def test_two_first_votes_by_one_person_on_one_idea_in_one_batch_both_succeed(app, clock):
     scene = open_jam(app, clock)
     ada, bob = scene.join(name="Ada"), scene.join(name="Bob")
