@@ -57,6 +57,9 @@ class Thread(msgspec.Struct, frozen=True):
     comments: list[CommentNode]
     duplicates: list[IdeaLink] = []  # ideas marked as duplicates of this one (not hidden)
     original_hidden: bool = False  # the idea this one duplicates was hidden since
+    # A thread as it was: the log position it stands for (as of a time, how far the log
+    # had been written by then); None for the thread as it is now.
+    position: int | None = None
 
 
 class MinuteActivity(msgspec.Struct, frozen=True):

@@ -83,6 +83,16 @@ class LogAsOf:
         return self._log.subscribe(gt)
 
 
+def written_at(services: Services, position: int) -> datetime | None:
+    """The time of the log's event at `position` (None before the first): what "now" was
+    for a look back to that position."""
+    rows = services.jam.recorder.select_rows(position, 1, stop=position)
+    if not rows or rows[0][0] != position:
+        return None
+    stamp = services.jam.mapper.transcoder.views_decoder(_Stamp)  # type: ignore[attr-defined]
+    return stamp(rows[0][3]).timestamp
+
+
 @contextmanager
 def replayed(
     services: Services, *, position: int | None = None, at: datetime | None = None

@@ -188,10 +188,12 @@ class IdeaController(Controller):
             return queries.thread(cur, str(idea_id), include_hidden=hidden_too)
 
         if past:
-            found, _ = await sync_to_thread(time_travel, services, as_of_position, as_of, read)
+            found, position = await sync_to_thread(
+                time_travel, services, as_of_position, as_of, read
+            )
             if found is None:
                 raise NotFoundException(f"no idea with id {idea_id}")
-            return Response(found)
+            return Response(msgspec.structs.replace(found, position=position))
 
         def current(cur: Any) -> tuple[Body, tuple[str, ...]] | None:
             found = read(cur)

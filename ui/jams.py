@@ -22,6 +22,7 @@ from jam.application import JamApplication
 from jam.invites import invite_code_for, new_invite_code
 from projections import queries
 from projections.models import IdeaSummary, JamCentral, JamInfo, ModerationQueue
+from ui.asof import written_at
 from ui.auth import signed_in
 from ui.bootstrap import Services
 from ui.cache import Body, list_tags
@@ -292,6 +293,8 @@ class JamController(Controller):
         await caught_up(services, after)
         past = await looks_back(services, as_of_position, as_of)
         now = in_utc(as_of) if as_of is not None else services.jam.now()
+        if as_of_position:  # "the last 5 minutes" are those before that position was written
+            now = await sync_to_thread(written_at, services, as_of_position) or now
 
         def read(cur: Any) -> JamCentral:
             return queries.jam_central(cur, str(jam_id), now.astimezone(UTC))

@@ -67,6 +67,36 @@ def test_lists_threads_and_stats_show_what_was_written(served, clock):
     assert then.status_code == 404  # not posted yet at that position
 
 
+def test_a_look_back_by_position_counts_activity_back_from_that_position_s_time(served, clock):
+    # "Active in the last 5 minutes" as of a position: the minutes before that position was
+    # written, not before the clock of the read (two hours later, nothing would be recent).
+    client, app = served
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    idea = scene.post_idea(ada, title="Then")
+    done = app.handle(c.CastVote(actor=ada, idea_id=idea, value=1))
+    clock.advance(timedelta(hours=2))
+    as_organizer = _signed_in(client, scene.organizer)
+    url = f"/api/jams/{scene.jam_id}/stats"
+    past = client.get(url, params={"as_of_position": done.position}, headers=as_organizer).json()
+    timed = client.get(
+        url, params={"as_of": (clock.now - timedelta(hours=2)).isoformat()}, headers=as_organizer
+    ).json()
+    for central in (past, timed):
+        assert central["active_last_5_minutes"] == 1
+        assert central["votes_per_minute"] > 0
+    assert past["position"] == done.position
+    # A thread as it was says which position it stands for, as Jam Central does.
+    thread = client.get(
+        f"/api/ideas/{idea}", params={"as_of_position": done.position}, headers=as_organizer
+    )
+    assert thread.json()["position"] == done.position
+    at = (clock.now - timedelta(hours=2)).isoformat()
+    then = client.get(f"/api/ideas/{idea}", params={"as_of": at}, headers=as_organizer).json()
+    assert then["position"] == timed["position"] >= done.position
+    assert client.get(f"/api/ideas/{idea}", headers=as_organizer).json()["position"] is None
+
+
 def test_a_thread_as_it_was_is_for_organizers_and_leaders_only(served, clock):
     # A thread as it was may show an idea hidden since: never to participants or strangers.
     client, app = served
