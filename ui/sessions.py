@@ -6,8 +6,10 @@ from typing import Any, ClassVar
 
 from litestar import Controller, Request, Response, post
 from litestar.concurrency import sync_to_thread
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import BaseRouteHandler
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_415_UNSUPPORTED_MEDIA_TYPE
 
@@ -20,7 +22,9 @@ from ui.headers import NO_STORE
 from ui.schemas import PersonalCode, Session, SignIn, idempotency_key
 
 
-def _json_only(request: Request[Any, Any, Any]) -> None:
+def _json_only(request: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard: it runs before the body is read, so a form is told what to send, not that
+    it is malformed JSON."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         # A page elsewhere can post a form or text/plain here, not JSON: without this, it
         # could sign a visitor in as someone else (the rest of the API takes JSON only).
@@ -62,11 +66,11 @@ class SessionController(Controller):
         " participant: whoever repeats the key, the invite code and the name signs in as them.",
         status_code=HTTP_201_CREATED,
         opt={"refuses": (415,), SIGNS_IN: True},
+        guards=[_json_only],
     )
     async def sign_in(
         self, state: State, data: JSONBody[SignIn], request: Request[Any, Any, Any]
     ) -> Response[Session]:
-        _json_only(request)
         app: JamApplication = state.services.jam
         key = idempotency_key(request)
         if key is not None and len(key) < SIGN_IN_KEY_MIN:
@@ -93,10 +97,8 @@ class SessionController(Controller):
         " it signs them in as the same participant, on any device, after signing out.",
         status_code=HTTP_201_CREATED,
         opt={"refuses": (415,), "never": (409,), "retry_key": False, SIGNS_IN: True},
+        guards=[_json_only],
     )
-    async def sign_in_again(
-        self, state: State, data: JSONBody[PersonalCode], request: Request[Any, Any, Any]
-    ) -> Response[Session]:
-        _json_only(request)
+    async def sign_in_again(self, state: State, data: JSONBody[PersonalCode]) -> Response[Session]:
         app: JamApplication = state.services.jam
         return _session(state, await sync_to_thread(holder_of, app, data.personal_code))

@@ -783,6 +783,12 @@ def test_signing_in_takes_json_only_so_another_site_cannot_sign_a_visitor_in(wor
         forged = client.post("/api/session", content=body, headers={"content-type": kind})
         assert forged.status_code == 415, forged.text
         assert "set-cookie" not in forged.headers
+    # Told so before the body is read: a real form's fields are not JSON to complain about.
+    form = client.post("/api/session", data={"invite_code": "FORGED", "display_name": "M"})
+    parts = client.post("/api/session", files={"invite_code": ("x", b"FORGED")})
+    for refused in (form, parts):
+        assert refused.status_code == 415, refused.text
+        assert "JSON body" in refused.json()["detail"]
     signed = client.post(
         "/api/session", content=body, headers={"content-type": "application/json; charset=utf-8"}
     )
