@@ -264,6 +264,12 @@ async def change_topic(
     await require_role_of(services, who["actor"], jam_id, {Role.ORGANIZER}, "shape its topics")
     try:
         require_cluster_id(cluster_id)
+    except InvalidValue:
+        # The path names no cluster there could be: not found, as for one that is gone.
+        raise NotFoundException(
+            f"no topic cluster {cluster_id!r} in this jam (ids look like t7, or t7.2)"
+        ) from None
+    try:
         if data.action == "merge":
             require_cluster_id(data.into)
     except InvalidValue as exc:
