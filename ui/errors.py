@@ -79,7 +79,12 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         # Input that cannot be understood is unprocessable, whatever part of it is wrong.
         status = 422
         body["error"] = "invalid"
-        if isinstance(exc, ValidationException) and exc.extra:
+        missing = _MISSING.match(exc.detail) if isinstance(exc.detail, str) else None
+        if missing:
+            source, key = missing.groups()
+            body["detail"] = f"the {source} parameter {key!r} is required"
+            body["fields"] = [{"key": key, "source": source, "message": body["detail"]}]
+        elif isinstance(exc, ValidationException) and exc.extra:
             body["fields"] = _fields(exc.extra)
             if isinstance(exc.detail, str) and exc.detail.startswith(_LITESTARS):
                 body["detail"] = _what_failed(request, body["fields"])
@@ -98,6 +103,16 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 _LITESTARS = "Validation failed for "
 NO_BODY = "the request needs a JSON body"
 _TYPED_PARAM = re.compile(r"\{(\w+):[^}]*\}")
+
+
+def refused_input(message: str, key: str, source: str) -> ValidationException:
+    """A 422 for one query parameter or header (`source`: "query" or "header"), named in
+    `fields` as litestar names the inputs its own validation refuses."""
+    return ValidationException(message, extra=[{"key": key, "source": source, "message": message}])
+
+
+# litestar's detail for a required parameter that is missing, with the whole query after it.
+_MISSING = re.compile(r"^Missing required (\w+) parameter '([^']+)' for path ")
 
 
 def _fields(extra: Any) -> Any:

@@ -26,6 +26,7 @@ from ui.asof import written_at
 from ui.auth import signed_in
 from ui.bootstrap import Services
 from ui.cache import Body, list_tags
+from ui.errors import refused_input
 from ui.headers import NO_STORE
 from ui.reads import (
     MAX_OFFSET,
@@ -81,7 +82,7 @@ def _read_cursor(cursor: str, sort: str) -> int | tuple[str, str]:
             return posted_at, str(UUID(idea_id))
     except (ValueError, UnicodeDecodeError):
         pass
-    raise ValidationException("this cursor is not one we gave out")
+    raise refused_input("this cursor is not one we gave out", "cursor", "query")
 
 
 class JamController(Controller):

@@ -29,7 +29,7 @@ from litestar.channels.subscriber import AsyncDeque, Subscriber
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from redis.exceptions import RedisError
@@ -43,6 +43,7 @@ from projections.projector import Update
 from projections.ranking_worker import TOPICS
 from ui.auth import signed_in
 from ui.bootstrap import Services
+from ui.errors import refused_input
 from ui.metrics import SSE_CLIENTS
 from ui.reads import MAX_POSITION, caught_up, jam_of_idea, log_end_before, require_member
 
@@ -326,7 +327,9 @@ def _last_event_id(request: Request[Any, Any, Any], after: int | None) -> int | 
     except ValueError:
         last = None
     if last is None or not 0 <= last <= MAX_POSITION:
-        raise ValidationException("Last-Event-ID must be a log position (a whole number)")
+        raise refused_input(
+            "Last-Event-ID must be a log position (a whole number)", "Last-Event-ID", "header"
+        )
     return last
 
 

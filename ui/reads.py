@@ -35,7 +35,7 @@ from ui.asof import one_replay, replayed
 from ui.auth import signed_in, viewer
 from ui.bootstrap import Services
 from ui.cache import Body
-from ui.errors import NotCaughtUp
+from ui.errors import NotCaughtUp, refused_input
 
 T = TypeVar("T")
 NOT_INVITED = "only the people invited to this jam may read it"
@@ -182,13 +182,13 @@ async def log_end_before(services: Services, position: int) -> int | None:
     return end if position > end else None
 
 
-async def require_written(services: Services, after: int) -> None:
+async def require_written(services: Services, after: int, name: str = "after") -> None:
     """A reader may wait only for a position the log holds: one written later is no write
     of theirs, and waiting for it would only hold a thread (a cheap way to tie up a server)."""
     end = await log_end_before(services, after)
     if end is not None:
-        raise ValidationException(
-            f"log position {after} has not been written (the log ends at {end})"
+        raise refused_input(
+            f"log position {after} has not been written (the log ends at {end})", name, "query"
         )
 
 
@@ -294,11 +294,11 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 def in_utc(at: datetime, name: str = "as_of") -> datetime:
     """`at` in UTC, or a clear 422: a time without a zone, or one UTC cannot hold."""
     if at.tzinfo is None:
-        raise ValidationException(f"{name} needs a timezone (e.g. 2030-05-01T12:00:00Z)")
+        raise refused_input(f"{name} needs a timezone (e.g. 2030-05-01T12:00:00Z)", name, "query")
     try:
         return at.astimezone(UTC)
     except OverflowError:
-        raise ValidationException(f"{name} is out of range") from None
+        raise refused_input(f"{name} is out of range", name, "query") from None
 
 
 def page_time(text: str | None, name: str = "as_of") -> datetime | None:
@@ -319,9 +319,9 @@ async def looks_back(services: Services, position: int | None, at: datetime | No
     """Whether a read is of the past (`as_of_position` or `as_of`); 422 for both at once (each
     names a past of its own), or for a position the log has not reached, as for `after`."""
     if position is not None and at is not None:
-        raise ValidationException("give as_of_position or as_of, not both")
+        raise refused_input("give as_of_position or as_of, not both", "as_of", "query")
     if position is not None:
-        await require_written(services, position)
+        await require_written(services, position, "as_of_position")
     return position is not None or at is not None
 
 
@@ -332,7 +332,7 @@ def time_travel(
     position they stand for (as of a time: how far the log had been written by then)."""
     if at is not None and in_utc(at) < EARLIEST:
         # No jam is older; and reads count back minutes from `at`, which year 1 cannot.
-        raise ValidationException(f"as_of must be after {EARLIEST.date().isoformat()}")
+        raise refused_input(f"as_of must be after {EARLIEST.date().isoformat()}", "as_of", "query")
     with (
         one_replay(),
         replayed(services, position=position, at=at) as (views, reached),

@@ -15,13 +15,13 @@ import msgspec
 from litestar import Request, Response
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
-from litestar.exceptions import ValidationException
 from litestar.status_codes import HTTP_201_CREATED
 
 from domain.text import BODY_MAX, NAME_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX
 from jam import commands as c
 from jam.application import JamApplication
 from ui.auth import signed_in
+from ui.errors import refused_input
 
 # What a field may hold is counted once the text is cleaned (control characters removed,
 # and on one line runs of spaces collapsed), so the raw text may be longer than that:
@@ -199,7 +199,9 @@ KEY_MAX = 200
 def idempotency_key(request: Request[Any, Any, Any]) -> str | None:
     key = request.headers.get("idempotency-key")
     if key and len(key) > KEY_MAX:  # cut short, two different keys would be one
-        raise ValidationException(f"an Idempotency-Key is at most {KEY_MAX} characters")
+        raise refused_input(
+            f"an Idempotency-Key is at most {KEY_MAX} characters", "Idempotency-Key", "header"
+        )
     return key or None
 
 

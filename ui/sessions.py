@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, post
 from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_415_UNSUPPORTED_MEDIA_TYPE
@@ -18,6 +18,7 @@ from jam import commands as c
 from jam.application import JamApplication
 from jam.sign_in_keys import holder_of
 from ui.auth import SIGNS_IN, issue_token, session_cookie
+from ui.errors import refused_input
 from ui.headers import NO_STORE
 from ui.schemas import PersonalCode, Session, SignIn, idempotency_key
 
@@ -76,9 +77,11 @@ class SessionController(Controller):
         if key is not None and len(key) < SIGN_IN_KEY_MIN:
             # Not scoped to anyone yet: a short key could be guessed, and with the invite
             # code and the name it signs the guesser in as whoever sent it first.
-            raise ValidationException(
+            raise refused_input(
                 f"an Idempotency-Key for signing in is at least {SIGN_IN_KEY_MIN} characters"
-                " (make it random: repeating it signs in as the same participant)"
+                " (make it random: repeating it signs in as the same participant)",
+                "Idempotency-Key",
+                "header",
             )
         participant_id = app.new_id(None, f"session:{key}" if key else None)
         command = c.JoinJam(

@@ -793,3 +793,30 @@ def test_signing_in_takes_json_only_so_another_site_cannot_sign_a_visitor_in(wor
         "/api/session", content=body, headers={"content-type": "application/json; charset=utf-8"}
     )
     assert signed.status_code == 201
+
+
+def test_every_unreadable_query_or_header_is_named_in_fields(world):
+    # A client can point at the input it got wrong, whichever check refused it.
+    client, app, scene, enter = world
+    ada, organizer = enter(), enter("organizer")
+    jam = f"/api/jams/{scene.jam_id}"
+    refusals = {
+        ("text", "query"): client.get(f"{jam}/similar", params={"limit": 3}, headers=ada),
+        ("cursor", "query"): client.get(f"{jam}/ideas", params={"cursor": "no!"}, headers=ada),
+        ("as_of", "query"): client.get(
+            f"{jam}/stats", params={"as_of": "2030-05-01T12:00:00"}, headers=organizer
+        ),
+        ("as_of_position", "query"): client.get(
+            f"{jam}/stats", params={"as_of_position": app.position() + 99}, headers=organizer
+        ),
+        ("Idempotency-Key", "header"): _idea(client, scene, ada, **{"Idempotency-Key": "k" * 201}),
+        ("Last-Event-ID", "header"): client.get(
+            f"{jam}/stream", headers={**ada, "Last-Event-ID": "soon"}
+        ),
+    }
+    for (key, source), refused in refusals.items():
+        assert refused.status_code == 422, (key, refused.text)
+        body = refused.json()
+        assert [(f["key"], f["source"]) for f in body["fields"]] == [(key, source)], body
+        assert body["fields"][0]["message"]
+        assert "limit=3" not in body["detail"]  # the route, never the query it was given
