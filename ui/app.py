@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
         rate_limit_key,
         counter,
         exclude=("/health", "/ready", "/metrics"),
+        max_body=MAX_BODY_BYTES,
     )
     return Litestar(
         route_handlers=[

@@ -22,7 +22,8 @@ from typing import Any, Protocol
 
 from litestar import Request
 from litestar.datastructures import MutableScopeHeaders
-from litestar.exceptions import TooManyRequestsException
+from litestar.exceptions import HTTPException, TooManyRequestsException
+from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -114,10 +115,13 @@ def limit_writes(
     key: Callable[[Request[Any, Any, Any]], str],
     counter: Counter,
     exclude: tuple[str, ...] = (),
+    max_body: int | None = None,
 ) -> Callable[[ASGIApp], ASGIApp]:
     """Middleware counting every write (any method but GET, HEAD and OPTIONS) against
     `writes_per_minute` per `key`; reads go straight past it. Refused writes get 429 with
-    Retry-After; every counted response carries the RateLimit-* headers."""
+    Retry-After; every counted response carries the RateLimit-* headers. A write whose
+    Content-Length is over `max_body` gets 413 at once, whether or not its route reads a
+    body (litestar refuses only the bodies it reads)."""
 
     def middleware_for(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
@@ -128,7 +132,14 @@ def limit_writes(
             ):
                 await app(scope, receive, send)
                 return
-            identity = key(Request(scope))
+            request = Request(scope)
+            if max_body is not None and _length(request) > max_body:
+                raise HTTPException(
+                    status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                    detail=f"the body is larger than the API accepts (at most {max_body // 1024}"
+                    " KiB)",
+                )
+            identity = key(request)
             try:
                 count, reset_s = await counter.hit(identity)
             except RedisError as exc:
@@ -160,6 +171,13 @@ def limit_writes(
         return middleware
 
     return middleware_for
+
+
+def _length(request: Request[Any, Any, Any]) -> int:
+    try:
+        return int(request.headers.get("content-length", "0"))
+    except ValueError:  # not a number: the server refuses the request itself
+        return 0
 
 
 def write_counter(redis_url: str | None) -> Counter:

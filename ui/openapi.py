@@ -63,7 +63,7 @@ def refusals(method: str, path: str, operation: dict[str, Any], opt: dict[str, A
     if "{" in path:
         codes.add(404)
     if method in WRITES:
-        codes |= {409, 422, 429}  # 422: also a reused Idempotency-Key
+        codes |= {409, 413, 422, 429}  # 422: also a reused Idempotency-Key; 413: by length
     if any(p["in"] != "path" for p in operation.get("parameters", ())):
         codes.add(422)  # an unreadable query or header (a path that does not parse is a 404)
     if "requestBody" in operation:

@@ -492,6 +492,16 @@ def test_oversized_bodies_get_413(world):
         headers=ada,
     )
     assert huge.status_code == 413
+    # Also where the route reads no body: refused by its length, before anything is done.
+    organizer = enter("organizer")
+    for method, url, who in (
+        ("POST", "/api/me/personal-code", ada),
+        ("DELETE", f"/api/jams/{scene.jam_id}/alerts", organizer),
+    ):
+        refused = client.request(method, url, content=b" " * 70_000, headers=who)
+        assert refused.status_code == 413, (url, refused.text)
+        assert refused.json()["error"] == "too_large"
+        assert "64 KiB" in refused.json()["detail"]
 
 
 def test_writes_are_rate_limited_per_participant(tmp_path, clock):
