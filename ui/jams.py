@@ -229,7 +229,9 @@ class JamController(Controller):
         return written(await handle(state, command))
 
     @get(
-        "/{jam_id:uuid}/ideas", summary="Ideas of a jam, optionally one forum, sorted (its members)"
+        "/{jam_id:uuid}/ideas",
+        summary="Ideas of a jam, optionally one forum, sorted (its members)",
+        opt={"pages": True},
     )
     async def list_ideas(
         self,

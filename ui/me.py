@@ -65,7 +65,6 @@ class MeController(Controller):
         " after signing out or on another device. It is shown only in this answer and stored"
         " only as a one-way hash; making a new one retires the one before.",
         status_code=HTTP_201_CREATED,
-        opt={"never": (403,)},
     )
     async def personal_code(
         self, state: State, request: Request[Any, Any, Any]

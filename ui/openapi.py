@@ -5,8 +5,10 @@ send it (`ui/errors.py` answers unreadable input with 422, and every refusal wit
 `{error, detail}`). Here each operation gets the refusals it can answer with, from what it
 is: signed or open to anyone, about a thing named in its path or not, a read or a write,
 with a body or without. A handler's `opt` can add to that (`refuses`) or take away
-(`never`); `csv` and `events` say what else a success can be. Writes also document the
-`Idempotency-Key` header they honour (`retry_key=False`: one that takes none).
+(`never`); `csv` and `events` say what else a success can be, `pages` that it is a page
+of a longer list (`X-Next-Cursor`). Writes also document the write limit's `RateLimit-*`
+headers and the `Idempotency-Key` header they honour (`retry_key=False`: one that takes
+none).
 
 The render plugins below apply this once to the schema litestar builds, before it is served.
 """
@@ -27,8 +29,8 @@ WRITES = frozenset({"post", "put", "patch", "delete"})
 # What each refusal means, for the reader of the description.
 MEANING: dict[int, str] = {
     401: "Not signed in: no session token or cookie, or it is no longer valid. Sign in again.",
-    403: "Signed in, but not allowed: not invited to this jam, blocked, or a role this"
-    " operation is not for.",
+    403: "Signed in, but not allowed: not invited to this jam, blocked, a role this"
+    " operation is not for, or a write signed with the cookie that does not send JSON.",
     404: "No such jam, idea, comment or participant (or no such forum, where one is named).",
     409: "Refused by the present state: the jam is not open, the idea is hidden, an invite"
     " is used up, or something changed meanwhile. `error` says which.",
@@ -43,6 +45,22 @@ MEANING: dict[int, str] = {
 }
 RETRY_AFTER = {
     "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}},
+}
+_NUMBER = {"schema": {"type": "integer"}}
+RATE_LIMIT: dict[str, Any] = {
+    "RateLimit-Policy": {
+        "description": 'the write limit, e.g. "60; w=60": 60 writes a 60-second window',
+        "schema": {"type": "string"},
+    },
+    "RateLimit-Limit": {"description": "writes allowed in the window", **_NUMBER},
+    "RateLimit-Remaining": {"description": "writes left in this window", **_NUMBER},
+    "RateLimit-Reset": {"description": "seconds until the window starts again", **_NUMBER},
+}
+NEXT_CURSOR: dict[str, Any] = {
+    "X-Next-Cursor": {
+        "description": "when the page is full: send it as `cursor` for the next page",
+        "schema": {"type": "string"},
+    }
 }
 IDEMPOTENCY_KEY: dict[str, Any] = {
     "name": "Idempotency-Key",
@@ -102,6 +120,10 @@ def describe(app: Litestar, schema: dict[str, Any]) -> dict[str, Any]:
             _answers(responses, opt)
             for code in sorted(refusals(method, path, operation, opt)):
                 responses.setdefault(str(code), _refusal(code))
+            if method in WRITES and path.startswith("/api/"):  # counted by the write limit
+                for status, answer in responses.items():
+                    if status[0] == "2" or status == "429":
+                        answer["headers"] = {**answer.get("headers", {}), **RATE_LIMIT}
             parameters = operation.setdefault("parameters", [])
             takes_key = method in WRITES and path.startswith("/api/") and opt.get("retry_key", True)
             if takes_key:
@@ -116,6 +138,8 @@ def _answers(responses: dict[str, Any], opt: dict[str, Any]) -> None:
     success = next((answer for status, answer in responses.items() if status[0] == "2"), None)
     if success is None:
         return
+    if opt.get("pages"):
+        success["headers"] = {**success.get("headers", {}), **NEXT_CURSOR}
     if opt.get("csv"):
         success.setdefault("content", {})["text/csv"] = {
             "schema": {"type": "string", "description": "UTF-8 with a byte-order mark"}

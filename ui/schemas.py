@@ -18,6 +18,7 @@ from litestar.datastructures import State
 from litestar.status_codes import HTTP_201_CREATED
 
 from domain.text import BODY_MAX, NAME_MAX, NOTE_MAX, REASON_MAX, TITLE_MAX
+from domain.values import Decision, Role, Segment
 from jam import commands as c
 from jam.application import JamApplication
 from ui.auth import signed_in
@@ -29,41 +30,38 @@ from ui.errors import refused_input
 RAW_TEXT_MAX = 20_000
 
 
-def _said(limit: int, *, lines: bool) -> str:
+def said(limit: int, *, lines: bool) -> str:
+    """A text field's limit, as its description gives it."""
     cleaned = "control characters removed" + ("" if lines else ", runs of spaces collapsed")
     return f"at most {limit:,} characters once cleaned ({cleaned})"
 
 
 Title = Annotated[
-    str, msgspec.Meta(max_length=RAW_TEXT_MAX, description=_said(TITLE_MAX, lines=False))
+    str, msgspec.Meta(max_length=RAW_TEXT_MAX, description=said(TITLE_MAX, lines=False))
 ]
-Body = Annotated[
-    str, msgspec.Meta(max_length=RAW_TEXT_MAX, description=_said(BODY_MAX, lines=True))
-]
+Body = Annotated[str, msgspec.Meta(max_length=RAW_TEXT_MAX, description=said(BODY_MAX, lines=True))]
 Name = Annotated[
-    str, msgspec.Meta(max_length=RAW_TEXT_MAX, description=_said(NAME_MAX, lines=False))
+    str, msgspec.Meta(max_length=RAW_TEXT_MAX, description=said(NAME_MAX, lines=False))
 ]
 Why = Annotated[
-    str, msgspec.Meta(max_length=RAW_TEXT_MAX, description=_said(REASON_MAX, lines=False))
+    str, msgspec.Meta(max_length=RAW_TEXT_MAX, description=said(REASON_MAX, lines=False))
 ]
 # Reasons some actions need and others may leave out.
 HideWhy = Annotated[
     str,
     msgspec.Meta(
         max_length=RAW_TEXT_MAX,
-        description=f"{_said(REASON_MAX, lines=False)}; needed to hide or restore, not to dismiss",
+        description=f"{said(REASON_MAX, lines=False)}; needed to hide or restore, not to dismiss",
     ),
 ]
 BlockWhy = Annotated[
     str,
     msgspec.Meta(
         max_length=RAW_TEXT_MAX,
-        description=f"{_said(REASON_MAX, lines=False)}; needed to block, not to unblock",
+        description=f"{said(REASON_MAX, lines=False)}; needed to block, not to unblock",
     ),
 ]
-Note = Annotated[
-    str, msgspec.Meta(max_length=RAW_TEXT_MAX, description=_said(NOTE_MAX, lines=True))
-]
+Note = Annotated[str, msgspec.Meta(max_length=RAW_TEXT_MAX, description=said(NOTE_MAX, lines=True))]
 
 
 class FieldError(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -137,8 +135,8 @@ class JamChange(msgspec.Struct, frozen=True):
 
 
 class NewInvites(msgspec.Struct, frozen=True):
-    role: str
-    segment: str = "employee"
+    role: Role
+    segment: Segment = Segment.EMPLOYEE
     count: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 1
     uses: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 1
 
@@ -189,7 +187,7 @@ class CommentModeration(msgspec.Struct, frozen=True):
 
 
 class DecisionIn(msgspec.Struct, frozen=True):
-    decision: str
+    decision: Decision
     note: Note = ""
 
 

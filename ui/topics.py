@@ -28,7 +28,7 @@ from ranking.model import Cluster, DuplicatePair
 from ui.asof import refresh_as_of
 from ui.bootstrap import Services
 from ui.reads import AsOf, in_utc, require_member, require_role, require_role_of
-from ui.schemas import Written, acting, handle, written
+from ui.schemas import Written, acting, handle, said, written
 from ui.spreadsheets import csv_download, file_name, safe_cell
 
 SIMILAR_TEXT_MAX = 2_000
@@ -52,7 +52,9 @@ class TopicsOut(msgspec.Struct, frozen=True):
 
 class TopicChange(msgspec.Struct, frozen=True):
     action: Literal["rename", "pin", "unpin", "merge", "split"]
-    label: Annotated[str, msgspec.Meta(max_length=LABEL_MAX * 4)] = ""
+    label: Annotated[
+        str, msgspec.Meta(max_length=LABEL_MAX * 4, description=said(LABEL_MAX, lines=False))
+    ] = ""
     into: Annotated[str, msgspec.Meta(max_length=40)] = ""
 
 

@@ -11,6 +11,7 @@ import pytest
 from litestar.testing import TestClient
 
 from domain.text import BODY_MAX, TITLE_MAX
+from domain.topics import LABEL_MAX
 from jam import commands as c
 from jam.application import JamApplication
 from jam.settings import Settings
@@ -153,6 +154,39 @@ def test_text_fields_say_how_long_they_may_be(api):
     assert f"at most {BODY_MAX:,} characters" in fields["body"]["description"]
     assert "runs of spaces collapsed" in fields["title"]["description"]  # one line
     assert "runs of spaces" not in fields["body"]["description"]  # keeps its lines
+
+
+def test_closed_choices_are_enums_and_a_label_says_its_limit(api):
+    _, _, _, schema = api
+    components = schema["components"]["schemas"]
+
+    def choices(struct: str, field: str) -> set[str]:
+        prop = components[struct]["properties"][field]
+        if "$ref" in prop:
+            prop = components[prop["$ref"].rsplit("/", 1)[1]]
+        return set(prop["enum"])
+
+    assert choices("NewInvites", "role") == {"participant", "organizer", "leader"}
+    assert choices("NewInvites", "segment") == {"employee", "client", "family", "partner"}
+    assert choices("DecisionIn", "decision") == {"shortlisted", "funded", "parked", "declined"}
+    label = components["TopicChange"]["properties"]["label"]
+    assert f"at most {LABEL_MAX} characters once cleaned" in label["description"]
+
+
+def test_answers_document_the_headers_a_client_reads(api):
+    _, _, _, schema = api
+    paths = schema["paths"]
+    listed = paths["/api/jams/{jam_id}/ideas"]["get"]["responses"]["200"]
+    assert "X-Next-Cursor" in listed["headers"]
+    posted = paths["/api/jams/{jam_id}/ideas"]["post"]["responses"]
+    for status in ("201", "429"):
+        assert {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} <= set(
+            posted[status]["headers"]
+        ), status
+    assert "Retry-After" in posted["429"]["headers"]
+    assert not paths["/api/ideas/{idea_id}"]["get"]["responses"]["200"].get("headers")
+    # A write signed with the cookie and not sending JSON is refused with 403, this one too.
+    assert "403" in paths["/api/me/personal-code"]["post"]["responses"]
 
 
 def test_downloads_and_streams_say_what_they_send(api):
