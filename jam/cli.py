@@ -16,11 +16,10 @@ from eventsourcing.persistence import InterfaceError, Notification, OperationalE
 
 from domain.errors import DomainError
 from domain.values import Role, Segment
-from jam import commands as c
 from jam.application import JamApplication
 from jam.directory import jam_ids
 from jam.errors import ApplicationError
-from jam.invites import new_invite_code
+from jam.invites import MAX_INVITES, issue_invites
 from jam.settings import Settings, SettingsError
 
 
@@ -86,7 +85,12 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("--role", required=True, choices=[r.value for r in Role])
     invite.add_argument("--jam", type=_uuid, help="the jam (not needed for organizers)")
     invite.add_argument("--segment", default="employee", choices=[s.value for s in Segment])
-    invite.add_argument("--count", type=_positive, default=1, help="how many codes (default 1)")
+    invite.add_argument(
+        "--count",
+        type=_invite_count,
+        default=1,
+        help=f"how many codes, at most {MAX_INVITES} (default 1)",
+    )
     invite.add_argument("--uses", type=_positive, default=1, help="people per code (default 1)")
     invite.set_defaults(store=True, run=_invite)
 
@@ -152,6 +156,16 @@ def _positive(value: str) -> int:
     return number
 
 
+def _invite_count(value: str) -> int:
+    number = _positive(value)
+    if number > MAX_INVITES:
+        # As the API: more would keep one transaction (and the terminal) busy for long.
+        raise argparse.ArgumentTypeError(
+            f"at most {MAX_INVITES} codes at a time, got {value}: run it again for more"
+        )
+    return number
+
+
 def _port(value: str) -> int:
     number = _positive(value)
     if number > 65535:
@@ -188,15 +202,11 @@ def _invite(args: argparse.Namespace, settings: Settings) -> int:
         jam_id = args.jam
         if args.role != Role.ORGANIZER and jam_id is None:
             jam_id = _only_jam(app)
-        codes = []
-        for _ in range(args.count):
-            code = new_invite_code()
-            app.handle(
-                c.IssueInvite(
-                    code=code, role=args.role, segment=args.segment, jam_id=jam_id, uses=args.uses
-                )
-            )
-            codes.append(code)
+        # All recorded in one step before any is shown: a run stopped midway (Ctrl-C, a
+        # kill, a lost database) leaves no valid code that nobody saw.
+        codes = issue_invites(
+            app, args.count, role=args.role, segment=args.segment, jam_id=jam_id, uses=args.uses
+        )
     print("\n".join(codes))
     return 0
 

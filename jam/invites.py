@@ -5,6 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from domain.errors import InvalidValue
+from jam.commands import IssueInvite
+from jam.committer import Prepared
+
+if TYPE_CHECKING:
+    from jam.application import JamApplication
 
 # Crockford's base32: no I, L, O or U to misread.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -34,3 +43,41 @@ def secret_code_for(secret: bytes, scope: str, chars: int) -> str:
 
 def _grouped(raw: str) -> str:
     return "-".join(raw[i : i + 5] for i in range(0, len(raw), 5))
+
+
+# The most codes one request makes: the API's limit (ui.schemas.NewInvites.count), and the
+# command line's, so that one transaction holds them all.
+MAX_INVITES = 1000
+
+
+def issue_invites(
+    app: JamApplication,
+    count: int,
+    *,
+    role: str,
+    segment: str = "employee",
+    jam_id: UUID | None = None,
+    uses: int = 1,
+    actor: UUID | None = None,
+) -> list[str]:
+    """Issue `count` new invite codes as one durable step: every code is recorded, in one
+    transaction, or none is (a run stopped midway must not leave codes nobody was shown)."""
+    if not 1 <= count <= MAX_INVITES:
+        raise InvalidValue(f"count must be from 1 to {MAX_INVITES}, got {count}")
+    codes: dict[str, None] = {}  # distinct, in the order made
+    while len(codes) < count:
+        codes[new_invite_code()] = None
+    changed = []
+    for code in codes:
+        # Decided by the command's own handler, as `app.handle` would, but saved together.
+        prepared = app.prepare(
+            IssueInvite(
+                actor=actor, code=code, role=role, segment=segment, jam_id=jam_id, uses=uses
+            ),
+            app,
+        )
+        if not isinstance(prepared, Prepared):  # a fresh code always records an invite
+            raise InvalidValue(f"invite code {code} was taken meanwhile: run it again")
+        changed.extend(prepared.changed)
+    app.save(*changed)
+    return list(codes)

@@ -189,29 +189,69 @@ def _text(path: Path) -> str:
         ) from None
 
 
-def _rows(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    if not path.is_file():
-        raise PolisFormatError(f"{path.name} is missing from {path.parent}")
-    reader = csv.DictReader(io.StringIO(_text(path), newline=""))
+def _present(path: Path) -> bool:
+    """Whether the export has this file. A folder (or a device) under the name is refused,
+    not taken for an absent file: that would skip the summary, or call votes.csv missing."""
+    if path.is_dir():
+        raise PolisFormatError(f"{path.name} in {path.parent} is a directory, not a file")
+    if path.exists() and not path.is_file():
+        raise PolisFormatError(f"{path.name} in {path.parent} is not a regular file")
+    return path.is_file()
+
+
+_QUOTES = ' (a quote inside a quoted field is written twice: "")'
+
+
+def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """The file's CSV rows, each with the line it ends on. Strictly: a lenient reader takes
+    a quote left open for a field that runs to the end of the file, swallowing every row
+    after it into one text."""
+    reader = csv.reader(io.StringIO(_text(path), newline=""), strict=True)
+    start = 1  # the line the row being read begins on
     try:
-        missing = [col for col in columns if col not in (reader.fieldnames or [])]
-        if missing:
-            raise PolisFormatError(f"{path.name}: missing column(s) {', '.join(missing)}")
         for row in reader:
             yield reader.line_num, row
+            start = reader.line_num + 1
     except csv.Error as exc:
-        raise PolisFormatError(f"{path.name} line {reader.line_num}: {exc}") from None
+        problem, line = str(exc), reader.line_num
+        if problem == "unexpected end of data":  # the end of the file was reached in quotes
+            problem, line = f"a quoted field is not closed by the end of the file{_QUOTES}", start
+        elif problem.startswith("',' expected after"):
+            problem = f"text follows the closing quote of a quoted field{_QUOTES}"
+        raise PolisFormatError(f"{path.name} line {line}: {problem}") from None
+
+
+def _rows(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    if not _present(path):
+        raise PolisFormatError(f"{path.name} is missing from {path.parent}")
+    records = _records(path)
+    _, header = next(records, (0, []))
+    missing = [col for col in columns if col not in header]
+    if missing:
+        raise PolisFormatError(f"{path.name}: missing column(s) {', '.join(missing)}")
+    for line, values in records:
+        if values:  # a blank line, as csv.DictReader skips it
+            yield line, dict(zip(header, values, strict=False))
+
+
+# Only ASCII digits: int() also takes other scripts' digits, "_" between digits and a "+".
+_WHOLE = re.compile(r"-?[0-9]+")
 
 
 def _int(
     path: Path, line: int, row: dict[str, str], column: str, allowed: Iterable[int] = ()
 ) -> int:
-    raw = (row.get(column) or "").strip()
+    raw = (row.get(column) or "").strip(" \t")
+    if not _WHOLE.fullmatch(raw):
+        raise PolisFormatError(
+            f"{path.name} line {line}: {column} must be a whole number in the digits 0-9, "
+            f"got {raw!r}"
+        )
     try:
         value = int(raw)
-    except ValueError:
+    except ValueError:  # more digits than int() will read
         raise PolisFormatError(
-            f"{path.name} line {line}: {column} must be a whole number, got {raw!r}"
+            f"{path.name} line {line}: {column} is out of range ({len(raw)} digits)"
         ) from None
     allowed = tuple(allowed)
     if allowed and value not in allowed:
@@ -219,7 +259,8 @@ def _int(
             f"{path.name} line {line}: {column} must be one of {', '.join(map(str, allowed))}, "
             f"got {value}"
         )
-    if value < 0 and not allowed:
+    # A minus only where the format has negative values (votes and moderation): not "-0".
+    if raw.startswith("-") and not any(v < 0 for v in allowed):
         raise PolisFormatError(f"{path.name} line {line}: {column} must not be negative")
     return value
 
@@ -251,17 +292,9 @@ def _time(path: Path, line: int, row: dict[str, str], now: datetime) -> datetime
 
 def _read_summary(path: Path) -> dict[str, tuple[int, str]]:
     """The summary's fields, each with the line it ends on."""
-    if not path.is_file():
+    if not _present(path):
         return {}
-    reader = csv.reader(io.StringIO(_text(path), newline=""))
-    fields: dict[str, tuple[int, str]] = {}
-    try:
-        for row in reader:
-            if len(row) >= 2:
-                fields[row[0].strip()] = (reader.line_num, row[1])
-    except csv.Error as exc:
-        raise PolisFormatError(f"{path.name} line {reader.line_num}: {exc}") from None
-    return fields
+    return {row[0].strip(): (line, row[1]) for line, row in _records(path) if len(row) >= 2}
 
 
 def _key(summary: dict[str, tuple[int, str]], folder: Path) -> str:

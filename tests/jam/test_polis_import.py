@@ -223,7 +223,79 @@ BAD = {
         "comments.csv",
         "1500000120000",
         "soon",
-        "comments.csv line 3: timestamp must be a whole number, got 'soon'",
+        "comments.csv line 3: timestamp must be a whole number in the digits 0-9, got 'soon'",
+    ),
+    # Only the digits 0-9, though Python's int() reads all of these.
+    "timestamp in Arabic-Indic digits": (
+        "comments.csv",
+        "1500000120000",
+        "١٥٠٠٠٠٠١٢٠٠٠٠",
+        "comments.csv line 3: timestamp must be a whole number in the digits 0-9, "
+        "got '١٥٠٠٠٠٠١٢٠٠٠٠'",
+    ),
+    "timestamp in full-width digits": (
+        "votes.csv",
+        "1500000700000,",
+        "１５００００００７０００００,",
+        "votes.csv line 13: timestamp must be a whole number in the digits 0-9",
+    ),
+    "timestamp with underscores": (
+        "comments.csv",
+        "1500000120000",
+        "1_500_000_120_000",
+        "comments.csv line 3: timestamp must be a whole number in the digits 0-9, "
+        "got '1_500_000_120_000'",
+    ),
+    "timestamp with a plus": (
+        "comments.csv",
+        "1500000120000",
+        "+1500000120000",
+        "comments.csv line 3: timestamp must be a whole number in the digits 0-9, "
+        "got '+1500000120000'",
+    ),
+    "vote with a plus": (
+        "votes.csv",
+        ",0,4,1",
+        ",0,4,+1",
+        "votes.csv line 13: vote must be a whole number in the digits 0-9, got '+1'",
+    ),
+    "comment id in Arabic-Indic digits": (
+        "votes.csv",
+        "1500000700000,Fri Jul 14 02:51:40 UTC 2017,0,4,1",
+        "1500000700000,Fri Jul 14 02:51:40 UTC 2017,٠,4,1",
+        "votes.csv line 13: comment-id must be a whole number in the digits 0-9, got '٠'",
+    ),
+    # A minus only where the format has negative values (votes, moderation).
+    "author id with a minus": (
+        "comments.csv",
+        ",2,2,0,1,-1,Buy",
+        ",2,-0,0,1,-1,Buy",
+        "comments.csv line 3: author-id must not be negative",
+    ),
+    "timestamp with more digits than a number is read with": (
+        "comments.csv",
+        "1500000120000",
+        "9" * 5000,
+        "comments.csv line 3: timestamp is out of range (5000 digits)",
+    ),
+    # A quote left open would take every row after it into its text.
+    "quote left open in the last comment": (
+        "comments.csv",
+        "1,Build more",
+        '1,"Build more',
+        "comments.csv line 6: a quoted field is not closed by the end of the file",
+    ),
+    "text after a closing quote": (
+        "comments.csv",
+        "1,Build more",
+        '1,"Build" more',
+        "comments.csv line 6: text follows the closing quote of a quoted field",
+    ),
+    "quote left open in the summary, closed by a later one": (
+        "summary.csv",
+        "groups,1",
+        'groups,"1',
+        "summary.csv line 9: text follows the closing quote of a quoted field",
     ),
     "timestamp out of range": (
         "comments.csv",
@@ -314,6 +386,73 @@ def test_bad_input_is_refused_with_a_clear_message_before_anything_is_written(
     err = capsys.readouterr().err
     assert message in err
     assert err.startswith("jam: ")
+    assert not store.exists()
+
+
+# A quote left open where the lenient csv reader found no other quote: it read the rest of
+# the file as the field's text, and imported the rows after it as part of one idea.
+OPEN_QUOTE = {
+    "comments.csv": (
+        "timestamp,datetime,comment-id,author-id,agrees,disagrees,moderated,comment-body\n"
+        '1500000000000,x,0,0,0,0,1,"first idea with a stray quote\n'
+        "1500000060000,x,1,1,0,0,0,second idea\n"
+        "1500000120000,x,2,2,0,0,0,third idea\n",
+        "comments.csv line 2: a quoted field is not closed by the end of the file",
+    ),
+    "summary.csv": (
+        'url,https://pol.is/openquote\ntopic,"unterminated\nviews,9\n',
+        "summary.csv line 2: a quoted field is not closed by the end of the file",
+    ),
+    "votes.csv": (
+        "timestamp,datetime,comment-id,voter-id,vote\n"
+        "1500000010000,x,0,1,1\n"
+        '1500000020000,"x,0,2,-1\n'
+        "1500000030000,x,0,3,0\n",
+        "votes.csv line 3: a quoted field is not closed by the end of the file",
+    ),
+    "header": (
+        'timestamp,"datetime,comment-id,voter-id,vote\n1500000010000,x,0,1,1\n',
+        "votes.csv line 1: a quoted field is not closed by the end of the file",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", OPEN_QUOTE)
+def test_a_quote_left_open_is_refused_at_the_line_it_opens_on(case, tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "open-quote"
+    folder.mkdir()
+    (folder / "comments.csv").write_text(
+        "timestamp,datetime,comment-id,author-id,agrees,disagrees,moderated,comment-body\n"
+        "1500000000000,x,0,0,0,0,1,first idea\n"
+    )
+    (folder / "votes.csv").write_text("timestamp,datetime,comment-id,voter-id,vote\n")
+    text, message = OPEN_QUOTE[case]
+    (folder / ("votes.csv" if case == "header" else case)).write_text(text)
+    with pytest.raises(PolisFormatError, match="a quoted field is not closed"):
+        read_conversation(folder)
+    store = tmp_path / "var"
+    monkeypatch.setenv("OPENJAM_DATA_DIR", str(store))
+    assert cli.main(["import", "polis", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"jam: {message} (a quote inside a quoted field is written twice")
+    assert err.count("\n") == 1
+    assert not store.exists()
+
+
+@pytest.mark.parametrize("name", ["comments.csv", "votes.csv", "summary.csv"])
+def test_a_folder_in_place_of_a_file_is_refused_as_such(name, tmp_path, capsys, monkeypatch):
+    # The summary is optional, but a folder by its name is not its absence (it was skipped),
+    # nor is votes.csv missing when a folder stands there (so it was reported).
+    folder = tmp_path / "folder-for-file"
+    shutil.copytree(TINY, folder)
+    (folder / name).unlink()
+    (folder / name).mkdir()
+    with pytest.raises(PolisFormatError):
+        read_conversation(folder)
+    store = tmp_path / "var"
+    monkeypatch.setenv("OPENJAM_DATA_DIR", str(store))
+    assert cli.main(["import", "polis", str(folder)]) == 2
+    assert capsys.readouterr().err == f"jam: {name} in {folder} is a directory, not a file\n"
     assert not store.exists()
 
 
