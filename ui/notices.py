@@ -58,6 +58,16 @@ def form_key() -> str:
     return uuid.uuid4().hex
 
 
+def place_key(secret: bytes, reader: UUID | None, *place: object) -> str:
+    """A key for a form that creates something in one place (a comment on an idea, a reply
+    to a comment), the same at each rendering for the same reader: a page fetched again
+    (the back button) and sent again with the same text creates nothing more, whatever the
+    browser restored into the form's hidden fields. Joined by `key_of` with a digest of
+    the text, so other words are another comment."""
+    signed = "\n".join(["form-key", str(reader or "-"), *map(str, place)]).encode()
+    return hmac.new(secret, signed, hashlib.sha256).hexdigest()[:32]
+
+
 def key_of(data: dict[str, str], *fields: str) -> str | None:
     """The form's key, if it sent a sensible one, joined with a digest of what `fields`
     hold: sent twice as it was (a double click, a reload), the same key; sent again with

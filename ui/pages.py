@@ -7,6 +7,7 @@ the middleware before any handler runs.
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar
@@ -43,7 +44,7 @@ from ui.auth import SESSION_COOKIE, SIGNS_IN, session_cookie, signed_in, viewer
 from ui.bootstrap import Services
 from ui.headers import NO_STORE
 from ui.me import make_personal_code
-from ui.notices import key_of, notice_params
+from ui.notices import key_of, notice_params, place_key
 from ui.page_errors import PAGE_EXCEPTION_HANDLERS, safe_next
 from ui.reads import (
     MAX_OFFSET,
@@ -474,6 +475,11 @@ class PagesController(Controller):
         now = services.jam.now().astimezone(UTC)
         status, is_open = _status(info, now)
         mine = me is not None and str(me.id) == thread.idea.author_id
+        blocked = me is not None and me.blocked and me.belongs_to(jam)
+
+        def comment_key(parent: str = "") -> str:
+            return place_key(state.secret, me.id if me else None, idea_id, parent)
+
         return Template(
             "thread.html",
             context={
@@ -496,8 +502,11 @@ class PagesController(Controller):
                 "can_withdraw": member and is_open and thread.idea.hidden,
                 "can_flag": member and not organizer and not mine and not thread.idea.hidden,
                 "flagged": flagged and not thread.idea.hidden,  # said instead of the form
+                # Rendered hidden for a blocked reader: shown if they are unblocked meanwhile.
+                "flag_shut": blocked and not organizer and not mine and not thread.idea.hidden,
+                "comment_key": comment_key,
                 **_countdown(info, now),
-                "blocked": me is not None and me.blocked and me.belongs_to(jam),
+                "blocked": blocked,
                 "blocked_text": BLOCKED_TEXT,
                 "position": position,
             },
@@ -589,7 +598,9 @@ class PagesController(Controller):
             note=data.get("note", ""),
         )
         said = "Decision recorded."
-        return await self._form_command(state, request, command, f"/ideas/{idea_id}", said)
+        # Back to the idea on the shortlist (#idea-...), a long page, not to its top.
+        back, anchor = f"/ideas/{idea_id}", f"idea-{idea_id}"
+        return await self._form_command(state, request, command, back, said, anchor)
 
     @post("/jams/{jam_id:uuid}/schedule")
     async def schedule(
@@ -754,9 +765,11 @@ class PagesController(Controller):
         except msgspec.ValidationError as exc:
             if "$.label" in str(exc):
                 return _back(request, back, f"a topic's label is 1 to {LABEL_MAX} characters")
-            return _back(request, back, "choose what to do with the cluster")
+            return _back(request, back, "choose what to do with the topic")
         except (DomainError, ApplicationError, HTTPException) as exc:
-            return _back(request, back, getattr(exc, "detail", None) or str(exc))
+            said = getattr(exc, "detail", None) or str(exc)
+            # The rules say "cluster"; the page, like the organizer, says "topic".
+            return _back(request, back, re.sub(r"\b(topic )?cluster\b", "topic", said))
         wait = round(state.services.settings.topic_refresh_s)
         said = _TOPIC_CHANGED[change.action] + _TOPICS_FOLLOW.format(s=wait)
         query = [*notice_params(request, said, back, done=True), ("after", str(done.position))]
@@ -781,7 +794,10 @@ class PagesController(Controller):
             if data.get("action") == "unmark"
             else "Marked as a duplicate: its votes count with the original."
         )
-        return await self._form_command(state, request, command, f"/ideas/{idea_id}", said)
+        # Back to the list of likely duplicates in Jam Central, a long page (the pair marked
+        # leaves the list, so not to the pair itself).
+        back = f"/ideas/{idea_id}"
+        return await self._form_command(state, request, command, back, said, "duplicates")
 
     @get("/jams/{jam_id:uuid}/leadership/as-of")
     async def shortlist_as_of(

@@ -57,8 +57,8 @@ def _invite(app, scene, role="participant", segment="employee") -> str:
     return code
 
 
-def _sign_in(browser, base: str, code: str, name: str):
-    page = browser.new_context().new_page()
+def _sign_in(browser, base: str, code: str, name: str, **context):
+    page = browser.new_context(**context).new_page()
     page.goto(base + "/")
     page.get_by_label("Invite code").fill(code)
     page.get_by_label("Your name").fill(name)
@@ -128,6 +128,9 @@ def test_new_ideas_wait_behind_a_banner_and_the_time_left_counts_down(browser, s
     assert page.get_by_role("link", name="Second idea").count() == 0  # not until asked
     banner.click()
     page.get_by_role("link", name="Second idea").wait_for(timeout=10_000)
+    # The banner it was on is gone: the keyboard focus goes to the new idea, not the top.
+    assert "Second idea" in page.evaluate("document.activeElement.textContent")
+    assert page.evaluate("document.activeElement.tagName") == "LI"
 
 
 def test_a_topic_refresh_does_not_reveal_ideas_waiting_behind_the_banner(browser, quick_site):
@@ -208,7 +211,7 @@ def test_live_topics_appear_on_jam_central_without_reloading(browser, quick_site
         organizer.screenshot(path=f"{SHOTS}/jam-central.png", full_page=True)
 
 
-def test_a_thread_hidden_while_open_says_so_and_disables_its_forms(browser, site):
+def test_a_thread_hidden_while_open_says_so_and_stops_its_forms_keeping_the_text(browser, site):
     base, app, scene = site
     ada = scene.join(name="Ada")
     idea = scene.post_idea(ada, title="Cheap watches here")
@@ -216,12 +219,18 @@ def test_a_thread_hidden_while_open_says_so_and_disables_its_forms(browser, site
     page.goto(f"{base}/ideas/{idea}")
     page.get_by_role("button", name="Support").click()
     page.get_by_text("Your vote: support it.").wait_for()
-    page.get_by_label("Add a comment").wait_for()
+    page.get_by_label("Add a comment").fill("Half a thought")
     page.evaluate("window.__same_page = true")
     app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea, reason="advertising"))
     page.get_by_text("This idea was hidden by an organizer.").wait_for(timeout=10_000)
     assert page.evaluate("window.__same_page") is True  # told in place, not reloaded
-    assert page.get_by_label("Add a comment").is_disabled()
+    # What was typed stays to copy, as when the jam closes: read only, not greyed out.
+    box = page.get_by_label("Add a comment")
+    assert box.input_value() == "Half a thought"
+    assert box.evaluate("el => el.readOnly") is True
+    assert box.is_enabled()
+    assert page.get_by_text("What you typed stays here for you to copy.").is_visible()
+    assert page.get_by_role("button", name="Comment").is_disabled()
     assert page.get_by_role("button", name="Oppose").is_disabled()
     assert page.get_by_role("button", name="Sign out").is_enabled()  # the header's still works
     assert page.get_by_role("button", name="Withdraw vote").is_enabled()  # a vote still goes
@@ -230,7 +239,9 @@ def test_a_thread_hidden_while_open_says_so_and_disables_its_forms(browser, site
     page.get_by_text("This idea was hidden by an organizer.").wait_for(
         state="detached", timeout=10_000
     )
-    assert page.get_by_label("Add a comment").is_enabled()
+    assert page.get_by_label("Add a comment").evaluate("el => el.readOnly") is False
+    assert page.get_by_text("What you typed stays here for you to copy.").count() == 0
+    assert page.get_by_role("button", name="Comment").is_enabled()
     assert page.evaluate("window.__same_page") is True
 
 
@@ -480,3 +491,116 @@ def test_text_refused_by_an_error_page_comes_back_on_the_form_page(browser, site
     assert page.get_by_label("Title").input_value() == "Quiet rooms"
     page.reload()  # put back once only
     assert page.get_by_label("Your idea").input_value() == ""
+
+
+def _whoami(page) -> UUID:
+    return UUID(page.evaluate("fetch('/api/me/activity').then(r => r.json())")["participant_id"])
+
+
+def test_a_reply_being_typed_stays_to_copy_when_the_reader_is_blocked_or_the_jam_closes(
+    browser, site
+):
+    base, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Quiet rooms")
+    first = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Yes!"))
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    bea = _whoami(page)
+    page.goto(f"{base}/ideas/{idea}?after={first.position}")
+    page.get_by_text("Reply").first.click()
+    reply = page.locator(f"#reply-{first.id}")
+    reply.fill("Half a reply")
+    kept = page.locator(f"#c-{first.id} .notice")
+    app.handle(c.BlockParticipant(actor=scene.organizer, participant_id=bea, reason="x"))
+    kept.wait_for(timeout=10_000)  # the fresh copy has no reply forms: this one stays
+    assert "What you typed stays here for you to copy." in kept.inner_text()
+    assert reply.is_visible()
+    assert reply.input_value() == "Half a reply"
+    assert reply.evaluate("el => el.readOnly") is True
+    assert page.locator(f"#c-{first.id}").get_by_role("button", name="Reply").is_disabled()
+    app.handle(c.UnblockParticipant(actor=scene.organizer, participant_id=bea, reason=""))
+    kept.wait_for(state="detached", timeout=10_000)  # its form offered again: the text there
+    assert reply.input_value() == "Half a reply"
+    assert reply.evaluate("el => el.readOnly") is False
+    app.handle(c.CloseJam(actor=scene.organizer, jam_id=scene.jam_id, reason="done"))
+    kept.wait_for(timeout=10_000)
+    assert "Votes and comments are taken while it is open" in kept.inner_text()
+    assert reply.input_value() == "Half a reply"
+    assert reply.evaluate("el => el.readOnly") is True
+
+
+def test_a_page_loaded_while_blocked_offers_its_forms_once_the_reader_is_unblocked(browser, site):
+    base, app, scene = site
+    idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    bea = _whoami(page)
+    blocked = page.get_by_text("An organizer has blocked you")
+    for path, form in ((f"/ideas/{idea}", "Add a comment"), (f"/jams/{scene.jam_id}", "Title")):
+        app.handle(c.BlockParticipant(actor=scene.organizer, participant_id=bea, reason="x"))
+        page.goto(f"{base}{path}?after={app.position()}")
+        assert blocked.is_visible()
+        assert page.get_by_label(form).is_hidden()
+        # Another update, the reader still blocked: said once, as it was.
+        app.handle(c.CastVote(actor=scene.join(), idea_id=idea, value=1))
+        page.wait_for_function("() => document.querySelector('[data-live-status]').textContent")
+        assert blocked.count() == 1
+        assert page.get_by_label(form).is_hidden()
+        app.handle(c.UnblockParticipant(actor=scene.organizer, participant_id=bea, reason=""))
+        blocked.wait_for(state="detached", timeout=10_000)
+        assert page.get_by_label(form).is_visible(), path
+        assert page.get_by_label(form).is_editable(), path
+    assert page.get_by_role("link", name="Post an idea ↓").is_visible()
+
+
+def test_a_comment_being_typed_survives_a_vote_and_is_not_brought_back_once_posted(browser, site):
+    base, app, scene = site
+    idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    page.goto(f"{base}/ideas/{idea}")
+    box = page.get_by_label("Add a comment")
+    box.fill("Half a thought")
+    page.get_by_role("button", name="Support").click()
+    page.get_by_text("Your vote: support it.").wait_for()
+    assert box.input_value() == "Half a thought"  # the vote's page, the draft put back
+    page.get_by_role("button", name="Comment").click()
+    page.locator("ul.comments p", has_text="Half a thought").wait_for(timeout=10_000)
+    assert box.input_value() == ""  # posted: not brought back
+    page.get_by_role("button", name="Oppose").click()
+    page.get_by_text("Your vote: oppose it.").wait_for()
+    assert box.input_value() == ""
+
+
+def test_a_comments_line_breaks_are_kept(browser, site):
+    base, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Quiet rooms")
+    body = "Two things:\nquiet rooms\nbookable by the hour"
+    app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body=body))
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    page.goto(f"{base}/ideas/{idea}?after={app.position()}")
+    assert page.locator("ul.comments p").first.inner_text() == body
+
+
+def test_a_thread_with_a_vote_fits_a_phone_screen(browser, site):
+    base, app, scene = site
+    idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
+    phone = {"viewport": {"width": 390, "height": 844}}
+    page = _sign_in(browser, base, _invite(app, scene), "Bea", **phone)
+    page.goto(f"{base}/ideas/{idea}")
+    page.get_by_role("button", name="Support").click()
+    page.get_by_role("button", name="Withdraw vote").wait_for()
+    wide = page.evaluate("document.scrollingElement.scrollWidth")
+    assert wide <= page.evaluate("window.innerWidth")  # nothing cut off, no sideways scroll
+
+
+def test_a_name_of_spaces_is_refused_once_on_the_sign_in_page(browser, site):
+    base, app, scene = site
+    page = browser.new_context().new_page()
+    page.goto(base + "/")
+    page.get_by_label("Invite code").fill(_invite(app, scene))
+    page.get_by_label("Your name").fill("   ")  # the browser takes spaces as filled in
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("alert").wait_for(timeout=10_000)
+    said = page.get_by_role("alert").inner_text()
+    assert page.locator("main").inner_text().count(said) == 1  # not again at the form below
+    assert page.get_by_label("Your name").input_value() == "   "  # what was typed, back

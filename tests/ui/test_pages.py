@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -20,12 +21,13 @@ from jam.application import JamApplication
 from jam.settings import Settings
 from projections import queries
 from projections.models import CommentNode, MinuteActivity
+from ranking.model import Cluster
 from tests.stories import open_jam
 from ui.app import create_app
 from ui.auth import SESSION_COOKIE, issue_token
 from ui.notices import signature as notice_signature
 from ui.pages import _chart, capped
-from ui.topics import DuplicateOut
+from ui.topics import ClusterOut, DuplicateOut, TopicsOut
 
 XSS = '<script>alert("owned")</script><img src=x onerror=alert(1)>'
 
@@ -144,7 +146,7 @@ def test_jam_central_stays_readable_with_many_duplicates_and_a_wide_topic_table(
     monkeypatch.setattr("ui.pages.read_duplicates", lambda services, jam_id: pairs)
     _as(client, scene.organizer)
     page = client.get(f"/jams/{scene.jam_id}/central").text
-    section = page.split("<h2>Likely duplicates</h2>")[1].split("<h2>")[0]
+    section = page.split('<h2 id="duplicates">Likely duplicates</h2>')[1].split("<h2>")[0]
     shown, folded = section.split("<details>")
     assert shown.count("Mark as duplicate") == 10  # the closest, at once
     assert "2 more likely duplicates, less alike" in folded
@@ -1009,7 +1011,9 @@ def test_replying_to_a_comment_and_flagging_an_idea_from_the_thread_page(site):
         headers={"referer": thread},
     )
     nested = replied.text.split(f'id="c-{first.id}"')[1]
-    assert "<p>Agreed</p>" in nested  # shown at once, after the comment it answers
+    assert (
+        '<p class="body-text">Agreed</p>' in nested
+    )  # shown at once, after the comment it answers
     shown = client.get(f"/api/ideas/{idea}").json()
     assert shown["comments"][0]["replies"][0]["body"] == "Agreed"
     flagged = client.post(
@@ -1065,7 +1069,7 @@ def test_a_form_sent_twice_creates_one_idea_and_one_comment(site):
     }
     for _ in range(2):
         client.post(f"{idea_page}/comments", data=comment, headers={"referer": idea_page})
-    assert client.get(idea_page).text.count("<p>Mine too</p>") == 1
+    assert client.get(idea_page).text.count('<p class="body-text">Mine too</p>') == 1
     # Back to the page as it was, with its key, and another idea or comment typed: a new
     # one, not a refusal about a reused key.
     other = client.post(
@@ -1077,7 +1081,10 @@ def test_a_form_sent_twice_creates_one_idea_and_one_comment(site):
         f"{idea_page}/comments", data={**comment, "body": "And mine"}, follow_redirects=False
     )
     assert "notice" not in replied.headers["location"], replied.headers["location"]
-    assert "<p>And mine</p>" in client.get(idea_page, params={"after": app.position()}).text
+    assert (
+        '<p class="body-text">And mine</p>'
+        in client.get(idea_page, params={"after": app.position()}).text
+    )
 
 
 def test_closing_a_jam_from_central_asks_for_confirmation(site):
@@ -1287,7 +1294,14 @@ def test_a_blocked_participant_is_told_why_there_are_no_forms(site):
         assert "An organizer has blocked you from posting, commenting, voting and flagging" in (
             html
         ), page
-        assert 'action="/ideas/' not in html.split("<main")[1]  # no form that would be refused
+        # No form that would be refused: each is there hidden, for the page's script to
+        # show should they be unblocked while it is open.
+        main = html.split("<main")[1]
+        shown = re.sub(r"<(form|details)[^>]* hidden data-shut>.*?</\1>", "", main, flags=re.S)
+        assert shown != main, page
+        assert 'action="/ideas/' not in shown, page
+        assert f'action="/jams/{scene.jam_id}/ideas"' not in shown, page
+        assert "data-shut-notice" in html, page
         assert "data-writes-closed" in html  # and an open page of theirs learns it live
     _as(client, scene.join(name="Cy"))
     assert "has blocked you" not in client.get(f"/ideas/{idea}").text
@@ -1306,7 +1320,8 @@ def test_the_idea_form_chooses_no_forum_for_the_reader_but_keeps_the_one_being_r
     # Its banner of new ideas leads to the newest of the forum being read.
     assert f'data-newest="/jams/{scene.jam_id}?forum=health&amp;sort=new"' in in_forum
     client.cookies.clear()  # signed out: the sign-in form keeps what was typed if refused
-    assert '<form class="stack" method="post" action="/signin" data-keep>' in client.get("/").text
+    signing_in = '<form class="stack" method="post" action="/signin" data-keep data-said-above>'
+    assert signing_in in client.get("/").text
 
 
 def test_the_activity_chart_places_minutes_by_time_and_leaves_out_the_one_under_way():
@@ -1343,3 +1358,142 @@ def test_a_chain_of_replies_deeper_than_the_limit_is_shown_flat_below_it():
         level, depth = level[0].replies, depth + 1
     assert depth == 4  # three levels of nesting, then one flat list
     assert order == [f"c{n}" for n in range(400)]
+
+
+def _comment_form_key(html: str, parent: str = "") -> str:
+    """The key of the thread's comment form, or of the reply form under comment `parent`."""
+    if parent:
+        html = html.split(f'name="parent_id" value="{parent}">')[1]
+    else:
+        html = html.split('<textarea id="comment"')[0].split("data-open-only")[-1]
+    return _form_key(html)
+
+
+def test_back_to_a_thread_and_the_same_comment_sent_again_posts_it_once(site):
+    # The back button may fetch the thread again, with a fresh rendering of its forms, and
+    # the browser put the text back: the key of a comment form is the same at each
+    # rendering for the same reader and place, so the same text sent again is a repeat.
+    client, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Quiet rooms")
+    first = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Yes"))
+    _as(client, scene.join(name="Bea"))
+    thread = f"/ideas/{idea}"
+    for parent, body in (("", "Mine too"), (str(first.id), "Agreed")):
+        for _ in range(2):  # a rendering each time: the page as fetched again after Back
+            shown = client.get(thread, params={"after": app.position()}).text
+            form = {"body": body, "key": _comment_form_key(shown, parent)}
+            form |= {"parent_id": parent} if parent else {}
+            client.post(
+                f"{thread}/comments",
+                data={**form, "_csrf_token": _token(client, thread)},
+                headers={"referer": thread},
+            )
+        page = client.get(thread, params={"after": app.position()}).text
+        assert page.count(f'<p class="body-text">{body}</p>') == 1, body
+    # Other words in the same place are another comment.
+    shown = client.get(thread).text
+    other = {"body": "And mine", "key": _comment_form_key(shown)}
+    client.post(f"{thread}/comments", data={**other, "_csrf_token": _token(client, thread)})
+    assert (
+        '<p class="body-text">And mine</p>'
+        in client.get(thread, params={"after": app.position()}).text
+    )
+    # Another reader's form has a key of its own.
+    _as(client, scene.join(name="Cy"))
+    assert _comment_form_key(client.get(thread).text) != _comment_form_key(shown)
+
+
+def test_a_closed_jams_thread_still_shows_the_readers_own_vote(site):
+    client, app, scene = site
+    idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
+    bea = scene.join(name="Bea")
+    app.handle(c.CastVote(actor=bea, idea_id=idea, value=1))
+    app.handle(c.CloseJam(actor=scene.organizer, jam_id=scene.jam_id, reason="done"))
+    _as(client, bea)
+    votes = client.get(f"/ideas/{idea}", params={"after": app.position()}).text
+    votes = votes.split('id="votes">')[1].split("</div>")[0]
+    assert "Your vote: support it." in votes
+    assert "<button" not in votes  # shown, not offered
+
+
+def test_a_decision_on_the_shortlist_and_a_duplicate_marked_come_back_to_their_place(site):
+    client, _, scene = site
+    ada = scene.join()
+    idea, copy = scene.post_idea(ada, title="Quiet rooms"), scene.post_idea(ada, title="Copy")
+    _as(client, scene.join(role="leader", name="Lee"))
+    shortlist = f"/jams/{scene.jam_id}/leadership"
+    decided = client.post(
+        f"/ideas/{idea}/decision",
+        data={"decision": "funded", "note": "", "_csrf_token": _token(client, shortlist)},
+        headers={"referer": f"{client.base_url}{shortlist}"},
+        follow_redirects=False,
+    )
+    target = decided.headers["location"]
+    assert target.startswith(shortlist)
+    assert target.endswith(f"#idea-{idea}")
+    listed = client.get(target.split("#")[0]).text
+    assert f'<li id="idea-{idea}">' in listed or "No ideas ranked yet" in listed
+    _as(client, scene.organizer)
+    central = f"/jams/{scene.jam_id}/central"
+    marked = client.post(
+        f"/ideas/{copy}/duplicate",
+        data={"original_id": str(idea), "_csrf_token": _token(client, central)},
+        headers={"referer": f"{client.base_url}{central}"},
+        follow_redirects=False,
+    )
+    target = marked.headers["location"]
+    assert target.startswith(central)
+    assert target.endswith("#duplicates")
+    shown = client.get(target.split("#")[0]).text
+    assert '<h2 id="duplicates">Likely duplicates</h2>' in shown
+
+
+def _topic(n: int) -> ClusterOut:
+    cluster = Cluster(
+        id=f"t{n}",
+        label=f"Topic {n}",
+        terms=("a",),
+        size=3,
+        representatives=(),
+        growth_last_hour=0,
+        emerging=False,
+        segments={"employee": 3},
+        x=float(n),
+        y=float(n),
+    )
+    return ClusterOut(cluster, 3)
+
+
+def test_jam_centrals_topic_forms_merge_two_topics_as_they_come_in_plain_words(site, monkeypatch):
+    client, _, scene = site
+    now = datetime.now(UTC).isoformat()
+
+    def topics(clusters: int, unclustered: int) -> TopicsOut:
+        made = [_topic(n) for n in range(1, clusters + 1)]
+        return TopicsOut(str(scene.jam_id), 1, now, "test", made, unclustered, [now], {})
+
+    _as(client, scene.organizer)
+    central = f"/jams/{scene.jam_id}/central"
+    monkeypatch.setattr("ui.pages.read_topics", lambda *args: topics(4, 1))
+    page = client.get(central).text
+    assert "4 topics and 1 unclustered idea," in page
+    merge = page.split('<label for="merge-id">Merge topic</label>')[1].split("</form>")[0]
+    into = merge.split('<label for="merge-into">into topic</label>')[1]
+    assert '<option value="t2" selected>' in into  # not the topic "Merge" starts at
+    assert "selected" not in merge.split("merge-into")[0]
+    monkeypatch.setattr("ui.pages.read_topics", lambda *args: topics(1, 2))
+    page = client.get(central).text
+    assert "1 topic and 2 unclustered ideas," in page
+    assert "merge-into" not in page  # one topic: nothing to merge it into
+    # Refusals say "topic" too, as the page does, not the rules' "cluster".
+    for form, said in (
+        ({"action": "nope"}, "Choose what to do with the topic"),
+        ({"action": "pin", "cluster_id": "t1"}, "Topic t1 holds no ideas"),
+    ):
+        refused = client.post(
+            f"/jams/{scene.jam_id}/topics",
+            data={**form, "_csrf_token": _token(client, central)},
+            headers={"referer": central},
+        )
+        assert said in _notice_of(refused.text), _notice_of(refused.text)

@@ -3,22 +3,27 @@
 // - a [data-live][data-stream] region is swapped for a fresh copy of itself when the
 //   stream reports a change; on idea lists, new ideas wait behind a banner instead,
 //   so the list does not jump under the reader's eyes; kinds named in [data-ignore]
-//   change nothing the region shows; what the reader is typing in it survives the swap;
-//   if the page is gone (404), a notice says why and its forms are disabled until it is
-//   back; if the fresh copy says the jam closed or the reader was blocked
-//   ([data-writes-closed]), the forms it names stop taking input and say why;
+//   change nothing the region shows; what the reader is typing in it survives the swap
+//   (a reply whose form the fresh copy no longer offers stays, read only, to copy);
+//   if the page is gone (404), a notice says why and its forms stop taking input, what was
+//   typed kept to copy, until it is back; if the fresh copy says the jam closed or the
+//   reader was blocked ([data-writes-closed]), the forms it names stop taking input and
+//   say why, and when it no longer says so they work again (forms a blocked reader's page
+//   was rendered with, hidden ([data-shut]), are shown);
 // - [data-deadline] texts count down to a time, and the region is fetched again once it
 //   has passed (the jam opened or ended);
 // - a [data-similar] form shows ideas like the one being typed, at each pause;
 // - what was typed into a [data-keep] form survives its refusal: kept for this tab as the
 //   form is sent, put back if the page it comes back to says why it was refused, or shown
-//   to copy if that page no longer has the form.
+//   to copy if that page no longer has the form;
+// - what was typed into a page's other forms survives sending one of them (a vote).
 (function () {
   "use strict";
 
   // The page is gone (an idea hidden by an organizer while it was open): say so, with the
-  // server's message, and disable the forms that could only be refused now.
-  var wentAway = null;  // the notice and the fields gone() disabled, while the page is gone
+  // server's message. Its forms could only be refused now: what was typed in them stays,
+  // readable and copyable (as when the jam closes), the rest of them is disabled.
+  var wentAway = null;  // the notices and the fields gone() changed, while the page is gone
   function gone(region, html) {
     if (wentAway) { return; }
     var doc = new DOMParser().parseFromString(html, "text/html");
@@ -28,20 +33,37 @@
     notice.setAttribute("role", "alert");
     notice.textContent = said ? said.textContent : "This page is no longer available.";
     region.parentNode.insertBefore(notice, region);
-    wentAway = { notice: notice, fields: [] };
-    Array.prototype.forEach.call(document.querySelectorAll("main form:not([data-stays])"), function (form) {
+    wentAway = { notices: [notice], fields: [], readOnly: [] };
+    var forms = Array.prototype.slice.call(document.querySelectorAll("main form:not([data-stays])"));
+    forms.forEach(function (form) {
       Array.prototype.forEach.call(form.elements, function (el) {
-        if (!el.disabled) { el.disabled = true; wentAway.fields.push(el); }
+        if (isText(el)) {
+          if (!el.readOnly) { el.readOnly = true; wentAway.readOnly.push(el); }
+        } else if (!el.disabled) { el.disabled = true; wentAway.fields.push(el); }
       });
     });
+    // Said at the form to be typed in as well: the reason above may be out of view.
+    var typed = forms.filter(function (form) {
+      return !region.contains(form) && Array.prototype.some.call(form.elements, isText);
+    })[0];
+    if (typed) {
+      var copy = document.createElement("p");
+      copy.className = "notice";
+      copy.setAttribute("role", "status");
+      copy.textContent = "What you typed stays here for you to copy.";
+      typed.parentNode.insertBefore(copy, typed);
+      wentAway.notices.push(copy);
+    }
   }
-  // The page is back (the idea restored): the notice goes, and the forms work again.
+  // The page is back (the idea restored): the notices go, and the forms work again.
   function back() {
     if (!wentAway) { return; }
-    wentAway.notice.remove();
+    wentAway.notices.forEach(function (n) { n.remove(); });
     wentAway.fields.forEach(function (el) { el.disabled = false; });
+    wentAway.readOnly.forEach(function (el) { el.readOnly = false; });
     wentAway = null;
   }
+  function isText(el) { return el.tagName === "TEXTAREA" || el.type === "text"; }
 
   // Where the focus is, as something the fresh copy has too: the element's id, else the
   // n-th element of its kind with its text and link or form (a vote button, a reply's
@@ -68,17 +90,22 @@
   // What the reader is doing inside the region (a reply being typed, a form opened, the
   // focus), put back once the region has been swapped for a fresh copy.
   function keep(region) {
-    var values = {}, opened = [], focused = focusOf(region);
+    var values = {}, opened = [], focused = focusOf(region), carried = {};
     Array.prototype.forEach.call(region.querySelectorAll("textarea[id], input[id]"), function (el) {
-      if (el.type !== "hidden" && el.value) { values[el.id] = el.value; }
+      if (el.type !== "hidden" && el.value) {
+        values[el.id] = el.value;
+        var form = el.form, item = form && form.hasAttribute("data-keep") && form.closest("li[id]");
+        if (item) { carried[el.id] = { box: form.closest("details") || form, item: item.id }; }
+      }
     });
     Array.prototype.forEach.call(region.querySelectorAll("details[open]"), function (d) {
       var named = d.querySelector("[id]");
       if (named) { opened.push(named.id); }
     });
-    return function () {
+    return function (marker) {
       Object.keys(values).forEach(function (id) {
         var el = document.getElementById(id);
+        if (!el && carried[id]) { carry(region, carried[id], marker); el = document.getElementById(id); }
         if (el) { el.value = values[id]; }
       });
       opened.concat(Object.keys(values)).forEach(function (id) {
@@ -90,13 +117,41 @@
     };
   }
 
+  // A reply being typed whose form the fresh copy no longer offers (the jam closed, the
+  // reader was blocked): the old form is put back under its comment, what was typed in it
+  // readable and copyable, the rest disabled, saying why. The next fresh copy replaces it
+  // (with the form itself, if offered again: the text then goes there).
+  function carry(region, was, marker) {
+    var item = document.getElementById(was.item), box = was.box;
+    var form = box.tagName === "FORM" ? box : box.querySelector("form");
+    if (item) { item.insertBefore(box, item.querySelector(":scope > ul.comments")); }
+    else { region.appendChild(box); }  // its comment gone too: at the end, not lost
+    if (box.tagName === "DETAILS") { box.open = true; }
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (isText(el)) { el.readOnly = true; } else { el.disabled = true; }
+    });
+    var said = form.querySelector("[data-carried]");
+    if (!said) {
+      said = document.createElement("p");
+      said.className = "notice";
+      said.setAttribute("role", "status");
+      said.setAttribute("data-carried", "");
+      form.insertBefore(said, form.firstChild);
+    }
+    said.textContent = (marker ? marker.getAttribute("data-writes-closed") + " " : "") +
+      "What you typed stays here for you to copy.";
+  }
+
   // The jam closed, or the reader was blocked, while the page was open: its forms outside
   // the region would only be refused now. They stay, what was typed in them readable and
   // copyable, and say why they take nothing.
   // Undone when a later copy no longer says so (the jam extended, the reader unblocked).
   var closedForms = null;  // the notice and the fields closeForms changed
+  function saidBy(marker) {
+    return marker && marker.getAttribute("data-writes-closed") + marker.getAttribute("data-forms");
+  }
   function closeForms(region, marker) {
-    var said = marker && marker.getAttribute("data-writes-closed") + marker.getAttribute("data-forms");
+    var said = saidBy(marker);
     if (closedForms && closedForms.said === said) { return; }  // as it was: not said again
     openForms();
     if (!marker) { return; }
@@ -104,10 +159,10 @@
       document.querySelectorAll("main " + marker.getAttribute("data-forms")),
       function (form) { return !region.contains(form); });
     if (!forms.length) { return; }
-    closedForms = { notice: document.createElement("p"), readOnly: [], disabled: [], said: said };
+    closedForms = { notice: document.createElement("p"), readOnly: [], disabled: [], shut: [], said: said };
     forms.forEach(function (form) {
       Array.prototype.forEach.call(form.elements, function (el) {
-        if (el.tagName === "TEXTAREA" || el.type === "text") {
+        if (isText(el)) {
           if (!el.readOnly) { el.readOnly = true; closedForms.readOnly.push(el); }
         } else if (!el.disabled) { el.disabled = true; closedForms.disabled.push(el); }
       });
@@ -125,7 +180,18 @@
     closedForms.notice.remove();
     closedForms.readOnly.forEach(function (el) { el.readOnly = false; });
     closedForms.disabled.forEach(function (el) { el.disabled = false; });
+    closedForms.shut.forEach(function (el) { el.hidden = false; });
     closedForms = null;
+  }
+  // A page rendered for a blocked reader has its forms hidden ([data-shut]) under the
+  // server's notice ([data-shut-notice]): taken as closed, so an unblock arriving live
+  // shows them and takes the notice away, and a copy still saying so changes nothing.
+  function adoptShut(region) {
+    var notice = document.querySelector("main [data-shut-notice]");
+    var marker = region.querySelector("[data-writes-closed]");
+    if (!notice || !marker) { return; }
+    closedForms = { notice: notice, readOnly: [], disabled: [], said: saidBy(marker),
+                    shut: Array.prototype.slice.call(document.querySelectorAll("main [data-shut]")) };
   }
 
   function swap(region) {
@@ -141,9 +207,10 @@
         if (!fresh) { return false; }
         var typing = keep(region);
         region.innerHTML = fresh.innerHTML;
-        typing();
+        var marker = region.querySelector("[data-writes-closed]");
+        typing(marker);
         back();
-        closeForms(region, region.querySelector("[data-writes-closed]"));
+        closeForms(region, marker);
         Array.prototype.forEach.call(region.querySelectorAll("[data-deadline]"), countdown);
         // The region is not a live region (a whole list read out at each change); a short
         // status says that something changed.
@@ -161,21 +228,37 @@
     // On the newest ideas of every forum, the banner's new ideas are the ones a refresh
     // shows; on another view it leads there instead (a forum or an order they may not be in).
     var elsewhere = banner && banner.getAttribute("data-newest");
+    var seen = null;  // the ideas listed when the banner was pressed: the focus goes to the first new one
     function refresh() {
       if (pending) { again = true; return; }
       pending = true;
       swap(region).then(function (shown) {
         if (shown && !elsewhere && banner) { waiting = 0; banner.hidden = true; }  // shown now
+        if (shown && seen) { focusNew(seen); seen = null; }
       }).finally(function () {
         pending = false;
         if (again) { again = false; refresh(); }
       });
     }
+    function listed() {
+      return Array.prototype.map.call(region.querySelectorAll("ol.ideas li a[href]"),
+        function (a) { return a.getAttribute("href"); });
+    }
+    function focusNew(before) {
+      var item = Array.prototype.filter.call(region.querySelectorAll("ol.ideas li"), function (li) {
+        var a = li.querySelector("a[href]");
+        return a && before.indexOf(a.getAttribute("href")) < 0;
+      })[0] || region.querySelector("ol.ideas li");
+      if (!item) { return; }
+      item.setAttribute("tabindex", "-1");
+      item.focus();
+    }
     if (banner) {
       banner.addEventListener("click", function () {
         if (elsewhere) { window.location.href = elsewhere; return; }
         waiting = 0;
-        banner.hidden = true;
+        seen = listed();
+        banner.hidden = true;  // it had the focus: given to the first new idea once shown
         refresh();
       });
     }
@@ -321,8 +404,9 @@
       if (el.tagName === "DETAILS") { el.open = true; }  // a reply form folded away
     }
     // The reason is said at the top; the form may be far below (a phone, a long list):
-    // said again at the form, which is brought into view.
-    if (refused) {
+    // said again at the form, which is brought into view. Not by a form right under the
+    // top notice ([data-said-above], signing in): it would say it twice in one glance.
+    if (refused && !form.hasAttribute("data-said-above")) {
       var reason = document.createElement("p");
       reason.className = "notice";
       reason.textContent = refused.textContent;
@@ -351,6 +435,45 @@
     refused.parentNode.insertBefore(box, refused.nextSibling);
   }
 
+  // Another form sent from a page (a vote, a flag) leads back to it with its fields empty:
+  // what was being typed in the page's other forms is kept for this tab, by page and field,
+  // and put back (once) when the page comes back. Never the form sent: it is posted, or
+  // comes back with its refusal (above). Not codes (autocomplete=off): they are secrets.
+  var DRAFT = "openjam.draft:";
+  function draftKey(el) { return DRAFT + window.location.pathname + "#" + el.id; }
+  function draftFields() {
+    return Array.prototype.filter.call(
+      document.querySelectorAll("main form[data-keep] textarea[id], main form[data-keep] input[id]"),
+      function (el) { return isText(el) && el.getAttribute("autocomplete") !== "off"; });
+  }
+  function keepDrafts(sent) {
+    try {
+      var store = window.sessionStorage;
+      if (sent.getAttribute("action") === "/signout") {  // not for whoever signs in next
+        Object.keys(store).forEach(function (k) { if (k.indexOf(DRAFT) === 0) { store.removeItem(k); } });
+        return;
+      }
+      draftFields().forEach(function (el) {
+        if (el.form !== sent && el.value.trim()) { store.setItem(draftKey(el), el.value); }
+        else { store.removeItem(draftKey(el)); }
+      });
+    } catch (e) { /* storage off: the page works as without this script */ }
+  }
+  function restoreDrafts() {
+    try {
+      var store = window.sessionStorage, page = DRAFT + window.location.pathname + "#";
+      draftFields().forEach(function (el) {
+        var text = store.getItem(draftKey(el));
+        if (text === null || el.value) { return; }
+        el.value = text;
+        var d = el.closest("details");
+        if (d) { d.open = true; }  // a reply being typed
+      });
+      // Put back once: a field no longer on the page (its comment hidden) forgets its draft.
+      Object.keys(store).forEach(function (k) { if (k.indexOf(page) === 0) { store.removeItem(k); } });
+    } catch (e) { /* off */ }
+  }
+
   // A notice is said once: taken out of the address once shown, so a reload or a bookmark
   // does not say it again (the page itself is the same without it).
   function forgetNotice() {
@@ -364,12 +487,15 @@
 
   // Listened for on the document: a live update replaces the forms it holds.
   document.addEventListener("submit", function (event) {
-    if (event.target.matches && event.target.matches("form[data-keep]")) { keepOnSubmit(event.target); }
+    if (!event.target.matches) { return; }
+    if (event.target.matches("form[data-keep]")) { keepOnSubmit(event.target); }
+    keepDrafts(event.target);
   });
   restoreKept();
+  restoreDrafts();
   forgetNotice();
   var region = document.querySelector("[data-live][data-stream]");
-  if (region && window.EventSource) { follow(region); }
+  if (region && window.EventSource) { adoptShut(region); follow(region); }
   Array.prototype.forEach.call(document.querySelectorAll("[data-deadline]"), countdown);
   Array.prototype.forEach.call(document.querySelectorAll("form[data-similar]"), similar);
 })();
