@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from uuid import UUID
 
@@ -21,6 +22,7 @@ from domain.text import NAME_MAX, REASON_MAX, require_text
 from domain.values import Role, Segment, invite_id, parse_enum, sign_in_key_id
 
 MAX_INVITE_USES = 100_000
+_SESSION = re.compile(r"^[0-9A-Za-z]{1,64}$")
 
 
 class Invite(Aggregate):
@@ -195,6 +197,17 @@ class Participant(Aggregate):
     @event("Unblocked")
     def _unblocked(self, reason: str, unblocked_by: UUID, timestamp: datetime) -> None:
         self.blocked = False
+
+    def end_session(self, *, session: str, at: datetime) -> None:
+        """Sign out one session for good: the tokens that name `session` stop working
+        everywhere, copies of them included."""
+        if not isinstance(session, str) or not _SESSION.match(session):
+            raise InvalidValue("a session is named by 1 to 64 letters and digits")
+        self._session_ended(session=session, timestamp=at)
+
+    @event("SessionEnded")
+    def _session_ended(self, session: str, timestamp: datetime) -> None:
+        pass  # a fact for the workers that check tokens, not for any decision here
 
     def signs_in_with(self, key: SignInKey) -> bool:
         """Only the newest key a participant made signs them in: a new one retires the old."""

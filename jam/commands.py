@@ -92,6 +92,12 @@ class MakeSignInKey(Command, frozen=True, kw_only=True):
     code: str
 
 
+class EndSession(Command, frozen=True, kw_only=True):
+    """The actor signs out the session their token names, for good."""
+
+    session: str
+
+
 class RenameParticipant(Command, frozen=True, kw_only=True):
     participant_id: UUID
     display_name: str

@@ -179,6 +179,15 @@ def rename_participant(cmd: c.RenameParticipant, load: Loader, at: datetime) -> 
     return Decision([target], target.id)
 
 
+@handles(c.EndSession)
+def end_session(cmd: c.EndSession, load: Loader, at: datetime) -> Decision:
+    if cmd.actor is None:
+        raise NotSignedIn("only a signed-in participant can sign out")
+    person = load.load(Participant, cmd.actor)
+    person.end_session(session=cmd.session, at=at)
+    return Decision([person], person.id)
+
+
 @handles(c.BlockParticipant)
 def block_participant(cmd: c.BlockParticipant, load: Loader, at: datetime) -> Decision:
     target = load.load(Participant, cmd.participant_id)

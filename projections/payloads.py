@@ -59,6 +59,10 @@ class ParticipantRenamed(Payload):
     display_name: str
 
 
+class SessionEnded(Payload):
+    session: str
+
+
 class ParticipantBlocked(Payload):
     reason: str
     blocked_by: Id

@@ -40,7 +40,7 @@ from ui.page_errors import APP_EXCEPTION_HANDLERS, NOT_PAGES
 from ui.pages import PagesController
 from ui.participants import ParticipantController
 from ui.reads import follow_projection
-from ui.sessions import SessionController
+from ui.sessions import SessionController, following_ended_sessions
 from ui.topics import DuplicateController, TopicController
 from ui.wording import counted
 
@@ -90,7 +90,8 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
             services.ranking.start()
         server.state.services = services
         try:
-            yield
+            async with following_ended_sessions(key, services.views):
+                yield
         finally:
             await sync_to_thread(services.close)
             forget_this_process()

@@ -1,10 +1,11 @@
 """Sessions: a signed token names the participant; every request checks it.
 
-Tokens are `<participant id>.<issued at>.<signature>`, signed with HMAC-SHA256
+Tokens are `<participant id>.<issued at>.<session>.<signature>`, signed with HMAC-SHA256
 under the service's secret key, so any web worker can check any token without a
 shared session store. The role is never taken from the token: it is read from
 the participant aggregate on each request, so a block or a change takes effect
-at once.
+at once. Signing out ends the token's session for good (`ui.sessions`): every worker
+keeps the ended sessions and refuses their tokens.
 """
 
 from __future__ import annotations
@@ -50,6 +51,13 @@ def secret_key(settings: Settings) -> bytes:
     return path.read_text().strip().encode()
 
 
+def cookie_gone() -> Cookie:
+    """The cookie that makes a browser forget its session."""
+    return Cookie(
+        key=SESSION_COOKIE, value="", httponly=True, samesite="lax", max_age=0, expires=0, path="/"
+    )
+
+
 def session_cookie(key: bytes, participant_id: UUID) -> Cookie:
     """The cookie that signs this browser in as `participant_id`."""
     return Cookie(
@@ -68,7 +76,10 @@ def _sign(key: bytes, payload: str) -> str:
 
 
 def issue_token(key: bytes, participant_id: UUID, now: float | None = None) -> str:
-    payload = f"{participant_id.hex}.{int(now if now is not None else time.time())}"
+    issued = int(now if now is not None else time.time())
+    # The session's own name: what signing out ends (two sign-ins in one second differ).
+    session = secrets.token_hex(8)
+    payload = f"{participant_id.hex}.{issued}.{session}"
     return f"{payload}.{_sign(key, payload)}"
 
 
@@ -77,11 +88,21 @@ def issue_token(key: bytes, participant_id: UUID, now: float | None = None) -> s
 # tenth of a cached read. Only valid tokens are kept, so junk cannot fill it; the age is
 # still checked on each use.
 VERIFIED_MAX = 100_000
-_verified: dict[tuple[bytes, str], tuple[UUID, int]] = {}
+_verified: dict[tuple[bytes, str], tuple[UUID, int, str]] = {}
+# Sessions signed out for good, by key, participant and session: their tokens, and any
+# copy of them, are refused (`ui.sessions.EndedSessions` keeps this up to date).
+_ended: set[tuple[bytes, UUID, str]] = set()
 
 
 def read_token(key: bytes, token: str, now: float | None = None) -> UUID | None:
     """The participant a valid, unexpired token names; None otherwise."""
+    session = read_session(key, token, now)
+    return session[0] if session is not None else None
+
+
+def read_session(key: bytes, token: str, now: float | None = None) -> tuple[UUID, int, str] | None:
+    """The participant, issue time and session of a valid, unexpired token whose session
+    was not signed out."""
     known = _verified.get((key, token))
     if known is None:
         known = _verify(key, token)
@@ -90,18 +111,25 @@ def read_token(key: bytes, token: str, now: float | None = None) -> UUID | None:
         if len(_verified) >= VERIFIED_MAX:
             _verified.clear()
         _verified[(key, token)] = known
-    participant, issued = known
+    participant, issued, session = known
     if (now if now is not None else time.time()) - issued > MAX_AGE_S:
         return None
-    return participant
+    if _ended and (key, participant, session) in _ended:
+        return None
+    return known
 
 
-def _verify(key: bytes, token: str) -> tuple[UUID, int] | None:
+def end_session(key: bytes, participant: UUID, session: str) -> None:
+    """Refuse the session's tokens from now on, in this process."""
+    _ended.add((key, participant, session))
+
+
+def _verify(key: bytes, token: str) -> tuple[UUID, int, str] | None:
     try:
-        pid, issued, signature = token.split(".")
-        if not hmac.compare_digest(signature, _sign(key, f"{pid}.{issued}")):
+        pid, issued, session, signature = token.split(".")
+        if not hmac.compare_digest(signature, _sign(key, f"{pid}.{issued}.{session}")):
             return None
-        return UUID(hex=pid), int(issued)
+        return UUID(hex=pid), int(issued), session
     except ValueError:
         return None
 
@@ -131,6 +159,15 @@ def signed_in(request: Request[Any, Any, Any], *, form: bool = False) -> UUID:
     if by_cookie and media_type != "application/json":
         raise PermissionDeniedException("cookie-authenticated writes must send JSON")
     return participant
+
+
+def this_session(request: Request[Any, Any, Any]) -> tuple[UUID, int, str]:
+    """The participant, issue time and session making the request, or 401."""
+    token = token_of(request)
+    session = read_session(request.app.state.secret, token) if token else None
+    if session is None:
+        raise NotAuthorizedException("sign in first: send a session token or cookie")
+    return session
 
 
 def viewer(request: Request[Any, Any, Any]) -> UUID | None:

@@ -17,7 +17,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.concurrency import sync_to_thread
-from litestar.datastructures import Cookie, State
+from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import (
     HTTPException,
@@ -40,7 +40,7 @@ from jam.errors import ApplicationError
 from jam.sign_in_keys import holder_of
 from projections import queries
 from projections.models import CommentNode, JamCentral, Touched
-from ui.auth import SESSION_COOKIE, SIGNS_IN, session_cookie, signed_in, viewer
+from ui.auth import SIGNS_IN, cookie_gone, session_cookie, signed_in, viewer
 from ui.bootstrap import Services
 from ui.headers import NO_STORE
 from ui.me import make_personal_code
@@ -56,6 +56,7 @@ from ui.reads import (
     page_time,
     require_role,
 )
+from ui.sessions import end_this_session
 from ui.topics import TopicChange, change_topic, read_duplicates, read_topics, topic_map
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -316,26 +317,19 @@ class PagesController(Controller):
     async def sign_out(
         self, state: State, request: Request[Any, Any, Any], data: Form
     ) -> Redirect | Template:
-        # The token itself stays valid until it expires (tokens are stateless); this browser
-        # forgets it. A POST with the CSRF token, so another site cannot sign anyone out.
+        # The session ends for good (a copy of its token stops working too) and this
+        # browser forgets it. A POST with the CSRF token: another site cannot sign anyone out.
         me = await _me(state.services, request)
         if me is not None and me.sign_in_key is None and data.get("confirm") != "yes":
             # Without a personal code there is no way back as oneself: said before, not after.
             context = {"me": me, "request_key": secrets.token_urlsafe(16)}
             return Template("sign_out.html", context=context, headers=NO_STORE)
-        gone = Cookie(
-            key=SESSION_COOKIE,
-            value="",
-            httponly=True,
-            samesite="lax",
-            max_age=0,
-            expires=0,
-            path="/",
-        )
+        if viewer(request) is not None:  # else only the browser's cookie is left to forget
+            await end_this_session(state, request)
         said = "You are signed out. Your personal code, if you made one, signs you back in."
         return Redirect(
             "/?" + urlencode(notice_params(request, said, "/", reader=None, done=True)),
-            cookies=[gone],
+            cookies=[cookie_gone()],
         )
 
     @get("/jams/{jam_id:uuid}")

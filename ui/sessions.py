@@ -1,26 +1,98 @@
-"""Signing in: with an invite code, or back in with a personal code."""
+"""Signing in (with an invite code, or back in with a personal code) and signing out.
+
+Tokens are checked by every worker without a session store (`ui.auth`); signing out
+records that the session ended, and every worker refuses its token from then on: the
+one that recorded it at once, the others once `EndedSessions` has read it (within
+`ENDED_POLL_S`).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from typing import Any, ClassVar
+from uuid import UUID
 
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Request, Response, delete, post
 from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import JSONBody
-from litestar.status_codes import HTTP_201_CREATED, HTTP_415_UNSUPPORTED_MEDIA_TYPE
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_201_CREATED,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+)
 
 from domain import Participant
 from jam import commands as c
 from jam.application import JamApplication
 from jam.sign_in_keys import holder_of
-from ui.auth import SIGNS_IN, issue_token, session_cookie
+from projections import queries
+from projections.db import ViewDatabase
+from ui.auth import (
+    SIGNS_IN,
+    cookie_gone,
+    end_session,
+    issue_token,
+    session_cookie,
+    this_session,
+)
 from ui.errors import refused_input
 from ui.headers import NO_STORE
-from ui.schemas import PersonalCode, Session, SignIn, idempotency_key
+from ui.schemas import PersonalCode, Session, SignIn, Written, handle, idempotency_key
+
+log = logging.getLogger(__name__)
+ENDED_POLL_S = 1.0
+
+
+class EndedSessions:
+    """Follows the sessions signed out for good (read models), so that this worker
+    refuses their tokens too, whichever worker recorded the sign-out."""
+
+    def __init__(self, key: bytes, views: ViewDatabase) -> None:
+        self._key, self._views = key, views
+        self.position = 0
+
+    def catch_up(self) -> None:
+        with self._views.reading() as cur:
+            rows = queries.ended_sessions(cur, self.position)
+        for participant, session, position in rows:
+            end_session(self._key, UUID(participant), session)
+            self.position = position
+
+    async def follow(self) -> None:
+        """Catch up every ENDED_POLL_S until cancelled."""
+        while True:
+            try:
+                await sync_to_thread(self.catch_up)
+            except Exception:  # a read model being rebuilt, a store away: the next turn
+                log.warning("could not read the ended sessions", exc_info=True)
+            await asyncio.sleep(ENDED_POLL_S)
+
+
+async def end_this_session(state: State, request: Request[Any, Any, Any]) -> c.Done:
+    """End the session making the request, durably, then refuse its token here at once."""
+    participant, _, session = this_session(request)
+    done = await handle(state, c.EndSession(actor=participant, session=session))
+    end_session(state.secret, participant, session)
+    return done
+
+
+@contextlib.asynccontextmanager
+async def following_ended_sessions(key: bytes, views: ViewDatabase) -> Any:
+    ended = EndedSessions(key, views)
+    await sync_to_thread(ended.catch_up)  # before the first request: none slips through
+    task = asyncio.create_task(ended.follow())
+    try:
+        yield ended
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _json_only(request: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -92,6 +164,20 @@ class SessionController(Controller):
         )
         done = await sync_to_thread(app.handle, command)
         return _session(state, await sync_to_thread(app.read, Participant, done.id))
+
+    @delete(
+        "/",
+        summary="Sign out: this session's token stops working, copies of it included",
+        description="Every worker refuses the token from then on (the one that answers at"
+        " once, the others within a second). Other sessions of the same participant go on.",
+        status_code=HTTP_200_OK,
+        security=[{"session": []}, {"cookie": []}],
+        opt={"retry_key": False, "never": (403, 409)},
+    )
+    async def sign_out(self, state: State, request: Request[Any, Any, Any]) -> Response[Written]:
+        done = await end_this_session(state, request)
+        body = Written(id=str(done.id), position=done.position)
+        return Response(body, headers=NO_STORE, cookies=[cookie_gone()])
 
     @post(
         "/personal-code",

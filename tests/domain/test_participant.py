@@ -258,3 +258,17 @@ def test_a_key_signs_in_no_one_but_its_holder() -> None:
     ada, bea = join(jam=jam), join(jam=jam, name="Bea")
     key = SignInKey.make(code="AAAAA-BBBBB", holder=ada, by=ada, at=DURING)
     assert not bea.signs_in_with(key)
+
+
+# Sessions
+
+
+def test_signing_out_records_which_session_ended() -> None:
+    ada = redeem(issue("participant", create_jam()))
+    ada.end_session(session="9f2c41d07ab35e16", at=DURING)
+    ended = ada.collect_events()[-1]
+    assert type(ended).__name__ == "SessionEnded"
+    assert ended.session == "9f2c41d07ab35e16"  # type: ignore[attr-defined]
+    for bad in ("", "a.b", "x" * 65, 7):
+        with pytest.raises(InvalidValue, match="1 to 64 letters and digits"):
+            ada.end_session(session=bad, at=DURING)  # type: ignore[arg-type]

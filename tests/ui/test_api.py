@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from datetime import timedelta
 from uuid import UUID, uuid4
 
@@ -14,6 +15,7 @@ from jam import commands as c
 from jam.application import JamApplication
 from jam.settings import Settings
 from tests.stories import open_jam
+from ui import auth
 from ui.app import create_app
 from ui.auth import issue_token
 
@@ -830,3 +832,40 @@ def test_every_unreadable_query_or_header_is_named_in_fields(world):
         assert [(f["key"], f["source"]) for f in body["fields"]] == [(key, source)], body
         assert body["fields"][0]["message"]
         assert "limit=3" not in body["detail"]  # the route, never the query it was given
+
+
+def test_signing_out_ends_the_session_for_every_copy_of_its_token(world, tmp_path, clock):
+    client, app, scene, _ = world
+    app.handle(c.IssueInvite(code="TWICE", role="participant", jam_id=scene.jam_id, uses=2))
+    signed = client.post("/api/session", json={"invite_code": "TWICE", "display_name": "Ada"})
+    ada = {"Authorization": f"Bearer {signed.json()['token']}"}
+    me = signed.json()["participant_id"]
+    ideas = f"/api/jams/{scene.jam_id}/ideas"
+    # The same participant in another browser: a token of its own, issued a second later.
+    person = UUID(me)
+    other = {
+        "Authorization": f"Bearer {issue_token(client.app.state.secret, person, time.time() + 1)}"
+    }
+    assert client.get(ideas, headers=ada).status_code == 200
+    client.cookies.clear()
+    out = client.delete("/api/session", headers=ada)
+    assert out.status_code == 200, out.text
+    assert "Max-Age=0" in out.headers["set-cookie"]  # and the browser forgets it
+    again = client.get(ideas, headers=ada)  # a copy of the token: refused at once
+    assert again.status_code == 401
+    assert _idea(client, scene, ada).status_code == 401
+    assert client.get(ideas, headers=other).status_code == 200  # other sessions go on
+    assert client.delete("/api/session", headers=ada).status_code == 401
+    # Another worker, or this one restarted, on the same store refuses it too: a new
+    # process knows it from the read models.
+    auth._ended.clear()
+    with TestClient(create_app(app.settings, jam=app)) as second:
+        assert second.get(ideas, headers=ada).status_code == 401
+        assert second.get(ideas, headers=other).status_code == 200
+        # A session another worker ends while this one runs: refused here within a second.
+        assert client.delete("/api/session", headers=other).status_code == 200
+        auth._ended.clear()  # as in another process, which has not heard of it
+        deadline = time.monotonic() + 5
+        while second.get(ideas, headers=other).status_code == 200:
+            assert time.monotonic() < deadline, "the other worker never refused the token"
+            time.sleep(0.05)

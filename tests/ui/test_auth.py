@@ -7,7 +7,7 @@ from uuid import uuid4
 
 from jam.settings import Settings
 from ui import auth
-from ui.auth import MAX_AGE_S, issue_token, read_token, secret_key
+from ui.auth import MAX_AGE_S, end_session, issue_token, read_token, secret_key
 
 
 def test_a_token_names_its_participant_until_it_expires():
@@ -20,8 +20,10 @@ def test_a_token_names_its_participant_until_it_expires():
 def test_a_tampered_or_foreign_token_names_nobody():
     key, who = b"k" * 32, uuid4()
     token = issue_token(key, who, now=1_000_000)
-    _, issued, signature = token.split(".")
-    assert read_token(key, f"{uuid4().hex}.{issued}.{signature}", now=1_000_000) is None
+    _, issued, session, signature = token.split(".")
+    assert read_token(key, f"{uuid4().hex}.{issued}.{session}.{signature}", now=1_000_000) is None
+    assert read_token(key, f"{who.hex}.{issued}.{session}x.{signature}", now=1_000_000) is None
+    assert read_token(key, f"{who.hex}.{issued}.{signature}", now=1_000_000) is None
     assert read_token(b"other" * 8, token, now=1_000_000) is None
     assert read_token(key, "not-a-token", now=1_000_000) is None
 
@@ -58,3 +60,13 @@ def test_without_a_configured_key_one_is_kept_privately_in_the_data_dir(tmp_path
     assert list((tmp_path / "var").iterdir()) == [path]
     configured = Settings(data_dir=tmp_path / "var", secret_key="configured")  # noqa: S106
     assert secret_key(configured) == b"configured"
+
+
+def test_each_sign_in_is_a_session_of_its_own_even_in_the_same_second():
+    key, who = b"k" * 32, uuid4()
+    first, second = (issue_token(key, who, now=1_000_000) for _ in range(2))
+    assert first.split(".")[2] != second.split(".")[2]
+    end_session(key, who, first.split(".")[2])
+    assert read_token(key, first, now=1_000_000) is None
+    assert read_token(key, second, now=1_000_000) == who
+    assert read_token(b"j" * 32, issue_token(b"j" * 32, who, now=1_000_000), now=1_000_000) == who

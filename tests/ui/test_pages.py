@@ -950,7 +950,12 @@ def test_signing_out_forgets_the_session(site):
     assert out.status_code in (302, 303)
     assert f'{SESSION_COOKIE}=""' in out.headers["set-cookie"]
     assert "Max-Age=0" in out.headers["set-cookie"]
+    kept = client.cookies.get(SESSION_COOKIE)  # a copy someone took before
     client.cookies.delete(SESSION_COOKIE)  # as the browser does on Max-Age=0
+    copied = client.get(
+        f"/api/jams/{scene.jam_id}/ideas", headers={"Authorization": f"Bearer {kept}"}
+    )
+    assert copied.status_code == 401  # the session ended, not only this browser's cookie
     assert 'action="/signout"' not in client.get("/").text
     assert client.post("/signout", data={}).status_code == 403  # CSRF
 
