@@ -35,12 +35,14 @@ class TopicClusterer:
 
     n_clusters: k, or None to choose it. The choice: candidate k from k_min to k_max
     (capped at n // 2; at most `max_candidates` values, spread geometrically so large
-    ranges stay cheap), each clustered by k-means on a random sample of at most
-    `sample_size` rows and scored by mean cosine silhouette on that sample. The first
+    ranges stay cheap), each clustered by k-means on `repeats` random samples of at most
+    `sample_size` rows and scored by the mean of their cosine silhouettes. The first
     local maximum wins: the smallest candidate scoring higher than the next one (the
     largest if the scores only rise). On short texts the silhouette keeps creeping up
     with k as near-duplicates pair off, so the global maximum is nearly always k_max;
-    the first peak is where the topics are. The scores are kept in `k_choice_`.
+    the first peak is where the topics are. One sample's curve is noisy where it is
+    nearly flat (often between k = 2 and 3): averaged over samples, a dip there no
+    longer passes for a peak. The scores are kept in `k_choice_`.
     Smoothing: before k-means, each fitted row is replaced by itself plus
     `neighbour_weight` times the mean of its `n_neighbours` nearest rows (cosine), and
     renormalised (`smooth_rows`): a short text's own words are few, and its neighbours
@@ -72,7 +74,8 @@ class TopicClusterer:
         k_min: int = 2,
         k_max: int = 30,
         max_candidates: int = 12,
-        sample_size: int = 2000,
+        sample_size: int = 1500,
+        repeats: int = 3,
         fit_size: int = 20_000,
         smooth_size: int = 10_000,
         n_neighbours: int = 10,
@@ -88,6 +91,7 @@ class TopicClusterer:
         self.k_max = k_max
         self.max_candidates = max_candidates
         self.sample_size = sample_size
+        self.repeats = repeats
         self.fit_size = fit_size
         self.smooth_size = smooth_size
         self.n_neighbours = n_neighbours
@@ -165,11 +169,14 @@ class TopicClusterer:
         return best
 
     def _choose_k(self, rows: np.ndarray, rng: np.random.Generator) -> tuple[int, KChoice]:
-        sample = rows
-        if len(rows) > self.sample_size:
-            sample = rows[rng.choice(len(rows), self.sample_size, replace=False)]
-        distinct = len(np.unique(sample, axis=0))
-        high = min(self.k_max, len(sample) // 2, distinct - 1)
+        whole = len(rows) <= self.sample_size  # one sample is all there is: no need for more
+        samples = [
+            rows if whole else rows[rng.choice(len(rows), self.sample_size, replace=False)]
+            for _ in range(1 if whole else max(self.repeats, 1))
+        ]
+        size = len(samples[0])
+        distinct = min(len(np.unique(sample, axis=0)) for sample in samples)
+        high = min(self.k_max, size // 2, distinct - 1)
         low = min(max(self.k_min, 2), high)
         if high < 2:  # one cluster is all the data can say
             return 1, KChoice("too few distinct rows to compare k", {})
@@ -178,14 +185,22 @@ class TopicClusterer:
         ).astype(int)
         scores: dict[int, float] = {}
         for k in candidates:
-            labels = self._kmeans(sample, int(k), rng, n_init=2).labels_
-            scores[int(k)] = float(silhouette_score(sample, labels, metric="cosine"))
+            silhouettes = [
+                silhouette_score(
+                    sample, self._kmeans(sample, int(k), rng, n_init=2).labels_, metric="cosine"
+                )
+                for sample in samples
+            ]
+            scores[int(k)] = float(np.mean(silhouettes))
         tried = list(scores)
         best = next(
             (k for k, after in itertools.pairwise(tried) if scores[k] > scores[after]),
             tried[-1],
         )
-        rule = f"first peak of silhouette (cosine) on {len(sample)} rows, k in [{low}, {high}]"
+        rule = (
+            f"first peak of silhouette (cosine), mean of {len(samples)} samples of {size} rows,"
+            f" k in [{low}, {high}]"
+        )
         return best, KChoice(rule, scores)
 
 

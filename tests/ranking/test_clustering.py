@@ -28,6 +28,30 @@ def test_k_is_chosen_within_bounds_and_finds_the_obvious_topics(corpus) -> None:
     assert score(topics, clusterer.labels_).acc == 1.0
 
 
+def test_k_is_scored_on_several_samples_of_a_large_jam_and_on_all_of_a_small_one(
+    corpus, monkeypatch
+) -> None:
+    # One sample's silhouette curve is noisy where it is flat: a large jam's is averaged
+    # over `repeats` samples; a jam no larger than a sample is scored once, on all of it.
+    _, _, x = corpus
+    scored: list[int] = []
+    silhouette = ranking.clustering.silhouette_score
+
+    def counted(sample, labels, **kw):
+        scored.append(len(sample))
+        return silhouette(sample, labels, **kw)
+
+    monkeypatch.setattr(ranking.clustering, "silhouette_score", counted)
+    small = TopicClusterer(k_min=2, k_max=8, random_state=0).fit(x)
+    assert set(scored) == {len(x)}
+    assert len(scored) == len(small.k_choice_.scores)
+    scored.clear()
+    sampled = TopicClusterer(k_min=2, k_max=8, sample_size=len(x) // 2, random_state=0).fit(x)
+    assert set(scored) == {len(x) // 2}
+    assert len(scored) == 3 * len(sampled.k_choice_.scores)
+    assert "mean of 3 samples" in sampled.k_choice_.method
+
+
 def test_an_explicit_k_is_used(corpus) -> None:
     _, _, x = corpus
     clusterer = TopicClusterer(n_clusters=3, random_state=0).fit(x)
