@@ -59,7 +59,7 @@ class ParticipantRenamed(Payload):
     display_name: str
 
 
-class SessionEnded(Payload):
+class SessionEnded(Payload):  # read by every web worker (ui.sessions), not projected
     session: str
 
 

@@ -163,7 +163,6 @@ class Projector:
             Participant.Renamed: (p.ParticipantRenamed, self._participant_renamed),
             Participant.Blocked: (p.ParticipantBlocked, self._participant_blocked),
             Participant.Unblocked: (p.ParticipantUnblocked, self._participant_unblocked),
-            Participant.SessionEnded: (p.SessionEnded, self._session_ended),
             Idea.Edited: (p.IdeaEdited, self._idea_edited),
             Idea.Flagged: (p.IdeaFlagged, self._idea_flagged),
             Idea.Hidden: (p.IdeaHidden, self._idea_hidden),
@@ -353,13 +352,6 @@ class Projector:
         ).fetchone()
         if row and row[0]:
             page.notes.append((n[0], row[0], "renamed", n[1], None))
-
-    def _session_ended(self, cur: Cursor, page: _Page, n: Row, e: p.SessionEnded) -> None:
-        cur.execute(
-            "INSERT INTO rm_ended_sessions (participant_id, session, position) VALUES (?, ?, ?) "
-            "ON CONFLICT (participant_id, session) DO NOTHING",
-            (n[1], e.session, n[0]),
-        )
 
     def _participant_blocked(
         self, cur: Cursor, page: _Page, n: Row, e: p.ParticipantBlocked

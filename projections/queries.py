@@ -91,18 +91,6 @@ def position(cur: Cursor) -> int:
     return int(row[0]) if row else 0
 
 
-def ended_sessions(cur: Cursor, after: int) -> list[tuple[str, str, int]]:
-    """Sessions signed out at log positions after `after`: (participant, session, position)."""
-    return [
-        (str(r[0]), str(r[1]), int(r[2]))
-        for r in cur.execute(
-            "SELECT participant_id, session, position FROM rm_ended_sessions WHERE position > ? "
-            "ORDER BY position",
-            (after,),
-        ).fetchall()
-    ]
-
-
 def _summary(row: tuple[Any, ...]) -> IdeaSummary:
     return IdeaSummary(
         id=row[0],

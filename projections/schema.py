@@ -8,17 +8,10 @@ from projections.db import Cursor
 # rebuilt from the log when a projection starts.
 # 4: rm_ideas.changed_position; rm_votes.value NULL once withdrawn; rm_flags by position
 # 5: rm_updates notes blocks and unblocks (kind "blocked"), which the threads' streams carry
-# 6: rm_ended_sessions
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 5
 
 TABLES: dict[str, str] = {
     "rm_tracking": "name TEXT PRIMARY KEY, position BIGINT NOT NULL",
-    # Sessions signed out for good: every web worker refuses their tokens (`session` is
-    # the name a token carries), reading what is new by `position`.
-    "rm_ended_sessions": (
-        "participant_id TEXT NOT NULL, session TEXT NOT NULL, position BIGINT NOT NULL, "
-        "PRIMARY KEY (participant_id, session)"
-    ),
     "rm_jams": (
         "jam_id TEXT PRIMARY KEY, title TEXT NOT NULL, description TEXT NOT NULL, "
         "forums TEXT NOT NULL, starts_at TEXT NOT NULL, ends_at TEXT NOT NULL, "
@@ -117,7 +110,6 @@ INDEXES = (
     "CREATE INDEX IF NOT EXISTS rm_participants_jam ON rm_participants (jam_id, last_active_at)",
     "CREATE INDEX IF NOT EXISTS rm_updates_jam ON rm_updates (jam_id, position)",
     "CREATE INDEX IF NOT EXISTS rm_updates_idea ON rm_updates (idea_id, position)",
-    "CREATE INDEX IF NOT EXISTS rm_ended_sessions_position ON rm_ended_sessions (position)",
 )
 
 # Tables a rebuild empties (tracking aside, which it resets).

@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
             services.ranking.start()
         server.state.services = services
         try:
-            async with following_ended_sessions(key, services.views):
+            async with following_ended_sessions(key, services.jam):
                 yield
         finally:
             await sync_to_thread(services.close)

@@ -126,7 +126,16 @@ def end_session(key: bytes, participant: UUID, session: str) -> None:
 
 def _verify(key: bytes, token: str) -> tuple[UUID, int, str] | None:
     try:
-        pid, issued, session, signature = token.split(".")
+        parts = token.split(".")
+        if len(parts) == 3:
+            # Issued before tokens named their session (valid 14 days at most): still good,
+            # named after their signature, so that signing out ends them too.
+            pid, issued, signature = parts
+            if not hmac.compare_digest(signature, _sign(key, f"{pid}.{issued}")):
+                return None
+            session = "L" + hashlib.sha256(signature.encode()).hexdigest()[:16]
+            return UUID(hex=pid), int(issued), session
+        pid, issued, session, signature = parts
         if not hmac.compare_digest(signature, _sign(key, f"{pid}.{issued}.{session}")):
             return None
         return UUID(hex=pid), int(issued), session

@@ -41,7 +41,7 @@ from projections.pipeline import feed_between
 from projections.pipeline import tracked as tracked_position
 from projections.projector import Update
 from projections.ranking_worker import TOPICS
-from ui.auth import signed_in
+from ui.auth import read_session, signed_in, token_of
 from ui.bootstrap import Services
 from ui.errors import refused_input
 from ui.metrics import SSE_CLIENTS
@@ -416,11 +416,14 @@ async def _stream(
     services: Services,
     *,
     stale: bool = False,
+    alive: Callable[[], bool] = lambda: True,
 ) -> AsyncIterator[ServerSentEventMessage]:
     with SSE_CLIENTS.track_inprogress():
         if stale:  # what the client shows is not of this log: it reloads it
             yield ServerSentEventMessage(data=f'{{"position":{after}}}', event="reset", id=after)
         async for message in _follow(plugin, channels, missed, after, services):
+            if not alive():  # signed out (or expired) since: a copied token hears no more
+                return
             yield message
 
 
@@ -589,7 +592,13 @@ async def _respond(
         # told to reload what it shows.
         sent, stale = end, True
 
-    return ServerSentEvent(_stream(channels, follow, missed, sent, services, stale=stale))
+    key, token = state.secret, token_of(request)
+
+    def alive() -> bool:  # checked before each message and keep-alive: a dict and a set
+        return token is not None and read_session(key, token) is not None
+
+    stream = _stream(channels, follow, missed, sent, services, stale=stale, alive=alive)
+    return ServerSentEvent(stream)
 
 
 @get(

@@ -12,8 +12,8 @@ import asyncio
 import contextlib
 import logging
 from typing import Any, ClassVar
-from uuid import UUID
 
+from eventsourcing.utils import get_topic
 from litestar import Controller, Request, Response, delete, post
 from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
@@ -31,8 +31,7 @@ from domain import Participant
 from jam import commands as c
 from jam.application import JamApplication
 from jam.sign_in_keys import holder_of
-from projections import queries
-from projections.db import ViewDatabase
+from projections.payloads import SessionEnded
 from ui.auth import (
     SIGNS_IN,
     cookie_gone,
@@ -50,28 +49,38 @@ ENDED_POLL_S = 1.0
 
 
 class EndedSessions:
-    """Follows the sessions signed out for good (read models), so that this worker
-    refuses their tokens too, whichever worker recorded the sign-out."""
+    """Follows the log's SessionEnded events, so that this worker refuses a signed-out
+    session's tokens whichever worker recorded it. From the log itself, not a read model:
+    read models being rebuilt would forget them for a while (and a copied token could
+    make itself a personal code meanwhile)."""
 
-    def __init__(self, key: bytes, views: ViewDatabase) -> None:
-        self._key, self._views = key, views
-        self.position = 0
+    PAGE = 1000
+
+    def __init__(self, key: bytes, app: JamApplication) -> None:
+        self._key, self._app = key, app
+        self._topics = [get_topic(Participant.SessionEnded)]
+        self._decode = app.mapper.transcoder.views_decoder(SessionEnded)  # type: ignore[attr-defined]
+        self.position = 0  # how far the log has been read
 
     def catch_up(self) -> None:
-        with self._views.reading() as cur:
-            rows = queries.ended_sessions(cur, self.position)
-        for participant, session, position in rows:
-            end_session(self._key, UUID(participant), session)
-            self.position = position
+        recorder = self._app.recorder
+        end = recorder.max_notification_id() or 0
+        while self.position < end:
+            found = recorder.select_notifications(
+                self.position + 1, self.PAGE, stop=end, topics=self._topics
+            )
+            for n in found:
+                end_session(self._key, n.originator_id, self._decode(n.state).session)
+            self.position = found[-1].id if len(found) == self.PAGE else end
 
     async def follow(self) -> None:
         """Catch up every ENDED_POLL_S until cancelled."""
         while True:
+            await asyncio.sleep(ENDED_POLL_S)
             try:
                 await sync_to_thread(self.catch_up)
-            except Exception:  # a read model being rebuilt, a store away: the next turn
+            except Exception:  # a store away: the next turn
                 log.warning("could not read the ended sessions", exc_info=True)
-            await asyncio.sleep(ENDED_POLL_S)
 
 
 async def end_this_session(state: State, request: Request[Any, Any, Any]) -> c.Done:
@@ -83,8 +92,8 @@ async def end_this_session(state: State, request: Request[Any, Any, Any]) -> c.D
 
 
 @contextlib.asynccontextmanager
-async def following_ended_sessions(key: bytes, views: ViewDatabase) -> Any:
-    ended = EndedSessions(key, views)
+async def following_ended_sessions(key: bytes, app: JamApplication) -> Any:
+    ended = EndedSessions(key, app)
     await sync_to_thread(ended.catch_up)  # before the first request: none slips through
     task = asyncio.create_task(ended.follow())
     try:

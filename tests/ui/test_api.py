@@ -14,6 +14,10 @@ from litestar.testing import TestClient
 from jam import commands as c
 from jam.application import JamApplication
 from jam.settings import Settings
+from projections.db import open_views
+from projections.projector import TRACKING_NAME
+from projections.runner import REBUILD_MARK
+from projections.schema import clear_views
 from tests.stories import open_jam
 from ui import auth
 from ui.app import create_app
@@ -869,3 +873,25 @@ def test_signing_out_ends_the_session_for_every_copy_of_its_token(world, tmp_pat
         while second.get(ideas, headers=other).status_code == 200:
             assert time.monotonic() < deadline, "the other worker never refused the token"
             time.sleep(0.05)
+
+
+def test_a_signed_out_session_stays_ended_while_the_read_models_are_rebuilt(tmp_path, clock):
+    # Read models being rebuilt hold nothing for a while: the ended sessions come from the
+    # log, or a copied token could make itself a personal code meanwhile (a takeover).
+    settings = Settings(data_dir=tmp_path / "var", writes_per_minute=1000)
+    app = JamApplication(settings, clock=clock)
+    scene = open_jam(app, clock)
+    app.handle(c.IssueInvite(code="ONCE", role="participant", jam_id=scene.jam_id))
+    with TestClient(create_app(settings, jam=app)) as client:
+        token = client.post("/api/session", json={"invite_code": "ONCE", "display_name": "P"})
+        copied = {"Authorization": f"Bearer {token.json()['token']}"}
+        assert client.delete("/api/session", headers=copied).status_code == 200
+    views = open_views(settings.database_url, settings.database_schema, settings.data_dir)
+    with views.transaction() as cur:  # `jam projections rebuild` under way
+        clear_views(cur, TRACKING_NAME)
+        cur.execute("INSERT INTO rm_tracking (name, position) VALUES (?, 0)", (REBUILD_MARK,))
+    views.close()
+    auth._ended.clear()  # a new process
+    with TestClient(create_app(settings, jam=app)) as client:
+        assert client.post("/api/me/personal-code", headers=copied).status_code == 401
+    app.close()

@@ -70,3 +70,16 @@ def test_each_sign_in_is_a_session_of_its_own_even_in_the_same_second():
     assert read_token(key, first, now=1_000_000) is None
     assert read_token(key, second, now=1_000_000) == who
     assert read_token(b"j" * 32, issue_token(b"j" * 32, who, now=1_000_000), now=1_000_000) == who
+
+
+def test_a_token_issued_before_tokens_named_their_session_still_works_and_can_end():
+    # Tokens of `<participant>.<issued>.<signature>` stay good for their 14 days: an upgrade
+    # signs no one out (without a personal code, no one could come back as themselves).
+    key, who = b"k" * 32, uuid4()
+    payload = f"{who.hex}.1000000"
+    old = f"{payload}.{auth._sign(key, payload)}"
+    assert read_token(key, old, now=1_000_060) == who
+    assert read_token(key, old[:-2] + "xx", now=1_000_060) is None
+    _, _, session = auth.read_session(key, old, now=1_000_060)
+    end_session(key, who, session)
+    assert read_token(key, old, now=1_000_060) is None

@@ -58,6 +58,30 @@ def test_an_idle_stream_sends_keep_alives_and_then_the_updates_that_come(monkeyp
     assert [u["position"] for u in msgspec.json.decode(message.data)] == [7, 8]
 
 
+def test_a_stream_ends_once_its_session_is_signed_out(monkeypatch):
+    # A copy of a signed-out token must not go on hearing the jam: the stream checks its
+    # session before each message, keep-alives included.
+    monkeypatch.setattr(live, "KEEP_ALIVE_S", 0.05)
+    signed_in = [True]
+
+    async def main():
+        plugin = live.channels_plugin(None)
+        async with plugin:
+            stream = live._stream(
+                plugin, ["jam:jam"], lambda after: [], 0, None, alive=lambda: signed_in[0]
+            )
+            assert await _next(stream) is live.KEEP_ALIVE
+            signed_in[0] = False
+            plugin.publish(_published(9), ["jam:jam"])
+            try:
+                await _next(stream)
+            except StopAsyncIteration:
+                return True
+        return False
+
+    assert asyncio.run(main())
+
+
 def test_a_message_reaching_many_streams_is_decoded_once():
     live._decoded.cache_clear()
 
