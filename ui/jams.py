@@ -184,7 +184,11 @@ class JamController(Controller):
             )
         # Sent together, they share the committer's batches (a thousand codes in a few
         # transactions, not a thousand); with a key, a retry finishes whatever one missed.
-        done = await asyncio.gather(*(handle(state, command) for command in commands))
+        # Without group commit each would hold a worker thread: one after another then.
+        if state.services.jam.committer is not None:
+            done = await asyncio.gather(*(handle(state, command) for command in commands))
+        else:
+            done = [await handle(state, command) for command in commands]
         position = max(d.position for d in done)
         # Codes are keys to the jam.
         return Response(Invites(codes, position), status_code=HTTP_201_CREATED, headers=NO_STORE)

@@ -895,3 +895,35 @@ def test_a_signed_out_session_stays_ended_while_the_read_models_are_rebuilt(tmp_
     with TestClient(create_app(settings, jam=app)) as client:
         assert client.post("/api/me/personal-code", headers=copied).status_code == 401
     app.close()
+
+
+def test_without_group_commit_invites_are_recorded_one_after_another(tmp_path, clock):
+    # Each command would otherwise hold a worker thread at once, and reads would wait.
+    settings = Settings(data_dir=tmp_path / "var", group_commit=False, writes_per_minute=1000)
+    app = JamApplication(settings, clock=clock)
+    scene = open_jam(app, clock)
+    handle, running, most = app.handle, [0], [0]
+
+    def counted(command):
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        try:
+            time.sleep(0.002)
+            return handle(command)
+        finally:
+            running[0] -= 1
+
+    app.handle = counted  # type: ignore[method-assign]
+    with TestClient(create_app(settings, jam=app)) as client:
+        organizer = {
+            "Authorization": f"Bearer {issue_token(client.app.state.secret, scene.organizer)}"
+        }
+        made = client.post(
+            f"/api/jams/{scene.jam_id}/invites",
+            json={"role": "participant", "count": 20},
+            headers=organizer,
+        )
+        assert made.status_code == 201, made.text
+        assert len(set(made.json()["codes"])) == 20
+    assert most[0] == 1
+    app.close()
