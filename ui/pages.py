@@ -31,7 +31,7 @@ from litestar.response import Redirect, Template
 
 from domain import Participant
 from domain.comment import REPLY_DEPTH_MAX
-from domain.errors import DomainError
+from domain.errors import ConflictingState, DomainError, NotAuthor
 from domain.topics import LABEL_MAX
 from domain.values import Role, vote_id
 from jam import commands as c
@@ -187,23 +187,40 @@ def _span(delta: Any) -> str:
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
-def _chart(central: JamCentral, now: datetime, width: int = 240) -> dict[str, Any]:
+def _chart(
+    central: JamCentral,
+    now: datetime,
+    width: int = 240,
+    starts_at: datetime | None = None,
+    least: int = 30,
+) -> dict[str, Any]:
     """Ideas, comments and votes in each of the last `width` whole minutes, placed by time:
     a quiet minute is a zero, not left out (the read model keeps only minutes with
     activity). The minute under way is left out too: it is not over, so it would always
-    look like a drop. A jam quiet for longer than the chart shows its last busy stretch."""
+    look like a drop. A jam quiet for longer than the chart shows its last busy stretch.
+
+    Never minutes before `starts_at` (the jam's start): they would be a flat line for a
+    time the jam did not exist. A jam younger than `least` minutes is drawn over `least`
+    minutes from its start, the line reaching as far as the last whole minute, so the
+    first minutes are not stretched across the whole chart."""
     counts = {m.minute: m for m in central.minutes}
     end = now.astimezone(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
     if central.minutes:
         last = datetime.fromisoformat(central.minutes[-1].minute).replace(tzinfo=UTC)
         if end - last >= timedelta(minutes=width):
             end = last
-    stamps = [
-        (end - timedelta(minutes=width - 1 - i)).strftime("%Y-%m-%dT%H:%M") for i in range(width)
-    ]
+    first = end - timedelta(minutes=width - 1)
+    from_start = False
+    if starts_at is not None:
+        start = starts_at.astimezone(UTC).replace(second=0, microsecond=0)
+        if start >= first:
+            first, from_start = start, True
+    shown = max(0, int((end - first).total_seconds() // 60) + 1)  # whole minutes drawn
+    slots = max(shown, min(least, width)) if from_start else width  # minutes across
+    stamps = [(first + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M") for i in range(shown)]
     rows = [counts.get(stamp) for stamp in stamps]
     peak = max([1, *(max(m.ideas, m.comments, m.votes) for m in rows if m)])
-    step = width / (width - 1)
+    step = slots / max(slots - 1, 1)
 
     def line(attr: str) -> str:
         return " ".join(
@@ -212,10 +229,11 @@ def _chart(central: JamCentral, now: datetime, width: int = 240) -> dict[str, An
         )
 
     return {
-        "width": width,
+        "width": slots,
         "peak": peak,
-        "from": stamps[0].replace("T", " "),
-        "to": stamps[-1].replace("T", " "),
+        "from": first.strftime("%Y-%m-%d %H:%M"),
+        "to": stamps[-1].replace("T", " ") if stamps else "",
+        "from_start": from_start,
         "ideas": line("ideas"),
         "comments": line("comments"),
         "votes": line("votes"),
@@ -311,7 +329,20 @@ class PagesController(Controller):
         except DomainError as exc:
             return _back(request, "/me", str(exc))
         me = await _me(state.services, request)
-        return Template("personal_code.html", context={"me": me, "code": code}, headers=NO_STORE)
+        # The answer to a POST: its sign-out forms replace this page in the history
+        # ([data-replace], live.js), so Back after signing out asks to send nothing again.
+        context = {"me": me, "code": code, "post_answer": True}
+        return Template("personal_code.html", context=context, headers=NO_STORE)
+
+    @get("/signout")
+    async def before_sign_out(
+        self, state: State, request: Request[Any, Any, Any]
+    ) -> Template | Redirect:
+        me = await _me(state.services, request)
+        if me is None or me.sign_in_key is not None:  # signed out, or a code to come back with
+            return Redirect("/")
+        context = {"me": me, "request_key": secrets.token_urlsafe(16)}
+        return Template("sign_out.html", context=context, headers=NO_STORE)
 
     @post("/signout")
     async def sign_out(
@@ -321,9 +352,9 @@ class PagesController(Controller):
         # browser forgets it. A POST with the CSRF token: another site cannot sign anyone out.
         me = await _me(state.services, request)
         if me is not None and me.sign_in_key is None and data.get("confirm") != "yes":
-            # Without a personal code there is no way back as oneself: said before, not after.
-            context = {"me": me, "request_key": secrets.token_urlsafe(16)}
-            return Template("sign_out.html", context=context, headers=NO_STORE)
+            # Without a personal code there is no way back as oneself: said before, not after,
+            # on a page of its own (a GET), so going Back to it never asks to send a form again.
+            return Redirect("/signout")
         if viewer(request) is not None:  # else only the browser's cookie is left to forget
             await end_this_session(state, request)
         said = "You are signed out. Your personal code, if you made one, signs you back in."
@@ -495,6 +526,7 @@ class PagesController(Controller):
                 # A hidden idea takes no votes or comments; a vote cast before still goes.
                 "can_withdraw": member and is_open and thread.idea.hidden,
                 "can_flag": member and not organizer and not mine and not thread.idea.hidden,
+                "is_author": mine,  # edits their idea (and their comments) while they may write
                 "flagged": flagged and not thread.idea.hidden,  # said instead of the form
                 # Rendered hidden for a blocked reader: shown if they are unblocked meanwhile.
                 "flag_shut": blocked and not organizer and not mine and not thread.idea.hidden,
@@ -514,13 +546,23 @@ class PagesController(Controller):
         fallback: str,
         said: str | None = None,
         anchor: str = "",
+        passed_on: tuple[type[Exception], ...] = (),
     ) -> Redirect:
         """Handle a form's command; back to its page, with `said` if it was done (for what
         the page itself would not show), or with why not. `anchor`: where on the page the
-        result is (a new comment), so a long thread does not open at its top."""
+        result is (a new comment), so a long thread does not open at its top. `passed_on`:
+        refusals raised to the caller rather than said."""
         try:
             done = await sync_to_thread(state.services.jam.handle, command)
-        except (DomainError, ApplicationError) as exc:
+        except passed_on:
+            raise
+        except DomainError as exc:
+            # Refused by what the log holds (the jam closed meanwhile): the page waits for
+            # the read models to hold it too, so it offers no form that is refused again.
+            target = _back(request, fallback, str(exc)).url
+            seen = await sync_to_thread(state.services.jam.position)
+            return Redirect(f"{target}{'&' if '?' in target else '?'}after={seen}")
+        except ApplicationError as exc:
             return _back(request, fallback, str(exc))
         target = _back(request, fallback, said, done=True).url
         place = f"#{anchor}" if anchor else ""
@@ -555,6 +597,58 @@ class PagesController(Controller):
         )
         back, anchor = f"/ideas/{idea_id}", f"c-{command.comment_id}"
         return await self._form_command(state, request, command, back, anchor=anchor)
+
+    @post("/ideas/{idea_id:uuid}/edit")
+    async def edit_idea(
+        self, state: State, request: Request[Any, Any, Any], idea_id: FromPath[UUID], data: Form
+    ) -> Redirect:
+        command = c.EditIdea(
+            actor=signed_in(request, form=True),
+            idea_id=idea_id,
+            title=data.get("title", ""),
+            body=data.get("body", ""),
+        )
+        return await self._edit(state, request, command, f"/ideas/{idea_id}")
+
+    @post("/comments/{comment_id:uuid}/edit")
+    async def edit_comment(
+        self, state: State, request: Request[Any, Any, Any], comment_id: FromPath[UUID], data: Form
+    ) -> Redirect:
+        command = c.EditComment(
+            actor=signed_in(request, form=True), comment_id=comment_id, body=data.get("body", "")
+        )
+        try:  # the thread it is on: where to go back to when the browser sends no Referer
+            back = f"/ideas/{UUID(data.get('idea_id', ''))}"
+        except ValueError:
+            back = "/me"
+        return await self._edit(state, request, command, back, f"c-{comment_id}")
+
+    async def _edit(
+        self,
+        state: State,
+        request: Request[Any, Any, Any],
+        command: c.EditIdea | c.EditComment,
+        back: str,
+        anchor: str = "",
+    ) -> Redirect:
+        """An author's edit, as the API's PATCH makes it. The form is offered to the author
+        alone: anyone else's post was forged, so NotAuthor is the API's 403 (an error page),
+        not a notice."""
+        try:
+            return await self._form_command(
+                state,
+                request,
+                command,
+                back,
+                anchor=anchor,
+                passed_on=(NotAuthor, ConflictingState),
+            )
+        except ConflictingState as exc:
+            # Sent twice (a double click): the first went through, so the second changes
+            # nothing. Said calmly, and the text is not handed back as if refused.
+            if str(exc) != "the edit changes nothing":
+                return _back(request, back, str(exc))
+            return _back(request, back, "Nothing to change: it already reads so.", done=True)
 
     @post("/ideas/{idea_id:uuid}/flags")
     async def flag(
@@ -731,7 +825,7 @@ class PagesController(Controller):
                 "jam": info,
                 "central": central,
                 "queue": queue,
-                "chart": _chart(central, now),
+                "chart": _chart(central, now, starts_at=datetime.fromisoformat(info.starts_at)),
                 "position": position,
                 "topics": topics,
                 "topic_map": topic_map(topics.clusters if topics else []),

@@ -604,3 +604,115 @@ def test_a_name_of_spaces_is_refused_once_on_the_sign_in_page(browser, site):
     said = page.get_by_role("alert").inner_text()
     assert page.locator("main").inner_text().count(said) == 1  # not again at the form below
     assert page.get_by_label("Your name").input_value() == "   "  # what was typed, back
+
+
+def test_an_author_edits_their_idea_and_a_refused_edit_keeps_what_was_typed(browser, site):
+    base, app, scene = site
+    page = _sign_in(browser, base, _invite(app, scene), "Ada")
+    idea = scene.post_idea(_whoami(page), title="Quiet rooms", body="For focus work.")
+    page.goto(f"{base}/ideas/{idea}?after={app.position()}")
+    page.get_by_text("Edit your idea").click()
+    title, body = page.get_by_label("Title"), page.get_by_label("Your idea")
+    assert (title.input_value(), body.input_value()) == ("Quiet rooms", "For focus work.")
+    title.fill("   ")  # the browser takes spaces as filled in
+    body.fill("For focus work.\nBookable by the hour.")
+    # A comment arriving live while the edit is typed: the typing stays.
+    app.handle(c.PostComment(actor=scene.join(), comment_id=uuid4(), idea_id=idea, body="Yes"))
+    page.locator("ul.comments p", has_text="Yes").wait_for(timeout=10_000)
+    assert body.input_value() == "For focus work.\nBookable by the hour."
+    page.locator("#edit-idea").get_by_role("button", name="Save").click()
+    page.get_by_role("alert").wait_for(timeout=10_000)
+    assert "Title must not be empty" in page.get_by_role("alert").inner_text()
+    # What was typed comes back over the text the page fills in, its form open.
+    assert title.is_visible()
+    assert title.input_value() == "   "
+    assert body.input_value() == "For focus work.\nBookable by the hour."
+    title.fill("Quiet rooms, bookable")
+    page.locator("#edit-idea").get_by_role("button", name="Save").click()
+    page.get_by_role("heading", name="Quiet rooms, bookable").wait_for(timeout=10_000)
+    assert "· edited" in page.locator("main").inner_text()
+    assert page.locator(".body-text").first.inner_text() == "For focus work.\nBookable by the hour."
+    assert title.is_hidden()  # folded away again, now filled in with the new text
+    assert title.input_value() == "Quiet rooms, bookable"
+
+
+def test_an_edit_being_typed_survives_a_vote_and_stays_to_copy_when_the_jam_closes(browser, site):
+    base, app, scene = site
+    page = _sign_in(browser, base, _invite(app, scene), "Ada")
+    ada = _whoami(page)
+    idea = scene.post_idea(ada, title="Quiet rooms", body="For focus work.")
+    said = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Yes"))
+    page.goto(f"{base}/ideas/{idea}?after={app.position()}")
+    # Not being typed: an edit made elsewhere shows in the form, not the old text.
+    app.handle(c.EditIdea(actor=ada, idea_id=idea, title="Quiet rooms", body="Bookable."))
+    page.locator(".body-text", has_text="Bookable.").wait_for(timeout=10_000)
+    assert page.get_by_label("Your idea").input_value() == "Bookable."
+    page.locator(f"#c-{said.id}").get_by_text("Edit").click()
+    box = page.locator(f"#edit-{said.id}")
+    box.fill("Yes, and bookable")
+    page.get_by_role("button", name="Support").click()
+    page.get_by_text("Your vote: support it.").wait_for()
+    assert box.is_visible()  # its form opened again, the draft put back
+    assert box.input_value() == "Yes, and bookable"
+    page.get_by_text("Edit your idea").click()
+    page.get_by_label("Your idea").fill("Bookable by the hour.")
+    app.handle(c.CloseJam(actor=scene.organizer, jam_id=scene.jam_id, reason="done"))
+    kept = page.locator("#edit-idea .notice")
+    kept.wait_for(timeout=10_000)  # the fresh copy offers no edit: this one stays
+    assert "What you typed stays here for you to copy." in kept.inner_text()
+    assert page.get_by_label("Your idea").input_value() == "Bookable by the hour."
+    assert page.get_by_label("Your idea").evaluate("el => el.readOnly") is True
+    assert page.locator("#edit-idea").get_by_role("button", name="Save").is_disabled()
+    assert box.input_value() == "Yes, and bookable"  # the comment's edit too
+    assert box.evaluate("el => el.readOnly") is True
+
+
+def test_back_after_signing_out_from_the_personal_code_page_sends_no_form_again(browser, site):
+    base, app, scene = site
+    page = _sign_in(browser, base, _invite(app, scene), "Ada")
+    page.get_by_role("button", name="Sign out").click()  # no code yet: asked first
+    page.wait_for_url(f"{base}/signout")
+    page.get_by_role("button", name="Make my personal code first").click()
+    page.get_by_role("heading", name="Your personal code").wait_for()
+    page.get_by_role("button", name="Sign out now").click()
+    page.wait_for_url(f"{base}/?**")
+    page.get_by_text("You are signed out.").wait_for()
+    # Back: the page before the code (asked again, signed out: the home page), never the
+    # browser's "Confirm Form Resubmission" for the code's POST.
+    page.go_back()
+    page.wait_for_load_state()
+    assert page.url.startswith(base + "/"), page.url
+    assert page.get_by_label("Invite code").is_visible()
+    assert page.get_by_role("heading", name="Your personal code").count() == 0
+    page.go_back()  # "Before you sign out" was a GET too
+    page.wait_for_load_state()
+    assert page.url.startswith(base + "/"), page.url
+
+
+def test_the_topic_maps_labels_stay_readable_on_a_phone(browser, quick_site):
+    base, app, scene = quick_site
+    ada = scene.join(name="Ada")
+    for title, body in TOPICS.items():
+        scene.post_idea(ada, title=title, body=body)
+    phone = {"viewport": {"width": 390, "height": 844}}
+    page = _sign_in(browser, base, _invite(app, scene, role="organizer"), "Olga", **phone)
+    page.goto(f"{base}/jams/{scene.jam_id}/central")
+    page.locator("svg.map circle").first.wait_for(timeout=20_000)
+    # Each label as shown: its font size times the scale the map is drawn at.
+    sizes = """() => [...document.querySelectorAll("svg.map text, ol.map-key li")]
+        .filter(el => el.getClientRects().length > 0)
+        .map(el => {
+            const scale = el.getScreenCTM ? el.getScreenCTM().a : 1;
+            return [el.textContent.trim(), parseFloat(getComputedStyle(el).fontSize) * scale];
+        })"""
+    shown = page.evaluate(sizes)
+    circles = page.locator("svg.map circle").count()
+    assert len(shown) == 2 * circles  # a number in each circle, and its label in the list
+    small = [(text, round(px, 1)) for text, px in shown if px < 11]
+    assert not small, small
+    labels = page.locator("ol.map-key li").all_inner_texts()
+    assert len(labels) == circles
+    assert all(labels)
+    page.set_viewport_size({"width": 1024, "height": 800})  # room for the labels in the map
+    assert page.locator("ol.map-key").is_hidden()
+    assert page.locator("svg.map text.label").first.is_visible()

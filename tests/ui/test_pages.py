@@ -938,10 +938,13 @@ def test_signing_out_forgets_the_session(site):
     asked = client.post(
         "/signout", data={"_csrf_token": _token(client, "/me")}, follow_redirects=False
     )
-    assert asked.status_code == 200
+    # On a page of its own (a GET): Back to it later asks to send no form again.
+    assert (asked.status_code, asked.headers["location"]) == (302, "/signout")
     assert "set-cookie" not in asked.headers
+    asked = client.get("/signout")
     assert "you cannot come back as Ada" in asked.text
     assert 'action="/me/personal-code"' in asked.text
+    assert asked.headers["cache-control"] == "no-store"
     out = client.post(
         "/signout",
         data={"confirm": "yes", "_csrf_token": _token(client, "/me")},
@@ -958,6 +961,8 @@ def test_signing_out_forgets_the_session(site):
     assert copied.status_code == 401  # the session ended, not only this browser's cookie
     assert 'action="/signout"' not in client.get("/").text
     assert client.post("/signout", data={}).status_code == 403  # CSRF
+    # Back to "Before you sign out", signed out: nothing to warn of, the home page.
+    assert client.get("/signout", follow_redirects=False).headers["location"] == "/"
 
 
 def test_a_personal_code_made_on_my_page_signs_back_in_after_signing_out(site):
@@ -977,6 +982,8 @@ def test_a_personal_code_made_on_my_page_signs_back_in_after_signing_out(site):
     # A reload sends the form again: the same code, still the one that works.
     assert code in client.post("/me/personal-code", data=form).text
     assert made.text.count('action="/signout"') == 2  # the header's, and one to go on with
+    # Both replace this page in the history (the script): Back sends no form again.
+    assert made.text.count('action="/signout" data-replace>') == 2
     assert client.post("/me/personal-code", data={}).status_code == 403  # CSRF
     out = client.post(
         "/signout", data={"_csrf_token": _token(client, "/me")}, follow_redirects=False
@@ -1218,8 +1225,18 @@ def test_an_originals_thread_links_to_the_ideas_marked_as_its_duplicates(site):
     app.handle(c.MarkDuplicate(actor=scene.organizer, idea_id=copy, original_id=root))
     _as(client, ada)
     page = client.get(f"/ideas/{root}", params={"after": app.position()}).text
-    listed = page.split("Marked as its duplicates")[1].split("</p>")[0]
-    assert f'<a href="/ideas/{copy}">Its copy</a>' in listed
+    listed = page.split("Marked as a duplicate of this idea: ")[1].split("</p>")[0]
+    assert listed.startswith(f'<a href="/ideas/{copy}">Its copy</a>. Its votes count toward')
+    # The tally is the idea's own: said so, so it is not read as counting the duplicates.
+    assert "this idea's rank on the shortlist (once for anyone who voted on both)" in listed
+    assert "the tally below is this idea's own votes." in listed
+    other = scene.post_idea(ada, title="Another copy")
+    app.handle(c.MarkDuplicate(actor=scene.organizer, idea_id=other, original_id=root))
+    page = client.get(f"/ideas/{root}", params={"after": app.position()}).text
+    listed = page.split("Marked as duplicates of this idea: ")[1].split("</p>")[0]
+    assert f'<a href="/ideas/{other}">Another copy</a>' in listed
+    assert "Its copy</a>, <a " in listed or "Another copy</a>, <a " in listed
+    assert "</a>. Their votes count toward this idea's rank" in listed
     app.handle(c.HideIdea(actor=scene.organizer, idea_id=root, reason="rude"))
     its = client.get(f"/ideas/{copy}", params={"after": app.position()}).text
     assert "a duplicate of an idea an organizer has since hidden" in its
@@ -1342,6 +1359,44 @@ def test_the_activity_chart_places_minutes_by_time_and_leaves_out_the_one_under_
     assert (chart["from"], chart["to"]) == ("2030-05-02 10:00", "2030-05-02 10:04")
     later = _chart(SimpleNamespace(minutes=busy), now + timedelta(days=3), width=5)
     assert later["to"] == "2030-05-02 10:05"  # a jam long quiet: its last busy stretch
+
+
+def test_the_activity_chart_starts_no_earlier_than_the_jam():
+    start = datetime(2030, 5, 2, 10, 0, tzinfo=UTC)
+    busy = [MinuteActivity("2030-05-02T10:03", 0, 0, 4, 0)]
+    young = _chart(
+        SimpleNamespace(minutes=busy), start + timedelta(minutes=10, seconds=30), 240, start
+    )
+    # Ten whole minutes since the start, drawn over the least width (30), not stretched.
+    assert (young["from"], young["to"], young["from_start"]) == (
+        "2030-05-02 10:00",
+        "2030-05-02 10:09",
+        True,
+    )
+    assert young["width"] == 30
+    points = young["votes"].split()
+    assert len(points) == 10
+    assert points[3] == f"{3 * 30 / 29:.1f},5.0"
+    older = _chart(SimpleNamespace(minutes=[]), start + timedelta(hours=5), 240, start)
+    assert (older["width"], older["from"], older["from_start"]) == (240, "2030-05-02 11:00", False)
+    grown = _chart(SimpleNamespace(minutes=busy), start + timedelta(minutes=90), 240, start)
+    assert (grown["width"], len(grown["votes"].split())) == (90, 90)
+    soon = _chart(SimpleNamespace(minutes=[]), start - timedelta(minutes=5), 240, start)
+    assert (soon["from"], soon["to"], soon["votes"]) == ("2030-05-02 10:00", "", "")
+
+
+def test_jam_central_labels_its_chart_from_the_jams_start(site, clock):
+    client, _, scene = site
+    _as(client, scene.organizer)
+    central = f"/jams/{scene.jam_id}/central"
+    start = clock.now.strftime("%Y-%m-%d %H:%M")
+    assert (
+        f"begins at the jam's start, {start} UTC, once its first minute" in client.get(central).text
+    )
+    clock.advance(timedelta(minutes=12))
+    page = client.get(central).text
+    assert f"{start} (the jam's start) to " in page
+    assert 'viewBox="0 0 30 100"' in page
 
 
 def test_a_chain_of_replies_deeper_than_the_limit_is_shown_flat_below_it():

@@ -4,7 +4,7 @@
 //   stream reports a change; on idea lists, new ideas wait behind a banner instead,
 //   so the list does not jump under the reader's eyes; kinds named in [data-ignore]
 //   change nothing the region shows; what the reader is typing in it survives the swap
-//   (a reply whose form the fresh copy no longer offers stays, read only, to copy);
+//   (a reply or edit whose form the fresh copy no longer offers stays, read only, to copy);
 //   if the page is gone (404), a notice says why and its forms stop taking input, what was
 //   typed kept to copy, until it is back; if the fresh copy says the jam closed or the
 //   reader was blocked ([data-writes-closed]), the forms it names stop taking input and
@@ -87,14 +87,17 @@
     };
   }
 
-  // What the reader is doing inside the region (a reply being typed, a form opened, the
-  // focus), put back once the region has been swapped for a fresh copy.
+  // What the reader is doing inside the region (a reply or an edit being typed, a form
+  // opened, the focus), put back once the region has been swapped for a fresh copy. A field
+  // as the page filled it in (an edit form's text) is not being typed: the fresh copy's own
+  // text stands.
   function keep(region) {
     var values = {}, opened = [], focused = focusOf(region), carried = {};
     Array.prototype.forEach.call(region.querySelectorAll("textarea[id], input[id]"), function (el) {
-      if (el.type !== "hidden" && el.value) {
+      if (el.type !== "hidden" && el.value && el.value !== el.defaultValue) {
         values[el.id] = el.value;
-        var form = el.form, item = form && form.hasAttribute("data-keep") && form.closest("li[id]");
+        var form = el.form;
+        var item = form && form.hasAttribute("data-keep") && form.closest("li[id], [data-item][id]");
         if (item) { carried[el.id] = { box: form.closest("details") || form, item: item.id }; }
       }
     });
@@ -117,8 +120,9 @@
     };
   }
 
-  // A reply being typed whose form the fresh copy no longer offers (the jam closed, the
-  // reader was blocked): the old form is put back under its comment, what was typed in it
+  // A reply or an edit being typed whose form the fresh copy no longer offers (the jam
+  // closed, the reader was blocked): the old form is put back under its comment (or in its
+  // idea's [data-item] place), what was typed in it
   // readable and copyable, the rest disabled, saying why. The next fresh copy replaces it
   // (with the form itself, if offered again: the text then goes there).
   function carry(region, was, marker) {
@@ -394,9 +398,13 @@
       return;
     }
     try { window.sessionStorage.removeItem(KEPT); } catch (e) { /* off */ }
+    // An edit form comes filled in with the text as it stands ([data-prefilled]): what was
+    // typed and refused goes over it.
+    var prefilled = form.hasAttribute("data-prefilled");
     Object.keys(kept.values).forEach(function (name) {
       var field = form.elements.namedItem(name);
-      if (field && field.type !== "hidden" && (field.tagName === "SELECT" || !field.value)) {
+      if (field && field.type !== "hidden" &&
+          (field.tagName === "SELECT" || prefilled || !field.value)) {
         field.value = kept.values[name];
       }
     });
@@ -454,7 +462,10 @@
         return;
       }
       draftFields().forEach(function (el) {
-        if (el.form !== sent && el.value.trim()) { store.setItem(draftKey(el), el.value); }
+        // Typed, not as the page filled it in (an edit form's text as it stands).
+        if (el.form !== sent && el.value.trim() && el.value !== el.defaultValue) {
+          store.setItem(draftKey(el), el.value);
+        }
         else { store.removeItem(draftKey(el)); }
       });
     } catch (e) { /* storage off: the page works as without this script */ }
@@ -464,10 +475,10 @@
       var store = window.sessionStorage, page = DRAFT + window.location.pathname + "#";
       draftFields().forEach(function (el) {
         var text = store.getItem(draftKey(el));
-        if (text === null || el.value) { return; }
+        if (text === null || el.value !== el.defaultValue) { return; }
         el.value = text;
         var d = el.closest("details");
-        if (d) { d.open = true; }  // a reply being typed
+        if (d) { d.open = true; }  // a reply or an edit being typed
       });
       // Put back once: a field no longer on the page (its comment hidden) forgets its draft.
       Object.keys(store).forEach(function (k) { if (k.indexOf(page) === 0) { store.removeItem(k); } });
@@ -485,11 +496,27 @@
     if (had) { window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash); }
   }
 
+  // A form on a page that answers a POST (the personal code, shown once, never in an
+  // address) sent so that its answer replaces that page in the history: Back then leads
+  // to the page before, not to the browser asking to send the code's form again. Without
+  // the script (or if the fetch fails) the form is sent as usual.
+  function sendReplacing(form) {
+    fetch(form.getAttribute("action"), {
+      method: "POST", credentials: "same-origin",
+      body: new URLSearchParams(new FormData(form))
+    }).then(function (r) { window.location.replace(r.url); })
+      .catch(function () { form.submit(); });
+  }
+
   // Listened for on the document: a live update replaces the forms it holds.
   document.addEventListener("submit", function (event) {
     if (!event.target.matches) { return; }
     if (event.target.matches("form[data-keep]")) { keepOnSubmit(event.target); }
     keepDrafts(event.target);
+    if (event.target.matches("form[data-replace]") && window.fetch && window.URLSearchParams) {
+      event.preventDefault();
+      sendReplacing(event.target);
+    }
   });
   restoreKept();
   restoreDrafts();
