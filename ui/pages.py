@@ -547,11 +547,13 @@ class PagesController(Controller):
         said: str | None = None,
         anchor: str = "",
         passed_on: tuple[type[Exception], ...] = (),
+        repeat: tuple[int, str] | None = None,
     ) -> Redirect:
         """Handle a form's command; back to its page, with `said` if it was done (for what
         the page itself would not show), or with why not. `anchor`: where on the page the
         result is (a new comment), so a long thread does not open at its top. `passed_on`:
-        refusals raised to the caller rather than said."""
+        refusals raised to the caller rather than said. `repeat`: the log's end before the
+        command, and what to say if it recorded nothing after it (a form sent again)."""
         try:
             done = await sync_to_thread(state.services.jam.handle, command)
         except passed_on:
@@ -564,6 +566,8 @@ class PagesController(Controller):
             return Redirect(f"{target}{'&' if '?' in target else '?'}after={seen}")
         except ApplicationError as exc:
             return _back(request, fallback, str(exc))
+        if repeat is not None and done.position <= repeat[0]:
+            said = repeat[1]
         target = _back(request, fallback, said, done=True).url
         place = f"#{anchor}" if anchor else ""
         return Redirect(f"{target}{'&' if '?' in target else '?'}after={done.position}{place}")
@@ -596,7 +600,13 @@ class PagesController(Controller):
             parent_id=parent_id,
         )
         back, anchor = f"/ideas/{idea_id}", f"c-{command.comment_id}"
-        return await self._form_command(state, request, command, back, anchor=anchor)
+        # Sent again (Back, a reload, the same words in the same place): nothing new is
+        # recorded, and the reader is told so rather than left to look for a second one.
+        before = await sync_to_thread(state.services.jam.position)
+        again = "You posted these same words here already: nothing new was posted."
+        return await self._form_command(
+            state, request, command, back, anchor=anchor, repeat=(before, again)
+        )
 
     @post("/ideas/{idea_id:uuid}/edit")
     async def edit_idea(

@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
 from urllib.parse import quote
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from litestar.testing import TestClient
@@ -1462,6 +1462,33 @@ def test_back_to_a_thread_and_the_same_comment_sent_again_posts_it_once(site):
     # Another reader's form has a key of its own.
     _as(client, scene.join(name="Cy"))
     assert _comment_form_key(client.get(thread).text) != _comment_form_key(shown)
+
+
+def test_the_same_words_sent_again_in_one_place_are_said_to_be_there_already(site):
+    # A repeat records nothing: the reader is told so, with the comment to go to, also when
+    # that comment has been edited since (else the words seem to vanish).
+    client, app, scene = site
+    idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
+    bea = scene.join(name="Bea")
+    _as(client, bea)
+    thread = f"/ideas/{idea}"
+
+    def send(body: str):
+        shown = client.get(thread, params={"after": app.position()}).text
+        form = {
+            "body": body,
+            "key": _comment_form_key(shown),
+            "_csrf_token": _token(client, thread),
+        }
+        return client.post(f"{thread}/comments", data=form, headers={"referer": thread})
+
+    first = send("Agreed")
+    assert "already" not in first.text
+    comment = first.url.fragment.removeprefix("c-")
+    app.handle(c.EditComment(actor=bea, comment_id=UUID(comment), body="Agreed, with a caveat"))
+    again = send("Agreed")
+    assert again.url.fragment == f"c-{comment}"
+    assert "You posted these same words here already" in _done_of(again.text)
 
 
 def test_a_closed_jams_thread_still_shows_the_readers_own_vote(site):
