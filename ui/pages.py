@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
@@ -240,11 +240,19 @@ def _chart(
     }
 
 
+async def _never_stored(response: Response[Any]) -> Response[Any]:
+    """Pages show their reader (a name, a form half typed): kept in no cache, so that
+    after signing out, Back on a shared computer fetches them again, and signed out."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
 class PagesController(Controller):
     include_in_schema = False
     tags: ClassVar[list[str]] = ["pages"]
     # People with browsers get pages for errors too (the API keeps its JSON).
     exception_handlers = PAGE_EXCEPTION_HANDLERS
+    after_request = _never_stored
 
     @get("/")
     async def home(

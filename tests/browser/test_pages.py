@@ -616,10 +616,12 @@ def test_an_author_edits_their_idea_and_a_refused_edit_keeps_what_was_typed(brow
     assert (title.input_value(), body.input_value()) == ("Quiet rooms", "For focus work.")
     title.fill("   ")  # the browser takes spaces as filled in
     body.fill("For focus work.\nBookable by the hour.")
-    # A comment arriving live while the edit is typed: the typing stays.
+    body.evaluate("el => el.setSelectionRange(4, 4)")  # the cursor mid-text, as when editing
+    # A comment arriving live while the edit is typed: the typing stays, the cursor too.
     app.handle(c.PostComment(actor=scene.join(), comment_id=uuid4(), idea_id=idea, body="Yes"))
     page.locator("ul.comments p", has_text="Yes").wait_for(timeout=10_000)
     assert body.input_value() == "For focus work.\nBookable by the hour."
+    assert body.evaluate("el => [el.selectionStart, el.selectionEnd]") == [4, 4]
     page.locator("#edit-idea").get_by_role("button", name="Save").click()
     page.get_by_role("alert").wait_for(timeout=10_000)
     assert "Title must not be empty" in page.get_by_role("alert").inner_text()

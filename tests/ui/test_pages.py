@@ -932,7 +932,10 @@ def test_long_unbroken_text_wraps_inside_the_column(site):
 def test_signing_out_forgets_the_session(site):
     client, _, scene = site
     _as(client, scene.join(name="Ada"))
-    page = client.get(f"/jams/{scene.jam_id}").text
+    shown = client.get(f"/jams/{scene.jam_id}")
+    # Never cached: Back after signing out (a shared computer) fetches it again, signed out.
+    assert shown.headers["cache-control"] == "no-store"
+    page = shown.text
     assert 'action="/signout"' in page.split("</header>")[0]
     # Without a personal code there is no way back as oneself: asked first, not signed out.
     asked = client.post(

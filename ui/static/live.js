@@ -92,10 +92,13 @@
   // as the page filled it in (an edit form's text) is not being typed: the fresh copy's own
   // text stands.
   function keep(region) {
-    var values = {}, opened = [], focused = focusOf(region), carried = {};
+    var values = {}, opened = [], focused = focusOf(region), carried = {}, caret = {};
     Array.prototype.forEach.call(region.querySelectorAll("textarea[id], input[id]"), function (el) {
       if (el.type !== "hidden" && el.value && el.value !== el.defaultValue) {
         values[el.id] = el.value;
+        // Where the cursor was: text typed mid-field must not jump to its end.
+        try { caret[el.id] = [el.selectionStart, el.selectionEnd, el.selectionDirection]; }
+        catch (e) { /* a field without a selection */ }
         var form = el.form;
         var item = form && form.hasAttribute("data-keep") && form.closest("li[id], [data-item][id]");
         if (item) { carried[el.id] = { box: form.closest("details") || form, item: item.id }; }
@@ -109,7 +112,13 @@
       Object.keys(values).forEach(function (id) {
         var el = document.getElementById(id);
         if (!el && carried[id]) { carry(region, carried[id], marker); el = document.getElementById(id); }
-        if (el) { el.value = values[id]; }
+        if (el) {
+          el.value = values[id];
+          var at = caret[id];
+          if (at && at[0] !== null) {
+            try { el.setSelectionRange(at[0], at[1], at[2] || "none"); } catch (e) { /* none */ }
+          }
+        }
       });
       opened.concat(Object.keys(values)).forEach(function (id) {
         var el = document.getElementById(id), d = el && el.closest("details");
