@@ -29,9 +29,10 @@ from litestar.exceptions import (
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
-from domain import Participant
+from domain import Comment, Participant
 from domain.comment import REPLY_DEPTH_MAX
 from domain.errors import ConflictingState, DomainError, NotAuthor
+from domain.text import BODY_MAX, require_text
 from domain.topics import LABEL_MAX
 from domain.values import Role, vote_id
 from jam import commands as c
@@ -238,6 +239,20 @@ def _chart(
         "comments": line("comments"),
         "votes": line("votes"),
     }
+
+
+def _fresh_key(app: JamApplication, actor: UUID, key: str, data: dict[str, str]) -> str:
+    """The key for a comment with these words here: the form's, unless the comment it made
+    has since been edited or hidden, so the words are no longer there to be found; then
+    posting them again is a new comment, not a repeat of the old one."""
+    made = app.find(Comment, JamApplication.new_id(actor, key))
+    if made is None:
+        return key
+    try:
+        words = require_text("body", data.get("body", ""), max_len=BODY_MAX, multiline=True)
+    except DomainError:
+        return key  # refused when sent, as ever
+    return key if (made.body == words and not made.hidden) else f"{key}v{made.version}"
 
 
 async def _never_stored(response: Response[Any]) -> Response[Any]:
@@ -599,6 +614,8 @@ class PagesController(Controller):
         except ValueError:
             return _back(request, f"/ideas/{idea_id}", "that reply names no comment")
         actor, key = signed_in(request, form=True), key_of(data, "parent_id", "body")
+        if key is not None:
+            key = await sync_to_thread(_fresh_key, state.services.jam, actor, key, data)
         command = c.PostComment(
             actor=actor,
             client_key=key,

@@ -1488,10 +1488,17 @@ def test_the_same_words_sent_again_in_one_place_are_said_to_be_there_already(sit
     first = send("Agreed")
     assert "already" not in first.text
     comment = first.url.fragment.removeprefix("c-")
-    app.handle(c.EditComment(actor=bea, comment_id=UUID(comment), body="Agreed, with a caveat"))
     again = send("Agreed")
     assert again.url.fragment == f"c-{comment}"
     assert "You posted these same words here already" in _done_of(again.text)
+    # Edited since, the words are no longer there: sent again, they are a new comment.
+    app.handle(c.EditComment(actor=bea, comment_id=UUID(comment), body="Agreed, with a caveat"))
+    anew = send("Agreed")
+    assert anew.url.fragment not in ("", f"c-{comment}")
+    assert "already" not in anew.text
+    page = client.get(thread, params={"after": app.position()}).text
+    assert page.count('<p class="body-text">Agreed</p>') == 1
+    assert send("Agreed").url.fragment == anew.url.fragment  # and that one is there now
 
 
 def test_a_closed_jams_thread_still_shows_the_readers_own_vote(site):
@@ -1537,6 +1544,11 @@ def test_a_decision_on_the_shortlist_and_a_duplicate_marked_come_back_to_their_p
     assert target.endswith("#duplicates")
     shown = client.get(target.split("#")[0]).text
     assert '<h2 id="duplicates">Likely duplicates</h2>' in shown
+    # From the thread page, the same anchor is its decision form; and a refused decision
+    # or topic label comes back with what was typed (the forms keep their text).
+    _as(client, scene.join(role="leader", name="Lee"))
+    thread = client.get(f"/ideas/{idea}").text
+    assert f'action="/ideas/{idea}/decision" id="idea-{idea}" data-keep' in thread
 
 
 def _topic(n: int) -> ClusterOut:
@@ -1568,6 +1580,8 @@ def test_jam_centrals_topic_forms_merge_two_topics_as_they_come_in_plain_words(s
     monkeypatch.setattr("ui.pages.read_topics", lambda *args: topics(4, 1))
     page = client.get(central).text
     assert "4 topics and 1 unclustered idea," in page
+    # A refused label comes back with what was typed (the rename form keeps its text).
+    assert f'action="/jams/{scene.jam_id}/topics" data-keep>' in page
     merge = page.split('<label for="merge-id">Merge topic</label>')[1].split("</form>")[0]
     into = merge.split('<label for="merge-into">into topic</label>')[1]
     assert '<option value="t2" selected>' in into  # not the topic "Merge" starts at
