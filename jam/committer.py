@@ -242,12 +242,9 @@ class GroupCommitter:
             except IntegrityError:
                 self.cache.evict(view.seen)
                 return False
-            except (InterfaceError, OperationalError) as exc:
-                for item, _, _ in decided:
-                    item.future.set_exception(exc)
-                decided, lost = [], True
             except Exception as exc:
-                if len(decided) > 1:
+                unreachable = isinstance(exc, (InterfaceError, OperationalError))
+                if len(decided) > 1 and not unreachable:
                     # One command's events the store would not take (say, a value it cannot
                     # encode): save each alone, so that only that command fails.
                     self.cache.evict(view.seen)

@@ -83,14 +83,18 @@ class LogAsOf:
         return self._log.subscribe(gt)
 
 
+def _stamps(services: Services) -> Callable[[bytes], _Stamp]:
+    """Reads the time an event of the log was stamped with, and nothing else of it."""
+    return services.jam.mapper.transcoder.views_decoder(_Stamp)  # type: ignore[attr-defined]
+
+
 def written_at(services: Services, position: int) -> datetime | None:
     """The time of the log's event at `position` (None before the first): what "now" was
     for a look back to that position."""
     rows = services.jam.recorder.select_rows(position, 1, stop=position)
     if not rows or rows[0][0] != position:
         return None
-    stamp = services.jam.mapper.transcoder.views_decoder(_Stamp)  # type: ignore[attr-defined]
-    return stamp(rows[0][3]).timestamp
+    return _stamps(services)(rows[0][3]).timestamp
 
 
 @contextmanager
@@ -103,8 +107,7 @@ def replayed(
     log: LogReader = services.jam.recorder
     timed = None
     if at is not None:
-        stamp = services.jam.mapper.transcoder.views_decoder(_Stamp)  # type: ignore[attr-defined]
-        log = timed = LogAsOf(log, stamp, at)
+        log = timed = LogAsOf(log, _stamps(services), at)
     with views_as_of(log, services.projector, position=position, at=at) as views:
         if timed is not None:
             yield views, timed.position

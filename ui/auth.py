@@ -150,15 +150,21 @@ def token_of(request: Request[Any, Any, Any]) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
 
 
+def this_session(request: Request[Any, Any, Any]) -> tuple[UUID, int, str]:
+    """The participant, issue time and session making the request, or 401."""
+    token = token_of(request)
+    session = read_session(request.app.state.secret, token) if token else None
+    if session is None:
+        raise NotAuthorizedException("sign in first: send a session token or cookie")
+    return session
+
+
 def signed_in(request: Request[Any, Any, Any], *, form: bool = False) -> UUID:
     """The participant making the request, or 401.
 
     `form` is for our pages' form posts, which the CSRF middleware has checked.
     """
-    token = token_of(request)
-    participant = read_token(request.app.state.secret, token) if token else None
-    if participant is None:
-        raise NotAuthorizedException("sign in first: send a session token or cookie")
+    participant = this_session(request)[0]
     # Signed in by cookie alone: accept only what a page of ours can send. A form on
     # another site cannot send JSON without a CORS preflight, which is never granted.
     by_cookie = (
@@ -168,15 +174,6 @@ def signed_in(request: Request[Any, Any, Any], *, form: bool = False) -> UUID:
     if by_cookie and media_type != "application/json":
         raise PermissionDeniedException("cookie-authenticated writes must send JSON")
     return participant
-
-
-def this_session(request: Request[Any, Any, Any]) -> tuple[UUID, int, str]:
-    """The participant, issue time and session making the request, or 401."""
-    token = token_of(request)
-    session = read_session(request.app.state.secret, token) if token else None
-    if session is None:
-        raise NotAuthorizedException("sign in first: send a session token or cookie")
-    return session
 
 
 def viewer(request: Request[Any, Any, Any]) -> UUID | None:

@@ -130,6 +130,13 @@ def _back(
     return Redirect(path + ("?" + urlencode(query) if query else ""))
 
 
+def _after(back: Redirect, position: int, anchor: str = "") -> Redirect:
+    """`back`, once the page holds log `position` (and at `anchor` on it, if given)."""
+    target = back.url
+    place = f"#{anchor}" if anchor else ""
+    return Redirect(f"{target}{'&' if '?' in target else '?'}after={position}{place}")
+
+
 def _sign_in_refused(
     request: Request[Any, Any, Any], why: str, data: dict[str, str], *extra: tuple[str, str]
 ) -> Redirect:
@@ -584,16 +591,13 @@ class PagesController(Controller):
         except DomainError as exc:
             # Refused by what the log holds (the jam closed meanwhile): the page waits for
             # the read models to hold it too, so it offers no form that is refused again.
-            target = _back(request, fallback, str(exc)).url
             seen = await sync_to_thread(state.services.jam.position)
-            return Redirect(f"{target}{'&' if '?' in target else '?'}after={seen}")
+            return _after(_back(request, fallback, str(exc)), seen)
         except ApplicationError as exc:
             return _back(request, fallback, str(exc))
         if repeat is not None and done.position <= repeat[0]:
             said = repeat[1]
-        target = _back(request, fallback, said, done=True).url
-        place = f"#{anchor}" if anchor else ""
-        return Redirect(f"{target}{'&' if '?' in target else '?'}after={done.position}{place}")
+        return _after(_back(request, fallback, said, done=True), done.position, anchor)
 
     @post("/ideas/{idea_id:uuid}/vote")
     async def vote(
