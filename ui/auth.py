@@ -89,9 +89,13 @@ def issue_token(key: bytes, participant_id: UUID, now: float | None = None) -> s
 # still checked on each use.
 VERIFIED_MAX = 100_000
 _verified: dict[tuple[bytes, str], tuple[UUID, int, str]] = {}
-# Sessions signed out for good, by key, participant and session: their tokens, and any
-# copy of them, are refused (`ui.sessions.EndedSessions` keeps this up to date).
-_ended: set[tuple[bytes, UUID, str]] = set()
+# Sessions signed out for good, by key, participant and session, with when they ended:
+# their tokens, and any copy of them, are refused (`ui.sessions.EndedSessions` keeps this
+# up to date). A session's tokens were all issued before it ended, so MAX_AGE_S after
+# its end none is valid any more and it is forgotten; ENDED_SLACK_S allows for clocks
+# that disagree. Kept in the order heard, which is about the order ended.
+ENDED_SLACK_S = 24 * 3600
+_ended: dict[tuple[bytes, UUID, str], float] = {}
 
 
 def read_token(key: bytes, token: str, now: float | None = None) -> UUID | None:
@@ -119,9 +123,21 @@ def read_session(key: bytes, token: str, now: float | None = None) -> tuple[UUID
     return known
 
 
-def end_session(key: bytes, participant: UUID, session: str) -> None:
-    """Refuse the session's tokens from now on, in this process."""
-    _ended.add((key, participant, session))
+def end_session(
+    key: bytes, participant: UUID, session: str, at: float | None = None, now: float | None = None
+) -> None:
+    """Refuse the session's tokens from now on, in this process; `at` is when it ended
+    (by default `now`, the clock's time)."""
+    now = now if now is not None else time.time()
+    forget_before = now - MAX_AGE_S - ENDED_SLACK_S
+    while _ended:  # the oldest first: ended long enough ago, no token of theirs is valid
+        oldest, ended_at = next(iter(_ended.items()))
+        if ended_at >= forget_before:
+            break
+        del _ended[oldest]
+    at = at if at is not None else now
+    if at >= forget_before:
+        _ended.setdefault((key, participant, session), at)
 
 
 def _verify(key: bytes, token: str) -> tuple[UUID, int, str] | None:

@@ -70,7 +70,10 @@ class EndedSessions:
                 self.position + 1, self.PAGE, stop=end, topics=self._topics
             )
             for n in found:
-                end_session(self._key, n.originator_id, self._decode(n.state).session)
+                ended = self._decode(n.state)
+                # Its time and now by the log's clock: a long-past end is not kept at all.
+                at, now = ended.timestamp.timestamp(), self._app.now().timestamp()
+                end_session(self._key, n.originator_id, ended.session, at, now)
             self.position = found[-1].id if len(found) == self.PAGE else end
 
     async def follow(self) -> None:

@@ -83,3 +83,32 @@ def test_a_token_issued_before_tokens_named_their_session_still_works_and_can_en
     _, _, session = auth.read_session(key, old, now=1_000_060)
     end_session(key, who, session)
     assert read_token(key, old, now=1_000_060) is None
+
+
+def test_an_ended_session_is_forgotten_once_none_of_its_tokens_can_be_valid(monkeypatch):
+    # Every sign-out is remembered by every worker; without forgetting, the set would grow
+    # for as long as the worker runs.
+    monkeypatch.setattr(auth, "_ended", {})
+    key, who = b"k" * 32, uuid4()
+    start = 1_000_000
+    token = issue_token(key, who, now=start)
+    end_session(key, who, token.split(".")[2], now=start + 60)
+    late = start + 60 + MAX_AGE_S
+    assert read_token(key, token, now=late - 1) is None  # refused while it would be valid
+    assert len(auth._ended) == 1
+    # Long after, another sign-out finds it forgotten; the new one is kept.
+    other = issue_token(key, who, now=late)
+    end_session(key, who, other.split(".")[2], now=late + auth.ENDED_SLACK_S + 61)
+    assert list(auth._ended.values()) == [late + auth.ENDED_SLACK_S + 61]
+    assert read_token(key, other, now=late + 60) is None
+
+
+def test_a_session_heard_of_long_after_it_ended_is_not_kept(monkeypatch):
+    # A worker starting reads every sign-out in the log: only the recent ones matter.
+    monkeypatch.setattr(auth, "_ended", {})
+    key, who = b"k" * 32, uuid4()
+    now = 1_000_000 + MAX_AGE_S + auth.ENDED_SLACK_S
+    end_session(key, who, "0123456789abcdef", at=999_999, now=now)
+    assert auth._ended == {}
+    end_session(key, who, "fedcba9876543210", at=now - MAX_AGE_S, now=now)
+    assert len(auth._ended) == 1
