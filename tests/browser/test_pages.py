@@ -20,6 +20,7 @@ from tests.ui.test_live import Now
 
 pytestmark = pytest.mark.slow
 SHOTS = os.environ.get("OPENJAM_SCREENSHOTS")  # a folder: save the README's screenshots there
+CLOSED_NOTE = "Votes, comments and edits are taken while it is open."  # a thread, once closed
 
 
 @contextmanager
@@ -45,17 +46,19 @@ def site(tmp_path, browser):
 
 @pytest.fixture
 def ending_site(tmp_path, browser):
-    """A jam that started 72 hours ago less a few seconds: it ends while a page is open."""
-    started = -(timedelta(hours=72) - timedelta(seconds=6))
+    """A jam that started 72 hours ago less 20 seconds: it ends while a page is open. Its
+    tests post and sign in first, then `_ends_soon` (an end can only be put later)."""
+    started = -(timedelta(hours=72) - timedelta(seconds=20))
     with _served(tmp_path, browser, {}, starts_in=started) as served:
         yield served
 
 
 def _ends_soon(app, scene, seconds: float = 8) -> None:
-    """The ending jam ends `seconds` from now: however long the setup took on a busy
-    machine, the page opens while it is still open, and sees it end."""
+    """The ending jam ends at least `seconds` from now (by then its page is open, and sees
+    it end), put later if the setup took long on a busy machine (extending reopens it)."""
     ends = datetime.now(UTC) + timedelta(seconds=seconds)
-    app.handle(c.ExtendJam(actor=scene.organizer, jam_id=scene.jam_id, ends_at=ends))
+    if app.repository.get(scene.jam_id).ends_at < ends:
+        app.handle(c.ExtendJam(actor=scene.organizer, jam_id=scene.jam_id, ends_at=ends))
 
 
 def _invite(app, scene, role="participant", segment="employee") -> str:
@@ -218,6 +221,90 @@ def test_live_topics_appear_on_jam_central_without_reloading(browser, quick_site
         organizer.screenshot(path=f"{SHOTS}/jam-central.png", full_page=True)
 
 
+MORE_TOPICS = {
+    "Healthy food in the canteen": "Salads and fruit every day.",
+    "Vegetarian canteen menu every day": "A meal without meat for everyone.",
+    "Cheaper canteen lunches for interns": "Food that interns can afford.",
+    "Local food suppliers for the canteen": "Fresh food from nearby farms.",
+}
+
+
+def _options(page, select: str) -> list[str]:
+    return page.locator(f"{select} option").evaluate_all("os => os.map(o => o.value)")
+
+
+def test_the_forms_shaping_the_topics_follow_the_live_topics(browser, quick_site):
+    base, app, scene = quick_site
+    ada = scene.join(name="Ada")
+    posted = {**TOPICS, **MORE_TOPICS}
+    ideas = [scene.post_idea(ada, title=title, body=body) for title, body in posted.items()]
+    page = _sign_in(browser, base, _invite(app, scene, role="organizer"), "Olga")
+    central = f"{base}/jams/{scene.jam_id}/central"
+    page.goto(central)
+    page.locator("#merge-id").wait_for(timeout=20_000)  # two topics or more, live if need be
+    page.evaluate("window.__same_page = true")
+    # An update that changes nothing the forms show leaves them alone (an open list stays
+    # open): a comment, once the topics have settled.
+    forms, status = page.locator("#topic-forms"), page.locator("[data-live-status]")
+    for _ in range(10):
+        shown = forms.inner_html()
+        page.locator("#rename-id").evaluate("el => { el.__untouched = true; }")
+        status.evaluate("el => { el.textContent = ''; }")
+        app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=ideas[0], body="Yes"))
+        status.filter(has_text="Jam Central was updated.").wait_for(state="attached")
+        if forms.inner_html() == shown:
+            break
+    else:
+        pytest.fail("the topics never settled")
+    assert page.locator("#rename-id").evaluate("el => el.__untouched === true")
+    # Another organizer (or this one in another tab) splits a topic: its halves are offered
+    # instead.
+    before = _options(page, "#rename-id")
+    other = page.context.new_page()
+    other.goto(central)
+    other.select_option("#pin-id", before[0])
+    other.get_by_role("button", name="Split in two").click()
+    other.get_by_text("The topic is split in two.").wait_for(timeout=10_000)
+    deadline = time.monotonic() + 20  # the page's CSP forbids wait_for_function's eval
+    while before[0] in _options(page, "#rename-id"):
+        assert time.monotonic() < deadline, "the split topic was still offered"
+        page.wait_for_timeout(100)
+    assert len(set(_options(page, "#rename-id")) - set(before)) == 2  # its two halves
+    # Topics come biggest first. Renaming the last one and about to pin the first, when the
+    # first is merged into the second elsewhere: the merged topic, now the biggest, comes
+    # first, the one chosen stays chosen, and the first is no longer offered.
+    gone, into, *_, chosen = _options(page, "#rename-id")
+    page.select_option("#rename-id", chosen)
+    page.get_by_label("to", exact=True).fill("Clean energy")
+    page.select_option("#pin-id", gone)
+    other.goto(central)
+    other.select_option("#merge-id", gone)
+    other.select_option("#merge-into", into)
+    other.get_by_role("button", name="Merge").click()
+    other.get_by_text("The topics are merged.").wait_for(timeout=10_000)
+    page.locator(f'#rename-id option[value="{gone}"]').wait_for(state="detached", timeout=20_000)
+    assert _options(page, "#rename-id")[0] != chosen
+    assert page.locator("#rename-id").input_value() == chosen
+    assert page.get_by_label("to", exact=True).input_value() == "Clean energy"
+    assert gone not in _options(page, "#pin-id")
+    assert gone not in _options(page, "#merge-id") + _options(page, "#merge-into")
+    assert page.evaluate("window.__same_page") is True  # followed in place
+    page.get_by_role("button", name="Rename").click()
+    page.get_by_text("The topic is renamed.").wait_for(timeout=10_000)
+
+
+def test_the_tab_title_follows_a_live_edit_of_the_ideas_title(browser, site):
+    base, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Quiet rooms", body="For focus work.")
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    page.goto(f"{base}/ideas/{idea}")
+    assert page.title() == "Quiet rooms · OpenJam"
+    app.handle(c.EditIdea(actor=ada, idea_id=idea, title="Bookable rooms", body="By the hour."))
+    page.get_by_role("heading", name="Bookable rooms").wait_for(timeout=10_000)
+    assert page.title() == "Bookable rooms · OpenJam"
+
+
 def test_a_thread_hidden_while_open_says_so_and_stops_its_forms_keeping_the_text(browser, site):
     base, app, scene = site
     ada = scene.join(name="Ada")
@@ -272,7 +359,7 @@ def test_a_jam_ending_while_a_thread_is_open_stops_its_forms_keeping_the_text(br
     _ends_soon(app, scene)
     page.goto(f"{base}/ideas/{idea}")
     page.get_by_label("Add a comment").fill("Half a thought")
-    page.get_by_text("Votes and comments are taken while it is open").wait_for(timeout=20_000)
+    page.get_by_text(CLOSED_NOTE).wait_for(timeout=40_000)
     box = page.get_by_label("Add a comment")
     assert box.input_value() == "Half a thought"  # kept, to copy
     assert box.evaluate("el => el.readOnly") is True
@@ -284,11 +371,10 @@ def test_the_idea_form_stops_when_the_jam_ends_and_works_again_once_it_is_extend
     browser, ending_site
 ):
     base, app, scene = ending_site
-    code = _invite(app, scene)
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
     _ends_soon(app, scene)
-    page = _sign_in(browser, base, code, "Bea")
     page.get_by_label("Your idea").fill("Half a thought")
-    page.get_by_text("Ideas are taken while it is open").wait_for(timeout=20_000)
+    page.get_by_text("Ideas are taken while it is open").wait_for(timeout=40_000)
     assert page.get_by_role("button", name="Post idea").is_disabled()
     later = datetime.now(UTC) + timedelta(hours=1)
     app.handle(c.ExtendJam(actor=scene.organizer, jam_id=scene.jam_id, ends_at=later))
@@ -321,7 +407,7 @@ def test_an_open_thread_hears_of_its_jam_closing_an_alert_and_its_reader_blocked
     page.get_by_text("An organizer has blocked you").wait_for(state="detached", timeout=10_000)
     assert page.get_by_label("Add a comment").evaluate("el => el.readOnly") is False
     app.handle(c.CloseJam(actor=scene.organizer, jam_id=scene.jam_id, reason="done"))
-    page.get_by_text("Votes and comments are taken while it is open").wait_for(timeout=10_000)
+    page.get_by_text(CLOSED_NOTE).wait_for(timeout=10_000)
     assert page.get_by_label("Add a comment").input_value() == "Half a thought"
     assert page.get_by_role("button", name="Comment").is_disabled()
 
@@ -534,7 +620,7 @@ def test_a_reply_being_typed_stays_to_copy_when_the_reader_is_blocked_or_the_jam
     assert reply.evaluate("el => el.readOnly") is False
     app.handle(c.CloseJam(actor=scene.organizer, jam_id=scene.jam_id, reason="done"))
     kept.wait_for(timeout=10_000)
-    assert "Votes and comments are taken while it is open" in kept.inner_text()
+    assert CLOSED_NOTE in kept.inner_text()
     assert reply.input_value() == "Half a reply"
     assert reply.evaluate("el => el.readOnly") is True
 
@@ -672,6 +758,7 @@ def test_an_edit_being_typed_survives_a_vote_and_stays_to_copy_when_the_jam_clos
     kept = page.locator("#edit-idea .notice")
     kept.wait_for(timeout=10_000)  # the fresh copy offers no edit: this one stays
     assert "What you typed stays here for you to copy." in kept.inner_text()
+    assert CLOSED_NOTE in kept.inner_text()
     assert page.get_by_label("Your idea").input_value() == "Bookable by the hour."
     assert page.get_by_label("Your idea").evaluate("el => el.readOnly") is True
     assert page.locator("#edit-idea").get_by_role("button", name="Save").is_disabled()

@@ -1146,7 +1146,7 @@ def test_a_closed_jams_thread_offers_no_votes_or_comments_but_still_a_flag(site)
     closed = client.get(page, params={"after": app.position()}).text
     assert "Add a comment" not in closed
     assert "Support" not in closed
-    assert "This jam is closed. Votes and comments are taken while it is open." in closed
+    assert "This jam is closed. Votes, comments and edits are taken while it is open." in closed
     assert "Flag this idea" in closed  # the organizers still want to hear of a problem
 
 
@@ -1177,8 +1177,10 @@ def test_a_thread_says_when_its_idea_and_comments_were_edited(site, clock):
     app.handle(c.EditIdea(actor=ada, idea_id=idea, title="Quiet rooms", body="Bookable ones."))
     app.handle(c.EditComment(actor=ada, comment_id=said.id, body="Yes, please"))
     shown = client.get(page, params={"after": app.position()}).text
-    assert f"· edited {clock.now.isoformat()[:16].replace('T', ' ')} UTC" in shown
-    assert "(employee) · edited</span>" in shown  # the comment
+    # When, as the page gives times, in a <time> element each.
+    at = f'<time datetime="{clock.now.isoformat()[:19]}Z">{clock.now:%Y-%m-%d %H:%M} UTC</time>'
+    assert shown.count(f"· edited {at}") == 2
+    assert f"(employee) · edited {at}</span>" in shown  # the comment
 
 
 def test_counts_are_in_the_right_number_and_a_page_past_the_end_leads_back(site):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html as markup
+from datetime import timedelta
 from uuid import uuid4
 
 import pytest
@@ -72,7 +73,7 @@ def test_an_author_edits_their_idea_and_comment_and_the_thread_says_edited(site)
     assert again.headers["location"].endswith(f"#c-{said.id}")  # back to the comment
     shown = client.get(again.headers["location"]).text
     assert '<p class="body-text">Yes, please</p>' in shown
-    assert "(employee) · edited</span>" in shown
+    assert "(employee) · edited <time" in shown
     api = client.get(f"/api/ideas/{idea}").json()
     assert (api["idea"]["title"], api["body"]) == ("Quiet rooms, bookable", "By the hour.")
     assert api["comments"][0]["body"] == "Yes, please"
@@ -190,3 +191,60 @@ def test_a_hidden_idea_offers_its_author_no_edit(site):
     assert f"/ideas/{idea}/edit" in client.get(thread, params={"after": app.position()}).text
     app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea, reason="later"))
     assert f"/ideas/{idea}/edit" not in client.get(thread, params={"after": app.position()}).text
+
+
+def test_an_edited_comment_says_when_it_was_last_edited(site):
+    client, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Quiet rooms")
+    said = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Yes"))
+    scene.clock.advance(timedelta(hours=2, minutes=5, seconds=30))
+    app.handle(c.EditComment(actor=ada, comment_id=said.id, body="Yes, please"))
+    scene.clock.advance(timedelta(minutes=10))
+    done = app.handle(c.EditComment(actor=ada, comment_id=said.id, body="Yes, please!"))
+    _as(client, scene.join(name="Bea"))
+    page = client.get(f"/ideas/{idea}", params={"after": done.position}).text
+    comment = page.split(f'<li id="c-{said.id}">')[1].split("</li>")[0]
+    # The last edit's time, as the page gives times: to the minute, in UTC.
+    assert '· edited <time datetime="2030-05-01T11:15:30Z">2030-05-01 11:15 UTC</time>' in comment
+
+
+def test_each_comments_edit_control_is_named_for_its_comment(site):
+    client, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Quiet rooms")
+    for body in (
+        "Yes",
+        'Rooms "for focus"\nand calls',
+        "Yes, and bookable by the hour for the team",
+    ):
+        app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body=body))
+        scene.clock.advance(timedelta(minutes=1))
+    _as(client, ada)
+    page = client.get(f"/ideas/{idea}", params={"after": app.position()}).text
+    names = [
+        markup.unescape(part.split('"')[0])
+        for part in page.split('<summary aria-label="')[1:]
+        if ">Edit</summary>" in part.split("\n")[0]
+    ]
+    # Read out apart, by each comment's start and when it was posted; "Edit" in each name,
+    # as it is on the screen (what someone using voice control says).
+    assert sorted(names) == [
+        'Edit your comment “Rooms "for focus" and calls” of 2030-05-01 09:01 UTC',
+        "Edit your comment “Yes, and bookable by the hour for the…” of 2030-05-01 09:02 UTC",
+        "Edit your comment “Yes” of 2030-05-01 09:00 UTC",
+    ]
+
+
+def test_a_closed_jams_note_on_the_edit_forms_speaks_of_edits_too(site):
+    client, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Quiet rooms")
+    _as(client, ada)
+    app.handle(c.CloseJam(actor=scene.organizer, jam_id=scene.jam_id, reason="done"))
+    page = client.get(f"/ideas/{idea}", params={"after": app.position()}).text
+    # What the script says on an edit form being typed when the jam closed (live.js).
+    marker = page.split("data-writes-closed=")[1].split(" data-forms=")[0]
+    assert markup.unescape(marker) == (
+        '"This jam is closed. Votes, comments and edits are taken while it is open."'
+    )

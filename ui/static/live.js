@@ -4,7 +4,11 @@
 //   stream reports a change; on idea lists, new ideas wait behind a banner instead,
 //   so the list does not jump under the reader's eyes; kinds named in [data-ignore]
 //   change nothing the region shows; what the reader is typing in it survives the swap
-//   (a reply or edit whose form the fresh copy no longer offers stays, read only, to copy);
+//   (a reply or edit whose form the fresh copy no longer offers stays, read only, to copy;
+//   a choice in a list stays while the fresh copy offers it); the tab's title follows the
+//   fresh copy's (an idea's title edited); parts of the page outside the region that show
+//   what it shows ([data-live-part][id]: Jam Central's topic forms) are swapped from the same
+//   copy, only when they changed (an open list is not closed under the reader at each vote);
 //   if the page is gone (404), a notice says why and its forms stop taking input, what was
 //   typed kept to copy, until it is back; if the fresh copy says the jam closed or the
 //   reader was blocked ([data-writes-closed]), the forms it names stop taking input and
@@ -88,11 +92,22 @@
   }
 
   // What the reader is doing inside the region (a reply or an edit being typed, a form
-  // opened, the focus), put back once the region has been swapped for a fresh copy. A field
-  // as the page filled it in (an edit form's text) is not being typed: the fresh copy's own
-  // text stands.
+  // opened, a choice made, the focus), put back once the region has been swapped for a
+  // fresh copy. A field as the page filled it in (an edit form's text) is not being typed:
+  // the fresh copy's own text stands.
   function keep(region) {
     var values = {}, opened = [], focused = focusOf(region), carried = {}, caret = {};
+    var chosen = {};
+    Array.prototype.forEach.call(region.querySelectorAll("select[id]"), function (el) {
+      // A choice stays while the fresh copy offers it: a list's first topic may be another
+      // one there, and the reader is renaming the one they saw. In a form filled in with
+      // what stands ([data-prefilled]: a decision), only a choice the reader changed.
+      var shown = el.querySelector("option[selected]") || el.options[0];
+      var choice = el.options[el.selectedIndex];
+      if (choice && (choice !== shown || !(el.form && el.form.hasAttribute("data-prefilled")))) {
+        chosen[el.id] = el.value;
+      }
+    });
     Array.prototype.forEach.call(region.querySelectorAll("textarea[id], input[id]"), function (el) {
       if (el.type !== "hidden" && el.value && el.value !== el.defaultValue) {
         values[el.id] = el.value;
@@ -119,6 +134,11 @@
             try { el.setSelectionRange(at[0], at[1], at[2] || "none"); } catch (e) { /* none */ }
           }
         }
+      });
+      Object.keys(chosen).forEach(function (id) {
+        var el = document.getElementById(id);
+        if (el && el.tagName === "SELECT" && Array.prototype.some.call(
+          el.options, function (o) { return o.value === chosen[id]; })) { el.value = chosen[id]; }
       });
       opened.concat(Object.keys(values)).forEach(function (id) {
         var el = document.getElementById(id), d = el && el.closest("details");
@@ -219,9 +239,11 @@
         var fresh = doc.querySelector("[data-live]");
         if (!fresh) { return false; }
         var typing = keep(region);
+        if (doc.title && document.title !== doc.title) { document.title = doc.title; }
         region.innerHTML = fresh.innerHTML;
         var marker = region.querySelector("[data-writes-closed]");
         typing(marker);
+        swapParts(doc, marker);
         back();
         closeForms(region, marker);
         Array.prototype.forEach.call(region.querySelectorAll("[data-deadline]"), countdown);
@@ -231,6 +253,25 @@
         if (status) { status.textContent = status.getAttribute("data-said") || "Updated."; }
         return true;
       });
+  }
+
+  // The parts outside the region that show what it shows, as last rendered: compared with
+  // each fresh copy's, so an update that changes nothing they show leaves them alone.
+  var parts = {};
+  function noteParts() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-live-part][id]"), function (el) {
+      parts[el.id] = el.innerHTML;
+    });
+  }
+  function swapParts(doc, marker) {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-live-part][id]"), function (el) {
+      var fresh = doc.getElementById(el.id);
+      if (!fresh || parts[el.id] === fresh.innerHTML) { return; }
+      parts[el.id] = fresh.innerHTML;
+      var typing = keep(el);
+      el.innerHTML = fresh.innerHTML;
+      typing(marker);
+    });
   }
 
   function follow(region) {
@@ -527,6 +568,7 @@
       sendReplacing(event.target);
     }
   });
+  noteParts();  // as the server rendered them, before a refusal's reason is put in a form
   restoreKept();
   restoreDrafts();
   forgetNotice();
