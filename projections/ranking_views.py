@@ -464,6 +464,39 @@ def ranking_position(cur: Cursor, jam_id: str) -> int:
     return int(row[0]) if row else 0
 
 
+# Kinds of live-feed update that change nothing a ranking reads: decisions are shown from
+# the ranking's own record of them (rk_decisions, kept up by every round of the worker),
+# and flags, alerts and new display names are not ranked.
+UNRANKED_KINDS = ("decision", "flag", "alert", "renamed")
+_UNRANKED = ", ".join("?" * len(UNRANKED_KINDS))
+
+
+def jams_changed(cur: Cursor, after: int, upto: int, jam_id: str | None = None) -> dict[str, int]:
+    """Each jam (or only `jam_id`) whose ranked read models changed at a log position in
+    (`after`, `upto`], with the last such position; from the live feed."""
+    one = " AND jam_id = ?" if jam_id is not None else ""
+    rows = cur.execute(
+        "SELECT jam_id, MAX(position) FROM rm_updates WHERE position > ? AND position <= ? "
+        f"AND kind NOT IN ({_UNRANKED}){one} GROUP BY jam_id",
+        (after, upto, *UNRANKED_KINDS, *([jam_id] if jam_id is not None else [])),
+    ).fetchall()
+    return {str(j): int(p) for j, p in rows}
+
+
+def ranking_current_to(cur: Cursor, jam_id: str, position: int, retention: int) -> bool:
+    """Whether the jam's stored ranking, with its decisions, shows the log up to `position`:
+    ranked at or past it, or nothing it ranks changed since (a decision recorded, say).
+    `retention` is the live feed's (how far back it tells what changed)."""
+    if edits_position(cur) < position:
+        return False  # decisions up to there not recorded yet
+    ranked = ranking_position(cur, jam_id)
+    if ranked >= position:
+        return True
+    if ranked == 0 or ranked < queries.feed_floor(cur, retention):
+        return False  # never ranked, or the feed may have let go of what changed since
+    return not jams_changed(cur, ranked, position, jam_id)
+
+
 def duplicate_pairs(cur: Cursor, jam_id: str, limit: int = 100) -> list[DuplicatePair]:
     """Suggested pairs still worth an organizer's look: neither idea already a duplicate.
 

@@ -2,8 +2,10 @@
 
 It feeds `ranking` from the read models and stores what comes back as read
 models of its own (`projections.ranking_views`); it never records domain facts.
-Each jam is refreshed at most every `refresh_s` seconds, and only when its read
-models moved; between refreshes each new idea joins its nearest cluster at once.
+Each jam is refreshed at most every `refresh_s` seconds, and only when something it
+ranks changed (the live feed says which jams changed; a decision or a flag is not
+such a change): a quiet or closed jam is not ranked again while another is busy.
+Between refreshes each new idea joins its nearest cluster at once.
 Organizers' decisions about clusters come from the log (topic board events).
 """
 
@@ -25,7 +27,7 @@ from domain.topics import TopicBoard
 from projections import queries
 from projections import ranking_views as rv
 from projections.db import ViewDatabase
-from projections.projector import Update
+from projections.projector import FEED_RETENTION, Update
 from projections.runner import LogReader
 from ranking.engine import Refreshed, Vectorizer
 from ranking.model import ClusterEdit, DuplicatePair, JamSnapshot, Topics
@@ -82,6 +84,7 @@ class RankingWorker:
         *,
         refresh_s: float = 10.0,
         poll_s: float = 0.5,
+        feed_retention: int = FEED_RETENTION,
         on_updates: Callable[[list[Update]], None] | None = None,
         on_refresh: Callable[[float], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
@@ -97,6 +100,10 @@ class RankingWorker:
         self._monotonic = monotonic
         self._jams: dict[str, _Jam] = {}
         self._wanted: dict[str, int] = {}  # jam -> position a reader is waiting for
+        self.feed_retention = feed_retention
+        self._changed: dict[str, int] = {}  # jam -> last log position of a ranked change
+        self._feed_read = 0  # the live feed has been read for changes up to here
+        self._edits_read = 0  # and the log for decisions up to here
         self._wake = threading.Event()
         self._refreshed = threading.Condition()
         self._stopping = threading.Event()
@@ -123,7 +130,8 @@ class RankingWorker:
             rows = self._log.select_rows(start, EDIT_PAGE, stop=until)
             if not rows:
                 break
-            edits, decisions = [], []
+            edits: list[tuple[int, str, ClusterEdit]] = []
+            decisions = []
             for position, aggregate, topic, state in rows:
                 if topic == _DECIDED:
                     e = self._decode(state)
@@ -144,7 +152,10 @@ class RankingWorker:
             with self.views.transaction() as cur:
                 self.views.lock_projection(cur)
                 rv.record_edits(cur, edits, decisions, last)
+            for position, jam_id, _ in edits:  # a topic decision: the jam's topics change
+                self._changed[jam_id] = max(self._changed.get(jam_id, 0), position)
             start = last + 1
+        self._edits_read = max(self._edits_read, until)
 
     # --- One round --------------------------------------------------------------
 
@@ -153,16 +164,27 @@ class RankingWorker:
         with self.views.reading() as cur:
             position = queries.position(cur)
             jams = rv.jams_with_ideas(cur)
+            if self._feed_read < queries.feed_floor(cur, self.feed_retention):
+                # The feed may have let go of changes since it was last read: any jam may
+                # have changed.
+                changed = {jam_id: position for jam_id, _ in jams}
+            else:
+                changed = rv.jams_changed(cur, self._feed_read, position)
+        for jam_id, last in changed.items():
+            self._changed[jam_id] = max(self._changed.get(jam_id, 0), last)
+        self._feed_read = max(self._feed_read, position)
         self.follow_edits(position)
         updates: list[Update] = []
         now = self._monotonic()
         with self._refreshed:
             wanted = dict(self._wanted)
+            self._refreshed.notify_all()  # a reader waiting on an unchanged jam is served
         for jam_id, newest in jams:
             state = self._jams.setdefault(jam_id, _Jam())
             due = now - state.refreshed_at >= max(self.refresh_s, state.last_refresh_s)
             asked = wanted.get(jam_id, -1) > state.refreshed_position
-            if (force or due or asked) and position > state.refreshed_position:
+            moved = self._changed.get(jam_id, 0) > state.refreshed_position
+            if (force or due or asked) and moved:
                 updates.append(self.refresh(jam_id))
             elif newest > state.last_idea_position:
                 update = self._assign_new(jam_id, state)
@@ -216,7 +238,15 @@ class RankingWorker:
 
             def done() -> bool:
                 state = self._jams.get(jam_id)
-                return state is not None and state.refreshed_position >= position
+                if state is None:
+                    return False
+                if state.refreshed_position >= position:
+                    return True
+                # Read to `position`, and nothing ranked changed since the last refresh.
+                return (
+                    min(self._feed_read, self._edits_read) >= position
+                    and self._changed.get(jam_id, 0) <= state.refreshed_position
+                )
 
             while not done():
                 left = deadline - self._monotonic()
@@ -314,9 +344,12 @@ class RankingWorker:
                 self.step()
                 failing = ""
             except Exception as exc:
-                # Logged once per kind of failure (e.g. read models not built yet), not per round.
+                # Logged once per kind of failure, not per round.
                 if repr(exc) != failing:
-                    log.exception("a ranking round failed; trying again")
+                    if _not_built(exc):  # started beside the projection worker: expected
+                        log.warning("waiting for the read models to be created (by projection)")
+                    else:
+                        log.exception("a ranking round failed; trying again")
                 failing = repr(exc)
             self._wake.wait(self.poll_s)  # a reader waiting for a position wakes it early
             self._wake.clear()
@@ -327,6 +360,12 @@ class RankingWorker:
         except BaseException as exc:  # pragma: no cover - kept for the status endpoint
             self.error = exc
             raise
+
+
+def _not_built(exc: Exception) -> bool:
+    """Whether a round failed because the read models' tables do not exist yet."""
+    text = str(exc)
+    return ("no such table: rm_" in text) or ('relation "rm_' in text and "does not exist" in text)
 
 
 def _edit(kind: str, e: dict[str, Any]) -> ClusterEdit:

@@ -102,6 +102,7 @@ def ranking_worker(
         app.mapper.transcoder.decode,
         engine,
         refresh_s=settings.topic_refresh_s,
+        feed_retention=settings.feed_retention,
         on_refresh=on_refresh,
     )
 

@@ -311,13 +311,15 @@ def _ranked_to(services: Services, jam_id: str, position: int) -> bool:
     if services.ranking is not None:
         return services.ranking.wait_for(jam_id, position, wait_s)
     deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:  # the worker is another process: look, then look again
+    retention = services.projector.feed_retention
+    while True:  # the worker is another process: look, then look again
         with services.views.reading() as cur:
-            ranking = rv.ranking_position(cur, jam_id)
-        if ranking >= position:
-            return True
+            # A decision needs no new ranking, only the worker's record of it (a round).
+            if rv.ranking_current_to(cur, jam_id, position, retention):
+                return True
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(RANKING_POLL_S)
-    return False
 
 
 async def _read(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from datetime import timedelta
 from uuid import uuid4
 
@@ -398,3 +401,91 @@ def test_a_withdrawn_vote_is_no_vote_to_the_ranking_while_a_pass_is_seen(app, sc
     again = {v.participant_id: v.value for v in snapshot.votes if v.idea_id == str(idea)}
     assert again[str(withdrawing)] == -1
     assert (thread.idea.up, thread.idea.down) == (4, 1)
+
+
+def _refreshed_jams(updates) -> set[str]:
+    return {u.item_id.split(":")[0] for u in updates if u.item_id.endswith(":refreshed")}
+
+
+def test_only_a_jam_whose_ranked_read_models_changed_is_ranked_again(app, clock, scene, make_views):
+    # Ten jams, one busy: ranking all ten at each change kept the busy one waiting.
+    other = open_jam(app, clock)
+    authors = [other.join(segment=s) for s in ("employee", "client")]
+    for n, title in enumerate(REMOTE + HEALTH):
+        other.post_idea(authors[n % 2], title=title, body=title)
+    views, runner, worker = refreshed(app, make_views())
+    assert worker.step(force=True) == []  # nothing changed since the first round
+    voter = scene.join(segment="partner")
+    app.handle(c.CastVote(actor=voter, idea_id=scene.ideas[HEALTH[0]], value=1))
+    runner.catch_up()
+    assert _refreshed_jams(worker.step(force=True)) == {str(scene.jam_id)}
+    # A leader's decision changes no ranking: recorded, not ranked again.
+    leader = scene.join(role="leader")
+    runner.catch_up()
+    worker.step(force=True)
+    app.handle(
+        c.RecordDecision(actor=leader, idea_id=scene.ideas[REMOTE[0]], decision="funded", note="")
+    )
+    runner.catch_up()
+    assert _refreshed_jams(worker.step(force=True)) == set()
+    with views.reading() as cur:
+        assert rv.decisions(cur, [str(scene.ideas[REMOTE[0]])])
+    # An organizer's topic decision changes the topics: ranked again.
+    with views.reading() as cur:
+        cluster = rv.current_topics(cur, str(other.jam_id)).clusters[0].id
+    app.handle(
+        c.RenameCluster(actor=other.organizer, jam_id=other.jam_id, cluster_id=cluster, label="X")
+    )
+    runner.catch_up()
+    assert _refreshed_jams(worker.step(force=True)) == {str(other.jam_id)}
+
+
+def test_a_reader_waiting_for_a_decision_is_served_without_a_new_ranking(app, scene, make_views):
+    views, runner, worker = refreshed(app, make_views())
+    leader = scene.join(role="leader")
+    runner.catch_up()
+    worker.step(force=True)
+    jam = str(scene.jam_id)
+    with views.reading() as cur:
+        ranked = rv.ranking_position(cur, jam)
+    done = app.handle(
+        c.RecordDecision(actor=leader, idea_id=scene.ideas[REMOTE[0]], decision="funded", note="")
+    )
+    runner.catch_up()
+    with views.reading() as cur:  # the worker has not read that far: not yet
+        assert not rv.ranking_current_to(cur, jam, done.position, retention=100_000)
+    assert not worker.wait_for(jam, done.position, timeout=0)
+    worker.step()
+    assert worker.wait_for(jam, done.position, timeout=0)
+    with views.reading() as cur:  # what a web worker of its own checks (external ranking)
+        assert rv.ranking_position(cur, jam) == ranked  # not ranked again
+        assert rv.ranking_current_to(cur, jam, done.position, retention=100_000)
+        # A feed that no longer reaches back to the ranking cannot tell: not current.
+        assert not rv.ranking_current_to(cur, jam, done.position, retention=0)
+    vote = app.handle(
+        c.CastVote(actor=scene.join(segment="client"), idea_id=scene.ideas[HEALTH[1]], value=1)
+    )
+    runner.catch_up()
+    worker.step()  # read, but not due (refresh_s is an hour) nor asked for
+    with views.reading() as cur:
+        assert not rv.ranking_current_to(cur, jam, vote.position, retention=100_000)
+    assert not worker.wait_for(jam, vote.position, timeout=0)
+    worker.step()  # asked for now
+    assert worker.wait_for(jam, vote.position, timeout=0)
+    with views.reading() as cur:
+        assert rv.ranking_current_to(cur, jam, vote.position, retention=100_000)
+
+
+def test_started_before_the_read_models_exist_it_waits_without_an_error(app, make_views, caplog):
+    # `jam worker ranking` started beside `jam worker projections`, which creates them.
+    worker = worker_for(app, make_views())  # empty: no read-model tables yet
+    worker.poll_s = 0.01
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    with caplog.at_level(logging.INFO, logger="projections.ranking_worker"):
+        thread.start()
+        time.sleep(0.2)
+        stop.set()
+        thread.join()
+    said = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert said == [(logging.WARNING, "waiting for the read models to be created (by projection)")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 import time
 from datetime import timedelta
 from uuid import UUID, uuid4
@@ -18,10 +19,12 @@ from projections.db import open_views
 from projections.projector import TRACKING_NAME
 from projections.runner import REBUILD_MARK
 from projections.schema import clear_views
+from ranking.engine import default_engine
 from tests.stories import open_jam
 from ui import auth
 from ui.app import create_app
 from ui.auth import issue_token
+from ui.bootstrap import ranking_worker
 
 
 @pytest.fixture
@@ -719,6 +722,55 @@ def test_leaders_export_the_shortlist_with_its_evidence(world):
     assert row["theme_rank"] == str(
         next((t["rank"] for t in themes if t["cluster_id"] == row["cluster_id"]), "")
     )
+
+
+def test_a_decision_reads_back_at_once_from_a_ranking_worker_of_its_own(tmp_path, clock):
+    # With `jam worker ranking` in another process, a leader's decision then the shortlist
+    # "after" it waited for the jam's next refresh (up to TOPIC_REFRESH_S) and got 503: a
+    # decision changes no ranking, only the worker's record of it.
+    settings = Settings(
+        data_dir=tmp_path / "var",
+        ranking="external",
+        topic_refresh_s=3600,  # no refresh falls due while the test runs
+        read_wait_ms=10_000,
+        writes_per_minute=1000,
+    )
+    app = JamApplication(settings, clock=clock)
+    scene = open_jam(app, clock)
+    author = scene.join()
+    ideas = [scene.post_idea(author, title=f"Idea {n}") for n in range(3)]
+    app.handle(c.CastVote(actor=scene.join(segment="client"), idea_id=ideas[0], value=1))
+    code = uuid4().hex
+    app.handle(c.IssueInvite(code=code, role="leader", jam_id=scene.jam_id))
+    stop = threading.Event()
+    with TestClient(create_app(settings, jam=app)) as client:
+        session = client.post("/api/session", json={"invite_code": code, "display_name": "Lee"})
+        lee = {"Authorization": f"Bearer {session.json()['token']}"}
+        url = f"/api/jams/{scene.jam_id}/shortlist"
+        views = open_views(settings.database_url, settings.database_schema, settings.data_dir)
+        worker = ranking_worker(settings, app, views, default_engine())
+        worker.poll_s = 0.05
+        thread = threading.Thread(target=worker.run, args=(stop,))
+        thread.start()
+        try:
+            first = client.get(url, params={"after": app.position()}, headers=lee)
+            assert first.status_code == 200, first.text  # its first refresh
+            decided = client.post(
+                f"/api/ideas/{ideas[0]}/decision",
+                json={"decision": "funded", "note": "Q3"},
+                headers=lee,
+            )
+            assert decided.status_code == 200, decided.text
+            after = {"after": decided.json()["position"]}
+            shortlist = client.get(url, params=after, headers=lee)
+            assert shortlist.status_code == 200, shortlist.text
+            shown = next(e for e in shortlist.json()["shortlist"] if e["idea_id"] == str(ideas[0]))
+            assert [d["decision"] for d in shown["decisions"]] == ["funded"]
+        finally:
+            stop.set()
+            thread.join()
+            views.close()
+    app.close()
 
 
 def test_leaders_read_the_shortlist_with_and_without_suspect_votes(world):
