@@ -119,9 +119,12 @@ def decided_clusters(
                 fixed[idea] = edit.target_id
         elif edit.kind == "split":
             pinned.discard(edit.cluster_id)
-            for idea in ideas:
+            # Its members as last refreshed, and the ideas decisions since have put in it
+            # (a merge into it before the next refresh): none may stay under a retired id.
+            members = set(ideas) | {i for i, c in fixed.items() if final(c) == edit.cluster_id}
+            for idea in members:
                 fixed.pop(idea, None)
-            fixed.update(split(edit.cluster_id, ideas))
+            fixed.update(split(edit.cluster_id, tuple(sorted(members))))
     # Ideas fixed into a cluster that was merged later follow it to where it went.
     return {i: final(c) for i, c in fixed.items()}, labels, pinned
 

@@ -128,6 +128,23 @@ def test_the_parts_of_a_split_can_be_merged_and_pinned_later():
     assert next(c for c in fourth.clusters if c.id == two).pinned
 
 
+def test_a_split_right_after_a_merge_into_it_divides_the_merged_ideas_too():
+    # Both decided before the next refresh: the split's recorded ideas were its members as
+    # last refreshed, so the merged ideas stayed under the retired id, which every later
+    # decision refused.
+    first, _ = refresh(ideas_about(10), k=3)
+    a, b = sorted(first.clusters, key=lambda c: c.id)[:2]
+    of_a = tuple(i for i, cid in first.assignment.items() if cid == a.id)
+    of_b = tuple(i for i, cid in first.assignment.items() if cid == b.id)
+    merge = ClusterEdit("merge", a.id, START, ideas=of_a, target_id=b.id)
+    split = ClusterEdit("split", b.id, START, ideas=of_b)
+    second, _ = refresh(ideas_about(10), [merge, split], previous=first, k=3)
+    ids = {c.id for c in second.clusters}
+    assert a.id not in ids
+    assert b.id not in ids
+    assert {second.assignment[i] for i in of_a + of_b} <= {f"{b.id}.1", f"{b.id}.2"}
+
+
 class UpperBound(FixedK):
     """Chooses k as the silhouette does on real ideas: nearly always its upper bound."""
 
