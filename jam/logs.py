@@ -136,7 +136,8 @@ class BufferedHandler(logging.StreamHandler):
 def configure_logging(
     settings: Settings, stream: TextIO | None = None, *, buffered: bool = False
 ) -> None:
-    """Send every logger's records (ours, uvicorn's, the libraries') to one handler.
+    """Send every logger's records (ours, uvicorn's, the libraries') to one handler, but
+    uvicorn's access lines: `openjam.access` logs each request once.
 
     `buffered` (web processes): lines are written together every FLUSH_S.
     """
@@ -150,8 +151,15 @@ def configure_logging(
             old.close()  # writes what it holds and stops its thread
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "litestar"):
+    for name in ("uvicorn", "uvicorn.error", "litestar"):
         # uvicorn's own handlers would print a second, differently formatted line.
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # Off, as uvicorn's `access_log=False` leaves it, here too: each of `jam serve --workers
+    # N`'s processes configures its logging again after uvicorn did (ui/asgi.py), and
+    # letting these lines propagate logged every request twice, the second past the buffer.
+    # uvicorn writes none for a logger without handlers to reach.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers.clear()
+    access.propagate = False

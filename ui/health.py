@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import functools
 import os
-from datetime import UTC, datetime
+import threading
+import weakref
+from datetime import datetime
 
 import msgspec
 import redis
@@ -26,6 +28,7 @@ from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from litestar.types import OperationIDCreator
 
+from jam.application import JamApplication
 from jam.errors import StoreUnavailable
 from projections import queries
 from ui.bootstrap import Services
@@ -45,7 +48,7 @@ class Lag(msgspec.Struct):
     log_position: int
     projected: int
     events: int
-    seconds: float  # age of the oldest event not yet projected; 0 when caught up
+    seconds: float  # how long the oldest event not yet projected has waited; 0 when caught up
 
 
 class Readiness(msgspec.Struct):
@@ -89,18 +92,53 @@ def health(state: State) -> Health:
     return Health(status="ok", store=store, position=position)
 
 
+class LogSightings:
+    """When this process first saw the log reach each end it has seen, for as long as the
+    read models have not reached it: the earliest sighting past the read models' position
+    is when their oldest missing event was in the log by.
+
+    The log keeps no time of writing, and an event's own time is not one: an import, or
+    the demo's seed, writes events stamped days or years before (their original times),
+    and their age made the read models look days behind while they were a page behind.
+    Seen from here, they are behind for as long as they have been; measured between this
+    process's looks at the log (every probe and scrape), and from the first look in a
+    process that started while they were already behind.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # probes and scrapes run in threads of their own
+        self._seen: list[tuple[int, datetime]] = []  # (log end, first seen), both increasing
+
+    def behind_since(self, end: int, projected: int, now: datetime) -> datetime | None:
+        """Note that the log reaches `end` at `now`; when the log was first seen past
+        `projected` (None when the read models include the whole log)."""
+        with self._lock:
+            if not self._seen or end > self._seen[-1][0]:
+                self._seen.append((end, now))
+            elif end < self._seen[-1][0]:  # another log (a store restored from a copy)
+                self._seen = [(end, now)]
+            while self._seen and self._seen[0][0] <= projected:
+                del self._seen[0]  # projected: no longer anything to wait for
+            return self._seen[0][1] if self._seen else None
+
+
+_SIGHTINGS: weakref.WeakKeyDictionary[JamApplication, LogSightings] = weakref.WeakKeyDictionary()
+_SIGHTINGS_LOCK = threading.Lock()
+
+
+def _sightings(jam: JamApplication) -> LogSightings:
+    with _SIGHTINGS_LOCK:
+        return _SIGHTINGS.setdefault(jam, LogSightings())
+
+
 def projection_lag(services: Services) -> Lag:
     """Log end against the read models' position; raises if either cannot be read."""
     end = services.jam.position()
     with services.views.reading() as cur:
         done = queries.position(cur)
-    seconds = 0.0
-    if end > done:
-        page = services.jam.recorder.select_notifications(done + 1, 1)
-        if page:
-            event = services.jam.mapper.to_domain_event(page[0])
-            age = datetime.now(UTC) - event.timestamp  # type: ignore[attr-defined]
-            seconds = max(0.0, age.total_seconds())
+    now = services.jam.now()
+    since = _sightings(services.jam).behind_since(end, done, now)
+    seconds = 0.0 if since is None else max(0.0, (now - since).total_seconds())
     return Lag(log_position=end, projected=done, events=max(0, end - done), seconds=seconds)
 
 

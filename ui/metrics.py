@@ -4,8 +4,9 @@
 one of them: they use prometheus_client's multiprocess mode (`PROMETHEUS_MULTIPROC_DIR`,
 set by `jam serve`), and whichever worker answers reports the sum over all of them.
 The projection lag is read from the store at scrape time, so every worker reports
-the same figure. `/metrics` belongs on the internal network: set
-`OPENJAM_METRICS_TOKEN` to require `Authorization: Bearer <token>`.
+the same positions (and seconds, to within the time between its looks: ui/health.py).
+`/metrics` belongs on the internal network: set `OPENJAM_METRICS_TOKEN` to require
+`Authorization: Bearer <token>`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar._asgi.utils import wrap_in_exception_handler
 from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -83,7 +85,7 @@ class LagCollector(Collector):
         )
         yield GaugeMetricFamily(
             "openjam_projection_lag_seconds",
-            "Age of the oldest event not yet projected (0 when caught up)",
+            "How long the oldest event not yet projected has waited (0 when caught up)",
             lag.seconds,
         )
 
@@ -154,6 +156,11 @@ def _incoming_request_id(scope: Scope) -> str:
 
 def observe(app: ASGIApp) -> ASGIApp:
     """Count, time and log each HTTP request, under a request id echoed in X-Request-ID."""
+    # What the middleware below this one raises (the write limiter's 429 and 413) would
+    # be answered by litestar's handler around the router, outside this middleware: the
+    # client got its 429 without X-Request-ID while the log and the count said 500. The
+    # same handler (the app's exception handlers, pages or JSON) answers it here instead.
+    app = wrap_in_exception_handler(app)
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -162,7 +169,7 @@ def observe(app: ASGIApp) -> ASGIApp:
         rid = _incoming_request_id(scope)
         token = request_id.set(rid)
         started = time.perf_counter()
-        status = 500  # unless a response starts: the app failed before answering
+        status = 500  # unless a response starts: even the error handlers failed
         method = scope["method"]
 
         async def send_observed(message: Message) -> None:

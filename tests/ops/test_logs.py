@@ -8,6 +8,9 @@ import logging
 import sys
 import threading
 
+import httpx
+import pytest
+import uvicorn
 from litestar.testing import TestClient
 
 from jam.logs import (
@@ -18,6 +21,9 @@ from jam.logs import (
     request_id,
 )
 from jam.settings import Settings
+from tests.ops.processes import json_lines, start, stop, wait_answering
+from tests.services import require_redis
+from tests.ui.harness import free_port
 from ui.app import create_app
 
 
@@ -75,6 +81,21 @@ def test_configure_logging_sends_every_logger_to_one_handler_in_the_chosen_forma
         ("openjam.x", "detail"),
     ]
     assert lines[1]["n"] == 1
+
+
+def test_uvicorns_access_lines_stay_off_when_a_worker_configures_its_logging_again(
+    restore_logging,
+):
+    # Each worker of `jam serve --workers N`: uvicorn configures logging (access lines off),
+    # then loads ui.asgi, which configures ours.
+    uvicorn.Config("ui.asgi:app", log_config=None, access_log=False)
+    out = io.StringIO()
+    configure_logging(Settings(log_format="json"), stream=out)
+    access = logging.getLogger("uvicorn.access")
+    assert not access.hasHandlers()  # what uvicorn asks before writing an access line
+    access.info('127.0.0.1:5000 - "GET /health HTTP/1.1" 200')
+    logging.getLogger("uvicorn.error").info("started")
+    assert [json.loads(line)["logger"] for line in out.getvalue().splitlines()] == ["uvicorn.error"]
 
 
 class _Recorded(io.StringIO):
@@ -190,3 +211,55 @@ def test_a_request_id_that_is_not_a_plain_token_is_replaced(tmp_path):
         response = client.get("/health", headers={"X-Request-ID": forged})
     assert response.headers["x-request-id"] != forged
     assert len(response.headers["x-request-id"]) == 32
+
+
+def test_writes_refused_before_any_route_runs_are_logged_with_their_status_and_id(
+    tmp_path, restore_logging
+):
+    out = io.StringIO()
+    settings = Settings(data_dir=tmp_path / "var", log_format="json", writes_per_minute=1)
+    configure_logging(settings, stream=out)
+    sign_in = {"invite_code": "no-such-code", "display_name": "Ada"}
+    with TestClient(create_app(settings)) as client:
+        answers = [
+            client.post("/api/session", json=sign_in),
+            client.post("/api/session", json=sign_in, headers={"X-Request-ID": "limited-1"}),
+            client.post("/api/session", content=b"x" * 70_000),  # over 64 KiB
+            client.post("/signin", data=sign_in, headers={"Accept": "text/html"}),  # a page
+        ]
+    assert [a.status_code for a in answers] == [422, 429, 413, 429]
+    assert answers[1].headers["x-request-id"] == "limited-1"
+    assert answers[1].headers["retry-after"] == answers[1].headers["ratelimit-reset"]
+    assert answers[3].headers["content-type"].startswith("text/html")  # a page, as before
+    access = [
+        entry
+        for entry in map(json.loads, out.getvalue().splitlines())
+        if entry["logger"] == "openjam.access"
+    ]
+    assert [(e["status"], e["request_id"]) for e in access] == [
+        (a.status_code, a.headers["x-request-id"]) for a in answers
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_server_logs_each_request_once_however_many_workers_it_runs(tmp_path, workers):
+    env = {
+        "OPENJAM_DATA_DIR": str(tmp_path / "var"),
+        "OPENJAM_REDIS_URL": require_redis(),  # several workers need it
+        "OPENJAM_LOG_FORMAT": "json",
+    }
+    port, log = free_port(), tmp_path / "web.log"
+    web = start(tmp_path, env, log, "serve", "--workers", str(workers), "--port", str(port))
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_answering(f"{base}/health", web, log)
+        sent = [f"probe-{n}" for n in range(10)]
+        for rid in sent:  # a connection each: the kernel hands them to either worker
+            assert httpx.get(f"{base}/health", headers={"X-Request-ID": rid}).status_code == 200
+    finally:
+        stop(web)  # the workers write the access lines they keep as they stop
+    lines = json_lines(log)
+    assert not [line for line in lines if line["logger"] == "uvicorn.access"]
+    access = [line["request_id"] for line in lines if line["logger"] == "openjam.access"]
+    assert sorted(rid for rid in access if rid.startswith("probe-")) == sorted(sent)

@@ -147,3 +147,25 @@ def test_a_metrics_token_keeps_out_scrapers_without_it(tmp_path):
 
 def test_metrics_are_left_out_of_the_public_api_description(client):
     assert "/metrics" not in client.get("/schema/openapi.json").json()["paths"]
+
+
+def test_writes_refused_by_the_rate_limit_or_their_size_are_counted_with_the_status_sent(
+    tmp_path,
+):
+    # The limiter refuses before any route runs: its 429 and 413 were counted as 500.
+    with TestClient(create_app(Settings(data_dir=tmp_path / "var", writes_per_minute=1))) as client:
+        before = scrape(client)
+        sign_in = {"invite_code": "no-such-code", "display_name": "Ada"}
+        statuses = [
+            client.post("/api/session", json=sign_in).status_code,
+            client.post("/api/session", json=sign_in).status_code,
+            client.post("/api/session", content=b"x" * 70_000).status_code,
+        ]
+        after = scrape(client)
+    assert statuses == [422, 429, 413]
+    counted = "openjam_http_requests_total"
+    for status in ("422", "429", "413"):
+        labels = {"method": "POST", "route": "/api/session", "status": status}
+        assert value(after, counted, **labels) == value(before, counted, **labels) + 1, status
+    labels = {"method": "POST", "route": "/api/session", "status": "500"}
+    assert value(after, counted, **labels) == value(before, counted, **labels)
