@@ -8,7 +8,13 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import ConflictingState, IdeaHidden, InvalidValue, NotAuthor
+from domain.errors import (
+    CommentHidden,
+    ConflictingState,
+    IdeaHidden,
+    InvalidValue,
+    NotAuthor,
+)
 from domain.text import BODY_MAX, REASON_MAX, require_text
 
 if TYPE_CHECKING:
@@ -83,13 +89,23 @@ class Comment(Aggregate):
         self.body = body
         self.hidden = False
 
-    def edit(self, *, body: str, by: Participant, jam: Jam, at: datetime) -> None:
+    def edit(self, *, body: str, by: Participant, idea: Idea, jam: Jam, at: datetime) -> None:
         if jam.id != self.jam_id:
             raise ConflictingState("the comment belongs to another jam")
+        if idea.id != self.idea_id:
+            raise ConflictingState("the comment is on another idea")
         if by.id != self.author_id:
             raise NotAuthor("only the author may edit a comment")
         by.require_active(self.jam_id)
         jam.require_open(at)
+        # As for a hidden idea: an organizer hid it for what it said, and a restore is
+        # judged on that text; rewritten unseen, it would come back saying something else.
+        if self.hidden:
+            raise CommentHidden(
+                "the comment is hidden: it can be edited once an organizer restores it"
+            )
+        if idea.hidden:
+            raise IdeaHidden("the idea is hidden: its comments can be edited once it is restored")
         new_body = require_text("body", body, max_len=BODY_MAX, multiline=True)
         if new_body == self.body:
             raise ConflictingState("the edit changes nothing")

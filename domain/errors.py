@@ -45,6 +45,10 @@ class IdeaHidden(ConflictingState):
     code = "idea_hidden"
 
 
+class CommentHidden(ConflictingState):
+    code = "comment_hidden"
+
+
 class InviteUsedUp(ConflictingState):
     code = "invite_used_up"
 

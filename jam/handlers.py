@@ -363,7 +363,9 @@ def post_comment(cmd: c.PostComment, load: Loader, at: datetime) -> Decision:
 def edit_comment(cmd: c.EditComment, load: Loader, at: datetime) -> Decision:
     comment = load.load(Comment, cmd.comment_id)
     by = actor(cmd, load)
-    comment.edit(body=cmd.body, by=by, jam=load.read(Jam, comment.jam_id), at=at)
+    # The idea is consulted too: a comment on a hidden idea is not edited (Comment.edit).
+    idea = load.read(Idea, comment.idea_id)
+    comment.edit(body=cmd.body, by=by, idea=idea, jam=load.read(Jam, comment.jam_id), at=at)
     return Decision([comment], comment.id)
 
 

@@ -51,23 +51,51 @@ class JsonFormatter(logging.Formatter):
         return _encoder.encode(line).decode()
 
 
+# Control characters as escapes: C0 (CR and LF among them), DEL, C1 (NEL among them) and
+# the Unicode line and paragraph separators, all of which some reader takes for a new line.
+_ESCAPES = {
+    **{c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))},
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+
+
+def one_line(text: str) -> str:
+    """`text` with its control characters escaped: it cannot start a line of its own."""
+    return text.translate(_ESCAPES)
+
+
 class TextFormatter(logging.Formatter):
-    """The usual one-line text, with the `extra=` fields appended as key=value."""
+    """The usual text, with the `extra=` fields appended as key=value: one record a line.
+
+    Messages and values carry what clients sent (a request's path): written as they are,
+    a newline in them would start a line that reads as a record of its own. So every
+    control character is escaped; a traceback follows on lines of its own, each indented.
+    """
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+        record.message = record.getMessage()
+        record.asctime = self.formatTime(record, self.datefmt)
+        parts = [self.formatMessage(record)]
         extra = {k: v for k, v in vars(record).items() if k not in _STANDARD}
         current = request_id.get()
         if current is not None:
             extra = {"request_id": current, **extra}
-        if not extra:
-            return text
-        first, newline, rest = text.partition("\n")  # keep a traceback below the fields
-        fields = " ".join(f"{k}={v}" for k, v in extra.items())
-        return f"{first} {fields}{newline}{rest}"
+        parts += (f"{k}={v}" for k, v in extra.items())
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        below = [record.exc_text or "", self.formatStack(record.stack_info or "")]
+        # A traceback stays readable on the lines below, each indented: none of them can
+        # pass for a record of its own, whatever an exception's message carries.
+        return " ".join(one_line(part) for part in parts) + "".join(
+            f"\n    {one_line(line)}" for text in below for line in text.splitlines()
+        )
 
 
 FLUSH_S = 0.1  # how long an access line may wait in a web process's buffer

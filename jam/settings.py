@@ -14,8 +14,10 @@
 | OPENJAM_HOST, OPENJAM_PORT | 127.0.0.1, 8000 | where `jam serve` listens                     |
 | OPENJAM_READ_WAIT_MS       | 5000     | how long a read with ?after= waits for the read models |
 | OPENJAM_FEED_RETENTION     | 100000   | log positions of live-update history kept for reconnects |
+| OPENJAM_STREAMS_PER_PARTICIPANT | 8 | live streams one person may hold open per web worker |
 | OPENJAM_READ_CACHE_MB      | 64       | memory for encoded idea lists and threads (0: no cache) |
 | OPENJAM_SECRET_KEY         | (unset)  | signs session tokens; unset: a key kept in the data dir |
+| OPENJAM_SECURE_COOKIES     | false    | true behind HTTPS: Secure cookies and an HSTS header  |
 | OPENJAM_WRITES_PER_MINUTE  | 120      | writes allowed per participant per minute             |
 | OPENJAM_PROJECTIONS        | inline   | inline (web workers project) or external (a worker) |
 | OPENJAM_RANKING            | inline   | inline (a web worker thread) or external (a worker) |
@@ -67,8 +69,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: int = 8000
     read_wait_ms: float = 5000.0
     feed_retention: int = 100_000
+    # Live streams one participant may have open at once in each web worker: a few tabs.
+    streams_per_participant: int = 8
     read_cache_mb: float = 64.0
     secret_key: str | None = None
+    # Behind HTTPS (production): cookies are sent over HTTPS only and responses carry HSTS.
+    # Off by default, or the embedded demo at http://127.0.0.1 could not keep a session.
+    secure_cookies: bool = False
     writes_per_minute: int = 120
     # The ranking worker (topic clusters, duplicates, the shortlist): "inline" runs it in
     # the web process (the embedded default), "external" leaves it to `jam worker ranking`.
@@ -95,6 +102,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(f"{PREFIX}WRITES_PER_MINUTE must be at least 1")
         if self.feed_retention < 1:
             raise SettingsError(f"{PREFIX}FEED_RETENTION must be at least 1")
+        if self.streams_per_participant < 1:
+            raise SettingsError(f"{PREFIX}STREAMS_PER_PARTICIPANT must be at least 1")
         if self.read_cache_mb < 0:
             raise SettingsError(f"{PREFIX}READ_CACHE_MB must be 0 (no cache) or more")
         if self.commit_max_batch < 1:

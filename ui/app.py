@@ -134,6 +134,7 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
             secret=hashlib.sha256(b"csrf:" + key).hexdigest(),
             cookie_name="openjam_csrf",
             cookie_httponly=True,
+            cookie_secure=settings.secure_cookies,
             exclude=list(NOT_PAGES),
         ),
         request_max_body_size=MAX_BODY_BYTES,

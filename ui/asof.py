@@ -27,19 +27,67 @@ from ui.errors import Busy
 
 # A replay reads the whole log and refreshes the topics and the ranking: seconds of CPU
 # for a large jam. One at a time per worker, so looking back cannot starve the jam.
-REPLAYS = threading.BoundedSemaphore(1)
 REPLAY_WAIT_S = 20.0
+# Look-backs that may wait for the one running. A look-back waits in a thread of the
+# worker's pool, which every read shares: 80 of them waiting held it all, and a
+# participant's idea list took 37 s. Any more are refused at once.
+REPLAY_QUEUE = 1
+REPLAY_RETRY_AFTER_S = 5  # about as long as a replay takes
+
+
+class Replays:
+    """This worker's turn at replaying the log, and the look-backs waiting for it."""
+
+    def __init__(self, queue: int = REPLAY_QUEUE) -> None:
+        self.queue = queue
+        self._turn = threading.Lock()
+        self._count = threading.Lock()  # guards `waiting`
+        self.waiting = 0
+
+    @contextmanager
+    def turn(self, wait_s: float = REPLAY_WAIT_S) -> Iterator[None]:
+        """Hold the turn; 503 at once when `queue` look-backs wait for it already, or
+        after `wait_s`."""
+        if not self._turn.acquire(blocking=False):
+            with self._count:
+                if self.waiting >= self.queue:
+                    raise _busy()
+                self.waiting += 1
+            try:
+                got = self._turn.acquire(timeout=wait_s)
+            finally:
+                with self._count:
+                    self.waiting -= 1
+            if not got:
+                raise _busy()
+        try:
+            yield
+        finally:
+            self._turn.release()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """Take the turn without waiting in line (as a semaphore does): for tests."""
+        return self._turn.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self._turn.release()
+
+
+def _busy() -> Busy:
+    return Busy(
+        "other views of the past are being computed; retry in a few seconds",
+        headers={"Retry-After": str(REPLAY_RETRY_AFTER_S)},
+    )
+
+
+REPLAYS = Replays()
 
 
 @contextmanager
 def one_replay() -> Iterator[None]:
-    """Hold this worker's one turn at replaying the log (503 after REPLAY_WAIT_S)."""
-    if not REPLAYS.acquire(timeout=REPLAY_WAIT_S):
-        raise Busy("another view of the past is being computed; retry in a moment")
-    try:
+    """Hold this worker's one turn at replaying the log (see Replays)."""
+    with REPLAYS.turn(REPLAY_WAIT_S):
         yield
-    finally:
-        REPLAYS.release()
 
 
 class _Stamp(msgspec.Struct):

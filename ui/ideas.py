@@ -33,6 +33,7 @@ from ui.reads import (
     require_member,
     require_role,
     respond,
+    role_of,
     sees_hidden,
     time_travel,
 )
@@ -51,6 +52,41 @@ from ui.schemas import (
 )
 
 _json = msgspec.json.Encoder()
+LEADERSHIP = {Role.ORGANIZER, Role.LEADER}
+
+
+async def reads_decision_notes(
+    services: Services, request: Request[Any, Any, Any], jam_id: str
+) -> bool:
+    """Leaders' decision notes are for the jam's leaders and organizers (the thread page
+    shows one only in the leader's form): the people an idea was decided about do not
+    read why. A participant's role never changes, so one known is not read again."""
+    participant_id = viewer(request)
+    if participant_id is None:
+        return False
+    known = services.roles.get(participant_id)
+    if known is not None and known[0] not in LEADERSHIP:
+        return False
+    person = await role_of(services, participant_id)
+    return person is not None and any(person.acts_as(role, UUID(jam_id)) for role in LEADERSHIP)
+
+
+def as_read_by(thread: Thread, organizer: bool, notes: bool) -> Thread:
+    """`thread` as this kind of reader may read it: a hidden comment keeps its place, but
+    only organizers read who wrote it (the page says "Hidden by an organizer." alone), and
+    the decision note is for leaders and organizers. The thread was just read for this
+    reader, so its comments are changed in place (walked without recursion: replies
+    logged before their depth was bounded may nest deep)."""
+    if not organizer:
+        stack = list(thread.comments)
+        while stack:
+            node = stack.pop()
+            if node.hidden:
+                node.author_id = node.author_name = node.author_segment = node.body = ""
+            stack.extend(node.replies)
+    if not notes and thread.decision_note:
+        return msgspec.structs.replace(thread, decision_note="")
+    return thread
 
 
 class IdeaController(Controller):
@@ -158,7 +194,15 @@ class IdeaController(Controller):
         )
         return written(await handle(state, command), HTTP_200_OK)
 
-    @get("/", summary="An idea with its comment thread and vote tallies (the jam's members)")
+    @get(
+        "/",
+        summary="An idea with its comment thread and vote tallies (the jam's members)",
+        description="`decision_note`, the leaders' note on their decision, is filled for the"
+        " jam's leaders and organizers only (empty for everyone else). A comment an organizer"
+        " hid keeps its place (`hidden`), but only the jam's organizers read its body and"
+        " author: for everyone else `body`, `author_id`, `author_name` and `author_segment`"
+        " are empty.",
+    )
     async def get_thread(
         self,
         state: State,
@@ -179,13 +223,17 @@ class IdeaController(Controller):
         hidden_too = False
         if past:
             # The organizer's timeline: a thread as it was may show what is hidden now.
-            await require_role(services, request, UUID(jam_id), {Role.ORGANIZER, Role.LEADER})
+            await require_role(services, request, UUID(jam_id), LEADERSHIP)
             hidden_too = await sees_hidden(services, request, jam_id)
-        elif not never_sees_hidden(services, viewer(request)):
-            hidden_too = await sees_hidden(services, request, jam_id)
+            notes_too = True  # a leader or an organizer of the jam, as require_role says
+        else:
+            if not never_sees_hidden(services, viewer(request)):
+                hidden_too = await sees_hidden(services, request, jam_id)
+            notes_too = hidden_too or await reads_decision_notes(services, request, jam_id)
 
         def read(cur: Any) -> Thread | None:
-            return queries.thread(cur, str(idea_id), include_hidden=hidden_too)
+            found = queries.thread(cur, str(idea_id), include_hidden=hidden_too)
+            return None if found is None else as_read_by(found, hidden_too, notes_too)
 
         if past:
             found, position = await sync_to_thread(
@@ -202,7 +250,9 @@ class IdeaController(Controller):
             tags = (thread_of(str(idea_id)), names_in(found.idea.jam_id))
             return Body(_json.encode(found)), tags
 
-        body = await cached(services, ("thread", idea_id, hidden_too), after, current)
+        # Kept per kind of reader, as it was read for them: organizers, leaders, everyone else.
+        key = ("thread", idea_id, hidden_too, notes_too)
+        body = await cached(services, key, after, current)
         if body is None:
             raise NotFoundException(f"no idea with id {idea_id}")
         return respond(body)

@@ -15,6 +15,7 @@ import contextlib
 import functools
 import logging
 import secrets
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from types import TracebackType
 from typing import Annotated, Any
@@ -29,7 +30,7 @@ from litestar.channels.subscriber import AsyncDeque, Subscriber
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, TooManyRequestsException
 from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from redis.exceptions import RedisError
@@ -54,7 +55,10 @@ KEEP_ALIVE = ServerSentEventMessage(comment="keep-alive", data=None)
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(list[LiveUpdate])
 CATCH_UP_BATCH = 100
-RECENT_KEPT = 10_000  # updates a stream remembers sending, to send late ones once
+# Live updates a stream remembers sending, to send one that arrives late (after a later
+# one, from another worker) once. What it caught up on from the feed is not remembered.
+RECENT_KEPT = 2_000
+STREAM_RETRY_AFTER_S = 30  # a refused stream's Retry-After: about how long a tab stays open
 
 
 _TICK = b""  # put in a stream's inbox by its keep-alive timer; never published
@@ -333,28 +337,99 @@ def _last_event_id(request: Request[Any, Any, Any], after: int | None) -> int | 
     return last
 
 
+class StreamSlots:
+    """The live streams each participant holds open in this web worker, at most `limit`.
+
+    A stream holds a worker's memory and a connection for as long as it is open, and one
+    that starts far back reads the feed first: without a cap, one session opening
+    thousands of them exhausted a worker.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: dict[UUID, int] = {}
+
+    def take(self, participant: UUID) -> Callable[[], None]:
+        """One slot for `participant` (429 when all theirs are taken): the call that gives
+        it back, which may be called any number of times."""
+        held = self._open.get(participant, 0)
+        if held >= self.limit:
+            raise TooManyRequestsException(
+                f"too many live streams open: at most {self.limit} at once per person; close"
+                " another tab of this jam or retry later",
+                headers={"Retry-After": str(STREAM_RETRY_AFTER_S)},
+            )
+        self._open[participant] = held + 1
+        given_back = False
+
+        def give_back() -> None:
+            nonlocal given_back
+            if given_back:
+                return
+            given_back = True
+            left = self._open.get(participant, 0) - 1
+            if left > 0:
+                self._open[participant] = left
+            else:
+                self._open.pop(participant, None)
+
+        return give_back
+
+    def held(self, participant: UUID) -> int:
+        return self._open.get(participant, 0)
+
+
+STREAMS_CAPPED = (
+    "A person may hold a few live streams open at once in each web worker"
+    " (OPENJAM_STREAMS_PER_PARTICIPANT, jam and thread streams together); one more is"
+    " refused with 429 and Retry-After until another ends."
+)
+
+
+def stream_slots(state: State, services: Services) -> StreamSlots:
+    """This worker's (this app's) stream slots."""
+    slots: StreamSlots | None = state.get("live_stream_slots")
+    if slots is None:
+        slots = state["live_stream_slots"] = StreamSlots(services.settings.streams_per_participant)
+    return slots
+
+
 class _Sent:
     """The updates a stream has sent lately.
 
     Each web worker's projection publishes the pages it applied, so an update can
-    arrive after a later one from another worker; it is sent all the same, once.
+    arrive after a later one from another worker; it is sent all the same, once. At or
+    below its floor a stream goes by the client's position instead: it moves up to where
+    a catch-up from the feed ended (the feed holds, in log order, everything up to there,
+    so none of it can arrive late) and past what the stream forgets.
     """
 
     def __init__(self, keep: int = RECENT_KEPT) -> None:
         self._order: collections.deque[tuple[int, str, str]] = collections.deque()
         self._keys: set[tuple[int, str, str]] = set()
         self._keep = keep
+        self._floor: int | None = None  # None: below the oldest update remembered
+
+    def caught_up(self, position: int) -> None:
+        """Everything up to `position` was sent from the feed."""
+        self._floor = position if self._floor is None else max(self._floor, position)
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
     def unsent(self, updates: list[LiveUpdate], last: int) -> list[LiveUpdate]:
         # Below what it remembers sending, a stream cannot tell what a client has seen:
         # it goes by the client's position, which the client has (Last-Event-ID).
-        oldest = self._order[0][0] if self._order else last + 1
+        if self._floor is not None:
+            floor = self._floor
+        else:
+            floor = self._order[0][0] - 1 if self._order else last
         fresh = sorted(
             (
                 u
                 for u in updates
                 if u.position > last
-                or (u.position >= oldest and (u.position, u.kind, u.item_id) not in self._keys)
+                or (u.position > floor and (u.position, u.kind, u.item_id) not in self._keys)
                 # A topic refresh is a notice, not a log entry: sent once, however old.
                 or (u.kind == TOPICS and (u.position, u.kind, u.item_id) not in self._keys)
             ),
@@ -370,7 +445,10 @@ class _Sent:
                 self._keys.add(key)
                 self._order.append(key)
         while len(self._order) > self._keep:
-            self._keys.discard(self._order.popleft())
+            forgotten = self._order.popleft()
+            self._keys.discard(forgotten)
+            if self._floor is not None:
+                self._floor = max(self._floor, forgotten[0])
 
 
 def resume_point(last: int, sent: list[LiveUpdate]) -> int:
@@ -417,14 +495,22 @@ async def _stream(
     *,
     stale: bool = False,
     alive: Callable[[], bool] = lambda: True,
+    done: Callable[[], None] = lambda: None,
 ) -> AsyncIterator[ServerSentEventMessage]:
-    with SSE_CLIENTS.track_inprogress():
-        if stale:  # what the client shows is not of this log: it reloads it
-            yield ServerSentEventMessage(data=f'{{"position":{after}}}', event="reset", id=after)
-        async for message in _follow(plugin, channels, missed, after, services):
-            if not alive():  # signed out (or expired) since: a copied token hears no more
-                return
-            yield message
+    """The stream's messages; `done` is called once it ends, however it ends (the client
+    gone, the task cancelled, the worker stopping)."""
+    try:
+        with SSE_CLIENTS.track_inprogress():
+            if stale:  # what the client shows is not of this log: it reloads it
+                yield ServerSentEventMessage(
+                    data=f'{{"position":{after}}}', event="reset", id=after
+                )
+            async for message in _follow(plugin, channels, missed, after, services):
+                if not alive():  # signed out (or expired) since: a copied token hears no more
+                    return
+                yield message
+    finally:
+        done()
 
 
 async def _follow(
@@ -437,23 +523,31 @@ async def _follow(
     last = [after]
     sent = _Sent()
 
-    async def catch_up() -> AsyncIterator[ServerSentEventMessage]:
+    async def catch_up(again: bool = False) -> AsyncIterator[ServerSentEventMessage]:
         if last[0] > 0:
             floor, now = await sync_to_thread(_feed_bounds, services)
             if last[0] < floor:
                 # Further behind than the feed keeps: the client reloads what it shows.
                 yield ServerSentEventMessage(data=f'{{"position":{now}}}', event="reset", id=now)
                 last[0] = now
+        # A page of the feed at a time (UPDATES_PAGE), not the whole of it: a client far
+        # behind holds no more of it than that.
         while True:
             page = await sync_to_thread(missed, last[0])
             for start in range(0, len(page), CATCH_UP_BATCH):
                 batch = page[start : start + CATCH_UP_BATCH]
                 yield _message(batch, resume_point(last[0], batch))
-            sent.remember(page)
+            if again:  # live updates sent before may still come late: told apart by key
+                sent.remember(page)
             if page:
                 last[0] = max(last[0], page[-1].position)
             if len(page) < queries.UPDATES_PAGE:
                 break
+        if not again:
+            # Not remembered key by key: a client that asked from far back made the stream
+            # hold thousands of them. The feed holds everything up to here, in log order:
+            # none of it can arrive late.
+            sent.caught_up(last[0])
 
     async with plugin.start_subscription(channels) as subscriber:
         # Subscribed first, then caught up from the read model: nothing falls in between.
@@ -483,7 +577,7 @@ async def _follow(
                 if None in raws:  # the subscription was ended
                     return
                 if RESYNC in raws:  # the subscription was broken: updates may have been lost
-                    async for message in catch_up():
+                    async for message in catch_up(again=True):
                         yield message
                     raws = [raw for raw in raws if raw != RESYNC]
                 updates = [
@@ -572,7 +666,7 @@ async def _respond(
     if jam_id is None:
         what = "jam" if "jam_id" in feed else "idea"
         raise NotFoundException(f"no {what} with id {next(iter(feed.values()))}")
-    await require_member(services, request, jam_id)  # a jam's updates are for its members
+    reader = await require_member(services, request, jam_id)  # a jam's updates: its members'
     if "jam_id" in feed:
         follow = [jam_channel(jam_id)]
     else:  # a thread shows its jam's schedule and alert too, and whether its reader may write
@@ -597,14 +691,24 @@ async def _respond(
     def alive() -> bool:  # checked before each message and keep-alive: a dict and a set
         return token is not None and read_session(key, token) is not None
 
-    stream = _stream(channels, follow, missed, sent, services, stale=stale, alive=alive)
+    # Taken after the last await, so no refusal or failure can come between it and the
+    # stream that gives it back.
+    give_back = stream_slots(state, services).take(reader)  # 429 past the reader's cap
+    stream = _stream(
+        channels, follow, missed, sent, services, stale=stale, alive=alive, done=give_back
+    )
+    # A stream that never starts (its client gone at once) never runs its `finally`: its
+    # slot comes back when it is dropped.
+    weakref.finalize(stream, give_back)
     return ServerSentEvent(stream)
 
 
 @get(
     "/api/jams/{jam_id:uuid}/stream",
     summary="Live updates for a jam (Server-Sent Events; resumes from Last-Event-ID)",
-    opt={"refuses": (422,), "events": True},  # 422: a Last-Event-ID that is no log position
+    description=STREAMS_CAPPED,
+    # 422: a Last-Event-ID that is no log position; 429: too many streams open
+    opt={"refuses": (422, 429), "events": True},
 )
 async def jam_stream(
     jam_id: FromPath[UUID],
@@ -619,7 +723,8 @@ async def jam_stream(
 @get(
     "/api/ideas/{idea_id:uuid}/stream",
     summary="Live updates for one thread (Server-Sent Events; resumes from Last-Event-ID)",
-    opt={"refuses": (422,), "events": True},
+    description=STREAMS_CAPPED,
+    opt={"refuses": (422, 429), "events": True},
 )
 async def idea_stream(
     idea_id: FromPath[UUID],

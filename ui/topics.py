@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
@@ -13,7 +16,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import NotFoundException, TooManyRequestsException, ValidationException
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
@@ -27,11 +30,69 @@ from projections.similar_ideas import SimilarIdea
 from ranking.model import Cluster, DuplicatePair
 from ui.asof import refresh_as_of
 from ui.bootstrap import Services
+from ui.errors import Busy
 from ui.reads import AsOf, in_utc, require_member, require_role, require_role_of
 from ui.schemas import Written, acting, handle, said, written
 from ui.spreadsheets import csv_download, file_name, safe_cell
 
-SIMILAR_TEXT_MAX = 2_000
+SIMILAR_TEXT_MAX = 2_000  # what the page sends: its title and body, cut to 2,000 characters
+# A search embeds its text and compares it with every idea of the jam: ~50 ms of CPU for
+# 2,000 characters. Unbounded, 400 searches at once made another reader's page take 14 s.
+SIMILAR_PER_PARTICIPANT = 2  # at once: a person typing asks again only after a pause
+SIMILAR_RUNNING = 2  # at once in a worker's threads; the rest wait without holding one
+SIMILAR_WAITING = 32  # waiting in a worker; more are refused (503)
+SIMILAR_RETRY_AFTER_S = 2
+
+
+class SimilarSearches:
+    """Who is searching for similar ideas in this worker, and the turns at searching.
+
+    Searches wait for a turn on the event loop, not in the threads every read shares.
+    """
+
+    def __init__(self) -> None:
+        self._by: dict[UUID, int] = {}
+        self._running = asyncio.Semaphore(SIMILAR_RUNNING)
+        self.waiting = 0
+
+    @asynccontextmanager
+    async def turn(self, participant: UUID) -> AsyncIterator[None]:
+        held = self._by.get(participant, 0)
+        if held >= SIMILAR_PER_PARTICIPANT:
+            raise TooManyRequestsException(
+                f"at most {SIMILAR_PER_PARTICIPANT} searches for similar ideas at once",
+                headers={"Retry-After": str(SIMILAR_RETRY_AFTER_S)},
+            )
+        if self._running.locked() and self.waiting >= SIMILAR_WAITING:
+            raise Busy(
+                "too many searches for similar ideas at once; retry in a moment",
+                headers={"Retry-After": str(SIMILAR_RETRY_AFTER_S)},
+            )
+        self._by[participant] = held + 1
+        try:
+            self.waiting += 1
+            try:
+                await self._running.acquire()
+            finally:
+                self.waiting -= 1
+            try:
+                yield
+            finally:
+                self._running.release()
+        finally:
+            left = self._by[participant] - 1
+            if left:
+                self._by[participant] = left
+            else:
+                del self._by[participant]
+
+
+def similar_searches(state: State) -> SimilarSearches:
+    """This worker's (this app's) searches."""
+    searches: SimilarSearches | None = state.get("similar_searches")
+    if searches is None:
+        searches = state["similar_searches"] = SimilarSearches()
+    return searches
 
 
 class ClusterOut(msgspec.Struct, frozen=True):
@@ -370,7 +431,13 @@ class TopicController(Controller):
         await require_role(services, request, jam_id, {Role.ORGANIZER})
         return await sync_to_thread(read_duplicates, services, str(jam_id))
 
-    @get("/similar", summary="Ideas already posted that are like this text (while typing)")
+    @get(
+        "/similar",
+        summary="Ideas already posted that are like this text (while typing)",
+        description=f"At most {SIMILAR_PER_PARTICIPANT} searches of one person at once (429"
+        " beyond, with Retry-After); 503 when the worker has too many waiting.",
+        opt={"refuses": (429,)},
+    )
     async def similar(
         self,
         state: State,
@@ -380,8 +447,9 @@ class TopicController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=20)] = 5,
     ) -> list[SimilarIdea]:
         services: Services = state.services
-        await require_member(services, request, jam_id)  # a read: the blocked still read
-        return await sync_to_thread(services.similar.search, str(jam_id), text, limit)
+        reader = await require_member(services, request, jam_id)  # the blocked still read
+        async with similar_searches(state).turn(reader):
+            return await sync_to_thread(services.similar.search, str(jam_id), text, limit)
 
 
 class DuplicateLink(msgspec.Struct, frozen=True):

@@ -10,6 +10,7 @@ import pytest
 from domain import Comment, Idea, Jam, Participant
 from domain.comment import REPLY_DEPTH_MAX
 from domain.errors import (
+    CommentHidden,
     ConflictingState,
     IdeaHidden,
     InvalidText,
@@ -30,6 +31,7 @@ from tests.domain.builders import (
     block,
     create_jam,
     join,
+    post,
     replay,
 )
 
@@ -153,7 +155,7 @@ def test_the_author_edits_their_comment() -> None:
     jam, idea = an_idea_in_an_open_jam()
     ada = join(jam=jam)
     posted = comment(jam, idea, ada)
-    posted.edit(body="Yes, from June.", by=ada, jam=jam, at=DURING + MINUTE)
+    posted.edit(body="Yes, from June.", by=ada, idea=idea, jam=jam, at=DURING + MINUTE)
     assert posted.body == "Yes, from June."
 
 
@@ -162,7 +164,7 @@ def test_only_the_author_edits_a_comment(role: str) -> None:
     jam, idea = an_idea_in_an_open_jam()
     posted = comment(jam, idea, join(jam=jam))
     with pytest.raises(NotAuthor):
-        posted.edit(body="Mine now.", by=join(role, jam), jam=jam, at=DURING)
+        posted.edit(body="Mine now.", by=join(role, jam), idea=idea, jam=jam, at=DURING)
 
 
 def test_a_blocked_author_cannot_edit_their_comment() -> None:
@@ -171,7 +173,7 @@ def test_a_blocked_author_cannot_edit_their_comment() -> None:
     posted = comment(jam, idea, ada)
     block(ada)
     with pytest.raises(ParticipantBlocked):
-        posted.edit(body="Changed.", by=ada, jam=jam, at=DURING + MINUTE)
+        posted.edit(body="Changed.", by=ada, idea=idea, jam=jam, at=DURING + MINUTE)
 
 
 @pytest.mark.parametrize("when", OUTSIDE)
@@ -181,7 +183,7 @@ def test_no_comment_is_edited_outside_the_jams_open_window(when: str) -> None:
     posted = comment(jam, idea, ada)
     at = a_moment_outside_the_window(when, jam)
     with pytest.raises(JamNotOpen):
-        posted.edit(body="Changed.", by=ada, jam=jam, at=at)
+        posted.edit(body="Changed.", by=ada, idea=idea, jam=jam, at=at)
 
 
 def test_an_edit_keeps_to_the_limits_and_must_change_something() -> None:
@@ -189,9 +191,46 @@ def test_an_edit_keeps_to_the_limits_and_must_change_something() -> None:
     ada = join(jam=jam)
     posted = comment(jam, idea, ada)
     with pytest.raises(InvalidText):
-        posted.edit(body="b" * 5_001, by=ada, jam=jam, at=DURING)
+        posted.edit(body="b" * 5_001, by=ada, idea=idea, jam=jam, at=DURING)
     with pytest.raises(ConflictingState):
-        posted.edit(body=" Yes, please. ", by=ada, jam=jam, at=DURING)
+        posted.edit(body=" Yes, please. ", by=ada, idea=idea, jam=jam, at=DURING)
+
+
+def test_a_hidden_comment_is_not_rewritten_until_an_organizer_restores_it() -> None:
+    # An organizer hid it for what it said: rewritten meanwhile, a restore would be judged
+    # on the old text and bring back the new one, which no one reviewed.
+    jam, idea = an_idea_in_an_open_jam()
+    ada, organizer = join(jam=jam), join("organizer", jam)
+    posted = comment(jam, idea, ada, body="Rude words.")
+    posted.hide(reason="Rude", by=organizer, at=DURING)
+    with pytest.raises(CommentHidden, match="once an organizer restores it"):
+        posted.edit(body="Something else.", by=ada, idea=idea, jam=jam, at=DURING + MINUTE)
+    assert posted.body == "Rude words."
+    posted.restore(reason="Reviewed", by=organizer, at=DURING + 2 * MINUTE)
+    posted.edit(body="Kinder words.", by=ada, idea=idea, jam=jam, at=DURING + 3 * MINUTE)
+    assert posted.body == "Kinder words."
+
+
+def test_no_comment_on_a_hidden_idea_is_rewritten_until_the_idea_is_restored() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    ada, organizer = join(jam=jam), join("organizer", jam)
+    posted = comment(jam, idea, ada)
+    idea.hide(reason="Off topic", by=organizer, at=DURING)
+    with pytest.raises(IdeaHidden):
+        posted.edit(body="Changed.", by=ada, idea=idea, jam=jam, at=DURING + MINUTE)
+    assert posted.body == "Yes, please."
+    idea.restore(reason="Fine", by=organizer, at=DURING + 2 * MINUTE)
+    posted.edit(body="Changed.", by=ada, idea=idea, jam=jam, at=DURING + 3 * MINUTE)
+    assert posted.body == "Changed."
+
+
+def test_a_comment_is_edited_with_its_own_idea_only() -> None:
+    jam, idea = an_idea_in_an_open_jam()
+    other = post(jam, join(jam=jam))
+    ada = join(jam=jam)
+    posted = comment(jam, idea, ada)
+    with pytest.raises(ConflictingState, match="another idea"):
+        posted.edit(body="Changed.", by=ada, idea=other, jam=jam, at=DURING)
 
 
 # Moderating
@@ -248,7 +287,7 @@ def a_comment_with_a_history() -> Comment:
     ada, organizer = join(jam=jam), join("organizer", jam)
     parent = comment(jam, idea, join(jam=jam), at=STARTS)
     posted = comment(jam, idea, ada, parent=parent, at=DURING)
-    posted.edit(body="Yes, from June.", by=ada, jam=jam, at=DURING + MINUTE)
+    posted.edit(body="Yes, from June.", by=ada, idea=idea, jam=jam, at=DURING + MINUTE)
     posted.hide(reason="Rude", by=organizer, at=DURING + 2 * MINUTE)
     posted.restore(reason="Apologised", by=organizer, at=DURING + 3 * MINUTE)
     return posted

@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 import threading
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -66,6 +67,55 @@ def test_values_json_cannot_encode_are_written_as_text():
 def test_text_lines_append_the_extra_fields():
     line = TextFormatter().format(record("served", status=200, route="/health"))
     assert line.endswith("WARNING openjam.test: served status=200 route=/health")
+
+
+FORGED = "\n2026-11-22 21:50:49,823 WARNING openjam.auth: admin signed in"
+
+
+def test_a_text_line_escapes_control_characters_so_one_record_is_one_line():
+    path = f"/api/jams/x/topics/x{FORGED}\r\x1b[2K\x00\x85\u2028\tend"
+    line = TextFormatter().format(record("POST %s %d", path, 404, path=path, status=404))
+    assert line.splitlines() == [line]  # no line break of any kind, Unicode's included
+    escaped = "/api/jams/x/topics/x\\n2026-11-22 21:50:49,823 WARNING openjam.auth: admin"
+    assert f"openjam.test: POST {escaped} signed in\\r\\x1b[2K\\x00\\x85\\u2028\\tend 404" in line
+    assert line.endswith(f" path={escaped} signed in\\r\\x1b[2K\\x00\\x85\\u2028\\tend status=404")
+
+
+def test_a_text_lines_traceback_follows_indented_so_no_line_of_it_passes_for_a_record():
+    try:
+        raise ValueError(f"no such topic{FORGED}")
+    except ValueError:
+        rec = record("failed", route="/x")
+        rec.exc_info = sys.exc_info()
+    first, *rest = TextFormatter().format(rec).splitlines()
+    assert first.endswith("openjam.test: failed route=/x")
+    assert rest[0] == "    Traceback (most recent call last):"
+    assert all(line.startswith("    ") for line in rest)
+    assert rest[-2:] == [
+        "    ValueError: no such topic",
+        "    2026-11-22 21:50:49,823 WARNING openjam.auth: admin signed in",
+    ]
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_path_sent_by_anyone_cannot_forge_a_log_line(tmp_path, restore_logging, log_format):
+    out = io.StringIO()
+    settings = Settings(data_dir=tmp_path / "var", log_format=log_format)
+    configure_logging(settings, stream=out)
+    with TestClient(create_app(settings)) as client:
+        # Anyone may send it: the request is logged, refused as it is.
+        forged = "x%0A2026-11-22%2021:50:49,823%20WARNING%20openjam.auth:%20forged"
+        sent = client.post(f"/api/jams/{uuid4()}/topics/{forged}", json={})
+    assert sent.status_code == 422
+    lines = out.getvalue().splitlines()
+    assert not [line for line in lines if line.startswith("2026-11-22")]
+    if log_format == "json":  # each line one object, the path in it as it was sent
+        entries = [json.loads(line) for line in lines]
+        (access,) = [e for e in entries if e["logger"] == "openjam.access"]
+        assert access["path"].endswith("x\n2026-11-22 21:50:49,823 WARNING openjam.auth: forged")
+    else:
+        (access,) = [line for line in lines if " openjam.access: " in line]
+        assert "x\\n2026-11-22 21:50:49,823 WARNING openjam.auth: forged " in access
 
 
 def test_configure_logging_sends_every_logger_to_one_handler_in_the_chosen_format(

@@ -19,6 +19,7 @@ def test_the_defaults_suit_the_embedded_demo():
     )
     assert (settings.metrics_token, settings.metrics_port, settings.metrics_dir) == (None,) * 3
     assert settings.ready_max_lag_s == 30
+    assert not settings.secure_cookies  # the demo is served over http://127.0.0.1
 
 
 def test_production_values_are_read_from_the_environment():
@@ -32,6 +33,7 @@ def test_production_values_are_read_from_the_environment():
             "OPENJAM_METRICS_PORT": "9100",
             "OPENJAM_METRICS_DIR": "/run/metrics",
             "OPENJAM_READY_MAX_LAG_S": "5.5",
+            "OPENJAM_SECURE_COOKIES": "true",
         }
     )
     assert settings.external_projections
@@ -39,6 +41,7 @@ def test_production_values_are_read_from_the_environment():
     assert (settings.metrics_token, settings.metrics_port) == ("t", 9100)
     assert settings.metrics_dir == Path("/run/metrics")
     assert settings.ready_max_lag_s == 5.5
+    assert settings.secure_cookies
 
 
 @pytest.mark.parametrize(
@@ -54,6 +57,7 @@ def test_production_values_are_read_from_the_environment():
         ({"OPENJAM_METRICS_PORT": "70000"}, "OPENJAM_METRICS_PORT must be between 1 and 65535"),
         ({"OPENJAM_METRICS_PORT": "ninety"}, "OPENJAM_METRICS_PORT='ninety' is not valid"),
         ({"OPENJAM_READY_MAX_LAG_S": "0"}, "OPENJAM_READY_MAX_LAG_S must be more than 0"),
+        ({"OPENJAM_SECURE_COOKIES": "https"}, "OPENJAM_SECURE_COOKIES='https' is not valid"),
     ],
 )
 def test_unusable_values_are_refused_naming_the_variable(env, message):

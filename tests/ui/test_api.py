@@ -7,11 +7,13 @@ import io
 import threading
 import time
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 from uuid import UUID, uuid4
 
 import pytest
 from litestar.testing import TestClient
 
+from domain.errors import CommentHidden
 from jam import commands as c
 from jam.application import JamApplication
 from jam.settings import Settings
@@ -346,6 +348,106 @@ def test_flags_moderation_and_decisions_check_roles(world):
     (kept,) = (c for c in thread["comments"] if c["id"] == comment["id"])
     assert kept["hidden"]
     assert kept["body"] != "rude"
+
+
+def test_an_author_cannot_rewrite_a_comment_an_organizer_hid_or_one_on_a_hidden_idea(world):
+    # Rewritten while hidden, a comment would be restored on text no organizer had judged.
+    client, app, scene, enter = world
+    ada, organizer = enter(), enter("organizer")
+    idea = _idea(client, scene, ada).json()["id"]
+    url = f"/api/ideas/{idea}"
+    said = client.post(f"{url}/comments", json={"body": "Rude words"}, headers=ada).json()
+    moderation = f"/api/comments/{said['id']}/moderation"
+    hide, restore = {"action": "hide", "reason": "rude"}, {"action": "restore", "reason": "ok"}
+    assert client.post(moderation, json=hide, headers=organizer).status_code == 200
+    # Comments are edited with the thread page's form (the author's session cookie).
+    client.cookies.set(auth.SESSION_COOKIE, issue_token(client.app.state.secret, _id(ada)))
+    page = client.get(f"/ideas/{idea}", params={"after": app.position()}).text
+    form = {
+        "body": "Kind words",
+        "idea_id": idea,
+        "_csrf_token": page.split('name="_csrf_token" value="')[1].split('"')[0],
+    }
+
+    def edit() -> str:
+        sent = client.post(f"/comments/{said['id']}/edit", data=form, follow_redirects=False)
+        assert sent.status_code in (302, 303), sent.text
+        return parse_qs(urlsplit(sent.headers["location"]).query)["notice"][0]
+
+    assert edit() == "the comment is hidden: it can be edited once an organizer restores it"
+    with pytest.raises(CommentHidden):
+        app.handle(c.EditComment(actor=_id(ada), comment_id=UUID(said["id"]), body="Kind words"))
+    assert client.post(moderation, json=restore, headers=organizer).status_code == 200
+    hidden = client.post(f"{url}/moderation", json=hide, headers=organizer)
+    assert hidden.status_code == 200
+    assert edit() == "the idea is hidden: its comments can be edited once it is restored"
+    shown = client.get(url, params={"after": app.position()}, headers=organizer).json()
+    assert shown["comments"][0]["body"] == "Rude words"  # as the organizers judged it
+
+
+def _id(headers: dict) -> UUID:
+    return UUID(_participant_of(headers))
+
+
+def test_a_decision_note_is_read_by_the_jams_leaders_and_organizers_only(world):
+    # The thread page shows the note only in the leader's form: the API said it to anyone.
+    client, _, scene, enter = world
+    ada, leader, organizer = enter(), enter("leader"), enter("organizer")
+    everywhere = enter("organizer", jam=None)  # an organizer of every jam reads it too
+    idea = _idea(client, scene, ada).json()["id"]
+    url = f"/api/ideas/{idea}"
+    note = "Fund it if finance agrees; Bea's team is overstretched"
+    decided = client.post(
+        f"{url}/decision", json={"decision": "funded", "note": note}, headers=leader
+    )
+    assert decided.status_code == 200, decided.text
+    after = {"after": decided.json()["position"]}
+    # Each reader after a leader and an organizer filled the read cache with the note.
+    for reader, expected in (
+        (leader, note),
+        (ada, ""),
+        (organizer, note),
+        (ada, ""),
+        (everywhere, note),
+        (enter(segment="family"), ""),
+    ):
+        shown = client.get(url, params=after, headers=reader).json()
+        assert (shown["idea"]["decision"], shown["decision_note"]) == ("funded", expected)
+    # And as of a time, the leaders' and organizers' look back, it is still theirs.
+    past = {"as_of_position": decided.json()["position"]}
+    assert client.get(url, params=past, headers=leader).json()["decision_note"] == note
+    assert client.get(url, params=past, headers=ada).status_code == 403
+
+
+def test_who_wrote_a_hidden_comment_is_for_the_organizers_alone(world):
+    # The page says "Hidden by an organizer." and nothing more: the API named its author.
+    client, _, scene, enter = world
+    ada, bob, carol = enter(), enter(segment="family"), enter()
+    leader, organizer = enter("leader"), enter("organizer")
+    idea = _idea(client, scene, ada).json()["id"]
+    url = f"/api/ideas/{idea}"
+    rude = client.post(f"{url}/comments", json={"body": "Rude words"}, headers=bob).json()
+    client.post(
+        f"{url}/comments", json={"body": "Calm down", "parent_id": rude["id"]}, headers=carol
+    )
+    hidden = client.post(
+        f"/api/comments/{rude['id']}/moderation",
+        json={"action": "hide", "reason": "rude"},
+        headers=organizer,
+    )
+    after = {"after": hidden.json()["position"]}
+    for reader in (organizer, ada, leader, bob):  # the organizer's read is cached first
+        (shown,) = client.get(url, params=after, headers=reader).json()["comments"]
+        authored = (shown["author_id"], shown["author_name"], shown["author_segment"])
+        assert shown["hidden"]
+        if reader is organizer:
+            assert authored == (_participant_of(bob), "participant", "family")
+            assert (shown["body"], shown["hidden_reason"]) == ("Rude words", "rude")
+        else:
+            assert authored == ("", "", "")
+            assert (shown["body"], shown["hidden_reason"]) == ("", "")
+        (reply,) = shown["replies"]  # the replies to it are not hidden
+        assert (reply["author_id"], reply["body"]) == (_participant_of(carol), "Calm down")
 
 
 def test_an_organizer_of_every_jam_asking_about_no_jam_gets_404(world):

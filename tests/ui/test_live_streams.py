@@ -7,8 +7,11 @@ import contextlib
 from uuid import uuid4
 
 import msgspec
+import pytest
 import redis.asyncio
+from litestar.exceptions import TooManyRequestsException
 
+from projections import queries
 from projections.models import LiveUpdate
 from projections.projector import Update
 from tests.services import require_redis
@@ -250,3 +253,130 @@ def test_a_pages_jam_wide_updates_reach_the_jam_its_threads_and_the_jam_wide_cha
     # With its own, in log order: sent apart, a stream that named 12 as its position and
     # then dropped would resume past 11.
     assert [u["position"] for u in sent["idea:x"]] == [10, 11, 12]
+
+
+def test_a_stream_caught_up_from_far_back_reads_a_page_at_a_time_and_remembers_none_of_it(
+    monkeypatch,
+):
+    # 600 streams asking from position 1 each kept up to 10,000 update keys: 0.5 GB.
+    feed = [LiveUpdate(p, "jam", "idea", f"i{p}", f"i{p}") for p in range(1, 5001)]
+    pages_read: list[int] = []
+
+    def missed(after: int) -> list[LiveUpdate]:
+        pages_read.append(after)
+        return [u for u in feed if u.position > after][: queries.UPDATES_PAGE]
+
+    made: list[live._Sent] = []
+
+    class Kept(live._Sent):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(live, "_Sent", Kept)
+
+    async def main():
+        plugin = live.channels_plugin(None)
+        async with plugin:
+            stream = live._follow(plugin, ["jam:jam"], missed, 0, None)
+            first = await _next(stream)
+            read_first = len(pages_read)  # the feed's first page, not all of it
+            last = first.id
+            while last < 5000:
+                last = (await _next(stream)).id
+            (sent,) = made
+            remembered = len(sent._keys)
+            # Live: another worker's later page first, then the one before it, which also
+            # repeats an update the catch-up sent (a page published again).
+            plugin.publish(_published(5002), ["jam:jam"])
+            ahead = await _next(stream)
+            plugin.publish(_published(4990, 5001), ["jam:jam"])
+            late = await _next(stream)
+            await stream.aclose()
+        return read_first, remembered, ahead, late
+
+    read_first, remembered, ahead, late = asyncio.run(main())
+    assert read_first == 1
+    assert len(pages_read) == 5000 // queries.UPDATES_PAGE + 1
+    assert remembered == 0
+    assert ahead.id == 5002
+    assert [u["position"] for u in msgspec.json.decode(late.data)] == [5001]  # once, late
+
+
+def test_a_stream_forgets_its_oldest_updates_and_goes_by_position_below_them():
+    def update(position: int) -> LiveUpdate:
+        return LiveUpdate(position, "jam", "idea", f"i{position}", None)
+
+    sent = live._Sent(keep=3)
+    sent.caught_up(10)
+    assert [u.position for u in sent.unsent([update(14), update(12)], last=10)] == [12, 14]
+    assert [u.position for u in sent.unsent([update(11), update(15)], last=14)] == [11, 15]
+    assert len(sent) == 3  # 12 forgotten: at or below it, the client's position decides
+    assert sent.unsent([update(12), update(11), update(15)], last=15) == []
+    assert [u.position for u in sent.unsent([update(13)], last=15)] == [13]  # late, sent
+
+
+def test_a_stream_gives_its_slot_back_however_it_ends(monkeypatch):
+    monkeypatch.setattr(live, "KEEP_ALIVE_S", 0.05)
+    slots = live.StreamSlots(2)
+    ada = uuid4()
+    signed_in = [True]
+
+    def opened(plugin):
+        return live._stream(
+            plugin,
+            ["jam:jam"],
+            lambda after: [],
+            0,
+            None,
+            alive=lambda: signed_in[0],
+            done=slots.take(ada),
+        )
+
+    async def main():
+        held = []
+        plugin = live.channels_plugin(None)
+        async with plugin:
+            # The client goes away: the response's task is cancelled while the stream waits.
+            stream = opened(plugin)
+            assert await _next(stream) is live.KEEP_ALIVE
+            waiting = asyncio.ensure_future(stream.__anext__())
+            await asyncio.sleep(0)  # let it start waiting
+            held.append(slots.held(ada))
+            waiting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiting
+            held.append(slots.held(ada))
+            # Closed by the server (the worker stopping).
+            stream = opened(plugin)
+            assert await _next(stream) is live.KEEP_ALIVE
+            await stream.aclose()
+            held.append(slots.held(ada))
+            # Ended by itself: its session was signed out.
+            stream = opened(plugin)
+            assert await _next(stream) is live.KEEP_ALIVE
+            signed_in[0] = False
+            with contextlib.suppress(StopAsyncIteration):
+                await _next(stream)
+            held.append(slots.held(ada))
+        return held
+
+    assert asyncio.run(main()) == [1, 0, 0, 0]
+
+
+def test_a_person_holds_a_few_stream_slots_at_most_and_each_is_given_back_once():
+    slots = live.StreamSlots(2)
+    ada, bea = uuid4(), uuid4()
+    first, second = slots.take(ada), slots.take(ada)
+    with pytest.raises(TooManyRequestsException) as refused:
+        slots.take(ada)
+    assert refused.value.headers["Retry-After"] == str(live.STREAM_RETRY_AFTER_S)
+    assert "at most 2" in refused.value.detail
+    slots.take(bea)()  # someone else's are their own
+    first()
+    first()  # given back twice: counted once
+    assert slots.held(ada) == 1
+    third = slots.take(ada)
+    second()
+    third()
+    assert slots.held(ada) == 0
