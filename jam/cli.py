@@ -58,6 +58,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The data folder cannot be made or read (a file there, no permission...).
         print(f"jam: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
+    except Exception as exc:
+        # The read models' database refused a statement (a deadlock, a lock timeout, a
+        # lost connection...): what the server said, in one line, not a traceback.
+        if not _store_error(exc):
+            raise
+        assert settings is not None
+        print(f"jam: {database_problem(settings) or _one_line(exc)}", file=sys.stderr)
+        return 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -196,6 +204,22 @@ def database_problem(settings: Settings) -> str | None:
     return connection_problem(settings.database_url)
 
 
+def _store_error(exc: BaseException) -> bool:
+    """Whether `exc` is the database's: psycopg's errors (never imported unless the store
+    is PostgreSQL) and SQLite's operational ones (locked, read-only, disk I/O)."""
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None and isinstance(exc, psycopg.Error):
+        return True
+    sqlite3 = sys.modules.get("sqlite3")
+    return sqlite3 is not None and isinstance(exc, sqlite3.OperationalError)
+
+
+def _one_line(exc: BaseException) -> str:
+    """The error's name and first line: the server's DETAIL and CONTEXT lines left out."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
 # Commands
 def _invite(args: argparse.Namespace, settings: Settings) -> int:
     with JamApplication(settings) as app:
@@ -329,7 +353,19 @@ def _projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     try:
         bar = ProgressBar(sys.stderr)
         started = time.perf_counter()
-        position = services.runner.rebuild(progress=bar.update)
+        try:
+            position = services.runner.rebuild(progress=bar.update)
+        except Exception as exc:
+            if not _store_error(exc):
+                raise
+            bar.finish()
+            # Whatever it stopped at is undone by the next rebuild: the first step (emptying
+            # the read models and marking them) commits whole or not at all, and the mark
+            # stays until a rebuild completes, so nothing projects into half-built tables.
+            problem = database_problem(settings) or _one_line(exc)
+            raise UsageError(
+                f"the rebuild stopped: {problem}; run `jam projections rebuild` again"
+            ) from None
         bar.finish()
         elapsed = time.perf_counter() - started
         rate = position / elapsed if elapsed > 0 else 0
@@ -348,6 +384,12 @@ def _projections_status(args: argparse.Namespace, settings: Settings) -> int:
     try:
         log_end, done = services.jam.position(), services.runner.position
         print(f"log position {log_end:,}; read models at {done:,} ({log_end - done:,} behind)")
+        if services.runner.rebuild_marked():
+            print(
+                "the read models are marked as being rebuilt: nothing projects until a rebuild "
+                "completes. If no `jam projections rebuild` is running, the last one was "
+                "interrupted: run it again."
+            )
     finally:
         services.close()
     return 0

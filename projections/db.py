@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
@@ -18,6 +19,13 @@ from typing import Any, Protocol
 
 Row = tuple[Any, ...]
 PROJECTION_LOCK = 0x6F6A_7669_6577  # "ojview": the advisory lock key of the projection
+# Locking tables against readers (PostgresViews.exclusive): each try waits at most this
+# long (or half the server's deadlock_timeout), then pauses; given up after the last.
+LOCK_TRY_MS = 500
+LOCK_PAUSE_S = 0.2
+LOCK_GIVE_UP_S = 60.0
+# A read's second try, on a fresh connection, waits at most this long for one.
+RECONNECT_WAIT_S = 5.0
 
 
 class Cursor(Protocol):
@@ -42,6 +50,9 @@ class ViewDatabase(Protocol):
     def reading(self) -> Iterator[Cursor]: ...
 
     def lock_projection(self, cur: Cursor) -> None: ...
+
+    @contextmanager
+    def exclusive(self, tables: Sequence[str]) -> Iterator[Cursor]: ...
 
     def bulk_load(self) -> Any: ...
 
@@ -153,6 +164,13 @@ class SQLiteViews:
         """BEGIN IMMEDIATE already holds the database's single write lock."""
 
     @contextmanager
+    def exclusive(self, tables: Sequence[str]) -> Iterator[Cursor]:
+        """A transaction holding the projection lock: the write lock is the only lock,
+        and readers of a WAL database never wait for it."""
+        with self.transaction() as cur:
+            yield cur
+
+    @contextmanager
     def attached(self, path: Path, alias: str) -> Iterator[None]:
         """Another database file readable as `alias` by this thread's connection."""
         conn = self._conn()
@@ -224,9 +242,69 @@ class PostgresViews:
 
     @contextmanager
     def reading(self) -> Iterator[Cursor]:
-        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            yield _PgCursor(cur)
+        """A read-only snapshot.
+
+        A pooled connection the server has closed since it was last used (a restart,
+        `pg_terminate_backend`) fails as the read begins, before anything was read:
+        the read begins again on a fresh connection, once, after the pool has dropped
+        every connection the server closed, so readers never see it.
+        """
+        import psycopg
+
+        for last_try in (False, True):
+            conn = None
+            begun = False
+            try:
+                with (
+                    self._pool.connection(timeout=RECONNECT_WAIT_S if last_try else None) as conn,
+                    conn.transaction(),
+                    conn.cursor() as cur,
+                ):
+                    cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    begun = True
+                    yield _PgCursor(cur)
+                return
+            except psycopg.OperationalError:
+                if begun or last_try or conn is None or not conn.broken:
+                    raise
+            self._pool.check()  # the server most likely closed the others too
+
+    @contextmanager
+    def exclusive(self, tables: Sequence[str]) -> Iterator[Cursor]:
+        """A transaction holding the projection lock and `tables` locked against every
+        other use (ACCESS EXCLUSIVE), all taken before anything else is done.
+
+        Readers lock the tables they read one after another and keep them to the end
+        of their transaction. Locking tables exclusively one at a time (DROP INDEX
+        does) can wait for a reader that waits for a table already locked: a deadlock,
+        which the server settles by failing one of the two. Here they are asked for in
+        one statement that waits at most half the server's deadlock_timeout, so it gives
+        up before the server would look for a deadlock; the readers then go on, and it
+        is tried again a moment later, for up to LOCK_GIVE_UP_S.
+        """
+        from psycopg.errors import LockNotAvailable
+
+        deadline = time.monotonic() + LOCK_GIVE_UP_S
+        while True:
+            locked = False
+            try:
+                with self.transaction() as cur:
+                    self.lock_projection(cur)
+                    before, deadlock_ms = cur.execute(
+                        "SELECT current_setting('lock_timeout'), (EXTRACT(epoch FROM "
+                        "current_setting('deadlock_timeout')::interval) * 1000)::int"
+                    ).fetchone()  # type: ignore[misc]
+                    wait_ms = max(1, min(LOCK_TRY_MS, deadlock_ms // 2))
+                    cur.execute("SELECT set_config('lock_timeout', ?, true)", (f"{wait_ms}ms",))
+                    cur.execute(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE")
+                    cur.execute("SELECT set_config('lock_timeout', ?, true)", (before,))
+                    locked = True
+                    yield cur
+                return
+            except LockNotAvailable:
+                if locked or time.monotonic() > deadline:
+                    raise
+            time.sleep(LOCK_PAUSE_S)
 
     @contextmanager
     def bulk_load(self) -> Iterator[None]:

@@ -588,7 +588,7 @@ class Projector:
         person[2] += 1
         if at > person[3]:
             person[3] = at
-        page.notes.append((n[0], jam_id, "vote", vote_id, idea_id))
+        page.notes.append((n[0], jam_id, "vote", idea_id, idea_id))  # see _vote_moved
 
     def _vote_passed(self, cur: Cursor, page: _Page, n: Row, e: p.VoteCast) -> None:
         """Seen, not voted (Pol.is passes): a vote row of value 0, counted only as activity."""
@@ -598,7 +598,7 @@ class Projector:
         person = page.people[pid]
         if at > person[3]:
             person[3] = at
-        page.notes.append((n[0], e.jam_id, "vote", vote_id, e.idea_id))
+        page.notes.append((n[0], e.jam_id, "vote", e.idea_id, e.idea_id))
 
     def _vote_changed(self, cur: Cursor, page: _Page, n: Row, e: p.VoteChanged) -> None:
         self._vote_moved(cur, page, n, e.value, iso(e.timestamp))
@@ -623,7 +623,9 @@ class Projector:
         person = page.people[vote[2]]
         if at > person[3]:
             person[3] = at
-        page.notes.append((n[0], vote[3], "vote", vote_id, vote[1]))
+        # Named by its idea, not by the vote: every member of the jam reads the feed, and a
+        # vote's id is derived from the idea's and the voter's, both public.
+        page.notes.append((n[0], vote[3], "vote", vote[1], vote[1]))
 
     def _set_vote(
         self, cur: Cursor, page: _Page, vote_id: str, value: int | None, at: str

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import Any, Protocol
 
@@ -32,6 +32,7 @@ from projections.schema import (
     create_tables,
     drop_indexes,
     drop_tables,
+    indexed_tables,
 )
 from projections.split import SplitRebuild
 
@@ -39,8 +40,17 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 REBUILD_MARK = f"{TRACKING_NAME}:rebuilding"
+# How many rebuilds have completed: a runner that finds it changed knows the read models
+# were projected past its position by a rebuild, which published nothing.
+REBUILT_COUNT = f"{TRACKING_NAME}:rebuilt"
+REBUILD_WARNING = (
+    "the read models are marked as being rebuilt: a `jam projections rebuild` is under way, "
+    "or one was interrupted and must be run again; projecting waits until one completes"
+)
 SCHEMA_MARK = f"{TRACKING_NAME}:schema"
 REBUILD_POLL_S = 0.5
+# Updates published at a time when a runner publishes what others projected.
+PUBLISH_PAGE = 2000
 RECONNECT_S = 0.5
 # A rebuild applies the log in pages this large: the fewer the pages, the fewer
 # times each idea's, minute's and person's row is rewritten.
@@ -87,13 +97,15 @@ class ProjectionRunner:
         self._position = 0
         self._feed_from = 0
         self._rebuilding = False
+        self._rebuilds = 0  # completed rebuilds this runner knows of (see REBUILT_COUNT)
+        self._waiting = False  # for a rebuild, having said so
         self._thread: threading.Thread | None = None
         self._subscription = None
         self._stopping = threading.Event()
         self.error: BaseException | None = None
         with views.transaction() as cur:
             views.lock_projection(cur)
-            create_tables(cur)
+            create_tables(cur, indexes=False)
             found = cur.execute(
                 "SELECT position FROM rm_tracking WHERE name = ?", (SCHEMA_MARK,)
             ).fetchone()
@@ -106,6 +118,9 @@ class ProjectionRunner:
                     (SCHEMA_MARK, SCHEMA_VERSION),
                 )
             self._position = tracked_position(cur)
+            marked, self._rebuilds = self._marks(cur)
+            if not marked:  # else the rebuild makes them once it is done, not row by row
+                create_tables(cur)
 
     def on_updates(self, callback: Callable[[list[Update]], None]) -> None:
         """Call `callback` with each applied page's updates (after its commit)."""
@@ -115,6 +130,17 @@ class ProjectionRunner:
     @property
     def position(self) -> int:
         return self._position
+
+    @property
+    def waiting_for_rebuild(self) -> bool:
+        """Whether this runner found the read models marked as being rebuilt, and waits."""
+        return self._waiting
+
+    def rebuild_marked(self) -> bool:
+        """Whether the read models are marked as being rebuilt: a rebuild is under way,
+        or one was interrupted, and no runner projects until one completes."""
+        with self.views.reading() as cur:
+            return self._marks(cur)[0]
 
     def wait_for(self, position: int, timeout: float = 5.0) -> bool:
         """Block until the read models include `position`; False on timeout."""
@@ -132,9 +158,14 @@ class ProjectionRunner:
         updates: list[Update] = []
         with self.views.transaction() as cur:
             self.views.lock_projection(cur)  # one runner at a time per read-model database
-            if not self._rebuilding and self._marked(cur):
+            marked, rebuilds = self._marks(cur)
+            if marked and not self._rebuilding:
+                self._wait_for_rebuild()
                 raise RebuildInProgress("the read models are being rebuilt")
             tracked = tracked_position(cur)
+            # Rebuilt since this runner last looked: what the rebuild projected past this
+            # runner's position reached no live stream yet (a rebuild publishes nothing).
+            missed = self._feed(cur, tracked) if rebuilds != self._rebuilds else []
             fresh = page if page[0][0] > tracked else [n for n in page if n[0] > tracked]
             if fresh:  # never apply an event twice
                 try:
@@ -149,16 +180,26 @@ class ProjectionRunner:
                     self._projector.forget()
                     raise
                 record(cur, last)
-        self._committed(max(tracked, last), updates)
+        self._rebuilds = rebuilds
+        self._committed(max(tracked, last), updates, missed)
 
-    def _committed(self, position: int, updates: list[Update]) -> None:
-        """After a page's commit: the new position, and its updates published."""
+    def _feed(self, cur: Cursor, upto: int) -> list[Update]:
+        """The feed past this runner's position up to `upto`, if it publishes."""
+        return feed_between(cur, self._position, upto) if self._on_updates else []
+
+    def _committed(
+        self, position: int, updates: list[Update], missed: Sequence[Update] = ()
+    ) -> None:
+        """After a page's commit: the new position, and its updates published, after
+        those of the positions before it that another runner applied unpublished."""
         with self._position_changed:
             self._position = max(self._position, position)
             self._position_changed.notify_all()
-        if self._on_updates and updates:
+        if self._on_updates and (updates or missed):
             try:
-                self._on_updates(updates)
+                for part in [*_parts(list(missed), PUBLISH_PAGE), updates]:
+                    if part:
+                        self._on_updates(part)
             except Exception:  # a failed publish must not stop the projection
                 log.exception("publishing read-model updates failed")
 
@@ -174,11 +215,21 @@ class ProjectionRunner:
                 progress(self._position, max(total, self._position))
 
     @staticmethod
-    def _marked(cur: Cursor) -> bool:
-        return (
-            cur.execute("SELECT 1 FROM rm_tracking WHERE name = ?", (REBUILD_MARK,)).fetchone()
-            is not None
+    def _marks(cur: Cursor) -> tuple[bool, int]:
+        """Whether a rebuild is marked as under way, and how many have completed."""
+        found = dict(
+            cur.execute(
+                "SELECT name, position FROM rm_tracking WHERE name IN (?, ?)",
+                (REBUILD_MARK, REBUILT_COUNT),
+            ).fetchall()
         )
+        return REBUILD_MARK in found, int(found.get(REBUILT_COUNT, 0))
+
+    def _wait_for_rebuild(self) -> None:
+        """Say once that this runner waits for a rebuild (not at every look)."""
+        if not self._waiting:
+            self._waiting = True
+            log.warning(REBUILD_WARNING, extra={"position": self._position})
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Empty every read model and project the whole log again.
@@ -189,8 +240,9 @@ class ProjectionRunner:
         """
         self._rebuilding = True
         try:
-            with self.views.transaction() as cur:
-                self.views.lock_projection(cur)
+            # Dropping the indexes locks their tables against readers; taken up front, all at
+            # once, so that no reader holding one of them waits for another (a deadlock).
+            with self.views.exclusive(indexed_tables()) as cur:
                 clear_views(cur, TRACKING_NAME)
                 cur.execute(
                     "INSERT INTO rm_tracking (name, position) VALUES (?, 0) "
@@ -208,6 +260,13 @@ class ProjectionRunner:
             with self.views.transaction() as cur:
                 create_tables(cur)  # and their indexes
                 cur.execute("DELETE FROM rm_tracking WHERE name = ?", (REBUILD_MARK,))
+                cur.execute(
+                    "INSERT INTO rm_tracking (name, position) VALUES (?, 1) ON CONFLICT (name) "
+                    "DO UPDATE SET position = rm_tracking.position + 1",
+                    (REBUILT_COUNT,),
+                )
+                rebuilds = self._marks(cur)[1]
+            self._rebuilds = rebuilds  # this runner's own: nothing for it to publish
         finally:
             self._feed_from = 0
             self._rebuilding = False
@@ -269,11 +328,11 @@ class ProjectionRunner:
     # Following
     def start(self) -> None:
         """Catch up, then follow new events in a background thread."""
-        lost = False
+        lost = waiting = False
         try:
             self.catch_up()
         except RebuildInProgress:
-            pass  # the follower waits for it, then catches up
+            waiting = True  # the follower waits for it, then catches up
         except _unreachable() as exc:
             # The store went away while this process started (a database restart): serve
             # anyway, as a running process would, and let the follower catch up once it is
@@ -283,7 +342,7 @@ class ProjectionRunner:
             lost = True
         self._stopping.clear()
         self._thread = threading.Thread(
-            target=self._follow, args=(lost,), name="projection", daemon=True
+            target=self._follow, args=(lost, waiting), name="projection", daemon=True
         )
         self._thread.start()
 
@@ -295,9 +354,12 @@ class ProjectionRunner:
             self._thread.join(timeout=10)
             self._thread = None
 
-    def _follow(self, resumed: bool = False) -> None:
+    def _follow(self, resumed: bool = False, waiting: bool = False) -> None:
         while True:
             try:
+                if waiting:  # at once, not at the next event: the rebuild may be all there is
+                    self._after_rebuild()
+                    waiting = False
                 self._follow_subscription(resumed)
                 return
             except _unreachable() as exc:
@@ -375,24 +437,53 @@ class ProjectionRunner:
                     raise failed
 
     def _after_rebuild(self) -> None:
-        """Wait for another runner's rebuild, then carry on from where it got to."""
+        """Wait for another runner's rebuild, then carry on from where it got to.
+
+        The rebuild published nothing: what it projected past this runner's position
+        is published from the feed first, or clients following live would never hear
+        of those writes (later updates move their streams past them).
+        """
         while not self._stopping.is_set():
             with self.views.reading() as cur:
-                marked, tracked = self._marked(cur), tracked_position(cur)
+                marked, rebuilds = self._marks(cur)
+                if not marked:
+                    tracked = tracked_position(cur)
+                    missed = self._feed(cur, tracked)
             if not marked:
                 self._projector.forget()
                 with self._position_changed:
                     self._position = tracked
+                self._rebuilds = rebuilds
+                self._committed(tracked, [], missed)
                 try:
                     self.catch_up()
-                    return
                 except RebuildInProgress:
                     continue
+                if self._waiting:
+                    self._waiting = False
+                    log.info(
+                        "the read models were rebuilt; projecting",
+                        extra={"position": self._position},
+                    )
+                return
+            self._wait_for_rebuild()
             self._stopping.wait(REBUILD_POLL_S)
 
 
 def _unannounced(position: int, updates: list[Update]) -> None:
     """A split rebuild's pages are complete only once merged (see `_rebuild_pages`)."""
+
+
+def _parts(updates: list[Update], size: int) -> Iterator[list[Update]]:
+    """`updates` in parts of about `size`, each ending where a log position does (a
+    publisher records the last position it sent as sent whole)."""
+    start = 0
+    while start < len(updates):
+        end = min(start + size, len(updates))
+        while end < len(updates) and updates[end].position == updates[end - 1].position:
+            end += 1
+        yield updates[start:end]
+        start = end
 
 
 def _feed(subscription: object, inbox: queue.SimpleQueue[object]) -> None:

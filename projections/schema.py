@@ -8,7 +8,8 @@ from projections.db import Cursor
 # rebuilt from the log when a projection starts.
 # 4: rm_ideas.changed_position; rm_votes.value NULL once withdrawn; rm_flags by position
 # 5: rm_updates notes blocks and unblocks (kind "blocked"), which the threads' streams carry
-SCHEMA_VERSION = 5
+# 6: rm_updates names a vote by its idea, not the vote (a vote's id tells who voted)
+SCHEMA_VERSION = 6
 
 TABLES: dict[str, str] = {
     "rm_tracking": "name TEXT PRIMARY KEY, position BIGINT NOT NULL",
@@ -120,6 +121,12 @@ def index_name(statement: str) -> str:
     return statement.split("IF NOT EXISTS ")[1].split()[0]
 
 
+def indexed_tables() -> list[str]:
+    """The tables with secondary indexes, in the order of TABLES."""
+    on = {statement.split(" ON ")[1].split()[0] for statement in INDEXES}
+    return [name for name in TABLES if name in on]
+
+
 def drop_indexes(cur: Cursor) -> None:
     """Secondary indexes are rebuilt once after a bulk load, not row by row during it."""
     for statement in INDEXES:
@@ -131,11 +138,12 @@ def drop_tables(cur: Cursor) -> None:
         cur.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def create_tables(cur: Cursor) -> None:
+def create_tables(cur: Cursor, *, indexes: bool = True) -> None:
     for name, columns in TABLES.items():
         cur.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
-    for statement in INDEXES:
-        cur.execute(statement)
+    if indexes:
+        for statement in INDEXES:
+            cur.execute(statement)
 
 
 def clear_views(cur: Cursor, tracking_name: str) -> None:

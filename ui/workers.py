@@ -152,10 +152,13 @@ def project(settings: Settings, stop: threading.Event) -> None:
 
     try:
         # A long catch-up stops between pages too: each page is committed with its position.
-        with contextlib.suppress(RebuildInProgress):  # the follower waits for the rebuild
+        # Read models marked as being rebuilt: the runner has said so (a warning, once),
+        # and its follower waits for the rebuild, then catches up and says so.
+        with contextlib.suppress(RebuildInProgress):
             runner.catch_up(progress=stop_between_pages)
         runner.start()  # then follows in a thread
-        log.info("projecting", extra={"position": runner.position})
+        if not runner.waiting_for_rebuild:
+            log.info("projecting", extra={"position": runner.position})
         while not stop.wait(CHECK_S):
             if runner.error is not None:
                 raise WorkerFailed(f"the projection stopped: {runner.error!r}")

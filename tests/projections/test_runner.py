@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from uuid import uuid4
@@ -13,6 +15,9 @@ import pytest
 
 from jam import commands as c
 from projections import queries
+from projections import runner as runner_module
+from projections.pipeline import feed_between
+from projections.schema import INDEXES, index_name
 from tests.projections.busy import play
 from tests.projections.conftest import dump, runner_for
 from tests.stories import open_jam
@@ -181,3 +186,168 @@ def test_a_rebuild_while_another_runner_follows_leaves_the_views_complete(app, c
     fresh = runner_for(app, make_views())
     fresh.rebuild()
     assert dump(views) == dump(fresh.views)
+
+
+def _published_since(views, before: int, published: list) -> tuple[set, set]:
+    """The read models' feed past `before`, and what of it was published."""
+    with views.reading() as cur:
+        feed = set(feed_between(cur, before, queries.position(cur)))
+    return feed, feed & set(published)
+
+
+def test_what_a_rebuild_projects_past_a_follower_reaches_its_live_updates(app, clock, make_views):
+    # `jam projections rebuild` publishes nothing: writes the follower had not applied when
+    # the rebuild began were projected by the rebuild, and the follower, resuming past
+    # them, would never publish them (clients following live would miss them for good).
+    scene = open_jam(app, clock)
+    busy = play(scene)
+    views = make_views()
+    follower = runner_for(app, views, page_size=5)
+    published: list = []
+    follower.on_updates(published.extend)
+    follower.catch_up()
+    before = follower.position
+    for cmd in _votes_and_comments(scene, busy, 12):  # acknowledged, not yet followed
+        app.handle(cmd)
+    rebuilt = runner_for(app, views).rebuild()  # done before the follower looks again
+    follower.start()
+    try:
+        for cmd in _votes_and_comments(scene, busy, 6):
+            app.handle(cmd)
+        assert follower.wait_for(app.position(), timeout=10)
+    finally:
+        follower.stop()
+    feed, sent = _published_since(views, before, published)
+    assert any(u.position <= rebuilt for u in feed)
+    assert sent == feed
+
+
+class _Interrupted(BaseException):
+    """A rebuild stopped halfway (as by kill -9): its mark stays."""
+
+
+def _interrupt_rebuild(app, views) -> None:
+    def killed(done: int, total: int) -> None:
+        raise _Interrupted
+
+    with pytest.raises(_Interrupted):
+        runner_for(app, views, rebuild_page_size=4).rebuild(progress=killed)
+
+
+class _Looks(threading.Event):
+    """A runner's stop event that counts the pauses between its looks at a rebuild mark."""
+
+    def __init__(self, looks: int) -> None:
+        super().__init__()
+        self.looked = threading.Event()  # set after `looks` pauses
+        self._left = looks
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if timeout == runner_module.REBUILD_POLL_S:
+            self._left -= 1
+            if self._left <= 0:
+                self.looked.set()
+        return super().wait(timeout)
+
+
+def _looking(runner, looks: int = 10) -> threading.Event:
+    """An event set once `runner` has looked at the rebuild mark `looks` times."""
+    runner._stopping = _Looks(looks)
+    return runner._stopping.looked
+
+
+def test_a_follower_waits_for_a_rebuild_under_way_then_publishes_what_it_projected(
+    app, clock, make_views, caplog, monkeypatch
+):
+    monkeypatch.setattr(runner_module, "REBUILD_POLL_S", 0.01)
+    scene = open_jam(app, clock)
+    busy = play(scene)
+    views = make_views()
+    follower = runner_for(app, views, page_size=5)
+    published: list = []
+    follower.on_updates(published.extend)
+    follower.catch_up()
+    before = follower.position
+    for cmd in _votes_and_comments(scene, busy, 12):
+        app.handle(cmd)
+    started: list[int] = []
+
+    def halfway(done: int, total: int) -> None:
+        if not started:  # the rebuild has marked the read models and written a page
+            started.append(done)
+            looked = _looking(follower)
+            follower.start()  # finds the mark: waits, looking again and again
+            assert looked.wait(10), "the follower did not wait for the rebuild"
+
+    try:
+        with caplog.at_level(logging.INFO, logger="projections.runner"):
+            assert runner_for(app, views, rebuild_page_size=4).rebuild(progress=halfway)
+            assert follower.wait_for(app.position(), timeout=10)
+            app.handle(_votes_and_comments(scene, busy, 1)[0])
+            assert follower.wait_for(app.position(), timeout=10)
+    finally:
+        follower.stop()
+    assert 0 < started[0] < app.position()
+    assert follower.error is None
+    feed, sent = _published_since(views, before, published)
+    assert sent == feed
+    said = [r for r in caplog.records if r.name == "projections.runner"]
+    assert [r.levelno for r in said] == [logging.WARNING, logging.INFO]  # once, not per look
+    assert "rebuilt" in said[1].getMessage()
+    assert not follower.waiting_for_rebuild
+
+
+def test_a_runner_finding_an_interrupted_rebuild_says_so_once_and_resumes_after_a_new_one(
+    app, clock, make_views, caplog, monkeypatch
+):
+    monkeypatch.setattr(runner_module, "REBUILD_POLL_S", 0.01)
+    scene = open_jam(app, clock)
+    play(scene)
+    views = make_views()
+    _interrupt_rebuild(app, views)
+    follower = runner_for(app, views)
+    with caplog.at_level(logging.WARNING, logger="projections.runner"):
+        looked = _looking(follower)
+        follower.start()
+        try:
+            assert looked.wait(10), "the follower did not look for the rebuild's end"
+            warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+            assert len(warned) == 1  # many looks at the mark, one warning
+            assert "interrupted and must be run again" in warned[0]
+            runner_for(app, views).rebuild()  # run again: nothing else was written meanwhile
+            assert follower.wait_for(app.position(), timeout=10)
+        finally:
+            follower.stop()
+    assert not follower.rebuild_marked()
+    assert not follower.waiting_for_rebuild
+
+
+def _secondary_indexes(views) -> set[str]:
+    """The read models' secondary indexes that exist now."""
+    with views.reading() as cur:
+        if views.kind == "sqlite":
+            found = cur.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        else:
+            found = cur.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+            )
+        names = {row[0] for row in found.fetchall()}
+    return names & {index_name(statement) for statement in INDEXES}
+
+
+def test_a_runner_starting_during_a_rebuild_leaves_the_indexes_it_dropped_to_it(
+    app, clock, make_views
+):
+    # Built while the rebuild loads the tables, they would cost it row by row, and making
+    # them would hold up its pages (`jam projections status` starts a runner, too).
+    play(open_jam(app, clock))
+    views = make_views()
+    runner_for(app, views).catch_up()
+    every = {index_name(statement) for statement in INDEXES}
+    assert _secondary_indexes(views) == every
+    _interrupt_rebuild(app, views)
+    assert _secondary_indexes(views) == set()
+    runner_for(app, views)
+    assert _secondary_indexes(views) == set()
+    runner_for(app, views).rebuild()
+    assert _secondary_indexes(views) == every
