@@ -1,14 +1,16 @@
 // Live updates without a framework. Pages work the same without this script; it
 // only saves reloads:
 // - a [data-live][data-stream] region is swapped for a fresh copy of itself when the
-//   stream reports a change; on idea lists, new ideas wait behind a banner instead,
-//   so the list does not jump under the reader's eyes; kinds named in [data-ignore]
-//   change nothing the region shows; what the reader is typing in it survives the swap
-//   (a reply or edit whose form the fresh copy no longer offers stays, read only, to copy;
-//   a choice in a list stays while the fresh copy offers it); the tab's title follows the
-//   fresh copy's (an idea's title edited); parts of the page outside the region that show
-//   what it shows ([data-live-part][id]: Jam Central's topic forms) are swapped from the same
-//   copy, only when they changed (an open list is not closed under the reader at each vote);
+//   stream reports a change: at once after a quiet spell, else once a gap has passed since
+//   the last fetch (see follow), the changes meanwhile all shown by that one fetch; on idea
+//   lists, new ideas wait behind a banner instead, so the list does not jump under the
+//   reader's eyes; kinds named in [data-ignore] change nothing the region shows; what the
+//   reader is typing in it survives the swap (a reply or edit whose form the fresh copy no
+//   longer offers stays, read only, to copy; a choice in a list stays while the fresh copy
+//   offers it); the tab's title follows the fresh copy's (an idea's title edited); parts
+//   of the page outside the region that show what it shows ([data-live-part][id]: Jam
+//   Central's topic forms) are swapped from the same copy, only when they changed (an open
+//   list is not closed under the reader at each vote);
 //   if the page is gone (404), a notice says why and its forms stop taking input, what was
 //   typed kept to copy, until it is back; if the fresh copy says the jam closed or the
 //   reader was blocked ([data-writes-closed]), the forms it names stop taking input and
@@ -275,23 +277,41 @@
   }
 
   function follow(region) {
-    var pending = false, again = false, waiting = 0;
+    var waiting = 0;
     var banner = document.querySelector("[data-new-banner]");
-    // One fetch at a time; an update arriving meanwhile may be newer than the page being
-    // fetched, so it asks for one more fetch once this one is done rather than being lost.
     // On the newest ideas of every forum, the banner's new ideas are the ones a refresh
     // shows; on another view it leads there instead (a forum or an order they may not be in).
     var elsewhere = banner && banner.getAttribute("data-newest");
     var seen = null;  // the ideas listed when the banner was pressed: the focus goes to the first new one
-    function refresh() {
-      if (pending) { again = true; return; }
-      pending = true;
+    // A refresh is a whole page rendered by the server. Fetched at each update, a busy jam
+    // (votes every few ms) would have every open page fetch back to back: thousands of pages
+    // a closed loop of renders the server cannot shed. So one fetch at a time, and the next
+    // no sooner than a gap after it ended: 1 s, or four times as long as it took when the
+    // server is slow (at most a minute), a quarter more at random so pages fall out of step.
+    // Updates meanwhile wait for that fetch, which shows them all; one after a quiet spell
+    // is shown at once, and so is what the reader asks for (the banner, now = true).
+    var busy = false, queued = false, urgent = false, timer = 0, readyAt = 0;
+    function clock() { return window.performance ? window.performance.now() : Date.now(); }
+    function refresh(now) {
+      // The page being fetched may be older than this update: fetched again after it.
+      if (busy) { queued = true; urgent = urgent || now; return; }
+      var wait = now ? 0 : readyAt - clock();
+      if (wait <= 0) { fetchNow(); }
+      else if (!timer) { timer = window.setTimeout(fetchNow, wait); }
+    }
+    function fetchNow() {
+      window.clearTimeout(timer);
+      timer = 0;
+      busy = true;
+      var started = clock(), asked = seen;  // a press after this fetch began waits for the next
       swap(region).then(function (shown) {
         if (shown && !elsewhere && banner) { waiting = 0; banner.hidden = true; }  // shown now
-        if (shown && seen) { focusNew(seen); seen = null; }
+        if (shown && asked && seen === asked) { focusNew(asked); seen = null; }
       }).finally(function () {
-        pending = false;
-        if (again) { again = false; refresh(); }
+        var ended = clock(), gap = Math.min(60000, Math.max(1000, 4 * (ended - started)));
+        readyAt = ended + gap * (1 + Math.random() / 4);
+        busy = false;
+        if (queued) { var now = urgent; queued = urgent = false; refresh(now); }
       });
     }
     function listed() {
@@ -313,7 +333,7 @@
         waiting = 0;
         seen = listed();
         banner.hidden = true;  // it had the focus: given to the first new idea once shown
-        refresh();
+        refresh(true);
       });
     }
     // Kinds of update the region does not show (an idea list shows no topics).
@@ -333,10 +353,10 @@
         banner.hidden = false;
         return;
       }
-      refresh();
+      refresh(false);
     });
-    stream.addEventListener("reset", refresh);
-    document.addEventListener("openjam:deadline", refresh);
+    stream.addEventListener("reset", function () { refresh(false); });
+    document.addEventListener("openjam:deadline", function () { refresh(false); });
   }
 
   var signalled = {};  // deadlines that have passed, by their time: how often, when last
