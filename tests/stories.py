@@ -74,3 +74,28 @@ def open_jam(
         )
     )
     return Scene(app=app, clock=clock, organizer=organizer, jam_id=jam_id)
+
+
+@dataclass
+class Hidden:
+    """A jam where an organizer hid an idea of Ada's and Bob's comment on her shown idea."""
+
+    scene: Scene
+    ada: UUID
+    bob: UUID
+    shown: UUID
+    hidden: UUID
+    rude: UUID
+    position: int  # the log's, once both are hidden
+
+
+def with_hidden(app: JamApplication, clock: ManualClock) -> Hidden:
+    scene = open_jam(app, clock)
+    ada, bob = scene.join(name="Ada"), scene.join(name="Bob")
+    shown = scene.post_idea(ada, title="Shown")
+    hidden = scene.post_idea(ada, title="Hidden")
+    app.handle(c.HideIdea(actor=scene.organizer, idea_id=hidden, reason="off topic"))
+    rude = uuid4()
+    app.handle(c.PostComment(actor=bob, comment_id=rude, idea_id=shown, body="Rude words"))
+    done = app.handle(c.HideComment(actor=scene.organizer, comment_id=rude, reason="rude"))
+    return Hidden(scene, ada, bob, shown, hidden, rude, done.position)

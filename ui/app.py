@@ -21,7 +21,7 @@ from jam.application import JamApplication
 from jam.settings import Settings
 from projections.metrics import observe_cluster_refresh
 from projections.projector import Update
-from ui.auth import SESSION_COOKIE, rate_limit_key, secret_key
+from ui.auth import SESSION_COOKIE, rate_limit_key, secret_key, signed_in_now, signs_in
 from ui.bootstrap import build
 from ui.comments import CommentController
 from ui.errors import JamRequest
@@ -104,6 +104,8 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
         counter,
         exclude=("/health", "/ready", "/metrics"),
         max_body=MAX_BODY_BYTES,
+        refusals_only=signs_in,
+        succeeded=signed_in_now,
     )
     return Litestar(
         route_handlers=[

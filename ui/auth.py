@@ -203,12 +203,29 @@ def viewer(request: Request[Any, Any, Any]) -> UUID | None:
 SIGNS_IN = "signs_in"
 
 
+# The scope's mark of a sign-in that succeeded: the write limiter gives it back, so that
+# only refused attempts count against the address (see ui/limits.py).
+_SIGNED_IN_MARK = "openjam.signed_in"
+
+
+def mark_signed_in(request: Request[Any, Any, Any]) -> None:
+    request.scope[_SIGNED_IN_MARK] = True  # type: ignore[literal-required]
+
+
+def signs_in(request: Request[Any, Any, Any]) -> bool:
+    """Whether the request tries a code (its route is marked SIGNS_IN)."""
+    handler = request.scope.get("route_handler")
+    return handler is not None and bool(handler.opt.get(SIGNS_IN, False))
+
+
+def signed_in_now(scope: Any) -> bool:
+    return bool(scope.get(_SIGNED_IN_MARK, False))
+
+
 def rate_limit_key(request: Request[Any, Any, Any]) -> str:
     """Writes are limited per participant (per address before signing in, and for every
-    attempt to sign in)."""
-    handler = request.scope.get("route_handler")
-    trying_a_code = handler is not None and handler.opt.get(SIGNS_IN, False)
-    token = None if trying_a_code else token_of(request)
+    refused attempt to sign in)."""
+    token = None if signs_in(request) else token_of(request)
     participant = read_token(request.app.state.secret, token) if token else None
     if participant is not None:
         return f"participant:{participant.hex}"

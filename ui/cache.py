@@ -2,7 +2,9 @@
 
 A list or a thread is a pure function of the read models and of whether the viewer
 sees hidden content, so its JSON is kept per (route, query, role class) and dropped
-when the read models' update feed (`rm_updates`) names a change it depends on:
+when the read models' update feed (`rm_updates`) names a change it depends on (the
+pages keep their rendered idea lists and threads' comments here too, under the tags of
+the API's list or thread of the same ideas: ui/pages.py):
 
 - a vote or a comment drops the lists that show its idea and those whose order it can
   change (votes: top, hot, discussed; comments: discussed); any other change in a jam but

@@ -1,6 +1,10 @@
 """The write limiter: at most N writes a minute for each participant (each address before
 signing in), counted in this process or, with several workers, in Redis.
 
+Attempts to sign in count per address, but only those refused: a wrong code is a guess,
+while a whole office signing in behind one address (a NAT, a proxy) at a jam's start is
+not, and counting those would refuse all but the first few.
+
 Each identity has a fixed window that opens with its first write and lasts a minute.
 Litestar's own limiter held one lock for the whole process across two store round
 trips, so every write in the process queued behind every other; here a write is
@@ -34,11 +38,19 @@ WINDOW_S = 60
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _PRUNE_EVERY = 10_000  # windows opened between sweeps of the expired ones
 REDIS_TIMEOUT_S = 1.0  # a write waits at most this long for an unreachable counter
+_GIVE_BACK = (
+    "if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then "
+    "return redis.call('DECR', KEYS[1]) end return 0"
+)
 
 
 class Counter(Protocol):
     async def hit(self, identity: str) -> tuple[int, float]:
         """Count one write; return the writes in the current window and seconds to its end."""
+        ...
+
+    async def give_back(self, identity: str) -> None:
+        """Uncount one write of the current window (a sign-in that succeeded)."""
         ...
 
     async def close(self) -> None: ...
@@ -63,6 +75,11 @@ class MemoryCounter:
             window = self._windows[identity] = [now + self._window_s, 0]
         window[1] += 1
         return int(window[1]), window[0] - now
+
+    async def give_back(self, identity: str) -> None:
+        window = self._windows.get(identity)
+        if window is not None and window[0] > self._clock() and window[1] > 0:
+            window[1] -= 1
 
     def _prune(self, now: float) -> None:
         for identity in [i for i, (end, _) in self._windows.items() if end <= now]:
@@ -104,6 +121,11 @@ class RedisCounter:
             count, _, ttl_ms = await pipe.execute()
         return int(count), max(ttl_ms, 0) / 1000
 
+    async def give_back(self, identity: str) -> None:
+        # Only within the window that counted it: a DECR after the key expired would make a
+        # key of -1 without an expiry, a standing extra allowance.
+        await self._client().eval(_GIVE_BACK, 1, self._prefix + identity)  # type: ignore[misc]
+
     async def close(self) -> None:
         if self._redis is not None:
             await self._redis.aclose()
@@ -116,12 +138,15 @@ def limit_writes(
     counter: Counter,
     exclude: tuple[str, ...] = (),
     max_body: int | None = None,
+    refusals_only: Callable[[Request[Any, Any, Any]], bool] = lambda request: False,
+    succeeded: Callable[[Scope], bool] = lambda scope: False,
 ) -> Callable[[ASGIApp], ASGIApp]:
     """Middleware counting every write (any method but GET, HEAD and OPTIONS) against
     `writes_per_minute` per `key`; reads go straight past it. Refused writes get 429 with
     Retry-After; every counted response carries the RateLimit-* headers. A write whose
     Content-Length is over `max_body` gets 413 at once, whether or not its route reads a
-    body (litestar refuses only the bodies it reads)."""
+    body (litestar refuses only the bodies it reads). A write for which `refusals_only` holds
+    is given back once it has `succeeded` (a sign-in): only its refusals stay counted."""
 
     def middleware_for(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
@@ -167,6 +192,11 @@ def limit_writes(
                 await send(message)
 
             await app(scope, receive, send_with_limits)
+            if refusals_only(request) and succeeded(scope):
+                try:
+                    await counter.give_back(identity)
+                except RedisError as exc:
+                    log.warning("a sign-in stays counted, Redis is unreachable: %s", exc)
 
         return middleware
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, NamedTuple
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from uuid import UUID
 
@@ -28,6 +29,7 @@ from litestar.exceptions import (
 )
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 
 from domain import Comment, Participant
 from domain.comment import REPLY_DEPTH_MAX
@@ -37,12 +39,15 @@ from domain.topics import LABEL_MAX
 from domain.values import Role, vote_id
 from jam import commands as c
 from jam.application import JamApplication
-from jam.errors import ApplicationError
+from jam.errors import ApplicationError, NotFound
 from jam.sign_in_keys import holder_of
 from projections import queries
-from projections.models import CommentNode, JamCentral, Touched
-from ui.auth import SIGNS_IN, cookie_gone, session_cookie, signed_in, viewer
+from projections.db import Cursor
+from projections.models import CommentNode, JamCentral, JamInfo, Thread, Touched
+from ui.auth import SIGNS_IN, cookie_gone, mark_signed_in, session_cookie, signed_in, viewer
 from ui.bootstrap import Services
+from ui.cache import Body as Kept
+from ui.cache import list_tags, names_in, thread_of
 from ui.headers import NO_STORE
 from ui.me import make_personal_code
 from ui.notices import key_of, notice_params, place_key
@@ -52,6 +57,7 @@ from ui.reads import (
     NOT_INVITED,
     Forum,
     activity_of,
+    cached_at,
     caught_up,
     in_utc,
     page_time,
@@ -69,6 +75,7 @@ BLOCKED_TEXT = (
     " You can still read everything."
 )
 Offset = Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)]
+SIGN_IN_TO_READ = "sign in to see the jam's ideas"
 
 
 # What a page says once an organizer's form has done its work.
@@ -87,6 +94,82 @@ _TOPIC_CHANGED = {
 # Topics are recomputed by the ranking worker, not by the request: said, so that the
 # table still showing the old topics does not look like a change that did nothing.
 _TOPICS_FOLLOW = " The topics below show it from the next refresh, within about {s} seconds."
+
+
+class _JamPage(msgspec.Struct, frozen=True):
+    """What a page of a jam's ideas shows every reader of one kind alike: kept in the read
+    cache, so that the hundred ideas are read and escaped once per change, not per reader."""
+
+    jam: JamInfo
+    ideas_html: str
+
+
+_msgpack = msgspec.msgpack.Encoder()
+_jam_page = msgspec.msgpack.Decoder(_JamPage)
+
+
+class _ThreadPage(msgspec.Struct, frozen=True):
+    """A thread as every reader of one kind sees it: the thread (replies capped) and its
+    comments rendered with holes for what is each reader's own (see `_KEY_HOLE`)."""
+
+    thread: Thread
+    comments_html: str
+    editable: list[str]  # authors of comments they may edit: theirs are rendered apart
+
+
+_thread_page = msgspec.msgpack.Decoder(_ThreadPage)
+
+
+class _Mine(NamedTuple):
+    """What a thread page shows of its reader's own, read for each (and the jam)."""
+
+    me: Participant | None
+    jam_id: str | None
+    jam: JamInfo | None
+    my_vote: int | None
+    flagged: bool
+    position: int
+
+
+# The holes the shared rendering of a thread's comments leaves for each reader's own: their
+# CSRF token and the keys of their reply forms. Escaped text cannot contain them (it has no
+# "<"), so only these are ever filled.
+_CSRF_HOLE = Markup("<!--hole csrf-->")
+_KEY_HOLE = re.compile(r"<!--hole key ([0-9a-f-]{36})-->")
+
+
+def _key_hole(parent: str) -> Markup:
+    return Markup("<!--hole key {}-->").format(parent)
+
+
+def _comments_context(thread: Thread, organizer: bool, writes: bool) -> dict[str, Any]:
+    return {
+        "thread": thread,
+        "organizer": organizer,
+        "can_write": writes and not thread.idea.hidden,
+        "reply_depth_max": REPLY_DEPTH_MAX,
+    }
+
+
+def _all_comments(thread: Thread) -> Iterator[CommentNode]:
+    stack = list(thread.comments)
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(node.replies)
+
+
+def _render(request: Request[Any, Any, Any], name: str, **context: Any) -> str:
+    """A template rendered apart from the page (autoescaped as the page is), to be kept."""
+    return request.app.template_engine.get_template(name).render(**context)
+
+
+def _past_hours(history: list[str], now: datetime, chosen: datetime | None) -> list[str]:
+    """The timeline's times but the hour under way, which "now (live)" shows: its kept
+    refresh moves on at every refresh, and a choice offered would change under the reader
+    (the chosen time's own hour stays, to show what is shown)."""
+    hour, picked = now.isoformat()[:13], chosen.isoformat()[:13] if chosen else None
+    return [h for h in history if h[:13] < hour or h[:13] == picked]
 
 
 def capped(comments: list[CommentNode], depth_max: int) -> list[CommentNode]:
@@ -146,9 +229,19 @@ def _sign_in_refused(
     return Redirect("/?" + urlencode([*query, *extra]))
 
 
+def _reader(app: JamApplication, pid: UUID) -> Participant | None:
+    # The repository's own copy, brought up to date from the event store as `find`'s is (a
+    # block shows at once), without the private deep copy a command needs to change it:
+    # pages only read it, and the copy was half the cost of reading it.
+    try:
+        return app.read(Participant, pid)
+    except NotFound:
+        return None
+
+
 async def _me(services: Services, request: Request[Any, Any, Any]) -> Participant | None:
     pid = viewer(request)
-    return await sync_to_thread(services.jam.find, Participant, pid) if pid else None
+    return await sync_to_thread(_reader, services.jam, pid) if pid else None
 
 
 def _member(me: Participant | None, jam_id: UUID | None) -> Participant:
@@ -156,7 +249,7 @@ def _member(me: Participant | None, jam_id: UUID | None) -> Participant:
     jam is known); else 401 (a page: sign in and come back) or 403. A blocked participant
     still reads."""
     if me is None:
-        raise NotAuthorizedException("sign in to see the jam's ideas")
+        raise NotAuthorizedException(SIGN_IN_TO_READ)
     if jam_id is not None and not me.belongs_to(jam_id):
         raise PermissionDeniedException(NOT_INVITED)
     return me
@@ -329,6 +422,7 @@ class PagesController(Controller):
         except (DomainError, ApplicationError) as exc:
             return _sign_in_refused(request, str(exc), data)
         cookie = session_cookie(state.secret, done.id)  # type: ignore[arg-type]
+        mark_signed_in(request)
         back = safe_next(data.get("next"))
         then = f"&next={quote(back)}" if back else ""
         return Redirect(f"/?after={done.position}{then}", cookies=[cookie])
@@ -345,6 +439,7 @@ class PagesController(Controller):
             # The personal-code form shown open again, not the invite form alone.
             return _sign_in_refused(request, str(exc), data, ("personal", "1"))
         cookie = session_cookie(state.secret, holder.id)
+        mark_signed_in(request)
         return Redirect(safe_next(data.get("next")) or "/", cookies=[cookie])
 
     @post("/me/personal-code")
@@ -410,36 +505,52 @@ class PagesController(Controller):
         organizer = me.acts_as(Role.ORGANIZER, jam_id)
         sort = sort if sort in SORTS else "new"
         offset -= offset % PAGE_SIZE  # pages start at whole pages, so links stay aligned
-
-        def read() -> tuple[Any, list[Any], int]:
-            with services.views.reading() as cur:
-                info = queries.jam_info(cur, str(jam_id))
-                ideas = queries.ideas(
-                    cur,
-                    str(jam_id),
-                    forum=forum or None,
-                    sort=sort,
-                    include_hidden=organizer,
-                    limit=PAGE_SIZE + 1,  # one more: is there a next page?
-                    offset=offset,
-                )
-                return info, ideas, queries.position(cur)
-
-        info, ideas, position = await sync_to_thread(read)
-        if info is None:
-            raise NotFoundException(f"no jam with id {jam_id}")
-        if forum and all(f.slug != forum for f in info.forums):
-            raise NotFoundException(f"this jam has no forum {forum!r}")
-        now = services.jam.now().astimezone(UTC)
-        status, is_open = _status(info, now)
-        # The form only for someone the jam lets post (another jam's participant would be refused).
-        can_post = is_open and me is not None and not me.blocked and me.belongs_to(jam_id)
-        blocked = me is not None and me.blocked and me.belongs_to(jam_id)
         here = {"forum": forum, "sort": sort}
 
         def page_at(at: int) -> str:
             return "?" + urlencode({k: v for k, v in {**here, "offset": at}.items() if v})
 
+        def read(cur: Cursor) -> tuple[Kept, tuple[str, ...]]:
+            info = queries.jam_info(cur, str(jam_id))
+            if info is None:
+                raise NotFoundException(f"no jam with id {jam_id}")
+            if forum and all(f.slug != forum for f in info.forums):
+                raise NotFoundException(f"this jam has no forum {forum!r}")
+            ideas = queries.ideas(
+                cur,
+                str(jam_id),
+                forum=forum or None,
+                sort=sort,
+                include_hidden=organizer,
+                limit=PAGE_SIZE + 1,  # one more: is there a next page?
+                offset=offset,
+            )
+            shown = ideas[:PAGE_SIZE]
+            html = _render(
+                request,
+                "jam_ideas.html",
+                ideas=shown,
+                forum=forum,
+                sort=sort,
+                offset=offset,
+                newer=page_at(offset - PAGE_SIZE) if offset else None,
+                older=page_at(offset + PAGE_SIZE) if len(ideas) > PAGE_SIZE else None,
+            )
+            # The API's list of the same ideas has these tags: both are dropped together.
+            tags = list_tags(str(jam_id), sort, (i.id for i in shown))
+            return Kept(_msgpack.encode(_JamPage(info, html))), tags
+
+        # Per kind of reader: an organizer's page shows hidden ideas, nobody else's may.
+        key = ("jam page", jam_id, forum, sort, offset, organizer)
+        body, position = await cached_at(services, key, after, read)
+        assert body is not None  # `read` answers or raises
+        page = _jam_page.decode(body.content)
+        info = page.jam
+        now = services.jam.now().astimezone(UTC)
+        status, is_open = _status(info, now)
+        # The form only for someone the jam lets post (another jam's participant would be refused).
+        can_post = is_open and me is not None and not me.blocked and me.belongs_to(jam_id)
+        blocked = me is not None and me.blocked and me.belongs_to(jam_id)
         return Template(
             "jam.html",
             context={
@@ -448,15 +559,14 @@ class PagesController(Controller):
                 "forums": info.forums,
                 "forum": forum,
                 "sort": sort,
-                "ideas": ideas[:PAGE_SIZE],
+                # Output of the autoescaping jam_ideas.html: its user text is escaped already.
+                "ideas_html": Markup(page.ideas_html),  # noqa: S704
                 "status": status,
                 "is_open": is_open,
                 "can_post": can_post,
                 "blocked": blocked,
                 "blocked_text": BLOCKED_TEXT,
                 "offset": offset,
-                "newer": page_at(offset - PAGE_SIZE) if offset else None,
-                "older": page_at(offset + PAGE_SIZE) if len(ideas) > PAGE_SIZE else None,
                 **_countdown(info, now),
                 "position": position,
             },
@@ -492,56 +602,109 @@ class PagesController(Controller):
         after: FromQuery[int | None] = None,
     ) -> Template:
         services: Services = state.services
-        me = _member(await _me(services, request), None)
+        who = viewer(request)
+        if who is None:
+            raise NotAuthorizedException(SIGN_IN_TO_READ)
         await caught_up(services, after, or_503=False)
 
-        def read() -> tuple[Any, Any, int, bool, bool, int | None, bool]:
+        def read_mine() -> _Mine:
+            # In one trip, what is the reader's own, read afresh for each: who they are (from
+            # the event store: a block shows at once), their vote and flag; and the jam.
+            me = _reader(services.jam, who)
             with services.views.reading() as cur:
                 jam_id = queries.jam_of_idea(cur, str(idea_id))
-                if jam_id is not None:
-                    _member(me, UUID(jam_id))  # before saying whether it is hidden
-                organizer = jam_id is not None and me.acts_as(Role.ORGANIZER, UUID(jam_id))
-                thread = queries.thread(cur, str(idea_id), include_hidden=organizer)
-                info = queries.jam_info(cur, jam_id) if jam_id else None
-                blocked = organizer and thread and queries.is_blocked(cur, thread.idea.author_id)
-                mine = queries.vote_value(cur, str(vote_id(idea_id, me.id))) if me else None
-                flagged = me is not None and queries.flag_open(cur, str(idea_id), str(me.id))
-                return (
-                    thread,
-                    info,
+                return _Mine(
+                    me,
+                    jam_id,
+                    queries.jam_info(cur, jam_id) if jam_id else None,
+                    queries.vote_value(cur, str(vote_id(idea_id, who))),
+                    queries.flag_open(cur, str(idea_id), str(who)),
                     queries.position(cur),
-                    jam_id is not None,
-                    bool(blocked),
-                    mine,
-                    flagged,
                 )
 
-        thread, info, position, exists, author_blocked, my_vote, flagged = await sync_to_thread(
-            read
-        )
-        if thread is None and exists:  # it is there, so hidden from this reader
-            raise NotFoundException("This idea was hidden by an organizer.")
-        if thread is None:
+        person, jam_id, info, my_vote, flagged, position = await sync_to_thread(read_mine)
+        me = _member(person, None)
+        if jam_id is None or info is None:
             raise NotFoundException(f"no idea with id {idea_id}")
-        jam = UUID(thread.idea.jam_id)
-        organizer = me is not None and me.acts_as(Role.ORGANIZER, jam)
-        leader = me is not None and me.acts_as(Role.LEADER, jam)
-        member = me is not None and not me.blocked and me.belongs_to(jam)
+        jam = UUID(jam_id)
+        _member(me, jam)  # before saying whether it is hidden
+        organizer = me.acts_as(Role.ORGANIZER, jam)
+        leader = me.acts_as(Role.LEADER, jam)
+        member = not me.blocked and me.belongs_to(jam)
         now = services.jam.now().astimezone(UTC)
         status, is_open = _status(info, now)
-        mine = me is not None and str(me.id) == thread.idea.author_id
-        blocked = me is not None and me.blocked and me.belongs_to(jam)
+        writes = member and is_open  # votes, comments and edits, unless the idea is hidden
+
+        def read(cur: Cursor) -> tuple[Kept, tuple[str, ...]] | None:
+            found = queries.thread(cur, str(idea_id), include_hidden=organizer)
+            if found is None:
+                return None
+            shown = msgspec.structs.replace(found, comments=capped(found.comments, REPLY_DEPTH_MAX))
+            html = _render(
+                request,
+                "thread_comments.html",
+                **_comments_context(shown, organizer, writes),
+                me=None,  # nobody's edit forms: their authors get the comments rendered apart
+                csrf_input=_CSRF_HOLE,
+                comment_key=_key_hole,
+            )
+            editable = sorted({c.author_id for c in _all_comments(shown) if not c.hidden})
+            # The API's thread has these tags: both are dropped together.
+            tags = (thread_of(str(idea_id)), names_in(jam_id))
+            return Kept(_msgpack.encode(_ThreadPage(shown, html, editable))), tags
+
+        # Per kind of reader: organizers see hidden comments and their forms, and only
+        # readers who may write get reply forms.
+        key = ("thread page", idea_id, organizer, writes)
+        body, shared_at = await cached_at(services, key, after, read)
+        if body is None:  # the idea is there, so hidden from this reader
+            raise NotFoundException("This idea was hidden by an organizer.")
+        page = _thread_page.decode(body.content)
+        thread = page.thread
+        # The live stream follows from the earliest of the reads the page is made of.
+        position = min(position, shared_at)
+        author_blocked = False
+        if organizer:
+
+            def read_blocked() -> tuple[bool, int]:
+                with services.views.reading() as cur:
+                    blocked = queries.is_blocked(cur, thread.idea.author_id)
+                    return blocked, queries.position(cur)
+
+            author_blocked, blocked_at = await sync_to_thread(read_blocked)
+            position = min(position, blocked_at)
+        mine = str(me.id) == thread.idea.author_id
+        blocked = me.blocked and me.belongs_to(jam)
+        can_write = writes and not thread.idea.hidden
 
         def comment_key(parent: str = "") -> str:
-            return place_key(state.secret, me.id if me else None, idea_id, parent)
+            return place_key(state.secret, me.id, idea_id, parent)
+
+        def comments(csrf_input: str) -> Markup:
+            """The comments for this reader: the shared rendering with its holes filled,
+            or, if they may edit comments of theirs here, rendered for them alone."""
+            if can_write and str(me.id) in page.editable:
+                html = _render(
+                    request,
+                    "thread_comments.html",
+                    **_comments_context(thread, organizer, writes),
+                    me=me,
+                    csrf_input=csrf_input,
+                    comment_key=comment_key,
+                )
+            else:
+                html = page.comments_html.replace(_CSRF_HOLE, csrf_input)
+                html = _KEY_HOLE.sub(lambda hole: comment_key(hole[1]), html)
+            # Output of the autoescaping thread_comments.html (its user text is escaped),
+            # with our own token and keys in the holes.
+            return Markup(html)  # noqa: S704
 
         return Template(
             "thread.html",
             context={
                 "me": me,
-                "thread": msgspec.structs.replace(
-                    thread, comments=capped(thread.comments, REPLY_DEPTH_MAX)
-                ),
+                "thread": thread,
+                "comments": comments,
                 "jam": info,
                 "organizer": organizer,
                 "author_blocked": author_blocked,
@@ -549,12 +712,11 @@ class PagesController(Controller):
                 "leader": leader,
                 "status": status,
                 "is_open": is_open,
-                "reply_depth_max": REPLY_DEPTH_MAX,
                 # Only what the jam would take: votes and comments while it is open; a flag
                 # from someone other than its author at any time; nothing on a hidden idea.
-                "can_write": member and is_open and not thread.idea.hidden,
+                "can_write": can_write,
                 # A hidden idea takes no votes or comments; a vote cast before still goes.
-                "can_withdraw": member and is_open and thread.idea.hidden,
+                "can_withdraw": writes and thread.idea.hidden,
                 "can_flag": member and not organizer and not mine and not thread.idea.hidden,
                 "is_author": mine,  # edits their idea (and their comments) while they may write
                 "flagged": flagged and not thread.idea.hidden,  # said instead of the form
@@ -869,6 +1031,7 @@ class PagesController(Controller):
                 "topics": topics,
                 "topic_map": topic_map(topics.clusters if topics else []),
                 "topics_at": topics_at.isoformat() if topics_at else "",
+                "timeline": _past_hours(topics.history if topics else [], now, topics_at),
                 "duplicates": duplicates,
                 "status": _status(info, now)[0],
                 # A jam closed early stays closed; one past its end can still be extended.

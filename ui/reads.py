@@ -258,27 +258,38 @@ async def cached(services: Services, key: Hashable, after: int | None, read: Rea
     have reached, as a read of the read models themselves would. `read` returns the body
     and the cache tags it depends on, or None for nothing found (not kept).
     """
+    return (await cached_at(services, key, after, read))[0]
+
+
+async def cached_at(
+    services: Services, key: Hashable, after: int | None, read: Read
+) -> tuple[Body | None, int]:
+    """`cached`, and a log position the body is current at, for a page's live stream to
+    follow from. It may be below the position the body was read at (a hit is known
+    current from the position it was asked for): the stream then only repeats updates
+    the body already shows, never skips one it does not."""
     cache = services.cache
     known = _projected_here(services)
     if known is not None and cache.enabled:
-        hit = cache.get(key, max(after or 0, known))
+        needs = max(after or 0, known)
+        hit = cache.get(key, needs)
         if hit is not None:
-            return hit
+            return hit, needs
 
-    def fill() -> Body | None:
+    def fill() -> tuple[Body | None, int]:
         with services.views.reading() as cur:
             if not cache.enabled:
                 found = read(cur)
-                return found[0] if found else None
+                return (found[0] if found else None), queries.position(cur)
             at = cache.sync(cur)
             hit = cache.get(key, max(after or 0, at))
             if hit is not None:
-                return hit
+                return hit, at
             found = read(cur)
             if found is None:
-                return None
+                return None, at
             cache.put(key, found[0], found[1], at)
-            return found[0]
+            return found[0], at
 
     return await sync_to_thread(fill)
 

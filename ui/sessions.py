@@ -37,6 +37,7 @@ from ui.auth import (
     cookie_gone,
     end_session,
     issue_token,
+    mark_signed_in,
     session_cookie,
     this_session,
 )
@@ -119,7 +120,10 @@ def _json_only(request: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler)
         )
 
 
-def _session(state: State, person: Participant) -> Response[Session]:
+def _session(
+    state: State, request: Request[Any, Any, Any], person: Participant
+) -> Response[Session]:
+    mark_signed_in(request)
     body = Session(
         issue_token(state.secret, person.id),
         str(person.id),
@@ -175,7 +179,7 @@ class SessionController(Controller):
             client_key=key,
         )
         done = await sync_to_thread(app.handle, command)
-        return _session(state, await sync_to_thread(app.read, Participant, done.id))
+        return _session(state, request, await sync_to_thread(app.read, Participant, done.id))
 
     @delete(
         "/",
@@ -200,6 +204,8 @@ class SessionController(Controller):
         opt={"refuses": (415,), "never": (409,), "retry_key": False, SIGNS_IN: True},
         guards=[_json_only],
     )
-    async def sign_in_again(self, state: State, data: JSONBody[PersonalCode]) -> Response[Session]:
+    async def sign_in_again(
+        self, state: State, data: JSONBody[PersonalCode], request: Request[Any, Any, Any]
+    ) -> Response[Session]:
         app: JamApplication = state.services.jam
-        return _session(state, await sync_to_thread(holder_of, app, data.personal_code))
+        return _session(state, request, await sync_to_thread(holder_of, app, data.personal_code))

@@ -658,6 +658,36 @@ def test_sign_in_attempts_count_per_address_even_with_a_session(tmp_path, clock)
     app.close()
 
 
+def test_only_refused_sign_ins_count_so_an_office_behind_one_address_can_sign_in(tmp_path, clock):
+    # A jam's start: a whole office signs in from one address (a NAT, a proxy). Counted,
+    # all but the first few would be refused; a wrong code is a guess and still counts.
+    app = JamApplication(Settings(data_dir=tmp_path / "var", writes_per_minute=3), clock=clock)
+    scene = open_jam(app, clock)
+    app.handle(c.IssueInvite(code="OFFICE", role="participant", jam_id=scene.jam_id, uses=10))
+    with TestClient(create_app(app.settings, jam=app)) as client:
+        joined = []
+        for n in range(6):  # six browsers, one address
+            client.cookies.clear()
+            joined.append(
+                client.post("/api/session", json={"invite_code": "OFFICE", "display_name": f"P{n}"})
+            )
+        assert [j.status_code for j in joined] == [201] * 6
+        ada = {"Authorization": f"Bearer {joined[0].json()['token']}"}
+        code = client.post("/api/me/personal-code", headers=ada).json()["personal_code"]
+        client.cookies.clear()
+        again = client.post("/api/session/personal-code", json={"personal_code": code})
+        assert again.status_code == 201
+        guesses = [
+            client.post("/api/session", json={"invite_code": "GUESS", "display_name": "Eve"})
+            for _ in range(4)
+        ]
+        assert [g.status_code for g in guesses] == [422, 422, 422, 429]
+        # Refused now, the right code too: the address has used its guesses for the minute.
+        late = client.post("/api/session", json={"invite_code": "OFFICE", "display_name": "Z"})
+        assert late.status_code == 429
+    app.close()
+
+
 def test_a_cookie_alone_signs_in_only_json_writes(world):
     client, app, scene, _ = world
     app.handle(c.IssueInvite(code="COOKIE", role="participant", jam_id=scene.jam_id))

@@ -138,3 +138,43 @@ def test_redis_counts_are_shared_and_the_window_is_not_extended_by_later_writes(
     finally:
         plain.delete(prefix + "ada")
         plain.close()
+
+
+def test_a_write_given_back_is_uncounted_only_within_its_window():
+    clock = _Clock()
+    counter = MemoryCounter(clock=clock)
+
+    async def run() -> list[int]:
+        await counter.hit("address:a")
+        await counter.hit("address:a")
+        await counter.give_back("address:a")
+        third = (await counter.hit("address:a"))[0]
+        clock.now += 61  # the window is over: nothing left to give back
+        await counter.give_back("address:a")
+        return [third, (await counter.hit("address:a"))[0]]
+
+    assert asyncio.run(run()) == [2, 1]
+
+
+def test_redis_gives_back_within_the_window_and_never_makes_an_allowance(redis_url):
+    prefix = f"test:writes:{uuid4().hex}:"
+    counter = RedisCounter(redis_url, prefix=prefix)
+    plain = redis.Redis.from_url(redis_url)
+
+    async def run() -> list[int]:
+        await counter.hit("ada")
+        await counter.hit("ada")
+        await counter.give_back("ada")
+        counted = (await counter.hit("ada"))[0]
+        plain.delete(prefix + "ada")  # the window expired
+        await counter.give_back("ada")
+        await counter.close()
+        return [counted]
+
+    try:
+        assert asyncio.run(run()) == [2]
+        # No key of -1 without an expiry (a standing extra allowance).
+        assert plain.get(prefix + "ada") is None
+    finally:
+        plain.delete(prefix + "ada")
+        plain.close()

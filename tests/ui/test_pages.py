@@ -26,7 +26,7 @@ from tests.stories import open_jam
 from ui.app import create_app
 from ui.auth import SESSION_COOKIE, issue_token
 from ui.notices import signature as notice_signature
-from ui.pages import _chart, capped
+from ui.pages import _chart, _past_hours, capped
 from ui.topics import ClusterOut, DuplicateOut, TopicsOut
 
 XSS = '<script>alert("owned")</script><img src=x onerror=alert(1)>'
@@ -579,6 +579,9 @@ def test_organizers_see_live_topics_and_rename_one_from_jam_central(site):
     hours = client.get(f"/api/jams/{scene.jam_id}/topics").json()["history"]
     assert hours, "each refresh is kept for its hour"
     assert "Shape the topics" in page
+    # The hour under way is "now (live)": its kept refresh moves on at every refresh, so it is
+    # not offered apart (an option changing under the reader at each refresh).
+    assert f'<option value="{hours[0]}"' not in page
     earlier = client.get(central, params={"topics_at": hours[0]}).text
     shown = hours[0][:16].replace("T", " ")
     # Labelled with the time it shows (the last refresh of that hour), not the hour's start.
@@ -855,6 +858,26 @@ def test_a_jams_pages_are_for_the_people_invited_to_it(site, clock):
         assert answer.status_code == 403, path
         assert "Only the people invited to this jam" in answer.text, path  # a sentence
         assert "Ours" not in answer.text, path
+
+
+def test_an_office_signs_in_through_the_form_from_one_address(tmp_path, clock):
+    # Only a refused code counts against the address: six colleagues behind one NAT all
+    # get in with a limit of two writes a minute; a wrong code still counts.
+    app = JamApplication(Settings(data_dir=tmp_path / "var", writes_per_minute=2), clock=clock)
+    scene = open_jam(app, clock)
+    app.handle(c.IssueInvite(code="OFFICE", role="participant", jam_id=scene.jam_id, uses=10))
+    with TestClient(create_app(app.settings, jam=app)) as client:
+
+        def sign_in(code: str, name: str):
+            client.cookies.clear()
+            form = {"invite_code": code, "display_name": name, "_csrf_token": _token(client, "/")}
+            return client.post("/signin", data=form, follow_redirects=False)
+
+        answers = [sign_in("OFFICE", f"P{n}") for n in range(6)]
+        assert all(f"{SESSION_COOKIE}=" in a.headers.get("set-cookie", "") for a in answers)
+        guesses = [sign_in("GUESS", "Eve").status_code for _ in range(3)]
+        assert guesses == [302, 302, 429]
+    app.close()
 
 
 def test_too_many_form_posts_get_a_page_saying_so(tmp_path, clock):
@@ -1603,3 +1626,15 @@ def test_jam_centrals_topic_forms_merge_two_topics_as_they_come_in_plain_words(s
             headers={"referer": central},
         )
         assert said in _notice_of(refused.text), _notice_of(refused.text)
+
+
+def test_the_timeline_offers_past_hours_and_the_chosen_one_not_the_hour_under_way():
+    history = [
+        "2030-05-02T10:59:50+00:00",
+        "2030-05-02T11:59:58+00:00",
+        "2030-05-02T12:04:10+00:00",
+    ]
+    now = datetime(2030, 5, 2, 12, 30, tzinfo=UTC)
+    assert _past_hours(history, now, None) == history[:2]
+    assert _past_hours(history, now, datetime(2030, 5, 2, 12, 4, 10, tzinfo=UTC)) == history
+    assert _past_hours(history, datetime(2030, 5, 2, 13, 0, tzinfo=UTC), None) == history

@@ -21,19 +21,11 @@ from projections.db import open_views
 from projections.projector import Projector
 from projections.runner import ProjectionRunner
 from tests.services import require_redis
-from tests.stories import Scene, open_jam
+from tests.stories import Scene, open_jam, with_hidden
 from tests.ui.harness import read_as
 from ui.app import create_app
 from ui.auth import issue_token
 from ui.cache import ENTRY_OVERHEAD, Body, ReadCache, jam_lists, list_tags, thread_of
-
-
-@pytest.fixture
-def served(settings, clock):
-    app = JamApplication(settings, clock=clock)
-    with TestClient(create_app(app.settings, jam=app)) as client:
-        yield client, app
-    app.close()
 
 
 def _as(client: TestClient, participant: UUID) -> dict[str, str]:
@@ -115,14 +107,15 @@ def test_a_new_name_reaches_cached_lists_and_threads(served, clock):
 
 def test_hidden_content_is_kept_apart_by_role(served, clock):
     client, app = served
-    scene = open_jam(app, clock)
-    ada, bob = scene.join(), scene.join(name="Bob")
-    shown = scene.post_idea(ada, title="Shown")
-    hidden = scene.post_idea(ada, title="Hidden")
-    app.handle(c.HideIdea(actor=scene.organizer, idea_id=hidden, reason="off topic"))
-    rude = uuid4()
-    app.handle(c.PostComment(actor=bob, comment_id=rude, idea_id=shown, body="Rude"))
-    at = app.handle(c.HideComment(actor=scene.organizer, comment_id=rude, reason="rude")).position
+    story = with_hidden(app, clock)
+    scene, ada, bob, shown, hidden, at = (
+        story.scene,
+        story.ada,
+        story.bob,
+        story.shown,
+        story.hidden,
+        story.position,
+    )
     organizer, reader = _as(client, scene.organizer), _as(client, bob)
 
     # The organizer reads first, so their bodies are in the cache when the others read.
@@ -130,7 +123,7 @@ def test_hidden_content_is_kept_apart_by_role(served, clock):
     thread = client.get(f"/api/ideas/{hidden}", params={"after": at}, headers=organizer)
     assert thread.json()["hidden_reason"] == "off topic"
     comments = client.get(f"/api/ideas/{shown}", headers=organizer).json()["comments"]
-    assert comments[0]["body"] == "Rude"
+    assert comments[0]["body"] == "Rude words"
     assert client.get(f"/api/ideas/{shown}").status_code == 401  # not signed in: nothing
     for headers in (reader, _as(client, ada)):
         assert _titles(client, scene, at, **headers) == ["Shown"]
