@@ -29,7 +29,7 @@ from jam.errors import (
     NotSignedIn,
     StoreUnavailable,
 )
-from ui.headers import SECURITY_HEADERS
+from ui.headers import answered_headers
 
 
 class NotCaughtUp(HTTPException):
@@ -89,7 +89,7 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
             if isinstance(exc.detail, str) and exc.detail.startswith(_LITESTARS):
                 body["detail"] = _what_failed(request, body["fields"])
     # Also here: a path no route matches is answered before any route's middleware.
-    headers = {**SECURITY_HEADERS, **(exc.headers or {})}
+    headers = {**answered_headers(request.app), **(exc.headers or {})}
     if status == HTTP_503_SERVICE_UNAVAILABLE:
         headers.setdefault("Retry-After", "1")
     if status == 429:
@@ -162,7 +162,7 @@ def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[
     return Response(
         {"error": "internal", "detail": "something went wrong on our side; it has been logged"},
         status_code=500,
-        headers=SECURITY_HEADERS,
+        headers=answered_headers(request.app),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 SECURITY_HEADERS = {
@@ -27,6 +29,14 @@ def _secure_cookies(scope: Scope) -> bool:
     """OPENJAM_SECURE_COOKIES, as the app serving this request was started with."""
     services = getattr(scope["app"].state, "services", None)
     return services is not None and services.settings.secure_cookies
+
+
+def answered_headers(app: Any) -> dict[str, str]:
+    """The security headers for an answer made where no route's middleware runs (a path no
+    route matches, a method no route takes): HSTS too with OPENJAM_SECURE_COOKIES."""
+    services = getattr(app.state, "services", None)
+    secure = services is not None and services.settings.secure_cookies
+    return {**SECURITY_HEADERS, **HSTS} if secure else dict(SECURITY_HEADERS)
 
 
 def secure_cookie(value: bytes) -> bytes:

@@ -39,7 +39,10 @@ MEANING: dict[int, str] = {
     422: "The input is not valid: `detail` says what, and `fields` which input when the"
     " body, query or a header could not be read. Also: an Idempotency-Key reused for a"
     " different request.",
-    429: "Too many writes: wait the `Retry-After` seconds.",
+    429: "Too many requests: on a write, more than the writes allowed a minute (the"
+    " `RateLimit-*` headers say how many are left; a refused sign-in counts against the"
+    " address); on a live stream or a search for similar ideas, more open at once than one"
+    " person may have. Wait the `Retry-After` seconds.",
     503: "The event store does not answer, or the read models have not reached the log"
     " position asked for (`after`): retry after `Retry-After` seconds.",
 }

@@ -21,7 +21,7 @@ from domain.errors import DomainError
 from jam.errors import ApplicationError, StoreUnavailable
 from ui.auth import viewer
 from ui.errors import EXCEPTION_HANDLERS
-from ui.headers import SECURITY_HEADERS
+from ui.headers import answered_headers
 from ui.notices import notice_params
 
 SIGN_IN_NOTICE = "Sign in to see that page."
@@ -94,7 +94,7 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
             detail = "The address has a value this page cannot use: " + "; ".join(said) + "."
     if status == 404:
         detail = _page_not_found(detail)
-    headers = {**SECURITY_HEADERS, **dict(answer.headers)}
+    headers = {**answered_headers(request.app), **dict(answer.headers)}
     headers.pop("content-type", None)
     return Template(
         "error.html",

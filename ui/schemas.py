@@ -78,8 +78,13 @@ class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):
     error: Annotated[
         str,
         msgspec.Meta(
-            description="e.g. not_signed_in, forbidden, not_found, invalid, invalid_text,"
-            " jam_not_open, idea_hidden, invite_used_up, too_many_requests, unavailable"
+            description="by status: 401 not_signed_in; 403 forbidden, not_permitted,"
+            " not_organizer, not_leader, not_author, participant_blocked, other_jam;"
+            " 404 not_found; 405 method_not_allowed; 409 conflicting_state, jam_not_open,"
+            " idea_hidden, comment_hidden, invite_used_up, concurrent_update; 413 too_large;"
+            " 415 unsupported_media_type; 422 invalid, invalid_text, invalid_value,"
+            " invalid_schedule, unknown_forum, idempotency_key_reused; 429 too_many_requests;"
+            " 503 unavailable, store_unavailable"
         ),
     ]
     detail: Annotated[str, msgspec.Meta(description="what was refused and why, in words")]

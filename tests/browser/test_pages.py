@@ -467,6 +467,26 @@ def test_a_comment_arriving_while_the_thread_is_being_fetched_is_shown_too(brows
     page.get_by_text("Second").wait_for(timeout=20_000)
 
 
+def test_a_stream_refused_by_the_server_is_opened_again_and_misses_nothing(browser, site):
+    # A browser gives up an EventSource for good when the server answers with an error
+    # (429: too many streams open; 503: restarting): the page opens it again itself.
+    base, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Quiet rooms")
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    opened = []
+    page.on("request", lambda r: "/stream" in r.url and opened.append(r.url))
+    page.route(
+        f"{base}/api/ideas/{idea}/stream*",
+        lambda route: route.fulfill(status=429, headers={"Retry-After": "5"}, body="{}"),
+        times=1,
+    )
+    page.goto(f"{base}/ideas/{idea}")
+    app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="While away"))
+    page.get_by_text("While away").wait_for(timeout=20_000)  # opened again 5 to 6.25 s later
+    assert len(opened) >= 2
+
+
 def test_what_was_typed_into_a_refused_form_comes_back_with_the_reason(browser, site):
     base, app, scene = site
     page = _sign_in(browser, base, _invite(app, scene), "Ada")

@@ -61,8 +61,11 @@ def _set_cookies(tmp_path, clock, *, secure: bool) -> dict[str, list[str]]:
             assert gone.status_code == 200, gone.text
             seen["api sign-out"] = gone.headers.get_list("set-cookie")
             refused = client.get(f"/api/jams/{scene.jam_id}/ideas")  # 401: not signed in
+            # Answered before any route (no route has the path, or the method): HSTS too.
+            unrouted = (client.get("/nowhere"), client.get("/api/nowhere"), client.patch("/"))
             seen["hsts"] = [
-                r.headers.get(HSTS, "") for r in (home, api, refused, client.get("/health"))
+                r.headers.get(HSTS, "")
+                for r in (home, api, refused, client.get("/health"), *unrouted)
             ]
     finally:
         app.close()
@@ -73,7 +76,7 @@ def test_behind_https_every_cookie_is_secure_and_browsers_are_told_to_stay_on_ht
     tmp_path, clock
 ):
     seen = _set_cookies(tmp_path, clock, secure=True)
-    assert seen.pop("hsts") == ["max-age=31536000"] * 4
+    assert seen.pop("hsts") == ["max-age=31536000"] * 7
     assert any("openjam_csrf=" in cookie for cookie in seen["csrf"])
     for way, cookies in seen.items():
         if way != "csrf":
@@ -85,7 +88,7 @@ def test_behind_https_every_cookie_is_secure_and_browsers_are_told_to_stay_on_ht
 
 def test_the_demo_over_plain_http_keeps_its_cookies_and_sends_no_hsts(tmp_path, clock):
     seen = _set_cookies(tmp_path, clock, secure=False)
-    assert seen.pop("hsts") == [""] * 4  # HSTS over http would lock a browser out of the demo
+    assert seen.pop("hsts") == [""] * 7  # HSTS over http would lock a browser out of the demo
     for way, cookies in seen.items():
         assert cookies, way
         for cookie in cookies:

@@ -86,6 +86,31 @@ def test_no_operation_documents_a_400_and_every_refusal_has_the_error_body(api):
     assert list(schema["paths"]["/health"]["get"]["responses"]) == ["200"]  # always 200
 
 
+def test_the_error_body_names_every_code_a_refusal_may_carry(api):
+    import domain.errors
+    import jam.errors
+    from ui.errors import _CODES
+
+    codes = {
+        cls.code
+        for module in (domain.errors, jam.errors)
+        for cls in vars(module).values()
+        if isinstance(cls, type) and isinstance(getattr(cls, "code", None), str)
+    }
+    codes |= {*_CODES.values(), "invalid"}
+    # The bases are never sent themselves, and a 400 is answered 422 "invalid".
+    codes -= {"application_error", "domain_error", "bad_request"}
+    said = api[3]["components"]["schemas"]["Error"]["properties"]["error"]["description"]
+    assert codes - set(re.findall(r"[a-z_]+", said)) == set()
+
+
+def test_a_429_is_described_for_reads_too_not_as_too_many_writes(api):
+    paths = api[3]["paths"]
+    stream = paths["/api/jams/{jam_id}/stream"]["get"]["responses"]["429"]["description"]
+    assert "live stream" in stream
+    assert "Retry-After" in stream
+
+
 def test_refusals_a_client_meets_are_documented_for_the_operation(api):
     client, app, scene, schema = api
     participant = _sign_in(client, app, scene, "participant")

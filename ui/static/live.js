@@ -10,7 +10,8 @@
 //   offers it); the tab's title follows the fresh copy's (an idea's title edited); parts
 //   of the page outside the region that show what it shows ([data-live-part][id]: Jam
 //   Central's topic forms) are swapped from the same copy, only when they changed (an open
-//   list is not closed under the reader at each vote);
+//   list is not closed under the reader at each vote); a stream the server refused (429,
+//   503), which the browser gives up, is opened again from its last update (see follow);
 //   if the page is gone (404), a notice says why and its forms stop taking input, what was
 //   typed kept to copy, until it is back; if the fresh copy says the jam closed or the
 //   reader was blocked ([data-writes-closed]), the forms it names stop taking input and
@@ -338,8 +339,30 @@
     }
     // Kinds of update the region does not show (an idea list shows no topics).
     var ignored = (region.getAttribute("data-ignore") || "").split(" ");
-    var stream = new EventSource(region.getAttribute("data-stream"));
-    stream.addEventListener("updates", function (event) {
+    // The browser reconnects by itself after a dropped connection, but gives up for good
+    // when the server answers with an error (429: too many streams; 503: restarting):
+    // then it is opened again here, from the last update it had, 5 s later and twice as
+    // long at each failure in a row (2 min at most), a quarter more at random.
+    var source = region.getAttribute("data-stream"), lastId = "", pause = 5000;
+    function open() {
+      var url = lastId ? source.replace(/([?&]after=)\d*/, "$1" + lastId) : source;
+      var stream = new EventSource(url);
+      stream.addEventListener("open", function () { pause = 5000; });
+      stream.addEventListener("error", function () {
+        if (stream.readyState !== EventSource.CLOSED) { return; }
+        window.setTimeout(open, pause * (1 + Math.random() / 4));
+        pause = Math.min(2 * pause, 120000);
+      });
+      stream.addEventListener("updates", function (event) {
+        if (event.lastEventId) { lastId = event.lastEventId; }
+        updated(event);
+      });
+      stream.addEventListener("reset", function (event) {
+        if (event.lastEventId) { lastId = event.lastEventId; }
+        refresh(false);
+      });
+    }
+    function updated(event) {
       var updates = JSON.parse(event.data).filter(function (u) {
         return ignored.indexOf(u.kind) < 0;
       });
@@ -354,8 +377,8 @@
         return;
       }
       refresh(false);
-    });
-    stream.addEventListener("reset", function () { refresh(false); });
+    }
+    open();
     document.addEventListener("openjam:deadline", function () { refresh(false); });
   }
 
