@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import ipaddress
 import itertools
 import logging
 import os
@@ -25,7 +26,7 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar._asgi.utils import wrap_in_exception_handler
 from litestar.datastructures import State
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -112,9 +113,21 @@ def forget_this_process() -> None:
         multiprocess.mark_process_dead(os.getpid())
 
 
+def _public_client(request: Request) -> bool:
+    """Whether the request comes from a public address (as the server sees it: through a
+    proxy, the address it forwards, where FORWARDED_ALLOW_IPS trusts it)."""
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_global
+    except ValueError:  # a Unix socket's peer, or no address at all
+        return False
+
+
 def _authorized(request: Request, token: str | None) -> bool:
+    """With a token, whoever sends it; without one, the machine and its private networks
+    only (a Prometheus beside the workers), not whoever reaches the public web port."""
     if token is None:
-        return True
+        return not _public_client(request)
     given = request.headers.get("authorization", "")
     return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
@@ -128,6 +141,11 @@ MEDIA_TYPE = "; ".join(p for p in CONTENT_TYPE_LATEST.split("; ") if not p.start
 def metrics(request: Request, state: State) -> Response[bytes]:
     services = state.services
     if not _authorized(request, services.settings.metrics_token):
+        if services.settings.metrics_token is None:
+            raise PermissionDeniedException(
+                "/metrics answers private addresses only; set OPENJAM_METRICS_TOKEN to scrape"
+                " it from elsewhere with Authorization: Bearer <token>"
+            )
         raise NotAuthorizedException("/metrics wants Authorization: Bearer <OPENJAM_METRICS_TOKEN>")
     body = exposition(LagCollector(lambda: projection_lag(services)))
     return Response(body, media_type=MEDIA_TYPE)

@@ -169,3 +169,30 @@ def test_writes_refused_by_the_rate_limit_or_their_size_are_counted_with_the_sta
         assert value(after, counted, **labels) == value(before, counted, **labels) + 1, status
     labels = {"method": "POST", "route": "/api/session", "status": "500"}
     assert value(after, counted, **labels) == value(before, counted, **labels)
+
+
+@pytest.mark.parametrize(
+    ("host", "answered"),
+    [
+        ("127.0.0.1", True),  # the machine itself
+        ("10.1.2.3", True),  # a Prometheus on the private network beside the workers
+        ("172.18.0.5", True),  # a container network's
+        ("::1", True),
+        ("8.8.8.8", False),
+        ("2001:4860:4860::8888", False),
+    ],
+)
+def test_without_a_token_metrics_answer_private_addresses_only(host, answered):
+    from litestar import Request
+
+    from ui.metrics import _authorized
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/metrics",
+        "headers": [],
+        "client": (host, 1),
+    }
+    assert _authorized(Request(scope), None) is answered
+    assert _authorized(Request(scope), "s3cret") is False  # a token, when set, from anyone
