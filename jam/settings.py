@@ -24,7 +24,7 @@
 | OPENJAM_TOPIC_REFRESH_S    | 10       | least seconds between two refreshes of a jam's topics |
 | OPENJAM_LOG_FORMAT         | text     | text, or json (one object per line)                   |
 | OPENJAM_LOG_LEVEL          | INFO     | DEBUG, INFO, WARNING or ERROR                         |
-| OPENJAM_METRICS_TOKEN      | (unset)  | /metrics wants `Authorization: Bearer <token>`; unset: private addresses only |
+| OPENJAM_METRICS_TOKEN      | (unset)  | token for /metrics; unset: private addresses only     |
 | OPENJAM_METRICS_PORT       | (unset)  | where a worker process serves its own /metrics        |
 | OPENJAM_METRICS_DIR        | (unset)  | metric files shared by `jam serve --workers N`       |
 | OPENJAM_READY_MAX_LAG_S    | 30       | /ready fails when the read models are further behind  |

@@ -130,7 +130,7 @@ def feed_between(cur: Cursor, after: int, upto: int) -> list[Update]:
         return []
     rows = cur.execute(
         "SELECT position, jam_id, kind, item_id, idea_id FROM rm_updates "
-        "WHERE position > ? AND position <= ? ORDER BY position, item_id",
+        "WHERE position > ? AND position <= ? ORDER BY position, item_id, jam_id",
         (after, upto),
     ).fetchall()
     return [Update(*row) for row in rows]

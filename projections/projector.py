@@ -351,7 +351,18 @@ class Projector:
             "SELECT jam_id FROM rm_participants WHERE participant_id = ?", (n[1],)
         ).fetchone()
         if row and row[0]:
-            page.notes.append((n[0], row[0], "renamed", n[1], None))
+            jams = [row[0]]
+        else:  # an organizer of every jam: the jams they wrote in show the name
+            jams = sorted(
+                r[0]
+                for r in cur.execute(
+                    "SELECT jam_id FROM rm_ideas WHERE author_id = ? UNION "
+                    "SELECT jam_id FROM rm_comments WHERE author_id = ?",
+                    (n[1], n[1]),
+                ).fetchall()
+            )
+        for jam_id in jams:
+            page.notes.append((n[0], jam_id, "renamed", n[1], None))
 
     def _participant_blocked(
         self, cur: Cursor, page: _Page, n: Row, e: p.ParticipantBlocked
@@ -785,7 +796,7 @@ class Projector:
             writes.append(
                 (
                     "INSERT INTO rm_updates (position, jam_id, kind, item_id, idea_id) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (position, item_id) DO NOTHING",
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (position, item_id, jam_id) DO NOTHING",
                     list(notes),
                 )
             )

@@ -9,7 +9,9 @@ from projections.db import Cursor
 # 4: rm_ideas.changed_position; rm_votes.value NULL once withdrawn; rm_flags by position
 # 5: rm_updates notes blocks and unblocks (kind "blocked"), which the threads' streams carry
 # 6: rm_updates names a vote by its idea, not the vote (a vote's id tells who voted)
-SCHEMA_VERSION = 6
+# 7: a rename of an organizer of every jam is noted in each jam they wrote in (rm_updates
+#    keyed by jam too)
+SCHEMA_VERSION = 7
 
 TABLES: dict[str, str] = {
     "rm_tracking": "name TEXT PRIMARY KEY, position BIGINT NOT NULL",
@@ -87,7 +89,7 @@ TABLES: dict[str, str] = {
     # catches up from here rather than from a lossy buffer.
     "rm_updates": (
         "position BIGINT NOT NULL, jam_id TEXT NOT NULL, kind TEXT NOT NULL, "
-        "idea_id TEXT, item_id TEXT NOT NULL, PRIMARY KEY (position, item_id)"
+        "idea_id TEXT, item_id TEXT NOT NULL, PRIMARY KEY (position, item_id, jam_id)"
     ),
 }
 

@@ -229,7 +229,7 @@ def merge_share(cur: sqlite3.Cursor, alias: str, feed_retention: int) -> None:
     )
     cur.execute(
         f"INSERT INTO rm_updates SELECT * FROM {alias}.rm_updates WHERE true "
-        "ON CONFLICT (position, item_id) DO NOTHING"
+        "ON CONFLICT (position, item_id, jam_id) DO NOTHING"
     )
     # The feed keeps the last `feed_retention` positions of the whole log, as a
     # follower's would: each process kept them counting from its own last note.

@@ -245,3 +245,27 @@ def test_pages_answer_the_same_without_the_cache(tmp_path, clock):
         assert f"stream?after={at.position}" in thread
         assert len(_cache(client)) == 0
     app.close()
+
+
+def test_renaming_an_organizer_of_every_jam_reaches_the_kept_pages(served, clock):
+    # An organizer without a jam of their own writes in any jam: a rename is noted in each
+    # jam they wrote in, and drops what shows their name there.
+    client, app = served
+    scene = open_jam(app, clock)
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Walking meetings")
+    app.handle(c.PostComment(actor=scene.organizer, comment_id=uuid4(), idea_id=idea, body="Nice"))
+    scene.post_idea(scene.organizer, title="Standing desks")
+    at = app.position()
+    _as(client, ada)
+    assert "Olga (" in _page(client, f"/ideas/{idea}", at)
+    assert "by Olga" in _page(client, f"/jams/{scene.jam_id}", at)
+    renamed = app.handle(
+        c.RenameParticipant(
+            actor=scene.organizer, participant_id=scene.organizer, display_name="Oksana"
+        )
+    ).position
+    assert "Oksana (" in _page(client, f"/ideas/{idea}", renamed)
+    assert "by Oksana" in _page(client, f"/jams/{scene.jam_id}", renamed)
+    api = client.get(f"/api/ideas/{idea}", params={"after": renamed}).json()
+    assert api["comments"][0]["author_name"] == "Oksana"
