@@ -203,6 +203,9 @@ def test_similar_ideas_appear_while_typing_a_new_one(browser, quick_site):
     page.get_by_label("Title").press_sequentially("Solar panels on the roof", delay=20)
     page.get_by_text("Similar ideas already posted").wait_for(timeout=10_000)
     assert page.get_by_role("link", name="Solar panels on every office roof").count() >= 1
+    # Cleared, the form offers nothing any more (the last answer no longer applies).
+    page.get_by_label("Title").fill("")
+    page.get_by_text("Similar ideas already posted").wait_for(state="hidden", timeout=10_000)
 
 
 def test_live_topics_appear_on_jam_central_without_reloading(browser, quick_site):

@@ -425,12 +425,18 @@
     var timer = 0, asked = "";
     function ask() {
       var text = (form.title.value + ". " + form.body.value).trim();
-      if (text.length < 12 || text === asked) { return; }
+      if (text === asked) { return; }
       asked = text;
+      if (text.length < 12) {  // too little to compare (cleared, say): nothing is offered
+        box.hidden = true;
+        list.textContent = "";
+        return;
+      }
       fetch(form.getAttribute("data-similar") + "?limit=5&text=" + encodeURIComponent(text.slice(0, 2000)),
             { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : []; })
         .then(function (ideas) {
+          if (asked !== text) { return; }  // typed on meanwhile: a later answer shows
           list.textContent = "";
           ideas.forEach(function (idea) {
             var li = document.createElement("li"), a = document.createElement("a");
