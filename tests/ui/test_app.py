@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,8 +96,16 @@ def test_the_home_page_is_html_naming_the_service_and_its_store(client, sqlite):
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "OpenJam" in response.text
-    assert "<code>sqlite</code>" in response.text
-    assert "log position <code>1</code>" in response.text
+    # The service's state is for organizers: a visitor is not shown the store's insides.
+    assert "<code>sqlite</code>" not in response.text
+    assert "log position" not in response.text
+    with JamApplication(sqlite) as other:
+        other.handle(c.IssueInvite(code="ORG", role="organizer"))
+    joined = client.post("/api/session", json={"invite_code": "ORG", "display_name": "Olga"})
+    assert joined.status_code == 201
+    shown = client.get("/", params={"after": 2}).text
+    assert "<code>sqlite</code>" in shown
+    assert re.search(r"log position <code>\d+</code>", shown)
 
 
 def test_the_home_page_answers_503_when_the_store_is_unavailable(sqlite):

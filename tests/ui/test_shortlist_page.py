@@ -1,0 +1,59 @@
+"""The leadership shortlist page: its export links, its controls' names, its words."""
+
+from __future__ import annotations
+
+import re
+
+from litestar.testing import TestClient
+
+from jam.application import JamApplication
+from jam.settings import Settings
+from tests.stories import open_jam
+from ui.app import create_app
+from ui.auth import SESSION_COOKIE, issue_token
+
+
+def _shortlist(tmp_path, clock) -> str:
+    """A leader's shortlist page of a jam with two ideas."""
+    app = JamApplication(Settings(data_dir=tmp_path / "var", read_wait_ms=30_000), clock=clock)
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    scene.post_idea(ada, title="Rooftop gardens")
+    scene.post_idea(ada, title="Quiet rooms")
+    with TestClient(create_app(app.settings, jam=app)) as client:
+        leader = issue_token(client.app.state.secret, scene.join(role="leader"))
+        client.cookies.set(SESSION_COOKIE, leader)
+        page = client.get(f"/jams/{scene.jam_id}/leadership", params={"after": app.position()})
+        assert page.status_code == 200
+    app.close()
+    return page.text
+
+
+def test_every_export_link_on_the_shortlist_downloads_a_file(tmp_path, clock):
+    page = _shortlist(tmp_path, clock)
+    links = re.findall(r"<a ([^>]*href=\"/api/jams/[^\"]+format=(?:csv|json)[^>]*)>", page)
+    assert len(links) == 4  # the shortlist and the topics, each as CSV and as JSON
+    for link in links:
+        if "format=json" in link:  # named here: the server names only its CSV files
+            assert re.search(r'download="(shortlist|topics)-[0-9a-f-]{36}\.json"', link), link
+        else:
+            assert link.startswith("download "), link
+
+
+def test_each_ideas_decision_controls_are_named_by_the_idea(tmp_path, clock):
+    # A screen reader lists the controls of every idea side by side: "Decision", "Note" and
+    # "Record" alone cannot be told apart.
+    page = _shortlist(tmp_path, clock)
+    for title in ("Rooftop gardens", "Quiet rooms"):
+        said = f"“{title}”"
+        assert f'<span class="visually-hidden"> on {said}</span></label>' in page
+        assert f">Note on the decision on {said}</label>" in page
+        assert f'Record<span class="visually-hidden"> the decision on {said}</span>' in page
+
+
+def test_the_score_is_explained_as_it_is_computed(tmp_path, clock):
+    # It was "share agreeing 0.78 to 1.00, its lower end counting; bridging 0.73" beside a
+    # score of 0.757, below that lower end: the two are combined, which it did not say.
+    page = _shortlist(tmp_path, clock)
+    assert "the score is the geometric mean of the two" in page
+    assert "its lower end counting" not in page
