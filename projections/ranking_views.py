@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from itertools import chain
+from typing import NamedTuple
 
 import msgspec
 
@@ -424,6 +425,29 @@ def idea_topics(cur: Cursor, idea_ids: list[str]) -> dict[str, str]:
         f"SELECT idea_id, cluster_id FROM rk_idea_topics WHERE idea_id IN ({marks})", idea_ids
     ).fetchall()
     return dict(rows)
+
+
+class IdeaCard(NamedTuple):
+    """What tells two ideas of the same title apart."""
+
+    title: str
+    author_name: str
+    posted_at: str
+    up: int
+    comments: int
+
+
+def idea_cards(cur: Cursor, idea_ids: list[str]) -> dict[str, IdeaCard]:
+    if not idea_ids:
+        return {}
+    marks = ", ".join("?" * len(idea_ids))
+    rows = cur.execute(
+        "SELECT i.idea_id, i.title, COALESCE(p.display_name, ''), i.posted_at, i.up, i.comments "
+        "FROM rm_ideas i LEFT JOIN rm_participants p ON p.participant_id = i.author_id "
+        f"WHERE i.idea_id IN ({marks})",
+        idea_ids,
+    ).fetchall()
+    return {r[0]: IdeaCard(r[1], r[2], r[3], int(r[4]), int(r[5])) for r in rows}
 
 
 def idea_titles(cur: Cursor, idea_ids: list[str]) -> dict[str, str]:

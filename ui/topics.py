@@ -125,6 +125,13 @@ class DuplicateOut(msgspec.Struct, frozen=True):
     original_id: str
     original_title: str
     similarity: float
+    # What tells two ideas of one title apart: who posted each, when, and their support.
+    idea_author: str = ""
+    idea_posted_at: str = ""
+    idea_up: int = 0
+    original_author: str = ""
+    original_posted_at: str = ""
+    original_up: int = 0
 
 
 TIMELINE_HOURS = 168  # hours the timeline offers, the latest: a week of a jam
@@ -190,15 +197,28 @@ def read_topics(services: Services, jam_id: str, as_of: datetime | None) -> Topi
 def read_duplicates(services: Services, jam_id: str) -> list[DuplicateOut]:
     with services.views.reading() as cur:
         pairs: list[DuplicatePair] = rv.duplicate_pairs(cur, jam_id)
-        titles = rv.idea_titles(
+        cards = rv.idea_cards(
             cur, sorted({p.idea_id for p in pairs} | {p.original_id for p in pairs})
         )
-    return [
-        DuplicateOut(
-            p.idea_id, titles[p.idea_id], p.original_id, titles[p.original_id], p.similarity
+    out = []
+    for p in pairs:
+        idea, original = cards[p.idea_id], cards[p.original_id]
+        out.append(
+            DuplicateOut(
+                p.idea_id,
+                idea.title,
+                p.original_id,
+                original.title,
+                p.similarity,
+                idea.author_name,
+                idea.posted_at,
+                idea.up,
+                original.author_name,
+                original.posted_at,
+                original.up,
+            )
         )
-        for p in pairs
-    ]
+    return out
 
 
 MAP_W, MAP_H, MAP_PAD = 600, 260, 45  # room for the largest circle and its label

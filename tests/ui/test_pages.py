@@ -148,9 +148,9 @@ def test_jam_central_stays_readable_with_many_duplicates_and_a_wide_topic_table(
     page = client.get(f"/jams/{scene.jam_id}/central").text
     section = page.split('<h2 id="duplicates">Likely duplicates</h2>')[1].split("<h2>")[0]
     shown, folded = section.split("<details>")
-    assert shown.count("Mark as duplicate") == 10  # the closest, at once
+    assert shown.count("Mark the first as a duplicate") == 10  # the closest, at once
     assert "2 more likely duplicates, less alike" in folded
-    assert folded.count("Mark as duplicate") == 2
+    assert folded.count("Mark the first as a duplicate") == 2
     css = client.get("/static/openjam.css").text
     assert "th { white-space: nowrap; }" in css  # "Ideas", not "Id/ea/s"
     assert 'input[type="checkbox"], input[type="radio"] { width: auto; }' in css  # by its label

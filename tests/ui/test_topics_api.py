@@ -432,3 +432,31 @@ def test_map_labels_stay_inside_the_picture_and_clear_of_each_other():
     for n, a in enumerate(boxes):
         for b in boxes[n + 1 :]:
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+
+
+def test_a_suggested_pair_says_who_posted_each_idea_when_and_which_becomes_the_duplicate(
+    jam_with_themes,
+):
+    # Two ideas of one title ("X looks like X") could not be told apart, nor the button's
+    # direction.
+    client, scene, _, organizer, author, ideas, ranked = jam_with_themes
+    title = "Solar panels on every office roof"
+    copy = client.post(
+        f"/api/jams/{scene.jam_id}/ideas",
+        json={"forum": "health", "title": title, "body": title},
+        headers=author,
+    ).json()["id"]
+    client.put(f"/api/ideas/{ideas[title]}/vote", json={"value": 1}, headers=author)
+    ranked()
+    pairs = client.get(f"/api/jams/{scene.jam_id}/duplicates", headers=organizer).json()
+    pair = next(p for p in pairs if p["idea_id"] == copy)
+    assert pair["original_id"] == ideas[title]
+    assert (pair["idea_author"], pair["original_author"]) == ("participant", "participant")
+    assert pair["original_posted_at"] <= pair["idea_posted_at"]
+    assert (pair["idea_up"], pair["original_up"]) == (0, 1)
+    page = client.get(f"/jams/{scene.jam_id}/central", headers=organizer).text
+    listed = page.split('<h2 id="duplicates">')[1]
+    item = listed.split(f'<a href="/ideas/{copy}">')[1].split("</li>")[0]
+    assert f"(by participant, {pair['idea_posted_at'][:16].replace('T', ' ')} UTC, ▲0)" in item
+    assert "▲1)" in item  # the original's vote
+    assert "Mark the first as a duplicate of the second" in item
