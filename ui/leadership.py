@@ -361,9 +361,10 @@ class LeadershipController(Controller):
 
         def info() -> Any:
             with services.views.reading() as cur:
-                return queries.jam_info(cur, str(jam_id))
+                return queries.jam_info(cur, str(jam_id)), queries.position(cur)
 
-        jam = await sync_to_thread(info)
+        # The position before the shortlist is read: its stream announces any ranking since.
+        jam, position = await sync_to_thread(info)
         if jam is None:
             raise NotFoundException(f"no jam with id {jam_id}")
         shortlist = await _read(services, jam_id, clean, at, after)
@@ -378,6 +379,7 @@ class LeadershipController(Controller):
                 "as_of": at.isoformat() if at else "",
                 "later": later,
                 "clean_asked": "true" if clean else "false",
+                "position": position,
             },
         )
 

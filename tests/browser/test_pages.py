@@ -866,3 +866,17 @@ def test_the_topic_maps_labels_stay_readable_on_a_phone(browser, quick_site):
     page.set_viewport_size({"width": 1024, "height": 800})  # room for the labels in the map
     assert page.locator("ol.map-key").is_hidden()
     assert page.locator("svg.map text.label").first.is_visible()
+
+
+def test_the_shortlist_follows_the_ranking_without_reloading(browser, quick_site):
+    base, app, scene = quick_site
+    ada = scene.join(name="Ada")
+    scene.post_idea(ada, title="Rooftop gardens")
+    leader = _sign_in(browser, base, _invite(app, scene, role="leader"), "Lee")
+    leader.goto(f"{base}/jams/{scene.jam_id}/leadership?after={app.position()}")
+    leader.get_by_role("link", name="Rooftop gardens").first.wait_for(timeout=20_000)
+    leader.evaluate("window.__same_page = true")
+    scene.post_idea(ada, title="Bike sheds for all")
+    # Ranked at the next refresh (every second here), which the page's stream announces.
+    leader.get_by_role("link", name="Bike sheds for all").first.wait_for(timeout=20_000)
+    assert leader.evaluate("window.__same_page") is True  # not reloaded
