@@ -184,14 +184,20 @@ def jam_of_idea(cur: Cursor, idea_id: str) -> str | None:
     return row[0] if row else None
 
 
-def thread(cur: Cursor, idea_id: str, *, include_hidden: bool = False) -> Thread | None:
-    """An idea with its nested comments; hidden items only for organizers."""
+def thread(
+    cur: Cursor, idea_id: str, *, include_hidden: bool = False, author: str | None = None
+) -> Thread | None:
+    """An idea with its nested comments; hidden items only for organizers. A hidden idea is
+    read for its `author` too, with the organizer's reason (its hidden comments are not)."""
     row = cur.execute(
         f"SELECT {_IDEA_COLUMNS.format(score='i.wilson')}, i.body, i.edited_at, i.hidden_reason, "
         f"i.decision_note {_IDEA_FROM} WHERE i.idea_id = ?",
         (idea_id,),
     ).fetchone()
-    if row is None or (row[12] and not include_hidden):
+    if row is None:
+        return None
+    own_hidden = bool(row[12]) and author is not None and row[4] == author
+    if row[12] and not (include_hidden or own_hidden):
         return None
     segments = [
         SegmentTally(*r)
@@ -242,7 +248,7 @@ def thread(cur: Cursor, idea_id: str, *, include_hidden: bool = False) -> Thread
         idea=summary,
         body=row[15],
         edited_at=row[16],
-        hidden_reason=row[17] if include_hidden else "",
+        hidden_reason=row[17] if include_hidden or own_hidden else "",
         decision_note=row[18],
         segments=segments,
         comments=roots,

@@ -635,8 +635,8 @@ class PagesController(Controller):
         status, is_open = _status(info, now)
         writes = member and is_open  # votes, comments and edits, unless the idea is hidden
 
-        def read(cur: Cursor) -> tuple[Kept, tuple[str, ...]] | None:
-            found = queries.thread(cur, str(idea_id), include_hidden=organizer)
+        def shared(cur: Cursor, author: str | None = None) -> _ThreadPage | None:
+            found = queries.thread(cur, str(idea_id), include_hidden=organizer, author=author)
             if found is None:
                 return None
             shown = msgspec.structs.replace(found, comments=capped(found.comments, REPLY_DEPTH_MAX))
@@ -649,18 +649,35 @@ class PagesController(Controller):
                 comment_key=_key_hole,
             )
             editable = sorted({c.author_id for c in _all_comments(shown) if not c.hidden})
+            return _ThreadPage(shown, html, editable)
+
+        def read(cur: Cursor) -> tuple[Kept, tuple[str, ...]] | None:
+            page = shared(cur)
             # The API's thread has these tags: both are dropped together.
             tags = (thread_of(str(idea_id)), names_in(jam_id))
-            return Kept(_msgpack.encode(_ThreadPage(shown, html, editable))), tags
+            return None if page is None else (Kept(_msgpack.encode(page)), tags)
+
+        def read_own() -> tuple[_ThreadPage | None, int]:
+            with services.views.reading() as cur:
+                return shared(cur, author=str(me.id)), queries.position(cur)
 
         # Per kind of reader: organizers see hidden comments and their forms, and only
         # readers who may write get reply forms.
         key = ("thread page", idea_id, organizer, writes)
         body, shared_at = await cached_at(services, key, after, read)
-        if body is None:  # the idea is there, so hidden from this reader
+        if body is not None:
+            page: _ThreadPage | None = _thread_page.decode(body.content)
+        elif organizer:
+            page = None
+        else:
+            # Hidden from this reader, unless it is their own idea: read for them alone,
+            # never kept, so no other reader of their kind is ever served it.
+            page, shared_at = await sync_to_thread(read_own)
+        if page is None:  # the idea is there, so hidden from this reader
             raise NotFoundException("This idea was hidden by an organizer.")
-        page = _thread_page.decode(body.content)
         thread = page.thread
+        # Their own hidden idea, as its author reads it: read only, saying why it is hidden.
+        own_hidden = thread.idea.hidden and not organizer
         # The live stream follows from the earliest of the reads the page is made of.
         position = min(position, shared_at)
         author_blocked = False
@@ -709,14 +726,16 @@ class PagesController(Controller):
                 "organizer": organizer,
                 "author_blocked": author_blocked,
                 "my_vote": my_vote,
-                "leader": leader,
+                "leader": leader and not own_hidden,
+                "own_hidden": own_hidden,
                 "status": status,
                 "is_open": is_open,
                 # Only what the jam would take: votes and comments while it is open; a flag
                 # from someone other than its author at any time; nothing on a hidden idea.
                 "can_write": can_write,
-                # A hidden idea takes no votes or comments; a vote cast before still goes.
-                "can_withdraw": writes and thread.idea.hidden,
+                # A hidden idea takes no votes or comments; a vote cast before still goes
+                # (an organizer's: its author reads it without any form).
+                "can_withdraw": writes and thread.idea.hidden and not own_hidden,
                 "can_flag": member and not organizer and not mine and not thread.idea.hidden,
                 "is_author": mine,  # edits their idea (and their comments) while they may write
                 "flagged": flagged and not thread.idea.hidden,  # said instead of the form

@@ -880,3 +880,68 @@ def test_the_shortlist_follows_the_ranking_without_reloading(browser, quick_site
     # Ranked at the next refresh (every second here), which the page's stream announces.
     leader.get_by_role("link", name="Bike sheds for all").first.wait_for(timeout=20_000)
     assert leader.evaluate("window.__same_page") is True  # not reloaded
+
+
+def test_an_author_sees_their_idea_hidden_live_read_only_with_the_reason(browser, site):
+    base, app, scene = site
+    page = _sign_in(browser, base, _invite(app, scene), "Ada")
+    idea = scene.post_idea(_whoami(page), title="Cheap watches here")
+    said = app.handle(
+        c.PostComment(actor=scene.join(), comment_id=uuid4(), idea_id=idea, body="Hm")
+    )
+    page.goto(f"{base}/ideas/{idea}?after={said.position}")
+    assert page.get_by_text("Edit your idea").is_visible()
+    page.evaluate("window.__same_page = true")
+    app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea, reason="advertising"))
+    hidden = page.get_by_text("An organizer hid your idea: advertising.")
+    hidden.wait_for(timeout=10_000)
+    assert page.evaluate("window.__same_page") is True
+    # Read only: the thread stays, its forms go (or, outside the live part, stop).
+    assert page.get_by_text("Hm", exact=True).is_visible()
+    for gone in ("Edit your idea", "Reply"):
+        assert page.get_by_text(gone, exact=True).count() == 0, gone
+    assert page.get_by_role("button", name="Support").count() == 0
+    assert page.get_by_role("button", name="Comment").is_disabled()
+    assert page.get_by_text("It takes no votes, comments or edits", exact=False).count() == 1
+    app.handle(c.RestoreIdea(actor=scene.organizer, idea_id=idea, reason="a real shop"))
+    hidden.wait_for(state="detached", timeout=10_000)
+    assert page.get_by_role("button", name="Comment").is_enabled()
+    assert page.get_by_text("Edit your idea").is_visible()
+    # Reloaded while hidden, it opens read only rather than as a 404.
+    app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea, reason="advertising"))
+    page.goto(f"{base}/ideas/{idea}?after={app.position()}")
+    assert hidden.is_visible()
+    assert page.get_by_label("Add a comment").count() == 0
+
+
+def test_toggles_whose_forms_take_nothing_no_longer_look_pressable(browser, site):
+    base, app, scene = site
+    idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    bea = _whoami(page)
+    mine = app.handle(c.PostComment(actor=bea, comment_id=uuid4(), idea_id=idea, body="Yes!"))
+    page.goto(f"{base}/ideas/{idea}?after={mine.position}")
+    toggles = page.locator(f"#c-{mine.id} > details > summary")  # Edit and Reply
+
+    def looks() -> list[list[str]]:
+        return toggles.evaluate_all(
+            "els => els.map(el => [el.textContent, getComputedStyle(el).cursor,"
+            " getComputedStyle(el).color])"
+        )
+
+    pressable = looks()
+    assert [(name, cursor) for name, cursor, _ in pressable] == [
+        ("Edit", "pointer"),
+        ("Reply", "pointer"),
+    ]
+    # Hidden while open (the page is gone for Bea): its forms stay, taking nothing.
+    app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea, reason="advertising"))
+    page.get_by_text("This idea was hidden by an organizer.").wait_for(timeout=10_000)
+    for (_, cursor, color), (_, _, was) in zip(looks(), pressable, strict=True):
+        assert cursor == "not-allowed"
+        assert color != was
+    app.handle(c.RestoreIdea(actor=scene.organizer, idea_id=idea, reason="a real shop"))
+    page.get_by_text("This idea was hidden by an organizer.").wait_for(
+        state="detached", timeout=10_000
+    )
+    assert looks() == pressable

@@ -152,6 +152,10 @@ def test_what_is_hidden_never_reaches_a_participant_from_an_organizers_rendering
     assert "Rude words" not in thread
     assert "Hidden by an organizer." in thread
     assert "/moderation" not in thread  # none of the organizer's forms either
+    # Her own hidden idea is hers to read, read for her alone: nothing of it is kept.
+    assert "An organizer hid your idea: off topic." in _page(client, f"/ideas/{hidden}", at)
+    assert _cache(client).get(("thread page", hidden, False, True), at) is None
+    _as(client, story.bob)
     assert client.get(f"/ideas/{hidden}").status_code == 404
 
 

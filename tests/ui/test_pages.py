@@ -900,13 +900,68 @@ def test_a_hidden_idea_says_it_was_hidden_by_an_organizer(site):
     ada = scene.join()
     idea = scene.post_idea(ada, title="Cheap watches")
     app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea, reason="spam"))
-    _as(client, ada)
+    _as(client, scene.join())
     answer = client.get(f"/ideas/{idea}", params={"after": app.position()})
     assert answer.status_code == 404
     assert "hidden by an organizer" in answer.text
     assert "no idea with id" not in answer.text
     _as(client, scene.organizer)
     assert "Cheap watches" in client.get(f"/ideas/{idea}").text
+
+
+def test_an_author_reads_their_own_hidden_idea_read_only_and_nobody_else_does(site):
+    client, app, scene = site
+    ada, bea = scene.join(name="Ada"), scene.join(name="Bea")
+    idea = scene.post_idea(ada, title="Cheap watches", body="From my cousin's shop.")
+    app.handle(c.CastVote(actor=ada, idea_id=idea, value=1))
+    said = app.handle(c.PostComment(actor=bea, comment_id=uuid4(), idea_id=idea, body="Hm"))
+    rude = app.handle(c.PostComment(actor=bea, comment_id=uuid4(), idea_id=idea, body="Ugh"))
+    app.handle(c.HideComment(actor=scene.organizer, comment_id=rude.id, reason="rude"))
+    # Bea reads it first, so that her kind of reader's rendering is kept...
+    _as(client, bea)
+    assert client.get(f"/ideas/{idea}", params={"after": app.position()}).status_code == 200
+    app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea, reason="advertising"))
+    # ...and once it is hidden, Bea (a reader of Ada's kind) is told so, before and after Ada.
+    assert client.get(f"/ideas/{idea}", params={"after": app.position()}).status_code == 404
+    _as(client, ada)
+    page = client.get(f"/ideas/{idea}", params={"after": app.position()})
+    assert page.status_code == 200
+    assert "An organizer hid your idea: advertising." in page.text
+    assert "From my cousin&#39;s shop." in page.text
+    assert "Hm" in page.text
+    assert "Hidden by an organizer." in page.text
+    assert "Ugh" not in page.text  # still hidden from her
+    assert "rude" not in page.text
+    # Read only: no form to comment, reply, edit, vote or flag; the page still follows live.
+    article = page.text.split("<article")[1]
+    assert "<form" not in article.split("</article>")[1].split("</main>")[0]
+    for action in ("/comments", "/edit", "/vote", "/flags", "/decision", "/moderation"):
+        assert f'action="/ideas/{idea}{action}"' not in page.text, action
+    assert f'action="/comments/{said.id}/edit"' not in page.text
+    assert "data-stream=" in page.text
+    _as(client, bea)
+    assert client.get(f"/ideas/{idea}").status_code == 404
+    _as(client, scene.organizer)
+    assert "Cheap watches" in client.get(f"/ideas/{idea}").text
+    # Restored: Ada's thread is hers to write in again, and nobody is told it is hidden.
+    app.handle(c.RestoreIdea(actor=scene.organizer, idea_id=idea, reason="a real shop"))
+    _as(client, ada)
+    page = client.get(f"/ideas/{idea}", params={"after": app.position()})
+    assert "hid your idea" not in page.text
+    assert f'action="/ideas/{idea}/edit"' in page.text
+
+
+def test_an_authors_hidden_idea_read_first_is_kept_for_no_other_reader(site):
+    client, app, scene = site
+    ada, bea = scene.join(name="Ada"), scene.join(name="Bea")
+    idea = scene.post_idea(ada, title="Cheap watches")
+    app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea, reason="advertising"))
+    # Ada's read comes first: nothing of it is kept for the next reader of her kind.
+    _as(client, ada)
+    assert client.get(f"/ideas/{idea}", params={"after": app.position()}).status_code == 200
+    _as(client, bea)
+    assert client.get(f"/ideas/{idea}").status_code == 404
+    assert client.get(f"/api/ideas/{idea}").status_code == 404
 
 
 def test_the_jam_page_pages_through_its_ideas_keeping_forum_and_sort(site, clock):
@@ -1203,7 +1258,31 @@ def test_a_thread_says_when_its_idea_and_comments_were_edited(site, clock):
     # When, as the page gives times, in a <time> element each.
     at = f'<time datetime="{clock.now.isoformat()[:19]}Z">{clock.now:%Y-%m-%d %H:%M} UTC</time>'
     assert shown.count(f"· edited {at}") == 2
-    assert f"(employee) · edited {at}</span>" in shown  # the comment
+    assert f"(employee) · {at} · edited {at}</span>" in shown  # the comment, posted and edited
+
+
+def test_a_thread_says_when_its_idea_and_each_comment_were_posted_and_in_which_forum(site, clock):
+    client, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Quiet rooms")
+    clock.advance(timedelta(hours=1, minutes=2, seconds=3))
+    said = app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Yes"))
+    clock.advance(timedelta(minutes=30))
+    reply = app.handle(
+        c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, parent_id=said.id, body="No")
+    )
+    _as(client, scene.join(name="Bea"))
+    shown = client.get(f"/ideas/{idea}", params={"after": reply.position}).text
+    byline = shown.split("<h1>")[1].split("</p>")[0]
+    # As the page gives times: to the minute, in UTC, in a <time> element each.
+    assert (
+        'by Ada (employee) · posted <time datetime="2030-05-01T09:00:00Z">2030-05-01 09:00 UTC'
+        f'</time> in <a href="/jams/{scene.jam_id}?forum=future-of-work">The future of work</a>'
+    ) in byline
+    comment = shown.split(f'<li id="c-{said.id}">')[1].split("</span>")[0]
+    assert '· <time datetime="2030-05-01T10:02:03Z">2030-05-01 10:02 UTC</time>' in comment
+    answer = shown.split(f'<li id="c-{reply.id}">')[1].split("</span>")[0]
+    assert '<time datetime="2030-05-01T10:32:03Z">2030-05-01 10:32 UTC</time>' in answer
 
 
 def test_counts_are_in_the_right_number_and_a_page_past_the_end_leads_back(site):

@@ -73,7 +73,7 @@ def test_an_author_edits_their_idea_and_comment_and_the_thread_says_edited(site)
     assert again.headers["location"].endswith(f"#c-{said.id}")  # back to the comment
     shown = client.get(again.headers["location"]).text
     assert '<p class="body-text">Yes, please</p>' in shown
-    assert "(employee) · edited <time" in shown
+    assert "UTC</time> · edited <time" in shown  # after when it was posted
     api = client.get(f"/api/ideas/{idea}").json()
     assert (api["idea"]["title"], api["body"]) == ("Quiet rooms, bookable", "By the hour.")
     assert api["comments"][0]["body"] == "Yes, please"
