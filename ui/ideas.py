@@ -201,7 +201,9 @@ class IdeaController(Controller):
         " jam's leaders and organizers only (empty for everyone else). A comment an organizer"
         " hid keeps its place (`hidden`), but only the jam's organizers read its body and"
         " author: for everyone else `body`, `author_id`, `author_name` and `author_segment`"
-        " are empty.",
+        " are empty. An idea an organizer hid is read by the jam's organizers and by its"
+        " author, with `idea.hidden` and the organizer's `hidden_reason` (404 for everyone"
+        " else).",
     )
     async def get_thread(
         self,
@@ -253,6 +255,19 @@ class IdeaController(Controller):
         # Kept per kind of reader, as it was read for them: organizers, leaders, everyone else.
         key = ("thread", idea_id, hidden_too, notes_too)
         body = await cached(services, key, after, current)
+        if body is None and not hidden_too:
+            # Hidden, perhaps from everyone but its author: theirs is read apart, never
+            # kept, so no other reader of their kind is ever served it.
+            author = str(viewer(request))
+
+            def own() -> Thread | None:
+                with services.views.reading() as cur:
+                    found = queries.thread(cur, str(idea_id), author=author)
+                return None if found is None else as_read_by(found, False, notes_too)
+
+            found = await sync_to_thread(own)
+            if found is not None:
+                return Response(found)
         if body is None:
             raise NotFoundException(f"no idea with id {idea_id}")
         return respond(body)

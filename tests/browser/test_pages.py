@@ -903,6 +903,8 @@ def test_an_author_sees_their_idea_hidden_live_read_only_with_the_reason(browser
     assert page.get_by_role("button", name="Support").count() == 0
     assert page.get_by_role("button", name="Comment").is_disabled()
     assert page.get_by_text("It takes no votes, comments or edits", exact=False).count() == 1
+    # Nothing was typed: nothing is said to be kept for copying.
+    assert page.get_by_text("What you typed stays here", exact=False).count() == 0
     app.handle(c.RestoreIdea(actor=scene.organizer, idea_id=idea, reason="a real shop"))
     hidden.wait_for(state="detached", timeout=10_000)
     assert page.get_by_role("button", name="Comment").is_enabled()

@@ -350,6 +350,34 @@ def test_flags_moderation_and_decisions_check_roles(world):
     assert kept["body"] != "rude"
 
 
+def test_an_author_reads_their_own_hidden_idea_and_why_nobody_else_does(world):
+    client, _, scene, enter = world
+    ada, bea, organizer = enter(), enter(), enter("organizer")
+    idea = _idea(client, scene, ada).json()
+    url = f"/api/ideas/{idea['id']}"
+    rude = client.post(f"{url}/comments", json={"body": "Ugh"}, headers=bea).json()
+    client.post(
+        f"/api/comments/{rude['id']}/moderation",
+        json={"action": "hide", "reason": "rude"},
+        headers=organizer,
+    )
+    # Bea's kind of reader has the thread kept before it is hidden.
+    assert client.get(url, headers=bea).status_code == 200
+    hide = {"action": "hide", "reason": "off topic"}
+    hidden = client.post(f"{url}/moderation", json=hide, headers=organizer).json()
+    after = {"after": hidden["position"]}
+    assert client.get(url, params=after, headers=bea).status_code == 404
+    own = client.get(url, params=after, headers=ada)
+    assert own.status_code == 200
+    thread = own.json()
+    assert (thread["idea"]["hidden"], thread["hidden_reason"]) == (True, "off topic")
+    # A comment hidden on it stays hidden from its author too.
+    [comment] = thread["comments"]
+    assert (comment["hidden"], comment["body"], comment["author_id"]) == (True, "", "")
+    assert client.get(url, headers=bea).status_code == 404  # nothing of Ada's was kept for her
+    assert client.get(url, headers=organizer).json()["hidden_reason"] == "off topic"
+
+
 def test_an_author_cannot_rewrite_a_comment_an_organizer_hid_or_one_on_a_hidden_idea(world):
     # Rewritten while hidden, a comment would be restored on text no organizer had judged.
     client, app, scene, enter = world

@@ -51,7 +51,7 @@
     });
     // Said at the form to be typed in as well: the reason above may be out of view.
     var typed = forms.filter(function (form) {
-      return !region.contains(form) && Array.prototype.some.call(form.elements, isText);
+      return !region.contains(form) && hasTyped(form);
     })[0];
     if (typed) {
       var copy = document.createElement("p");
@@ -71,6 +71,13 @@
     wentAway = null;
   }
   function isText(el) { return el.tagName === "TEXTAREA" || el.type === "text"; }
+  // Something typed into the form: not an empty field, nor one as the page filled it in
+  // (an edit form's own text).
+  function hasTyped(form) {
+    return Array.prototype.some.call(form.elements, function (el) {
+      return isText(el) && el.value.trim() !== "" && el.value !== el.defaultValue;
+    });
+  }
 
   // Where the focus is, as something the fresh copy has too: the element's id, else the
   // n-th element of its kind with its text and link or form (a vote button, a reply's
@@ -207,8 +214,7 @@
     notice.className = "notice";
     notice.setAttribute("role", "status");
     notice.textContent = marker.getAttribute("data-writes-closed") +
-      (forms.some(function (f) { return f.querySelector("textarea, input:not([type=hidden])"); })
-        ? " What you typed stays here for you to copy." : "");
+      (forms.some(hasTyped) ? " What you typed stays here for you to copy." : "");
     forms[0].parentNode.insertBefore(notice, forms[0]);
   }
   function openForms() {
