@@ -164,3 +164,4 @@ class JamInfo(msgspec.Struct, frozen=True):
     ends_at: str
     closed_at: str | None
     alert: str = ""
+    close_reason: str = ""  # the organizer's, when closed early

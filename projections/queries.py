@@ -149,14 +149,14 @@ def ideas(
 
 def jam_info(cur: Cursor, jam_id: str) -> JamInfo | None:
     row = cur.execute(
-        "SELECT jam_id, title, description, forums, starts_at, ends_at, closed_at, alert "
-        "FROM rm_jams WHERE jam_id = ?",
+        "SELECT jam_id, title, description, forums, starts_at, ends_at, closed_at, alert, "
+        "close_reason FROM rm_jams WHERE jam_id = ?",
         (jam_id,),
     ).fetchone()
     if row is None:
         return None
     forums = [Forum(**f) for f in json.loads(row[3])]
-    return JamInfo(row[0], row[1], row[2], forums, row[4], row[5], row[6], row[7])
+    return JamInfo(row[0], row[1], row[2], forums, row[4], row[5], row[6], row[7], row[8] or "")
 
 
 def jam_list(cur: Cursor) -> list[JamInfo]:

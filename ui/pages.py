@@ -257,6 +257,8 @@ def _member(me: Participant | None, jam_id: UUID | None) -> Participant:
 
 def _status(info: Any, now: datetime) -> tuple[str, bool]:
     starts, ends = datetime.fromisoformat(info.starts_at), datetime.fromisoformat(info.ends_at)
+    if info.closed_at and info.close_reason:  # the organizer's word on why, for everyone
+        return f"This jam was closed early: {info.close_reason.rstrip('.')}.", False
     if info.closed_at or now >= ends:
         return "This jam is closed.", False
     if now < starts:

@@ -1228,7 +1228,10 @@ def test_a_closed_jams_thread_offers_no_votes_or_comments_but_still_a_flag(site)
     closed = client.get(page, params={"after": app.position()}).text
     assert "Add a comment" not in closed
     assert "Support" not in closed
-    assert "This jam is closed. Votes, comments and edits are taken while it is open." in closed
+    assert (
+        "This jam was closed early: done. Votes, comments and edits are taken while it is open."
+        in closed
+    )
     assert "Flag this idea" in closed  # the organizers still want to hear of a problem
 
 

@@ -246,5 +246,5 @@ def test_a_closed_jams_note_on_the_edit_forms_speaks_of_edits_too(site):
     # What the script says on an edit form being typed when the jam closed (live.js).
     marker = page.split("data-writes-closed=")[1].split(" data-forms=")[0]
     assert markup.unescape(marker) == (
-        '"This jam is closed. Votes, comments and edits are taken while it is open."'
+        '"This jam was closed early: done. Votes, comments and edits are taken while it is open."'
     )
