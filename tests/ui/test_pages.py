@@ -1326,7 +1326,7 @@ def test_a_hidden_ideas_thread_offers_no_vote_comment_or_flag_only_a_withdrawal(
         f"{thread}/vote", data={"value": "0", "_csrf_token": _token(client, thread)}
     )
     assert withdrawn.status_code == 200
-    assert "notice" not in withdrawn.text.split("<main>")[1].split("<h1>")[0]  # not refused
+    assert "notice" not in withdrawn.text.split("<main ")[1].split("<h1>")[0]  # not refused
     assert app.handle(c.RestoreIdea(actor=scene.organizer, idea_id=idea, reason="ok"))
     _as(client, bea)
     assert "Support" in client.get(thread, params={"after": app.position()}).text
