@@ -947,3 +947,16 @@ def test_toggles_whose_forms_take_nothing_no_longer_look_pressable(browser, site
         state="detached", timeout=10_000
     )
     assert looks() == pressable
+
+
+def test_a_refused_extension_keeps_its_date_in_its_own_form_not_the_close_form(browser, site):
+    # Both schedule forms post to one address: the refused one is found by its name.
+    base, app, scene = site
+    organizer = _sign_in(browser, base, _invite(app, scene, role="organizer"), "Olga")
+    organizer.goto(f"{base}/jams/{scene.jam_id}/central")
+    organizer.get_by_label("New end").fill("2000-01-01T10:00")
+    organizer.get_by_role("button", name="Extend the jam").click()
+    organizer.get_by_text("An extension must end later than the current end").first.wait_for()
+    assert organizer.get_by_label("New end").input_value() == "2000-01-01T10:00"
+    close = organizer.locator("form", has=organizer.get_by_role("button", name="Close the jam now"))
+    assert close.get_by_text("An extension must end later").count() == 0

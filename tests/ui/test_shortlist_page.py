@@ -57,3 +57,5 @@ def test_the_score_is_explained_as_it_is_computed(tmp_path, clock):
     page = _shortlist(tmp_path, clock)
     assert "the score is the geometric mean of the two" in page
     assert "its lower end counting" not in page
+    # Bridging is not a raw share: 0.73 beside groups at 100% needs the shrinkage said.
+    assert "each drawn toward one half where few voted, combined" in page

@@ -465,7 +465,10 @@
   var KEPT = "openjam.kept";
   function keyOf(form) {
     var parent = form.querySelector("input[name=parent_id]");  // one reply form per comment
-    return form.getAttribute("action") + (parent ? "#" + parent.value : "");
+    // Forms sent to one address are told apart by a name of their own (data-keep="extend").
+    var named = form.getAttribute("data-keep");
+    return form.getAttribute("action") + (parent ? "#" + parent.value : "") +
+      (named ? "@" + named : "");
   }
   function keepOnSubmit(form) {
     var values = {}, texts = [];
