@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -77,6 +78,12 @@ def test_look_backs_waiting_for_a_replay_leave_the_threads_to_other_reads(
                 assert entered.acquire(timeout=10)
             read = callers.submit(client.get, jam, headers=reader)
             assert read.result(timeout=10).status_code == 200  # while the replay runs
+            # Every look-back answered but those waiting their turn, before the replay ends:
+            # one reaching the replays after it ended would run, rightly, and answer 200.
+            deadline = time.monotonic() + 30
+            while sum(f.done() for f in looks) < LOOK_BACKS - ui.asof.REPLAY_QUEUE:
+                assert time.monotonic() < deadline, "look-backs neither refused nor waiting"
+                time.sleep(0.01)
         finally:
             ui.asof.REPLAYS.release()
         answers = [f.result(timeout=30) for f in looks]
