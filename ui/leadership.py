@@ -36,7 +36,13 @@ from ui.bootstrap import Services
 from ui.errors import NotCaughtUp
 from ui.page_errors import PAGE_EXCEPTION_HANDLERS
 from ui.reads import After, AsOf, caught_up, in_utc, page_time, require_role
-from ui.spreadsheets import csv_download, file_name, safe_cell
+from ui.spreadsheets import (
+    asked_for_json_file,
+    csv_download,
+    file_name,
+    json_download,
+    safe_cell,
+)
 
 RANKING_POLL_S = 0.05
 
@@ -386,7 +392,12 @@ class LeadershipController(Controller):
     @get(
         "/api/jams/{jam_id:uuid}/shortlist",
         summary="The ranked shortlist, its themes and the evidence (leaders, organizers)",
-        responses={200: ResponseSpec(Shortlist, description="The shortlist (format=csv: a file)")},
+        responses={
+            200: ResponseSpec(
+                Shortlist,
+                description="The shortlist (a file with format=csv, or format=json written out)",
+            )
+        },
         opt={"csv": True},
     )
     async def export(
@@ -402,9 +413,12 @@ class LeadershipController(Controller):
         services: Services = state.services
         await require_role(services, request, jam_id, {Role.LEADER, Role.ORGANIZER})
         shortlist = await _read(services, jam_id, clean, as_of, after)
+        every = () if clean else ("every-vote",)
+        shows = shortlist.as_of or in_utc(as_of or services.jam.now())
         if format == "csv":
-            every = () if clean else ("every-vote",)
-            shows = shortlist.as_of or in_utc(as_of or services.jam.now())
             name = file_name("shortlist", jam_id, shows, *every)
             return csv_download(shortlist_csv(shortlist), name)
+        if asked_for_json_file(request.query_params):
+            name = file_name("shortlist", jam_id, shows, *every, suffix="json")
+            return json_download(shortlist, name)
         return Response(shortlist)

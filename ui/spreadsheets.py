@@ -1,7 +1,8 @@
-"""CSV downloads that open cleanly in a spreadsheet."""
+"""Downloads: CSV that opens cleanly in a spreadsheet, and JSON asked for as a file."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +27,20 @@ def csv_download(text: str, filename: str) -> Response[Any]:
     )
 
 
-def file_name(kind: str, jam_id: object, shows: str | datetime, *extra: str) -> str:
+def json_download(body: object, filename: str) -> Response[Any]:
+    """The API's JSON answer, as a file saved under `filename`."""
+    return Response(body, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def asked_for_json_file(query: Mapping[str, Any]) -> bool:
+    """`format=json` written out asks for a file, like `format=csv`; without it the same
+    address is the plain API answer."""
+    return query.get("format") == "json"
+
+
+def file_name(
+    kind: str, jam_id: object, shows: str | datetime, *extra: str, suffix: str = "csv"
+) -> str:
     """A download's name that tells its versions apart once saved: the jam, the time it
     shows (UTC, to the second; now's as well as a past one's), and what else sets it
     apart (`extra`)."""
@@ -34,4 +48,4 @@ def file_name(kind: str, jam_id: object, shows: str | datetime, *extra: str) -> 
     parts = [kind, str(jam_id)]
     if at is not None:
         parts.append(f"as-of-{at.astimezone(UTC):%Y-%m-%dT%H%M%SZ}")
-    return "-".join([*parts, *extra]) + ".csv"
+    return "-".join([*parts, *extra]) + "." + suffix

@@ -33,7 +33,13 @@ from ui.bootstrap import Services
 from ui.errors import Busy
 from ui.reads import AsOf, in_utc, require_member, require_role, require_role_of
 from ui.schemas import Written, acting, handle, said, written
-from ui.spreadsheets import csv_download, file_name, safe_cell
+from ui.spreadsheets import (
+    asked_for_json_file,
+    csv_download,
+    file_name,
+    json_download,
+    safe_cell,
+)
 
 SIMILAR_TEXT_MAX = 2_000  # what the page sends: its title and body, cut to 2,000 characters
 # A search embeds its text and compares it with every idea of the jam: ~50 ms of CPU for
@@ -406,7 +412,12 @@ class TopicController(Controller):
     @get(
         "/topics",
         summary="Live topic clusters, now or as of an hour (organizers, leaders)",
-        responses={200: ResponseSpec(TopicsOut, description="The topics (format=csv: a file)")},
+        responses={
+            200: ResponseSpec(
+                TopicsOut,
+                description="The topics (a file with format=csv, or format=json written out)",
+            )
+        },
         opt={"csv": True},
     )
     async def topics(
@@ -425,6 +436,9 @@ class TopicController(Controller):
             raise NotFoundException("no topic clusters for this jam yet")
         if format == "csv":
             return csv_download(topics_csv(found), file_name("topics", jam_id, found.as_of))
+        if asked_for_json_file(request.query_params):
+            name = file_name("topics", jam_id, found.as_of, suffix="json")
+            return json_download(found, name)
         return Response(found)
 
     @post(

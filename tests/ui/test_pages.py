@@ -455,6 +455,12 @@ def test_a_view_of_the_past_says_which_ideas_were_hidden_since(site, clock):
     assert f'filename="{named}-every-vote.csv"' in every.headers["content-disposition"]
     now = client.get(url, params={"format": "csv"}).headers["content-disposition"]
     assert f'filename="shortlist-{scene.jam_id}-as-of-' in now  # today's is named for its time
+    # JSON asked for by name is a file named alike; the plain API answer is not a file.
+    as_json = client.get(url, params={"as_of": at, "format": "json", "clean": "false"})
+    assert as_json.json()["as_of"] == shown
+    disposition = as_json.headers["content-disposition"]
+    assert disposition == f'attachment; filename="{named}-every-vote.json"'
+    assert "content-disposition" not in client.get(url, params={"as_of": at}).headers
 
 
 def test_a_page_address_with_a_wrong_value_says_which_and_how_in_plain_words(site):
@@ -605,6 +611,11 @@ def test_organizers_see_live_topics_and_rename_one_from_jam_central(site):
         f"/api/jams/{scene.jam_id}/topics", params={"as_of": hours[0], "format": "csv"}
     ).headers["content-disposition"]
     assert f"topics-{scene.jam_id}-as-of-" in saved
+    as_file = client.get(
+        f"/api/jams/{scene.jam_id}/topics", params={"as_of": hours[0], "format": "json"}
+    )
+    assert as_file.json() == as_of
+    assert as_file.headers["content-disposition"] == saved.replace(".csv", ".json")
     assert as_of["position"] <= app.position()
     assert "Likely duplicates" in page
     assert f'action="/ideas/{copy}/duplicate"' in page

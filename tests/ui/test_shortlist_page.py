@@ -33,11 +33,8 @@ def test_every_export_link_on_the_shortlist_downloads_a_file(tmp_path, clock):
     page = _shortlist(tmp_path, clock)
     links = re.findall(r"<a ([^>]*href=\"/api/jams/[^\"]+format=(?:csv|json)[^>]*)>", page)
     assert len(links) == 4  # the shortlist and the topics, each as CSV and as JSON
-    for link in links:
-        if "format=json" in link:  # named here: the server names only its CSV files
-            assert re.search(r'download="(shortlist|topics)-[0-9a-f-]{36}\.json"', link), link
-        else:
-            assert link.startswith("download "), link
+    for link in links:  # the server names each file, with the time it shows
+        assert link.startswith("download href="), link
 
 
 def test_each_ideas_decision_controls_are_named_by_the_idea(tmp_path, clock):
