@@ -34,7 +34,7 @@ from ui.limits import limit_writes, write_counter
 from ui.live import Publisher, channels_plugin, idea_stream, jam_stream, publish_feed
 from ui.me import MeController
 from ui.metrics import forget_this_process, metrics, observe
-from ui.notices import form_key, shown_notice
+from ui.notices import shown_notice
 from ui.openapi import DescribedJson, DescribedYaml
 from ui.page_errors import APP_EXCEPTION_HANDLERS, NOT_PAGES
 from ui.pages import PagesController
@@ -48,7 +48,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 def _template_helpers(engine: JinjaTemplateEngine) -> None:
-    engine.engine.globals.update(shown_notice=shown_notice, form_key=form_key)
+    engine.engine.globals.update(shown_notice=shown_notice)
     engine.engine.filters.update(counted=counted)
 
 

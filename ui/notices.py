@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import uuid
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -52,17 +51,11 @@ def notice_params(
     return [("notice", text), ("ns", signed), *([("nk", "done")] if done else [])]
 
 
-def form_key() -> str:
-    """A key for one rendering of a form that creates something (an idea, a comment): sent
-    again (reload, back button, a second click), it creates nothing more."""
-    return uuid.uuid4().hex
-
-
 def place_key(secret: bytes, reader: UUID | None, *place: object) -> str:
-    """A key for a form that creates something in one place (a comment on an idea, a reply
-    to a comment), the same at each rendering for the same reader: a page fetched again
-    (the back button) and sent again with the same text creates nothing more, whatever the
-    browser restored into the form's hidden fields. Joined by `key_of` with a digest of
+    """A key for a form that creates something in one place (an idea in a jam, a comment on
+    an idea, a reply to a comment), the same at each rendering for the same reader: a page
+    fetched again (the back button) and sent again with the same text creates nothing more,
+    whatever the browser restored into the form's hidden fields. Joined by `key_of` with a digest of
     the text, so other words are another comment."""
     signed = "\n".join(["form-key", str(reader or "-"), *map(str, place)]).encode()
     return hmac.new(secret, signed, hashlib.sha256).hexdigest()[:32]

@@ -25,10 +25,15 @@ from ui.headers import answered_headers
 from ui.notices import notice_params
 
 SIGN_IN_NOTICE = "Sign in to see that page."
+NOT_A_PAGE = (
+    "This address is where a form sends what it holds; it has no page to show. "
+    "Go back to the page the form was on."
+)
 _TITLES = {
     401: "Please sign in",
     403: "Not for you",
     404: "Not found",
+    405: "Not a page",
     409: "Not now",
     413: "Too large",
     422: "That did not work",
@@ -94,6 +99,12 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
             detail = "The address has a value this page cannot use: " + "; ".join(said) + "."
     if status == 404:
         detail = _page_not_found(detail)
+    back = safe_next(_back_link(request))
+    if status == 405 and request.method in ("GET", "HEAD"):
+        # The address a form sent to, opened again from the address bar or a bookmark: the
+        # form's page is the address one step up (/ideas/{id}/vote, /me/personal-code).
+        detail = NOT_A_PAGE
+        back = back or safe_next(request.url.path.rstrip("/").rsplit("/", 1)[0])
     headers = {**answered_headers(request.app), **dict(answer.headers)}
     headers.pop("content-type", None)
     return Template(
@@ -103,7 +114,7 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
             "status": status,
             "heading": _TITLES.get(status, "Something went wrong"),
             "message": detail or "",
-            "back": safe_next(_back_link(request)) or "/",
+            "back": back or "/",
         },
         status_code=status,
         headers=headers,

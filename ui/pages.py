@@ -571,6 +571,9 @@ class PagesController(Controller):
                 "offset": offset,
                 **_countdown(info, now),
                 "position": position,
+                # The same at each rendering for this reader: the page fetched again by the
+                # back button and its restored form sent again posts nothing more.
+                "idea_key": place_key(state.secret, me.id, jam_id) if me is not None else "",
             },
         )
 

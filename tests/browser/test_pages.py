@@ -732,12 +732,17 @@ def test_a_thread_with_a_vote_fits_a_phone_screen(browser, site):
     base, app, scene = site
     idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
     phone = {"viewport": {"width": 390, "height": 844}}
-    page = _sign_in(browser, base, _invite(app, scene), "Bea", **phone)
+    # The longest name a participant may take, in one word: shown in every page's header.
+    page = _sign_in(browser, base, _invite(app, scene), "M" * 60, **phone)
     page.goto(f"{base}/ideas/{idea}")
     page.get_by_role("button", name="Support").click()
     page.get_by_role("button", name="Withdraw vote").wait_for()
-    wide = page.evaluate("document.scrollingElement.scrollWidth")
-    assert wide <= page.evaluate("window.innerWidth")  # nothing cut off, no sideways scroll
+    for path in (f"/ideas/{idea}", "/me", f"/jams/{scene.jam_id}"):
+        if path != f"/ideas/{idea}":
+            page.goto(base + path)
+        wide = page.evaluate("document.scrollingElement.scrollWidth")
+        # Nothing cut off, no sideways scroll.
+        assert wide <= page.evaluate("window.innerWidth"), path
 
 
 def test_a_name_of_spaces_is_refused_once_on_the_sign_in_page(browser, site):

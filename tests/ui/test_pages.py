@@ -842,6 +842,21 @@ def test_page_errors_are_pages_with_their_status_and_a_way_back(site):
     assert (api.status_code, api.json()["error"]) == (404, "not_found")
 
 
+def test_a_forms_address_opened_as_a_page_says_so_and_leads_to_the_forms_page(site):
+    # /me/personal-code stays in the address bar after making a code: opened again (a
+    # restored tab, a bookmark) it said "Method Not Allowed", the framework's words.
+    client, _app, scene = site
+    idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
+    _as(client, scene.join(name="Bea"))
+    for path, back in (("/me/personal-code", "/me"), (f"/ideas/{idea}/vote", f"/ideas/{idea}")):
+        page = client.get(path, headers={"accept": "text/html"})
+        assert page.status_code == 405, path
+        assert "<h1>Not a page</h1>" in page.text, path
+        assert "it has no page to show" in page.text, path
+        assert "Method Not Allowed" not in page.text, path
+        assert f'<a href="{back}">← Go back</a>' in page.text, path
+
+
 def test_a_fault_of_ours_is_a_500_page_and_its_traceback_is_logged(site, monkeypatch, caplog):
     client, app, scene = site
     idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
@@ -1193,6 +1208,28 @@ def test_a_form_sent_twice_creates_one_idea_and_one_comment(site):
         '<p class="body-text">And mine</p>'
         in client.get(idea_page, params={"after": app.position()}).text
     )
+
+
+def test_back_to_the_jam_page_and_the_same_idea_sent_again_posts_it_once(site):
+    # Back after posting fetches the jam page again (pages are never stored by the
+    # browser) and the browser puts the typed idea back: a key drawn afresh at each
+    # rendering made the second sending a second idea.
+    client, app, scene = site
+    _as(client, scene.join(name="Ada"))
+    jam_page = f"/jams/{scene.jam_id}"
+    idea = {"forum": "health", "title": "Standing desks", "body": "For everyone"}
+    places = set()
+    for _ in range(2):  # a rendering each time, as after Back
+        shown = client.get(jam_page, params={"after": app.position()}).text
+        form = {**idea, "key": _form_key(shown), "_csrf_token": _token(client, jam_page)}
+        sent = client.post(f"{jam_page}/ideas", data=form, follow_redirects=False)
+        places.add(sent.headers["location"].split("?")[0])
+    assert len(places) == 1
+    listed = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"after": app.position()})
+    assert [i["title"] for i in listed.json()].count("Standing desks") == 1
+    # Another reader's form has a key of its own: the same words from them are their idea.
+    _as(client, scene.join(name="Bea"))
+    assert _form_key(client.get(jam_page).text) != form["key"]
 
 
 def test_closing_a_jam_from_central_asks_for_confirmation(site):
