@@ -6,6 +6,7 @@ searched and compared is exactly what was checked against the limits.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from domain.errors import InvalidText
@@ -27,6 +28,10 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 _BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
+# Three or more line breaks with nothing to see between them (spaces and tabs aside).
+_BLANK_LINES = re.compile(r"\n[^\S\n]*(?:\n[^\S\n]*){2,}")
+
+
 def shows_something(value: str) -> bool:
     """Whether the text has a character one can see: a letter, digit, punctuation or symbol."""
     return any(unicodedata.category(ch)[0] in "LNPS" and ch not in _BLANK_GLYPHS for ch in value)
@@ -35,7 +40,8 @@ def shows_something(value: str) -> bool:
 def normalise(value: str, *, multiline: bool) -> str:
     """NFC, newlines unified, control characters removed, trimmed.
 
-    Single-line text also has every run of white space folded to one space. Text that
+    Single-line text also has every run of white space folded to one space; multiline
+    text keeps at most one empty line between two lines. Text that
     shows nothing (only invisible characters) becomes empty.
     """
     value = value.replace("\r\n", "\n").replace("\r", "\n")
@@ -46,8 +52,8 @@ def normalise(value: str, *, multiline: bool) -> str:
     )
     # NFC last: removing a control character can bring a letter and its accent together.
     value = unicodedata.normalize("NFC", value)
-    if not multiline:
-        value = " ".join(value.split())
+    # Multiline: one empty line parts paragraphs; a run of them only pads the page.
+    value = _BLANK_LINES.sub("\n\n", value) if multiline else " ".join(value.split())
     value = value.strip()
     return value if shows_something(value) else ""
 

@@ -95,6 +95,13 @@ def test_newlines_survive_in_a_body_and_are_unified() -> None:
     )
 
 
+def test_a_run_of_empty_lines_in_a_body_keeps_one() -> None:
+    # Sixteen empty lines made a comment 500 pixels tall for every reader of the thread.
+    assert body("top" + "\n" * 17 + "bottom") == "top\n\nbottom"
+    assert body("top\n \n\t\n\r\n  \nbottom\n\nend") == "top\n\nbottom\n\nend"
+    assert body("a\n  indented\n\n  b") == "a\n  indented\n\n  b"  # as typed
+
+
 def test_runs_of_spaces_fold_to_one_in_a_title() -> None:
     assert title("  Four   day \u00a0 week  ") == "Four day week"
 
