@@ -11,7 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import ConflictingState, InvalidSchedule, InvalidValue, JamNotOpen, UnknownForum
-from domain.text import BODY_MAX, REASON_MAX, TITLE_MAX, require_text
+from domain.text import BODY_MAX, REASON_MAX, TITLE_MAX, quoted, require_text
 from domain.values import JamState, require_aware, require_slug
 
 if TYPE_CHECKING:
@@ -136,12 +136,12 @@ class Jam(Aggregate):
         try:
             return self.forums[slug]
         except KeyError:
-            raise UnknownForum(f"this jam has no forum {slug!r}") from None
+            raise UnknownForum(f"this jam has no forum {quoted(slug)}") from None
 
     def add_forum(self, forum: Forum, *, by: Participant, at: datetime) -> None:
         by.require_organizer(self.id)
         if forum.slug in self.forums:
-            raise ConflictingState(f"forum {forum.slug!r} already exists")
+            raise ConflictingState(f"forum {quoted(forum.slug)} already exists")
         if len(self.forums) >= MAX_FORUMS:
             raise InvalidValue(f"a jam may have at most {MAX_FORUMS} forums")
         if self.state_at(at) is JamState.CLOSED:

@@ -32,6 +32,16 @@ _BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 _BLANK_LINES = re.compile(r"\n[^\S\n]*(?:\n[^\S\n]*){2,}")
 
 
+ECHO_MAX = 40
+
+
+def quoted(value: object) -> str:
+    """A value someone sent, quoted in a message about it: cut at ECHO_MAX characters, so
+    that a refusal does not send a megabyte back (or into a redirect's address)."""
+    text = value if isinstance(value, str) else repr(value)
+    return f"“{text[:ECHO_MAX]}…”" if len(text) > ECHO_MAX else f"“{text}”"
+
+
 def shows_something(value: str) -> bool:
     """Whether the text has a character one can see: a letter, digit, punctuation or symbol."""
     return any(unicodedata.category(ch)[0] in "LNPS" and ch not in _BLANK_GLYPHS for ch in value)

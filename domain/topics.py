@@ -18,7 +18,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import ConflictingState, InvalidValue
-from domain.text import require_text
+from domain.text import quoted, require_text
 
 if TYPE_CHECKING:
     from domain.participant import Participant
@@ -35,7 +35,7 @@ def topic_board_id(jam_id: UUID) -> UUID:
 
 def require_cluster_id(cluster_id: str) -> str:
     if not isinstance(cluster_id, str) or not _CLUSTER_ID.match(cluster_id):
-        raise InvalidValue(f"{cluster_id!r} is not a topic cluster id")
+        raise InvalidValue(f"{quoted(cluster_id)} is not a topic cluster id")
     return cluster_id
 
 

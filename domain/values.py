@@ -9,6 +9,7 @@ from typing import TypeVar
 from uuid import UUID, uuid5
 
 from domain.errors import InvalidValue
+from domain.text import quoted
 
 
 class Segment(StrEnum):
@@ -71,13 +72,13 @@ def parse_enum(kind: type[E], value: str, field: str) -> E:
         return kind(value)
     except ValueError:
         allowed = ", ".join(m.value for m in kind)
-        raise InvalidValue(f"{field} must be one of: {allowed} (got {value!r})") from None
+        raise InvalidValue(f"{field} must be one of: {allowed} (got {quoted(value)})") from None
 
 
 def require_slug(slug: str) -> str:
     if not isinstance(slug, str) or not _SLUG.match(slug):
         raise InvalidValue(
-            f"forum slug {slug!r} must be 1-40 lowercase letters, digits or inner hyphens"
+            f"forum slug {quoted(slug)} must be 1-40 lowercase letters, digits or inner hyphens"
         )
     return slug
 

@@ -17,6 +17,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from domain.text import quoted
 from domain.values import Role
 from jam import commands as c
 from jam.application import JamApplication
@@ -285,7 +286,7 @@ class JamController(Controller):
 
         body = await cached(services, key, after, read)
         if body is None:
-            raise NotFoundException(f"this jam has no forum {forum!r}")
+            raise NotFoundException(f"this jam has no forum {quoted(forum)}")
         return respond(body)
 
     @get("/{jam_id:uuid}/stats", summary="Jam Central: activity, segments, forums, minutes")

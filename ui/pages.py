@@ -34,7 +34,7 @@ from markupsafe import Markup
 from domain import Comment, Participant
 from domain.comment import REPLY_DEPTH_MAX
 from domain.errors import ConflictingState, DomainError, NotAuthor
-from domain.text import BODY_MAX, require_text
+from domain.text import BODY_MAX, quoted, require_text
 from domain.topics import LABEL_MAX
 from domain.values import Role, vote_id
 from jam import commands as c
@@ -517,7 +517,7 @@ class PagesController(Controller):
             if info is None:
                 raise NotFoundException(f"no jam with id {jam_id}")
             if forum and all(f.slug != forum for f in info.forums):
-                raise NotFoundException(f"this jam has no forum {forum!r}")
+                raise NotFoundException(f"this jam has no forum {quoted(forum)}")
             ideas = queries.ideas(
                 cur,
                 str(jam_id),

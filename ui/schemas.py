@@ -116,8 +116,13 @@ class Session(msgspec.Struct, frozen=True):
     segment: str
 
 
+# A forum's slug: its rules (1-40 of a-z, 0-9 and inner hyphens) are the domain's; the
+# length is checked here too, so a megabyte is refused before anything reads it.
+Slug = Annotated[str, msgspec.Meta(max_length=40)]
+
+
 class ForumIn(msgspec.Struct, frozen=True):
-    slug: str
+    slug: Slug
     title: Title
     description: Body = ""
 
@@ -156,7 +161,7 @@ class Alert(msgspec.Struct, frozen=True):
 
 
 class NewIdea(msgspec.Struct, frozen=True):
-    forum: str
+    forum: Slug
     title: Title
     body: Body
 

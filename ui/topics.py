@@ -22,6 +22,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from domain.errors import InvalidValue
+from domain.text import quoted
 from domain.topics import LABEL_MAX, require_cluster_id
 from domain.values import Role
 from jam import commands as c
@@ -356,7 +357,7 @@ async def change_topic(
     except InvalidValue:
         # The path names no cluster there could be: not found, as for one that is gone.
         raise NotFoundException(
-            f"no topic cluster {cluster_id!r} in this jam (ids look like t7, or t7.2)"
+            f"no topic cluster {quoted(cluster_id)} in this jam (ids look like t7, or t7.2)"
         ) from None
     try:
         if data.action == "merge":

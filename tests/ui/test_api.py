@@ -275,6 +275,13 @@ def test_invalid_input_gets_422_and_unknown_ids_404(world):
         headers=ada,
     )
     assert (wrong_forum.status_code, wrong_forum.json()["error"]) == (422, "unknown_forum")
+    huge = client.post(
+        f"/api/jams/{scene.jam_id}/ideas",
+        json={"forum": "f" * 60_000, "title": "T", "body": "B"},
+        headers=ada,
+    )
+    assert huge.status_code == 422
+    assert len(huge.content) < 1_000  # refused by its length, not sent back whole
     idea = _idea(client, scene, ada).json()
     assert (
         client.put(f"/api/ideas/{idea['id']}/vote", json={"value": 5}, headers=ada).status_code

@@ -175,11 +175,11 @@ def test_bad_topic_changes_get_clear_errors(jam_with_themes):
     base = f"/api/jams/{scene.jam_id}/topics"
     bad_id = client.post(f"{base}/nonsense", json={"action": "pin"}, headers=organizer)
     assert bad_id.status_code == 404  # a path that names no cluster
-    assert "no topic cluster 'nonsense'" in bad_id.json()["detail"]
+    assert "no topic cluster “nonsense”" in bad_id.json()["detail"]
     bad_into = client.post(f"{base}/t1", json={"action": "merge", "into": "x"}, headers=organizer)
     assert (bad_into.status_code, bad_into.json()["detail"]) == (
         422,
-        "'x' is not a topic cluster id",
+        "“x” is not a topic cluster id",
     )
     empty = client.post(f"{base}/t999", json={"action": "split"}, headers=organizer)
     assert empty.status_code == 404
