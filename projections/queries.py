@@ -264,6 +264,14 @@ def _is_hidden(cur: Cursor, idea_id: str | None) -> bool:
     return bool(row and row[0])
 
 
+def hidden_from(cur: Cursor, idea_id: str, reader_id: str) -> bool:
+    """Whether the idea is hidden now and `reader_id` is not its author."""
+    row = cur.execute(
+        "SELECT hidden, author_id FROM rm_ideas WHERE idea_id = ?", (idea_id,)
+    ).fetchone()
+    return bool(row and row[0] and row[1] != reader_id)
+
+
 def jam_central(cur: Cursor, jam_id: str, now: datetime) -> JamCentral:
     """Jam Central: who is here, how busy it is, by segment, forum and minute."""
     since = (now - timedelta(minutes=5)).isoformat(timespec="microseconds")

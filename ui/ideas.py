@@ -224,10 +224,20 @@ class IdeaController(Controller):
         await require_member(services, request, jam_id)
         hidden_too = False
         if past:
-            # The organizer's timeline: a thread as it was may show what is hidden now.
+            # The organizer's timeline: a thread as it was may show what is hidden now, to
+            # those who read it now (its organizers, its author), never to a leader.
             await require_role(services, request, UUID(jam_id), LEADERSHIP)
             hidden_too = await sees_hidden(services, request, jam_id)
             notes_too = True  # a leader or an organizer of the jam, as require_role says
+            if not hidden_too:
+                reader = str(viewer(request))
+
+                def hidden_now() -> bool:
+                    with services.views.reading() as cur:
+                        return queries.hidden_from(cur, str(idea_id), reader)
+
+                if await sync_to_thread(hidden_now):
+                    raise NotFoundException(f"no idea with id {idea_id}")
         else:
             if not never_sees_hidden(services, viewer(request)):
                 hidden_too = await sees_hidden(services, request, jam_id)

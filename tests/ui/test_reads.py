@@ -103,6 +103,7 @@ def test_a_thread_as_it_was_is_for_organizers_and_leaders_only(served, clock):
     scene = open_jam(app, clock)
     ada = scene.join()
     idea = scene.post_idea(ada, title="Hidden later")
+    kept = scene.post_idea(ada, title="Still shown")
     before = app.position()
     app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea, reason="off topic"))
     url = f"/api/ideas/{idea}"
@@ -111,6 +112,10 @@ def test_a_thread_as_it_was_is_for_organizers_and_leaders_only(served, clock):
     assert client.get(url, params=params, headers=_signed_in(client, ada)).status_code == 403
     shown = client.get(url, params=params, headers=_signed_in(client, scene.organizer))
     assert shown.json()["idea"]["title"] == "Hidden later"
+    # A leader reads what is visible as it was, not what an organizer has hidden since.
+    leader = _signed_in(client, scene.join(role="leader"))
+    assert client.get(url, params=params, headers=leader).status_code == 404
+    assert client.get(f"/api/ideas/{kept}", params=params, headers=leader).status_code == 200
 
 
 def test_a_read_may_wait_only_for_a_position_the_log_holds(served, clock):
@@ -296,7 +301,7 @@ def test_list_parameters_are_bounded(served, clock):
     held = {"after": app.position()}
     mistyped = client.get(url, params={"forum": "helth", **held})
     assert mistyped.status_code == 404
-    assert "no forum 'helth'" in mistyped.json()["detail"]
+    assert "no forum “helth”" in mistyped.json()["detail"]
     page = client.get(f"/jams/{scene.jam_id}", params={"forum": "helth", **held})
     assert page.status_code == 404
     assert client.get(url, params={"offset": 10**23}).status_code in (400, 422)
