@@ -255,12 +255,18 @@ def read_snapshot(
     )
     if edits is None:
         edits = read_edits(cur, jam_id, position)
+    # Hiding, restoring and marking duplicates change the ranking too: a ranking changed by
+    # one is as of its time.
+    moderated = cur.execute(
+        "SELECT MAX(at) FROM rm_moderation WHERE jam_id = ?", (jam_id,)
+    ).fetchone()[0]
     times = chain(
         (i.posted_at for i in ideas),
         (v.at for v in votes),
         (c.at for c in comments),
         (p.joined_at for p in participants),
         (e.at for e in edits),
+        () if moderated is None else (_dt(moderated),),
     )
     return JamSnapshot(
         jam_id=jam_id,

@@ -194,12 +194,15 @@ def assemble(
         )
         for t in themes
     ]
+    # The time the shortlist shows: its ranking's, or the newest decision it shows if later
+    # (a saved copy with a decision is not named for a time before it).
+    decided = [ranking.as_of, *(datetime.fromisoformat(d.at) for r in history.values() for d in r)]
     return Shortlist(
         jam_id=jam_id,
         ready=True,
         config_version=ranking.config_version,
         position=ranking.position,
-        as_of=ranking.as_of.isoformat(),
+        as_of=max(decided, default=ranking.as_of).isoformat(),
         without_suspect_votes=clean,
         opinion_groups=groups,
         suspect_accounts=len(ranking.suspects),

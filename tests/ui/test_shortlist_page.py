@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from litestar.testing import TestClient
 
+from jam import commands as c
 from jam.application import JamApplication
 from jam.settings import Settings
 from tests.stories import open_jam
@@ -56,3 +58,33 @@ def test_the_score_is_explained_as_it_is_computed(tmp_path, clock):
     assert "its lower end counting" not in page
     # Bridging is not a raw share: 0.73 beside groups at 100% needs the shrinkage said.
     assert "each drawn toward one half where few voted, combined" in page
+
+
+def test_the_shortlist_is_as_of_its_newest_change_a_mark_or_a_decision_included(tmp_path, clock):
+    # Marking a duplicate reranks without a vote, and a decision shows on the shortlist:
+    # both left it "as of" the last vote, so two different shortlists (and their saved
+    # files) bore one time.
+    app = JamApplication(Settings(data_dir=tmp_path / "var", read_wait_ms=30_000), clock=clock)
+    scene = open_jam(app, clock)
+    ada, bea = scene.join(), scene.join()
+    first = scene.post_idea(ada, title="Rooftop gardens")
+    copy = scene.post_idea(bea, title="Gardens on the roofs")
+    app.handle(c.CastVote(actor=bea, idea_id=first, value=1))
+    leader = scene.join(role="leader")
+    url = f"/api/jams/{scene.jam_id}/shortlist"
+    with TestClient(create_app(app.settings, jam=app)) as client:
+        client.cookies.set(SESSION_COOKIE, issue_token(client.app.state.secret, leader))
+
+        def as_of() -> datetime:
+            shown = client.get(url, params={"after": app.position()}).json()
+            return datetime.fromisoformat(shown["as_of"])
+
+        voted = as_of()
+        clock.advance(timedelta(minutes=3))
+        app.handle(c.MarkDuplicate(actor=scene.organizer, idea_id=copy, original_id=first))
+        marked = as_of()
+        assert marked == voted + timedelta(minutes=3)
+        clock.advance(timedelta(minutes=2))
+        app.handle(c.RecordDecision(actor=leader, idea_id=first, decision="funded"))
+        assert as_of() == marked + timedelta(minutes=2)
+    app.close()
