@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar, NamedTuple
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote, urlencode, urlsplit
 from uuid import UUID
 
 import msgspec
@@ -197,15 +197,20 @@ def capped(comments: list[CommentNode], depth_max: int) -> list[CommentNode]:
 
 
 def _back(
-    request: Request[Any, Any, Any], fallback: str, notice: str | None = None, *, done: bool = False
+    request: Request[Any, Any, Any],
+    fallback: str,
+    notice: str | None = None,
+    *,
+    done: bool = False,
+    drop: tuple[str, ...] = (),
 ) -> Redirect:
-    """Back to the page the form was on: only ever a path on this site."""
+    """Back to the page the form was on: only ever a path on this site. `drop`: parameters
+    of its address not to keep."""
     referer = urlsplit(request.headers.get("referer", ""))
     ours = referer.path.startswith("/") and not referer.path.startswith("//")
     path = referer.path if ours else ""
-    query = [
-        (k, v) for k, v in parse_qsl(referer.query) if k not in ("notice", "ns", "nk", "after")
-    ]
+    gone = ("notice", "ns", "nk", "after", *drop)
+    query = [(k, v) for k, v in parse_qsl(referer.query) if k not in gone]
     if not path:
         path, query = fallback, []
     if notice:
@@ -764,12 +769,14 @@ class PagesController(Controller):
         anchor: str = "",
         passed_on: tuple[type[Exception], ...] = (),
         repeat: tuple[int, str] | None = None,
+        drop: tuple[str, ...] = (),
     ) -> Redirect:
         """Handle a form's command; back to its page, with `said` if it was done (for what
         the page itself would not show), or with why not. `anchor`: where on the page the
         result is (a new comment), so a long thread does not open at its top. `passed_on`:
         refusals raised to the caller rather than said. `repeat`: the log's end before the
-        command, and what to say if it recorded nothing after it (a form sent again)."""
+        command, and what to say if it recorded nothing after it (a form sent again).
+        `drop`: parameters of the page's address not to come back with."""
         try:
             done = await sync_to_thread(state.services.jam.handle, command)
         except passed_on:
@@ -778,12 +785,13 @@ class PagesController(Controller):
             # Refused by what the log holds (the jam closed meanwhile): the page waits for
             # the read models to hold it too, so it offers no form that is refused again.
             seen = await sync_to_thread(state.services.jam.position)
-            return _after(_back(request, fallback, str(exc)), seen)
+            return _after(_back(request, fallback, str(exc), drop=drop), seen)
         except ApplicationError as exc:
-            return _back(request, fallback, str(exc))
+            return _back(request, fallback, str(exc), drop=drop)
         if repeat is not None and done.position <= repeat[0]:
             said = repeat[1]
-        return _after(_back(request, fallback, said, done=True), done.position, anchor)
+        back = _back(request, fallback, said, done=True, drop=drop)
+        return _after(back, done.position, anchor)
 
     @post("/ideas/{idea_id:uuid}/vote")
     async def vote(
@@ -911,9 +919,14 @@ class PagesController(Controller):
             note=data.get("note", ""),
         )
         said = "Decision recorded."
+        if "as_of" in parse_qs(urlsplit(request.headers.get("referer", "")).query):
+            # Sent from the shortlist as it was: a decision is made now, and shows there.
+            said = "Decision recorded. This is the shortlist now, where it shows."
         # Back to the idea on the shortlist (#idea-...), a long page, not to its top.
         back, anchor = f"/ideas/{idea_id}", f"idea-{idea_id}"
-        return await self._form_command(state, request, command, back, said, anchor)
+        return await self._form_command(
+            state, request, command, back, said, anchor, drop=("as_of",)
+        )
 
     @post("/jams/{jam_id:uuid}/schedule")
     async def schedule(

@@ -443,6 +443,22 @@ def test_a_view_of_the_past_says_which_ideas_were_hidden_since(site, clock):
     assert f'href="/ideas/{gone}"' not in page  # not offered as a thread to open
     assert f'action="/ideas/{gone}/decision"' not in page  # nor to decide on
     assert "Record" in page  # the idea still shown as it was is decided as before
+    # Decided there, the leader lands on the shortlist now, where the decision shows (the
+    # view of the past went on saying "none yet").
+    kept = page.split('action="/ideas/')[1].split("/decision")[0]
+    board = f"/jams/{scene.jam_id}/leadership?as_of={quote(at)}"
+    decided = client.post(
+        f"/ideas/{kept}/decision",
+        data={"decision": "funded", "note": "", "_csrf_token": _token(client, board)},
+        headers={"referer": f"{client.base_url}{board}"},
+        follow_redirects=False,
+    )
+    landed = decided.headers["location"]
+    assert landed.startswith(f"/jams/{scene.jam_id}/leadership?"), landed
+    assert "as_of" not in landed
+    now = client.get(landed).text
+    assert "This is the shortlist now, where it shows." in _done_of(now)
+    assert "funded on" in now.split(f'<li id="idea-{kept}">')[1].split("</li>")[0]
     url = f"/api/jams/{scene.jam_id}/shortlist"
     listed = client.get(url, params={"as_of": at}).json()["shortlist"]
     assert {e["title"]: e["hidden"] for e in listed} == {

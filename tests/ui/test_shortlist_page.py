@@ -48,6 +48,8 @@ def test_each_ideas_decision_controls_are_named_by_the_idea(tmp_path, clock):
         assert f'<span class="visually-hidden"> on {said}</span></label>' in page
         assert f">Note on the decision on {said}</label>" in page
         assert f'Record<span class="visually-hidden"> the decision on {said}</span>' in page
+    # Nothing decided yet: nothing chosen in advance (Record unchanged recorded the first).
+    assert page.count('<option value="" selected disabled>choose…</option>') == 2
 
 
 def test_the_score_is_explained_as_it_is_computed(tmp_path, clock):
