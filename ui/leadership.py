@@ -264,6 +264,9 @@ def shortlist_csv(shortlist: Shortlist) -> str:
             "decisions",
             "hidden",
             *(f"group_{g}_{side}" for g in groups for side in ("agree", "disagree")),
+            # Added after the columns above, which readers of earlier files know by place.
+            *(f"{s}_passes" for s in SEGMENTS),
+            *(f"group_{g}_passes" for g in groups),
         ]
     )
     for e in shortlist.shortlist:
@@ -302,13 +305,18 @@ def shortlist_csv(shortlist: Shortlist) -> str:
                     for g in groups
                     for side in ("agree", "disagree")
                 ),
+                *(e.by_segment.get(s, Support(0, 0)).passes for s in SEGMENTS),
+                *(e.by_group.get(g, Support(0, 0)).passes for g in groups),
             ]
         )
     return out.getvalue()
 
 
 def _decided(d: rv.DecisionRow) -> str:
-    return f"{d.at[:10]} {d.decision}" + (f": {d.note}" if d.note else "")
+    """A decision as the page says it: when (UTC, to the minute), what, by whom, the note."""
+    when = d.at[:16].replace("T", " ")
+    by = f" by {d.decided_by_name}" if d.decided_by_name else ""
+    return f"{when} UTC {d.decision}{by}" + (f": {d.note}" if d.note else "")
 
 
 def _ranked_to(services: Services, jam_id: str, position: int) -> bool:

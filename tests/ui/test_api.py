@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import threading
 import time
 from datetime import timedelta
@@ -884,7 +885,11 @@ def test_leaders_export_the_shortlist_with_its_evidence(world):
         str(shown["rank_with_all_votes"]),
         str(shown["rank_without_suspects"]),
     )
-    assert row["decisions"].endswith(" funded: =1+1 in Q3")  # not at the start: no formula
+    # As the page says it: when, what and by whom; the note last (never first: no formula).
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d UTC funded by leader: =1\+1 in Q3", row["decisions"]
+    ), row["decisions"]
+    assert (row["client_agree"], row["client_passes"]) == ("1", "0")  # passes, as the JSON
     themes = client.get(url, params=params, headers=lee).json()["themes"]
     assert row["theme_rank"] == str(
         next((t["rank"] for t in themes if t["cluster_id"] == row["cluster_id"]), "")
