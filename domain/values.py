@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TypeVar
@@ -81,6 +82,13 @@ def require_slug(slug: str) -> str:
             f"forum slug {quoted(slug)} must be 1-40 lowercase letters, digits or inner hyphens"
         )
     return slug
+
+
+def slug_from(title: str) -> str:
+    """A forum slug made from its title ("Health & care" -> "health-care"); empty if the
+    title has no letter or digit of a-z and 0-9 (accents are dropped, other scripts too)."""
+    plain = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:40].rstrip("-")
 
 
 def require_aware(field: str, value: datetime) -> datetime:

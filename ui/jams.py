@@ -48,6 +48,7 @@ from ui.reads import (
 )
 from ui.schemas import (
     Alert,
+    ForumIn,
     Invites,
     JamChange,
     NewIdea,
@@ -150,6 +151,23 @@ class JamController(Controller):
         else:
             raise ValidationException("send close, ends_at, or both starts_at and ends_at")
         return written(await handle(state, command), HTTP_200_OK)
+
+    @post(
+        "/{jam_id:uuid}/forums",
+        summary="Add a forum to a jam not yet closed (organizers)",
+        description="`id` in the answer is the jam's. A slug the jam already has, or a jam"
+        " closed, is refused with 409; a forum past the jam's 24 with 422.",
+    )
+    async def add_forum(
+        self,
+        state: State,
+        jam_id: FromPath[UUID],
+        data: JSONBody[ForumIn],
+        request: Request[Any, Any, Any],
+    ) -> Response[Written]:
+        forum = c.ForumSpec(data.slug, data.title, data.description)
+        command = c.AddForum(**acting(request), jam_id=jam_id, forum=forum)
+        return written(await handle(state, command))
 
     @post("/{jam_id:uuid}/invites", summary="Issue invite codes (organizers)")
     async def invite(

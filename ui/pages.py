@@ -36,7 +36,7 @@ from domain.comment import REPLY_DEPTH_MAX
 from domain.errors import ConflictingState, DomainError, NotAuthor
 from domain.text import BODY_MAX, quoted, require_text
 from domain.topics import LABEL_MAX
-from domain.values import Role, vote_id
+from domain.values import Role, slug_from, vote_id
 from jam import commands as c
 from jam.application import JamApplication
 from jam.errors import ApplicationError, NotFound
@@ -955,6 +955,22 @@ class PagesController(Controller):
             command = c.ExtendJam(actor=actor, jam_id=jam_id, ends_at=ends_at)
             said = f"The jam now ends {ends_at:%Y-%m-%d %H:%M} UTC."
         return await self._form_command(state, request, command, back, said)
+
+    @post("/jams/{jam_id:uuid}/forums")
+    async def add_forum(
+        self, state: State, request: Request[Any, Any, Any], jam_id: FromPath[UUID], data: Form
+    ) -> Redirect:
+        actor = signed_in(request, form=True)
+        back = f"/jams/{jam_id}/central"
+        title = data.get("title", "")
+        # The address name is made from the title unless the organizer gave one.
+        slug = data.get("slug", "").strip().lower() or slug_from(title)
+        if not slug and title.strip():
+            return _back(request, back, "give the forum a short name for its address: a-z, 0-9, -")
+        forum = c.ForumSpec(slug, title, data.get("description", ""))
+        command = c.AddForum(actor=actor, jam_id=jam_id, forum=forum)
+        said = f"The forum “{' '.join(title.split())[:120]}” is open for ideas at ?forum={slug}."
+        return await self._form_command(state, request, command, back, said, "forums")
 
     @post("/jams/{jam_id:uuid}/alert")
     async def alert(

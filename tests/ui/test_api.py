@@ -295,6 +295,31 @@ def test_invalid_input_gets_422_and_unknown_ids_404(world):
     assert not_json.status_code == 422
 
 
+def test_organizers_add_forums_through_the_api(world):
+    client, _app, scene, enter = world
+    ada, organizer = enter(), enter("organizer")
+    url = f"/api/jams/{scene.jam_id}/forums"
+    forum = {"slug": "cities", "title": "Cities", "description": "Where we live"}
+    assert client.post(url, json=forum, headers=ada).status_code == 403
+    added = client.post(url, json=forum, headers=organizer)
+    assert added.status_code == 201, added.text
+    assert added.json()["id"] == str(scene.jam_id)
+    jam = client.get(
+        f"/api/jams/{scene.jam_id}", params={"after": added.json()["position"]}, headers=ada
+    ).json()
+    assert {"slug": "cities", "title": "Cities", "description": "Where we live"} in jam["forums"]
+    posted = client.post(
+        f"/api/jams/{scene.jam_id}/ideas",
+        json={"forum": "cities", "title": "Trams", "body": "More of them."},
+        headers=ada,
+    )
+    assert posted.status_code == 201, posted.text
+    again = client.post(url, json=forum, headers=organizer)
+    assert (again.status_code, again.json()["detail"]) == (409, "forum “cities” already exists")
+    for bad in ({**forum, "slug": "Not A Slug"}, {**forum, "slug": "x" * 41}, {"slug": "a"}):
+        assert client.post(url, json=bad, headers=organizer).status_code == 422, bad
+
+
 def test_flags_moderation_and_decisions_check_roles(world):
     client, app, scene, enter = world
     ada, bea = enter(), enter()

@@ -143,7 +143,7 @@ def test_jam_central_is_for_organizers(site):
     assert "<svg" in page.text
     title = page.text.split("<title>")[1].split("</title>")[0]
     assert title == "Jam Central · InnovationJam"
-    assert page.text.count('action="/jams/') == 3  # alert, extend, close: each once
+    assert page.text.count('action="/jams/') == 4  # alert, extend, close, add a forum: each once
 
 
 def test_jam_central_stays_readable_with_many_duplicates_and_a_wide_topic_table(site, monkeypatch):
@@ -224,6 +224,49 @@ def test_leaders_decide_and_organizers_extend_from_their_pages(site, clock):
         data={"ends_at": in_lisbon_summer.isoformat(), "_csrf_token": _token(client, central)},
     )
     assert app.load(Jam, scene.jam_id).ends_at == in_lisbon_summer
+
+
+def test_organizers_add_a_forum_from_jam_central(site):
+    client, app, scene = site
+    central = f"/jams/{scene.jam_id}/central"
+    _as(client, scene.organizer)
+    form = {"title": "Cities & towns", "description": "Where we live", "slug": ""}
+    added = client.post(
+        f"/jams/{scene.jam_id}/forums", data={**form, "_csrf_token": _token(client, central)}
+    )
+    assert added.status_code == 200
+    assert "The forum “Cities &amp; towns” is open for ideas at ?forum=cities-towns." in _done_of(
+        added.text
+    )
+    assert "Cities &amp; towns <span class=\"muted\">(?forum=cities-towns)</span>" in added.text
+    forums = app.load(Jam, scene.jam_id).forums
+    assert (forums["cities-towns"].title, forums["cities-towns"].description) == (
+        "Cities & towns",
+        "Where we live",
+    )
+    # Participants post in it at once.
+    _as(client, scene.join())
+    page = client.get(f"/jams/{scene.jam_id}", params={"after": app.position()}).text
+    assert '<option value="cities-towns" >Cities &amp; towns</option>' in page
+    # The same name again, or one with no letter to make an address of, is refused, said why.
+    _as(client, scene.organizer)
+    again = client.post(
+        f"/jams/{scene.jam_id}/forums", data={**form, "_csrf_token": _token(client, central)}
+    )
+    assert "Forum “cities-towns” already exists" in _notice_of(again.text)
+    unnamed = client.post(
+        f"/jams/{scene.jam_id}/forums",
+        data={**form, "title": "日本", "_csrf_token": _token(client, central)},
+    )
+    assert "Give the forum a short name for its address" in _notice_of(unnamed.text)
+    # Not an organizer: refused.
+    _as(client, scene.join())
+    refused = client.post(
+        f"/jams/{scene.jam_id}/forums",
+        data={"title": "Mine", "_csrf_token": _token(client, f"/jams/{scene.jam_id}")},
+    )
+    assert "mine" not in app.load(Jam, scene.jam_id).forums
+    assert refused.status_code == 403, refused.text[-500:]
 
 
 def test_the_header_leads_to_the_same_places_on_every_page(site):
