@@ -965,7 +965,9 @@ class PagesController(Controller):
         title = data.get("title", "")
         # The address name is made from the title unless the organizer gave one.
         slug = data.get("slug", "").strip().lower() or slug_from(title)
-        if not slug and title.strip():
+        if not title.strip():
+            return _back(request, back, "give the forum a title")
+        if not slug:
             return _back(request, back, "give the forum a short name for its address: a-z, 0-9, -")
         forum = c.ForumSpec(slug, title, data.get("description", ""))
         command = c.AddForum(actor=actor, jam_id=jam_id, forum=forum)

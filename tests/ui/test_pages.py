@@ -238,7 +238,7 @@ def test_organizers_add_a_forum_from_jam_central(site):
     assert "The forum “Cities &amp; towns” is open for ideas at ?forum=cities-towns." in _done_of(
         added.text
     )
-    assert "Cities &amp; towns <span class=\"muted\">(?forum=cities-towns)</span>" in added.text
+    assert 'Cities &amp; towns <span class="muted">(?forum=cities-towns)</span>' in added.text
     forums = app.load(Jam, scene.jam_id).forums
     assert (forums["cities-towns"].title, forums["cities-towns"].description) == (
         "Cities & towns",
@@ -259,6 +259,11 @@ def test_organizers_add_a_forum_from_jam_central(site):
         data={**form, "title": "日本", "_csrf_token": _token(client, central)},
     )
     assert "Give the forum a short name for its address" in _notice_of(unnamed.text)
+    untitled = client.post(
+        f"/jams/{scene.jam_id}/forums",
+        data={**form, "title": " ", "_csrf_token": _token(client, central)},
+    )
+    assert "Give the forum a title" in _notice_of(untitled.text)
     # Not an organizer: refused.
     _as(client, scene.join())
     refused = client.post(
