@@ -1139,10 +1139,12 @@ class PagesController(Controller):
             if data.get("action") == "unmark"
             else "Marked as a duplicate: its votes count with the original."
         )
-        # Back to the list of likely duplicates in Jam Central, a long page (the pair marked
-        # leaves the list, so not to the pair itself).
+        # Marked from the list of likely duplicates in Jam Central, a long page: back to the
+        # list (the pair marked leaves it, so not to the pair itself). Unmarked from the
+        # thread: back to its top, which says what it is now.
         back = f"/ideas/{idea_id}"
-        return await self._form_command(state, request, command, back, said, "duplicates")
+        anchor = "" if data.get("action") == "unmark" else "duplicates"
+        return await self._form_command(state, request, command, back, said, anchor)
 
     @get("/jams/{jam_id:uuid}/leadership/as-of")
     async def shortlist_as_of(

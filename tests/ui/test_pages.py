@@ -1776,6 +1776,17 @@ def test_a_decision_on_the_shortlist_and_a_duplicate_marked_come_back_to_their_p
     assert target.endswith("#duplicates")
     shown = client.get(target.split("#")[0]).text
     assert '<h2 id="duplicates">Likely duplicates</h2>' in shown
+    # Unmarked from its thread, back to the thread's top: it has no list of duplicates.
+    thread = f"/ideas/{copy}"
+    unmarked = client.post(
+        f"{thread}/duplicate",
+        data={"action": "unmark", "_csrf_token": _token(client, thread)},
+        headers={"referer": f"{client.base_url}{thread}"},
+        follow_redirects=False,
+    )
+    target = unmarked.headers["location"]
+    assert target.startswith(thread)
+    assert "#" not in target
     # From the thread page, the same anchor is its decision form; and a refused decision
     # or topic label comes back with what was typed (the forms keep their text).
     _as(client, scene.join(role="leader", name="Lee"))
