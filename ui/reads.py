@@ -303,13 +303,17 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def in_utc(at: datetime, name: str = "as_of") -> datetime:
-    """`at` in UTC, or a clear 422: a time without a zone, or one UTC cannot hold."""
+    """`at` in UTC, or a clear 422: a time without a zone, one UTC cannot hold, or one
+    before EARLIEST (no jam is older, and reads count back minutes from it)."""
     if at.tzinfo is None:
         raise refused_input(f"{name} needs a timezone (e.g. 2030-05-01T12:00:00Z)", name, "query")
     try:
-        return at.astimezone(UTC)
+        utc = at.astimezone(UTC)
     except OverflowError:
         raise refused_input(f"{name} is out of range", name, "query") from None
+    if utc < EARLIEST:
+        raise refused_input(f"{name} must be after {EARLIEST.date().isoformat()}", name, "query")
+    return utc
 
 
 def page_time(text: str | None, name: str = "as_of") -> datetime | None:
@@ -341,9 +345,8 @@ def time_travel(
 ) -> tuple[T, int]:
     """`read` of the read models as of a log `position` or a time `at`, and the log
     position they stand for (as of a time: how far the log had been written by then)."""
-    if at is not None and in_utc(at) < EARLIEST:
-        # No jam is older; and reads count back minutes from `at`, which year 1 cannot.
-        raise refused_input(f"as_of must be after {EARLIEST.date().isoformat()}", "as_of", "query")
+    if at is not None:
+        in_utc(at)  # a time no jam could be as of is refused before any replay
     with (
         one_replay(),
         replayed(services, position=position, at=at) as (views, reached),

@@ -156,6 +156,17 @@ def test_bad_reads_get_clear_errors(served, clock):
     )
     assert ancient.status_code == 422
     assert "as_of must be after 1970-01-01" in ancient.json()["detail"]
+    # The same on every read that looks back (the shortlist answered "not ready").
+    organizer = _signed_in(client, scene.organizer)
+    for path in ("shortlist", "shortlist?format=csv", "topics"):
+        path, _, query = path.partition("?")
+        answer = client.get(
+            f"/api/jams/{scene.jam_id}/{path}",
+            params={"as_of": "0001-01-01T00:00:00Z", **dict([query.split("=")] if query else [])},
+            headers=organizer,
+        )
+        assert answer.status_code == 422, path
+        assert "as_of must be after 1970-01-01" in answer.json()["detail"], path
     client.app.state.services.runner.stop()  # the read models stay behind the log
     written = app.handle(c.IssueInvite(code=uuid4().hex, role="participant", jam_id=scene.jam_id))
     behind = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"after": written.position})
