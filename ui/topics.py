@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import math
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -228,73 +229,162 @@ def read_duplicates(services: Services, jam_id: str) -> list[DuplicateOut]:
     return out
 
 
-MAP_W, MAP_H, MAP_PAD = 600, 260, 45  # room for the largest circle and its label
+MAP_W, MAP_H = 600, 260
+MAP_PAD = 45  # the 2-D positions are scaled inside this margin: room for most labels
+MAP_EDGE = 2.0  # pushed apart, a circle still keeps this far inside the picture
+CIRCLE_GAP = 4.0  # between two circles, so that each reads as a topic of its own
+SPREAD_SLACK = 0.5  # of that gap, what pushing apart may leave unmet: pairs settle sooner
+LABEL_GAP = 3.0  # between a label and another circle or label, so it reads as its own's
+SPREAD_ROUNDS = 300  # rounds of pushing overlapping circles apart before shrinking them all
+SPREAD_SHRINK = 0.85  # the circles' radii, times this, when they do not fit apart
+SPREAD_TRIES = 25  # 0.85 ** 25 ~ 1.7%: even thousands of circles fit by then
 
 
 LABEL_CHARS = 32  # a label is cut to this on the map (its full text on hover)
 CHAR_W, LINE_H = 6.2, 12.0  # a label's box at the map's 11px type, in map units
 
+Box = tuple[float, float, float, float]  # left, top, right, bottom
+
 
 def topic_map(clusters: list[ClusterOut]) -> list[dict[str, Any]]:
     """Circles for the cluster map: the 2-D positions scaled to the picture, area ~ size,
-    and where each label goes (below its circle, else above, right or left: the first
-    place that stays inside the picture and clear of the labels and circles placed)."""
+    pushed apart where they would overlap, and where each label goes (beside its circle,
+    clear of every other circle and label). A label with no such place is `keyed`: its
+    circle shows its number and the label is listed under the map, as on a phone."""
     if not clusters:
         return []
+    circles = _scaled(clusters)
+    _spread(circles)
+    for m in circles:
+        m["cx"], m["cy"], m["r"] = round(m["cx"], 1), round(m["cy"], 1), round(m["r"], 1)
+    labels: list[Box] = []
+    for m in sorted(circles, key=lambda m: -m["r"]):  # the biggest topics choose first
+        m.update(_label_place(m, circles, labels))
+    return circles
+
+
+def _scaled(clusters: list[ClusterOut]) -> list[dict[str, Any]]:
     xs = [c.cluster.x for c in clusters]
     ys = [c.cluster.y for c in clusters]
     span_x, span_y = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
     biggest = max(c.ideas_now for c in clusters) or 1
-    circles = [
+    return [
         {
             "id": c.cluster.id,
             "label": c.cluster.label,
-            "cx": round(MAP_PAD + (c.cluster.x - min(xs)) / span_x * (MAP_W - 2 * MAP_PAD), 1),
-            "cy": round(MAP_PAD + (c.cluster.y - min(ys)) / span_y * (MAP_H - 2 * MAP_PAD), 1),
-            "r": round(6 + 22 * (c.ideas_now / biggest) ** 0.5, 1),
+            "cx": MAP_PAD + (c.cluster.x - min(xs)) / span_x * (MAP_W - 2 * MAP_PAD),
+            "cy": MAP_PAD + (c.cluster.y - min(ys)) / span_y * (MAP_H - 2 * MAP_PAD),
+            "r": 6 + 22 * (c.ideas_now / biggest) ** 0.5,
             "emerging": c.cluster.emerging,
         }
         for c in clusters
     ]
-    taken = [
-        (m["cx"] - m["r"], m["cy"] - m["r"], m["cx"] + m["r"], m["cy"] + m["r"]) for m in circles
-    ]
-    for m in sorted(circles, key=lambda m: -m["r"]):  # the biggest topics choose first
-        m.update(_label_place(m, taken))
-    return circles
 
 
-def _label_place(m: dict[str, Any], taken: list[tuple[float, ...]]) -> dict[str, Any]:
-    width = min(len(m["label"]), LABEL_CHARS) * CHAR_W
-    cx, cy, r = m["cx"], m["cy"], m["r"]
-    # (text x, baseline y, anchor), most natural first
-    spots = [
-        (cx, cy + r + LINE_H - 1, "middle"),
-        (cx, cy - r - 3, "middle"),
+def _spread(circles: list[dict[str, Any]]) -> None:
+    """Push the circles apart until none overlaps another, inside the picture; if they do
+    not fit, start again from where they were with every circle smaller."""
+    start = [(m["cx"], m["cy"]) for m in circles]
+    for _ in range(SPREAD_TRIES):
+        if _pushed_apart(circles):
+            return
+        for m, (x, y) in zip(circles, start, strict=True):
+            m["cx"], m["cy"], m["r"] = x, y, m["r"] * SPREAD_SHRINK
+
+
+def _pushed_apart(circles: list[dict[str, Any]]) -> bool:
+    """Rounds of moving each overlapping pair apart along the line between their centres,
+    each by half the overlap, then back inside the picture. True once none overlaps."""
+    for _ in range(SPREAD_ROUNDS):
+        moved = False
+        for n, a in enumerate(circles):
+            for k, b in enumerate(circles[n + 1 :], start=n + 1):
+                dx, dy = b["cx"] - a["cx"], b["cy"] - a["cy"]
+                apart = math.hypot(dx, dy)
+                need = a["r"] + b["r"] + CIRCLE_GAP
+                if apart >= need - SPREAD_SLACK:
+                    continue
+                if apart < 1e-6:  # one place: a direction of its own for each, the same every time
+                    dx, dy, apart = math.cos(k), math.sin(k), 1.0
+                push = (need - apart) / 2
+                a["cx"] -= dx / apart * push
+                a["cy"] -= dy / apart * push
+                b["cx"] += dx / apart * push
+                b["cy"] += dy / apart * push
+                moved = True
+        for m in circles:
+            m["cx"] = min(max(m["cx"], m["r"] + MAP_EDGE), MAP_W - m["r"] - MAP_EDGE)
+            m["cy"] = min(max(m["cy"], m["r"] + MAP_EDGE), MAP_H - m["r"] - MAP_EDGE)
+        if not moved:
+            return True
+    return False
+
+
+def label_box(label: str, x: float, y: float, anchor: str) -> Box:
+    """The box a label drawn at (x, baseline y) with this text-anchor takes on the map."""
+    width = min(len(label), LABEL_CHARS) * CHAR_W
+    left = {"middle": x - width / 2, "start": x, "end": x - width}[anchor]
+    return (left, y - LINE_H + 2, left + width, y + 2)
+
+
+def box_gap_to_circle(b: Box, cx: float, cy: float, r: float) -> float:
+    """How far the box is from the circle's edge (negative: they overlap)."""
+    dx = max(b[0] - cx, 0.0, cx - b[2])
+    dy = max(b[1] - cy, 0.0, cy - b[3])
+    return math.hypot(dx, dy) - r
+
+
+def boxes_apart(a: Box, b: Box, gap: float = 0.0) -> bool:
+    return a[2] + gap <= b[0] or b[2] + gap <= a[0] or a[3] + gap <= b[1] or b[3] + gap <= a[1]
+
+
+def _label_spots(cx: float, cy: float, r: float) -> list[tuple[float, float, str]]:
+    """(text x, baseline y, anchor) beside a circle, the most natural first."""
+    below, above, d = cy + r + LINE_H - 1, cy - r - 3, 0.75 * r  # diagonals clear the circle
+    return [
+        (cx, below, "middle"),
+        (cx, above, "middle"),
         (cx + r + 3, cy + 4, "start"),
         (cx - r - 3, cy + 4, "end"),
+        (cx - r, below, "start"),
+        (cx + r, below, "end"),
+        (cx - r, above, "start"),
+        (cx + r, above, "end"),
+        (cx + d, cy + d + LINE_H - 1, "start"),
+        (cx - d, cy + d + LINE_H - 1, "end"),
+        (cx + d, cy - d - 3, "start"),
+        (cx - d, cy - d - 3, "end"),
     ]
 
-    def box(x: float, y: float, anchor: str) -> tuple[float, float, float, float]:
-        left = {"middle": x - width / 2, "start": x, "end": x - width}[anchor]
-        return (left, y - LINE_H + 2, left + width, y + 2)
 
-    def inside(b: tuple[float, ...]) -> bool:
-        return b[0] >= 0 and b[2] <= MAP_W and b[1] >= 0 and b[3] <= MAP_H
+def _label_place(
+    m: dict[str, Any], circles: list[dict[str, Any]], labels: list[Box]
+) -> dict[str, Any]:
+    """The first spot beside `m` inside the picture and clear of every circle and of the
+    labels placed (`labels`, to which it adds its own); else keyed."""
 
-    def clear(b: tuple[float, ...], own: tuple[float, ...]) -> bool:
-        return all(
-            o == own or b[2] <= o[0] or o[2] <= b[0] or b[3] <= o[1] or o[3] <= b[1] for o in taken
+    def fits(b: Box) -> bool:
+        return (
+            b[0] >= 0
+            and b[1] >= 0
+            and b[2] <= MAP_W
+            and b[3] <= MAP_H
+            and box_gap_to_circle(b, m["cx"], m["cy"], m["r"]) >= 0
+            and all(
+                box_gap_to_circle(b, o["cx"], o["cy"], o["r"]) >= LABEL_GAP
+                for o in circles
+                if o is not m
+            )
+            and all(boxes_apart(b, placed, LABEL_GAP) for placed in labels)
         )
 
-    own = (cx - r, cy - r, cx + r, cy + r)
-    fits = [s for s in spots if inside(box(*s))]
-    x, y, anchor = next((s for s in fits if clear(box(*s), own)), (fits or spots)[0])
-    if not inside(box(x, y, anchor)):  # wider than any spot allows: held inside the picture
-        left = min(max(box(x, y, anchor)[0], 0.0), MAP_W - width)
-        x, anchor = left, "start"
-    taken.append(box(x, y, anchor))
-    return {"lx": round(x, 1), "ly": round(y, 1), "anchor": anchor}
+    for x, y, anchor in _label_spots(m["cx"], m["cy"], m["r"]):
+        x, y = round(x, 1), round(y, 1)  # as drawn
+        b = label_box(m["label"], x, y, anchor)
+        if fits(b):
+            labels.append(b)
+            return {"lx": x, "ly": y, "anchor": anchor, "keyed": False}
+    return {"lx": None, "ly": None, "anchor": "middle", "keyed": True}
 
 
 def topics_csv(topics: TopicsOut) -> str:

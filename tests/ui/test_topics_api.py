@@ -19,12 +19,11 @@ from projections import ranking_views as rv
 from tests.stories import open_jam
 from ui.app import create_app
 from ui.topics import (
-    CHAR_W,
-    LABEL_CHARS,
     MAP_H,
     MAP_W,
     TIMELINE_HOURS,
     _needs_replay,
+    label_box,
     timeline,
     topic_map,
 )
@@ -408,12 +407,6 @@ def _on_map(x: float, y: float, label: str, size: int = 10) -> SimpleNamespace:
     return SimpleNamespace(cluster=cluster, ideas_now=size)
 
 
-def _label_box(m: dict) -> tuple[float, float, float, float]:
-    width = min(len(m["label"]), LABEL_CHARS) * CHAR_W
-    left = {"middle": m["lx"] - width / 2, "start": m["lx"], "end": m["lx"] - width}[m["anchor"]]
-    return (left, m["ly"] - 10, left + width, m["ly"] + 2)
-
-
 def test_map_labels_stay_inside_the_picture_and_clear_of_each_other():
     # Two close topics had their labels drawn over each other, and a topic at the edge
     # had its label cut off by the picture's border.
@@ -425,7 +418,8 @@ def test_map_labels_stay_inside_the_picture_and_clear_of_each_other():
             _on_map(0.5, 1.0, "collaborate · learn · organise"),
         ]
     )
-    boxes = [_label_box(m) for m in placed]
+    assert not any(m["keyed"] for m in placed)  # room for every label beside its circle
+    boxes = [label_box(m["label"], m["lx"], m["ly"], m["anchor"]) for m in placed]
     for left, top, right, bottom in boxes:
         assert 0 <= left <= right <= MAP_W
         assert 0 <= top <= bottom <= MAP_H
