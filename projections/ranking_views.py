@@ -456,12 +456,14 @@ def idea_cards(cur: Cursor, idea_ids: list[str]) -> dict[str, IdeaCard]:
     return {r[0]: IdeaCard(r[1], r[2], r[3], int(r[4]), int(r[5])) for r in rows}
 
 
-def idea_titles(cur: Cursor, idea_ids: list[str]) -> dict[str, str]:
+def idea_titles(cur: Cursor, idea_ids: list[str], include_hidden: bool = True) -> dict[str, str]:
+    """The ideas' titles; without `include_hidden`, none of an idea an organizer has hidden."""
     if not idea_ids:
         return {}
     marks = ", ".join("?" * len(idea_ids))
+    shown = "" if include_hidden else " AND hidden = 0"
     rows = cur.execute(
-        f"SELECT idea_id, title FROM rm_ideas WHERE idea_id IN ({marks})", idea_ids
+        f"SELECT idea_id, title FROM rm_ideas WHERE idea_id IN ({marks}){shown}", idea_ids
     ).fetchall()
     return dict(rows)
 

@@ -1072,7 +1072,8 @@ class PagesController(Controller):
         info, central, queue, position = await sync_to_thread(read)
         if info is None:
             raise NotFoundException(f"no jam with id {jam_id}")
-        topics = await sync_to_thread(read_topics, services, str(jam_id), topics_at)
+        # Organizers only (above): they see hidden ideas.
+        topics = await sync_to_thread(read_topics, services, str(jam_id), topics_at, True)
         duplicates = await sync_to_thread(read_duplicates, services, str(jam_id))
         return Template(
             "central.html",

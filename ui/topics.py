@@ -33,7 +33,7 @@ from ranking.model import Cluster, DuplicatePair
 from ui.asof import refresh_as_of
 from ui.bootstrap import Services
 from ui.errors import Busy
-from ui.reads import AsOf, in_utc, require_member, require_role, require_role_of
+from ui.reads import AsOf, in_utc, require_member, require_role, require_role_of, sees_hidden
 from ui.schemas import Written, acting, handle, said, written
 from ui.spreadsheets import (
     asked_for_json_file,
@@ -116,7 +116,9 @@ class TopicsOut(msgspec.Struct, frozen=True):
     clusters: list[ClusterOut]
     unclustered: int
     history: list[str]  # the refresh kept for each hour of the jam, for the timeline
-    titles: dict[str, str]  # the representative ideas' titles
+    # The representative ideas' titles: for a reader who does not see hidden ideas, none of
+    # one an organizer has hidden (a view of the past, or topics not yet refreshed since).
+    titles: dict[str, str]
 
 
 class TopicChange(msgspec.Struct, frozen=True):
@@ -177,7 +179,10 @@ def _replayed(services: Services, jam_id: str, at: datetime) -> rv.TopicsView | 
     )
 
 
-def read_topics(services: Services, jam_id: str, as_of: datetime | None) -> TopicsOut | None:
+def read_topics(
+    services: Services, jam_id: str, as_of: datetime | None, hidden_too: bool
+) -> TopicsOut | None:
+    """The topics now or as of `as_of`; `hidden_too`: for a reader who sees hidden ideas."""
     with services.views.reading() as cur:
         view = (
             rv.current_topics(cur, jam_id) if as_of is None else rv.topics_as_of(cur, jam_id, as_of)
@@ -189,7 +194,8 @@ def read_topics(services: Services, jam_id: str, as_of: datetime | None) -> Topi
     if view is None:
         return None
     with services.views.reading() as cur:
-        titles = rv.idea_titles(cur, [i for cl in view.clusters for i in cl.representatives])
+        shown = [i for cl in view.clusters for i in cl.representatives]
+        titles = rv.idea_titles(cur, shown, include_hidden=hidden_too)
     return TopicsOut(
         jam_id=jam_id,
         position=view.position,
@@ -387,6 +393,14 @@ def _label_place(
     return {"lx": None, "ly": None, "anchor": "middle", "keyed": True}
 
 
+HIDDEN_TITLE = "(hidden by an organizer)"  # in place of a title its reader may not see
+
+
+def _titles(idea_ids: list[str] | tuple[str, ...], titles: dict[str, str]) -> str:
+    """The ideas' titles for one spreadsheet cell, in the ids' order."""
+    return " | ".join(titles.get(i, HIDDEN_TITLE) for i in idea_ids)
+
+
 def topics_csv(topics: TopicsOut) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -399,6 +413,7 @@ def topics_csv(topics: TopicsOut) -> str:
             "emerging",
             "pinned",
             "terms",
+            "representative_titles",
             "representatives",
             "employee",
             "client",
@@ -419,6 +434,7 @@ def topics_csv(topics: TopicsOut) -> str:
                 int(cl.emerging),
                 int(cl.pinned),
                 safe_cell(" ".join(cl.terms)),
+                safe_cell(_titles(cl.representatives, topics.titles)),
                 " ".join(cl.representatives),
                 *(cl.segments.get(s, 0) for s in ("employee", "client", "family", "partner")),
                 f"{cl.x:.4f}",
@@ -522,7 +538,8 @@ class TopicController(Controller):
         services: Services = state.services
         await require_role(services, request, jam_id, {Role.ORGANIZER, Role.LEADER})
         at = None if as_of is None else in_utc(as_of)
-        found = await sync_to_thread(read_topics, services, str(jam_id), at)
+        hidden_too = await sees_hidden(services, request, str(jam_id))
+        found = await sync_to_thread(read_topics, services, str(jam_id), at, hidden_too)
         if found is None:
             raise NotFoundException("no topic clusters for this jam yet")
         if format == "csv":

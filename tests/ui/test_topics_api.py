@@ -16,16 +16,21 @@ from jam import commands as c
 from jam.application import JamApplication
 from jam.settings import Settings
 from projections import ranking_views as rv
+from ranking.model import Cluster
 from tests.stories import open_jam
 from ui.app import create_app
 from ui.topics import (
+    HIDDEN_TITLE,
     MAP_H,
     MAP_W,
     TIMELINE_HOURS,
+    ClusterOut,
+    TopicsOut,
     _needs_replay,
     label_box,
     timeline,
     topic_map,
+    topics_csv,
 )
 
 THEMES = {
@@ -121,6 +126,52 @@ def test_organizers_see_the_topics_with_terms_sizes_and_segments(jam_with_themes
     for row in rows:  # where each sits on the cluster map
         x, y = placed[row["cluster_id"]]
         assert (float(row["map_x"]), float(row["map_y"])) == pytest.approx((x, y), abs=1e-4)
+    # A spreadsheet's reader reads the representative ideas' titles, in the ids' order.
+    title_of = {i: t for t, i in ideas.items()}
+    shown = {c["cluster"]["id"]: c["cluster"]["representatives"] for c in found}
+    for row in rows:
+        assert row["representatives"].split() == shown[row["cluster_id"]]
+        titles = [title_of[i] for i in shown[row["cluster_id"]]]
+        assert row["representative_titles"] == " | ".join(titles)
+
+
+def topics_csv_rows(client, scene, headers, **params) -> list[dict]:
+    params["format"] = "csv"
+    exported = client.get(f"/api/jams/{scene.jam_id}/topics", params=params, headers=headers)
+    assert exported.status_code == 200, exported.text
+    return list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+
+
+def test_a_representative_hidden_since_shows_its_title_to_organizers_only(jam_with_themes):
+    # A view of the past still has an idea hidden since among its representatives.
+    client, scene, enter, organizer, _, ideas, ranked = jam_with_themes
+    then = enter.clock.now.isoformat()
+    hidden = clusters(client, scene, organizer)[0]["cluster"]["representatives"][0]
+    title = next(t for t, i in ideas.items() if i == hidden)
+    enter.clock.advance(timedelta(hours=1))
+    hide = {"action": "hide", "reason": "off topic"}
+    assert client.post(f"/api/ideas/{hidden}/moderation", json=hide, headers=organizer).is_success
+    ranked()
+    leader = enter("leader")
+    url = f"/api/jams/{scene.jam_id}/topics"
+    for reader, sees in ((organizer, True), (leader, False)):
+        answer = client.get(url, params={"as_of": then}, headers=reader).json()
+        assert hidden in {i for c in answer["clusters"] for i in c["cluster"]["representatives"]}
+        assert (answer["titles"].get(hidden) == title) is sees
+        cells = [
+            r["representative_titles"] for r in topics_csv_rows(client, scene, reader, as_of=then)
+        ]
+        assert any(title in cell for cell in cells) is sees
+        assert any(HIDDEN_TITLE in cell for cell in cells) is not sees
+
+
+def test_a_representative_title_is_never_read_as_a_formula():
+    cluster = Cluster("t1", "solar", ("solar",), 2, ("a", "b"), 0, False, {}, 0.5, 0.5)
+    topics = TopicsOut(
+        "j", 1, "", "", [ClusterOut(cluster, 2)], 0, [], {"a": "=SUM(A1)", "b": "-1"}
+    )
+    (row,) = csv.DictReader(io.StringIO(topics_csv(topics)))
+    assert row["representative_titles"] == "'=SUM(A1) | -1"
 
 
 def test_a_rename_is_recorded_and_every_later_refresh_keeps_it(jam_with_themes):
