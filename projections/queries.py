@@ -356,14 +356,20 @@ def moderation_queue(cur: Cursor, jam_id: str) -> ModerationQueue:
     return ModerationQueue(flagged=queue, actions=actions)
 
 
+# An idea an organizer hid keeps its title from everyone but its author (the title is
+# often what was hidden): listed, it is said to be hidden, untitled.
+_TITLE_FOR_READER = "CASE WHEN i.hidden = 1 AND i.author_id <> ? THEN '' ELSE i.title END"
+
+
 def commented_on(cur: Cursor, participant_id: str, limit: int = 200) -> list[Touched]:
     """The ideas a participant commented on, the latest first, with how many comments."""
     return _touched(
         cur,
-        "SELECT c.idea_id, i.title, i.hidden, COUNT(*), MAX(c.posted_at) AS latest "
+        f"SELECT c.idea_id, {_TITLE_FOR_READER}, i.hidden, COUNT(*), MAX(c.posted_at) AS latest "
         "FROM rm_comments c JOIN rm_ideas i ON i.idea_id = c.idea_id WHERE c.author_id = ? "
-        "GROUP BY c.idea_id, i.title, i.hidden ORDER BY latest DESC, c.idea_id LIMIT ?",
-        (participant_id, limit),
+        "GROUP BY c.idea_id, i.title, i.hidden, i.author_id ORDER BY latest DESC, c.idea_id "
+        "LIMIT ?",
+        (participant_id, participant_id, limit),
     )
 
 
@@ -371,10 +377,10 @@ def voted_on(cur: Cursor, participant_id: str, limit: int = 200) -> list[Touched
     """The ideas a participant has a standing vote on, the latest first (count: the vote)."""
     return _touched(
         cur,
-        "SELECT v.idea_id, i.title, i.hidden, v.value FROM rm_votes v "
+        f"SELECT v.idea_id, {_TITLE_FOR_READER}, i.hidden, v.value FROM rm_votes v "
         "JOIN rm_ideas i ON i.idea_id = v.idea_id WHERE v.participant_id = ? AND v.value <> 0 "
         "ORDER BY v.updated_at DESC, v.idea_id LIMIT ?",
-        (participant_id, limit),
+        (participant_id, participant_id, limit),
     )
 
 

@@ -237,6 +237,9 @@ def test_a_participants_threads_votes_and_an_originals_duplicates_on_both_stores
         assert [(t.id, t.count) for t in queries.commented_on(cur, ada)] == [(week, 1)]
         voted = {t.id: (t.count, t.hidden) for t in queries.voted_on(cur, ada)}
         assert voted == {week: (1, False), clinic: (1, False), spam: (1, True)}
+        # A hidden idea's title is its author's to read, not a voter's.
+        titles = {t.id: t.title for t in queries.voted_on(cur, ada)}
+        assert (titles[spam], titles[week]) == ("", "Four-day week")
         assert queries.vote_value(cur, str(vote_id(busy.ideas["clinic"], busy.people["cy"]))) == -1
         assert queries.vote_value(cur, str(vote_id(busy.ideas["week"], UUID(int=0)))) is None
         assert not queries.is_blocked(cur, cy)

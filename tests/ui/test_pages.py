@@ -322,6 +322,17 @@ def test_my_activity_page_lists_my_ideas(site):
     assert f'<a href="/ideas/{other}">Four-day week</a> <span class="muted">3 comments' in commented
     voted = mine.split("<h2>My votes</h2>")[1].split("<h2>")[0]
     assert f'<a href="/ideas/{other}">Four-day week</a> <span class="muted">support' in voted
+    # Hidden since, another's idea is listed untitled (its title is often what was hidden);
+    # one's own keeps its title and its link.
+    own = scene.post_idea(ada, title="Also mine")
+    app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=own, body="More"))
+    for gone in (other, own):
+        app.handle(c.HideIdea(actor=scene.organizer, idea_id=gone, reason="off topic"))
+    mine = client.get("/me", params={"after": app.position()}).text
+    assert "Four-day week" not in mine
+    commented = mine.split("<h2>My comments</h2>")[1].split("<h2>")[0]
+    assert commented.count('<span class="muted">an idea hidden by an organizer ·</span>') == 1
+    assert f'<a href="/ideas/{own}">Also mine</a> <span class="muted">· hidden by' in commented
 
 
 def test_an_organizer_alert_shows_on_every_jam_page_until_taken_down(site):
