@@ -72,6 +72,21 @@ def key_of(data: dict[str, str], *fields: str) -> str | None:
     return f"{key}{said[:16]}"
 
 
+# The rules name a text by its field; on a page, the field's box is labelled otherwise
+# ("Your idea", "Add a comment"), so a body is "the text".
+_FIELD_WORDS = (("body ", "the text "),)
+
+
+def sentence(text: str) -> str:
+    """A message from the rules ("body must not be empty") as a page says it: a sentence,
+    capitalised and ended ("The text must not be empty.")."""
+    for field, words in _FIELD_WORDS:
+        if text.startswith(field):
+            text = words + text[len(field) :]
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
 def shown_notice(request: Request[Any, Any, Any]) -> Shown | None:
     """The notice this request's address carries, if one of our redirects signed it."""
     text, given = request.query_params.get("notice"), request.query_params.get("ns")
@@ -80,4 +95,4 @@ def shown_notice(request: Request[Any, Any, Any]) -> Shown | None:
     done = request.query_params.get("nk") == "done"
     secret, path = request.app.state.secret, request.url.path
     expected = signature(secret, text, path, viewer(request), done=done)
-    return Shown(text, done) if hmac.compare_digest(expected, given) else None
+    return Shown(sentence(text), done) if hmac.compare_digest(expected, given) else None

@@ -29,6 +29,10 @@ NOT_A_PAGE = (
     "This address is where a form sends what it holds; it has no page to show. "
     "Go back to the page the form was on."
 )
+FORM_UNREADABLE = (
+    "The form sent something this page cannot read (a field twice, or a file where text "
+    "belongs). Go back, reload the page and send it again."
+)
 _TITLES = {
     401: "Please sign in",
     403: "Not for you",
@@ -91,7 +95,12 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     if not isinstance(detail, str):
         detail = msgspec.json.encode(detail).decode() if detail is not None else ""
     fields = content.get("fields")
-    if isinstance(fields, list):  # which parameter was wrong, and how, in plain words
+    if isinstance(fields, list) and any(
+        isinstance(f, dict) and f.get("source") == "body" for f in fields
+    ):
+        # Not the address: the form itself, sent otherwise than our pages send it.
+        detail = FORM_UNREADABLE
+    elif isinstance(fields, list):  # which parameter was wrong, and how, in plain words
         said = [
             f"{f.get('key')} {_plain(str(f.get('message')))}" for f in fields if isinstance(f, dict)
         ]

@@ -101,6 +101,12 @@ def test_a_form_post_with_its_token_posts_and_shows_the_thread(site):
         data={"forum": "nope", "title": "T", "body": "B", "_csrf_token": token},
     )
     assert "has no forum “nope”" in refused.text  # shown as a notice on the page
+    # The rules' words as a sentence, naming the box as the page does (not "body").
+    blank = client.post(
+        f"/jams/{scene.jam_id}/ideas",
+        data={"forum": "health", "title": "T", "body": "  ", "_csrf_token": token},
+    )
+    assert _notice_of(blank.text) == (">The text must not be empty (spaces alone do not count).")
     # A forum of 60,000 characters is refused without sending them all back in the
     # redirect's address (a proxy would refuse a header that long).
     huge = client.post(
@@ -563,6 +569,16 @@ def test_a_page_address_with_a_wrong_value_says_which_and_how_in_plain_words(sit
     soon = client.get(f"/jams/{scene.jam_id}/central?topics_at=soon")
     assert soon.status_code == 422
     assert "&#39;soon&#39; is not a time: give topics_at as 2030-05-02T12:00 (UTC)" in soon.text
+    # A form sent with a field twice is the form's fault, not the address's.
+    thread = f"/ideas/{scene.post_idea(scene.join())}"
+    twice = client.post(
+        f"{thread}/comments",
+        content=f"body=a&body=b&_csrf_token={_token(client, thread)}",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert twice.status_code in (400, 422)
+    assert "The form sent something this page cannot read" in twice.text
+    assert "address" not in twice.text.split("<h1>")[1].split("</main>")[0]
     # The timeline's "now (live)" sends an empty time: the live topics, not an error.
     live = client.get(f"/jams/{scene.jam_id}/central?topics_at=")
     assert live.status_code == 200
