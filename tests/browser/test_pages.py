@@ -206,6 +206,14 @@ def test_similar_ideas_appear_while_typing_a_new_one(browser, quick_site):
     # Cleared, the form offers nothing any more (the last answer no longer applies).
     page.get_by_label("Title").fill("")
     page.get_by_text("Similar ideas already posted").wait_for(state="hidden", timeout=10_000)
+    # Text put back without typing (here: after a refusal, as after Back) is looked up too.
+    page.get_by_label("Forum", exact=True).select_option("health")
+    page.get_by_label("Title").fill("Solar panels on the roof")
+    page.get_by_label("Your idea").fill("   ")  # refused: spaces alone
+    page.get_by_role("button", name="Post idea").click()
+    page.get_by_role("alert").get_by_text("The text must not be empty").wait_for(timeout=10_000)
+    assert page.get_by_label("Title").input_value() == "Solar panels on the roof"
+    page.get_by_text("Similar ideas already posted").wait_for(timeout=10_000)
 
 
 def test_live_topics_appear_on_jam_central_without_reloading(browser, quick_site):

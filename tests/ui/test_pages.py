@@ -1396,7 +1396,8 @@ def test_the_deepest_reply_offers_no_reply_form(site):
         parent = done.id
     _as(client, scene.join(name="Bea"))
     page = client.get(f"/ideas/{idea}", params={"after": app.position()}).text
-    assert page.count("<summary>Reply</summary>") == REPLY_DEPTH_MAX
+    # Each named by whom it answers: a screen reader lists them side by side.
+    assert page.count('<summary aria-label="Reply to Ada">Reply</summary>') == REPLY_DEPTH_MAX
     assert f'id="reply-{parent}"' not in page
 
 
@@ -1452,7 +1453,7 @@ def test_counts_are_in_the_right_number_and_a_page_past_the_end_leads_back(site)
     assert "· 1 comment</span>" in listed
     assert '▲0<span class="visually-hidden"> in support,</span> ▼0' in listed  # read out too
     mine = client.get("/me").text
-    assert "<p>1 comment, the latest first, on:</p>" in mine
+    assert "<p>1 comment, on these ideas (the latest first):</p>" in mine
     assert "<p>0 votes.</p>" in mine
     far = client.get(page, params={"offset": 5000, "sort": "top"}).text
     assert 'No ideas this far: <a href="?sort=top">back to the first page</a>' in far

@@ -458,6 +458,9 @@
     function pause() { window.clearTimeout(timer); timer = window.setTimeout(ask, 350); }
     form.title.addEventListener("input", pause);
     form.body.addEventListener("input", pause);
+    // Text can arrive without typing: put back by the browser (Back) or after a refusal.
+    window.addEventListener("pageshow", pause);
+    pause();
   }
 
   // A refused form comes back as a redirect to its page with a notice, and the page's
