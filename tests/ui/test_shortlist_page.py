@@ -56,10 +56,13 @@ def test_the_score_is_explained_as_it_is_computed(tmp_path, clock):
     # It was "share agreeing 0.78 to 1.00, its lower end counting; bridging 0.73" beside a
     # score of 0.757, below that lower end: the two are combined, which it did not say.
     page = _shortlist(tmp_path, clock)
-    assert "the score is the geometric mean of the two" in page
+    assert "The score is the geometric mean of the two" in page
     assert "its lower end counting" not in page
     # Bridging is not a raw share: 0.73 beside groups at 100% needs the shrinkage said.
     assert "each drawn toward one half where few voted, combined" in page
+    # Said once for all the ideas (it was fifteen lines a phone's screen for each of 20).
+    assert page.count("geometric mean") == 1
+    assert page.count("(support ") == 2  # each idea: its support, interval and bridging
 
 
 def test_the_shortlist_is_as_of_its_newest_change_a_mark_or_a_decision_included(tmp_path, clock):
