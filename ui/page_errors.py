@@ -25,6 +25,8 @@ from ui.headers import answered_headers
 from ui.notices import notice_params
 
 SIGN_IN_NOTICE = "Sign in to see that page."
+# A form sent once signed out (elsewhere, or the session ended): nothing was done.
+SIGN_IN_TO_SEND = "You were signed out, so that was not sent. Sign in, then send it again."
 NOT_A_PAGE = (
     "This address is where a form sends what it holds; it has no page to show. "
     "Go back to the page the form was on."
@@ -86,7 +88,8 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         # Signed out (or the session expired): sign in, then come back here. A form post
         # cannot be replayed, so it comes back to the page the form was on.
         back = _here(request) if request.method == "GET" else _back_link(request)
-        query = notice_params(request, SIGN_IN_NOTICE, "/", reader=None)
+        said = SIGN_IN_NOTICE if request.method == "GET" else SIGN_IN_TO_SEND
+        query = notice_params(request, said, "/", reader=None)
         if nxt := safe_next(back):
             query.append(("next", nxt))
         return Redirect("/?" + urlencode(query))

@@ -893,6 +893,13 @@ def test_a_page_signed_out_leads_to_signing_in_and_back(site):
         assert f"next={quote(path, safe='')}" in answer.headers["location"], path
     home = client.get(f"/?next={quote(central)}").text
     assert f'<input type="hidden" name="next" value="{central}">' in home
+    # A form sent signed out is said not to have been sent (not "to see that page").
+    sent = client.post(
+        f"{idea}/comments",
+        data={"body": "Hello", "_csrf_token": _token(client, "/")},
+        headers={"referer": f"{client.base_url}{idea}"},
+    )
+    assert "You were signed out, so that was not sent." in _notice_of(sent.text)
     code = uuid4().hex
     app.handle(c.IssueInvite(code=code, role="organizer", segment="employee", jam_id=scene.jam_id))
     signed_in = client.post(
