@@ -690,6 +690,8 @@ def test_organizers_see_live_topics_and_rename_one_from_jam_central(site):
     assert hours, "each refresh is kept for its hour"
     assert "Shape the topics" in page
     assert "Only a pinned topic also keeps its ideas together" in page  # what a refresh keeps
+    # Everyone who joined is counted (leaders too), so not called "participants".
+    assert "</strong>people joined</div>" in page
     # The hour under way is "now (live)": its kept refresh moves on at every refresh, so it is
     # not offered apart (an option changing under the reader at each refresh).
     assert f'<option value="{hours[0]}"' not in page
