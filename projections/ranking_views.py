@@ -255,10 +255,13 @@ def read_snapshot(
     )
     if edits is None:
         edits = read_edits(cur, jam_id, position)
-    # Hiding, restoring and marking duplicates change the ranking too: a ranking changed by
-    # one is as of its time.
+    # Hiding or restoring an idea or a comment, and marking duplicates, change the ranking
+    # too: a ranking changed by one is as of its time. (Dismissed flags and blocks do not:
+    # the time is also the ranking's "now", from which trends are counted.)
     moderated = cur.execute(
-        "SELECT MAX(at) FROM rm_moderation WHERE jam_id = ?", (jam_id,)
+        "SELECT MAX(at) FROM rm_moderation WHERE jam_id = ? AND target_kind IN ('idea', "
+        "'comment') AND action IN ('hide', 'restore', 'duplicate', 'not-duplicate')",
+        (jam_id,),
     ).fetchone()[0]
     times = chain(
         (i.posted_at for i in ideas),

@@ -10,6 +10,7 @@ from litestar.testing import TestClient
 from jam import commands as c
 from jam.application import JamApplication
 from jam.settings import Settings
+from projections import ranking_views as rv
 from tests.stories import open_jam
 from ui.app import create_app
 from ui.auth import SESSION_COOKIE, issue_token
@@ -85,7 +86,14 @@ def test_the_shortlist_is_as_of_its_newest_change_a_mark_or_a_decision_included(
             return datetime.fromisoformat(shown["as_of"])
 
         voted = as_of()
-        clock.advance(timedelta(minutes=3))
+        # Flags dismissed change no rank: not a time of the ranking (its "now" for trends).
+        clock.advance(timedelta(minutes=1))
+        app.handle(c.FlagIdea(actor=ada, idea_id=copy, reason="same idea"))
+        app.handle(c.DismissFlags(actor=scene.organizer, idea_id=copy, reason="fine"))
+        as_of()  # the read models hold the dismissal
+        with client.app.state.services.views.reading() as cur:
+            assert rv.read_snapshot(cur, str(scene.jam_id)).as_of == voted
+        clock.advance(timedelta(minutes=2))
         app.handle(c.MarkDuplicate(actor=scene.organizer, idea_id=copy, original_id=first))
         marked = as_of()
         assert marked == voted + timedelta(minutes=3)
