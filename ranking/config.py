@@ -11,7 +11,7 @@ import msgspec
 
 
 class RankingConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    version: str = "2026.12-5"  # -5: a split takes in what was merged into it since
+    version: str = "2026.12-6"  # -6: "now" is the newest change that ranks, moderation included
     # Support and its uncertainty
     z: float = 1.96  # Wilson interval at 95%
     bridging_weight: float = 0.5  # score = wilson^(1-b) * bridging^b
