@@ -6,7 +6,6 @@ searched and compared is exactly what was checked against the limits.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
 from domain.errors import InvalidText
@@ -28,10 +27,6 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 _BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
-# Three or more line breaks with nothing to see between them (spaces and tabs aside).
-_BLANK_LINES = re.compile(r"\n[^\S\n]*(?:\n[^\S\n]*){2,}")
-
-
 ECHO_MAX = 40
 
 
@@ -45,6 +40,18 @@ def quoted(value: object) -> str:
 def shows_something(value: str) -> bool:
     """Whether the text has a character one can see: a letter, digit, punctuation or symbol."""
     return any(unicodedata.category(ch)[0] in "LNPS" and ch not in _BLANK_GLYPHS for ch in value)
+
+
+def _fewer_blank_lines(value: str) -> str:
+    """One empty line parts paragraphs; a run of them only pads the page. A line showing
+    nothing (spaces, zero-width or blank characters) counts as empty, and becomes so."""
+    kept: list[str] = []
+    for line in value.split("\n"):
+        if shows_something(line):
+            kept.append(line)
+        elif kept and kept[-1]:  # the first empty line after text
+            kept.append("")
+    return "\n".join(kept)
 
 
 def normalise(value: str, *, multiline: bool) -> str:
@@ -62,8 +69,7 @@ def normalise(value: str, *, multiline: bool) -> str:
     )
     # NFC last: removing a control character can bring a letter and its accent together.
     value = unicodedata.normalize("NFC", value)
-    # Multiline: one empty line parts paragraphs; a run of them only pads the page.
-    value = _BLANK_LINES.sub("\n\n", value) if multiline else " ".join(value.split())
+    value = _fewer_blank_lines(value) if multiline else " ".join(value.split())
     value = value.strip()
     return value if shows_something(value) else ""
 

@@ -100,6 +100,10 @@ def test_a_run_of_empty_lines_in_a_body_keeps_one() -> None:
     assert body("top" + "\n" * 17 + "bottom") == "top\n\nbottom"
     assert body("top\n \n\t\n\r\n  \nbottom\n\nend") == "top\n\nbottom\n\nend"
     assert body("a\n  indented\n\n  b") == "a\n  indented\n\n  b"  # as typed
+    assert body("a\n\n\n\n    indented") == "a\n\n    indented"  # a run, then as typed
+    # Lines that show nothing count as empty: zero-width spaces, Hangul fillers, blank Braille.
+    for blank in ("\u200b", "\u3164", "\u2800 "):
+        assert body("top" + f"\n{blank}" * 16 + "\nbottom") == "top\n\nbottom", repr(blank)
 
 
 def test_runs_of_spaces_fold_to_one_in_a_title() -> None:
