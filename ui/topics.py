@@ -413,7 +413,6 @@ def topics_csv(topics: TopicsOut) -> str:
             "emerging",
             "pinned",
             "terms",
-            "representative_titles",
             "representatives",
             "employee",
             "client",
@@ -421,6 +420,8 @@ def topics_csv(topics: TopicsOut) -> str:
             "partner",
             "map_x",
             "map_y",
+            # Added after the columns above, which readers of earlier files know by place.
+            "representative_titles",
         ]
     )
     for item in topics.clusters:
@@ -434,11 +435,11 @@ def topics_csv(topics: TopicsOut) -> str:
                 int(cl.emerging),
                 int(cl.pinned),
                 safe_cell(" ".join(cl.terms)),
-                safe_cell(_titles(cl.representatives, topics.titles)),
                 " ".join(cl.representatives),
                 *(cl.segments.get(s, 0) for s in ("employee", "client", "family", "partner")),
                 f"{cl.x:.4f}",
                 f"{cl.y:.4f}",
+                safe_cell(_titles(cl.representatives, topics.titles)),
             ]
         )
     return out.getvalue()

@@ -126,7 +126,12 @@ def test_organizers_see_the_topics_with_terms_sizes_and_segments(jam_with_themes
     for row in rows:  # where each sits on the cluster map
         x, y = placed[row["cluster_id"]]
         assert (float(row["map_x"]), float(row["map_y"])) == pytest.approx((x, y), abs=1e-4)
-    # A spreadsheet's reader reads the representative ideas' titles, in the ids' order.
+    # A spreadsheet's reader reads the representative ideas' titles, in the ids' order, in a
+    # column added last: the columns before keep their places for earlier readers.
+    header = exported.content.decode("utf-8-sig").splitlines()[0]
+    assert header.endswith(
+        ",representatives,employee,client,family,partner,map_x,map_y,representative_titles"
+    )
     title_of = {i: t for t, i in ideas.items()}
     shown = {c["cluster"]["id"]: c["cluster"]["representatives"] for c in found}
     for row in rows:
