@@ -34,7 +34,7 @@ from markupsafe import Markup
 from domain import Comment, Participant
 from domain.comment import REPLY_DEPTH_MAX
 from domain.errors import ConflictingState, DomainError, NotAuthor
-from domain.text import BODY_MAX, quoted, require_text
+from domain.text import BODY_MAX, normalise, quoted, require_text
 from domain.topics import LABEL_MAX
 from domain.values import Role, slug_from, vote_id
 from jam import commands as c
@@ -965,13 +965,13 @@ class PagesController(Controller):
         title = data.get("title", "")
         # The address name is made from the title unless the organizer gave one.
         slug = data.get("slug", "").strip().lower() or slug_from(title)
-        if not title.strip():
+        if not normalise(title, multiline=False):  # spaces, or characters showing nothing
             return _back(request, back, "give the forum a title")
         if not slug:
             return _back(request, back, "give the forum a short name for its address: a-z, 0-9, -")
         forum = c.ForumSpec(slug, title, data.get("description", ""))
         command = c.AddForum(actor=actor, jam_id=jam_id, forum=forum)
-        said = f"The forum “{' '.join(title.split())[:120]}” is open for ideas at ?forum={slug}."
+        said = f"The forum “{normalise(title, multiline=False)[:120]}” is added: ?forum={slug}."
         return await self._form_command(state, request, command, back, said, "forums")
 
     @post("/jams/{jam_id:uuid}/alert")

@@ -204,6 +204,8 @@ def test_leaders_decide_and_organizers_extend_from_their_pages(site, clock):
     assert "Record decision" not in client.get(page).text
     _as(client, scene.join(role="leader", name="Lee"))
     assert "Record decision" in client.get(page).text
+    # Undecided, nothing is chosen in advance (Record unchanged recorded "shortlisted").
+    assert '<option value="" selected disabled>choose…</option>' in client.get(page).text
     decided = client.post(
         f"{page}/decision",
         data={"decision": "funded", "note": "Go", "_csrf_token": _token(client, page)},
@@ -241,9 +243,7 @@ def test_organizers_add_a_forum_from_jam_central(site):
         f"/jams/{scene.jam_id}/forums", data={**form, "_csrf_token": _token(client, central)}
     )
     assert added.status_code == 200
-    assert "The forum “Cities &amp; towns” is open for ideas at ?forum=cities-towns." in _done_of(
-        added.text
-    )
+    assert "The forum “Cities &amp; towns” is added: ?forum=cities-towns." in _done_of(added.text)
     assert 'Cities &amp; towns <span class="muted">(?forum=cities-towns)</span>' in added.text
     forums = app.load(Jam, scene.jam_id).forums
     assert (forums["cities-towns"].title, forums["cities-towns"].description) == (
@@ -267,9 +267,9 @@ def test_organizers_add_a_forum_from_jam_central(site):
     assert "Give the forum a short name for its address" in _notice_of(unnamed.text)
     untitled = client.post(
         f"/jams/{scene.jam_id}/forums",
-        data={**form, "title": " ", "_csrf_token": _token(client, central)},
+        data={**form, "title": " \u200b ", "_csrf_token": _token(client, central)},
     )
-    assert "Give the forum a title" in _notice_of(untitled.text)
+    assert "Give the forum a title" in _notice_of(untitled.text)  # it shows nothing
     # Not an organizer: refused.
     _as(client, scene.join())
     refused = client.post(
