@@ -113,10 +113,9 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         detail = _page_not_found(detail)
     back = safe_next(_back_link(request))
     if status == 405 and request.method in ("GET", "HEAD"):
-        # The address a form sent to, opened again from the address bar or a bookmark: the
-        # form's page is the address one step up (/ideas/{id}/vote, /me/personal-code).
+        # The address a form sent to, opened again from the address bar or a bookmark.
         detail = NOT_A_PAGE
-        back = back or safe_next(request.url.path.rstrip("/").rsplit("/", 1)[0])
+        back = back or form_page(request.url.path)
     headers = {**answered_headers(request.app), **dict(answer.headers)}
     headers.pop("content-type", None)
     return Template(
@@ -164,6 +163,25 @@ def _page_not_found(detail: str) -> str:
     if found := _NO_SUCH.match(detail):
         return f"There is no such {found[1]}: the link may be mistyped or incomplete."
     return detail
+
+
+_UUID = r"[0-9a-fA-F-]{36}"
+# The page each form of ours is on, by the address it sends to (None: the home page).
+_FORM_PAGES = (
+    (re.compile(rf"/jams/({_UUID})/(?:schedule|forums|alert|topics)/?"), "/jams/{}/central"),
+    (re.compile(rf"/jams/({_UUID})/ideas/?"), "/jams/{}"),
+    (re.compile(rf"/ideas/({_UUID})/[a-z]+/?"), "/ideas/{}"),
+    (re.compile(r"/me/personal-code/?"), "/me"),
+)
+
+
+def form_page(path: str) -> str | None:
+    """The page whose form sends to `path`, where one can go back to from it; None where
+    the address does not say (a comment's or a participant's forms, signing in or out)."""
+    for pattern, page in _FORM_PAGES:
+        if found := pattern.fullmatch(path):
+            return page.format(*found.groups())
+    return None
 
 
 def _back_link(request: Request[Any, Any, Any]) -> str | None:

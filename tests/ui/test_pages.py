@@ -958,7 +958,15 @@ def test_a_forms_address_opened_as_a_page_says_so_and_leads_to_the_forms_page(si
     client, _app, scene = site
     idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
     _as(client, scene.join(name="Bea"))
-    for path, back in (("/me/personal-code", "/me"), (f"/ideas/{idea}/vote", f"/ideas/{idea}")):
+    central = f"/jams/{scene.jam_id}/central"
+    for path, back in (
+        ("/me/personal-code", "/me"),
+        (f"/ideas/{idea}/vote", f"/ideas/{idea}"),
+        (f"/jams/{scene.jam_id}/forums", central),  # Jam Central's form, not the jam page
+        (f"/jams/{scene.jam_id}/ideas", f"/jams/{scene.jam_id}"),
+        (f"/comments/{uuid4()}/edit", "/"),  # no page at /comments/{id}: home
+        ("/signin/personal", "/"),
+    ):
         page = client.get(path, headers={"accept": "text/html"})
         assert page.status_code == 405, path
         assert "<h1>Not a page</h1>" in page.text, path
