@@ -1085,7 +1085,8 @@ class PagesController(Controller):
                 "chart": _chart(central, now, starts_at=datetime.fromisoformat(info.starts_at)),
                 "position": position,
                 "topics": topics,
-                "topic_map": topic_map(topics.clusters if topics else []),
+                # Laid out in a worker thread: many topics take a tenth of a second or more.
+                "topic_map": await sync_to_thread(topic_map, topics.clusters if topics else []),
                 "topics_at": topics_at.isoformat() if topics_at else "",
                 "timeline": _past_hours(topics.history if topics else [], now, topics_at),
                 "duplicates": duplicates,

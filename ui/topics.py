@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import io
 import math
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 from uuid import UUID
 
 import msgspec
@@ -256,10 +257,35 @@ def topic_map(clusters: list[ClusterOut]) -> list[dict[str, Any]]:
     """Circles for the cluster map: the 2-D positions scaled to the picture, area ~ size,
     pushed apart where they would overlap, and where each label goes (beside its circle,
     clear of every other circle and label). A label with no such place is `keyed`: its
-    circle shows its number and the label is listed under the map, as on a phone."""
+    circle shows its number and the label is listed under the map, as on a phone.
+
+    Laying out many topics takes a tenth of a second or more, and every organizer's Jam
+    Central draws the same map again at each live update: maps are kept by their clusters.
+    The map returned is shared: read it, never change it."""
     if not clusters:
         return []
-    circles = _scaled(clusters)
+    return _map_of(tuple(_MapTopic.of(c) for c in clusters))
+
+
+class _MapTopic(NamedTuple):
+    """What the map draws of a topic: the key its layout is kept by."""
+
+    id: str
+    label: str
+    x: float
+    y: float
+    emerging: bool
+    ideas_now: int
+
+    @classmethod
+    def of(cls, c: ClusterOut) -> _MapTopic:
+        cl = c.cluster
+        return cls(cl.id, cl.label, cl.x, cl.y, cl.emerging, c.ideas_now)
+
+
+@functools.lru_cache(maxsize=32)
+def _map_of(topics: tuple[_MapTopic, ...]) -> list[dict[str, Any]]:
+    circles = _scaled(topics)
     _spread(circles)
     for m in circles:
         m["cx"], m["cy"], m["r"] = round(m["cx"], 1), round(m["cy"], 1), round(m["r"], 1)
@@ -269,21 +295,21 @@ def topic_map(clusters: list[ClusterOut]) -> list[dict[str, Any]]:
     return circles
 
 
-def _scaled(clusters: list[ClusterOut]) -> list[dict[str, Any]]:
-    xs = [c.cluster.x for c in clusters]
-    ys = [c.cluster.y for c in clusters]
+def _scaled(topics: tuple[_MapTopic, ...]) -> list[dict[str, Any]]:
+    xs = [t.x for t in topics]
+    ys = [t.y for t in topics]
     span_x, span_y = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
-    biggest = max(c.ideas_now for c in clusters) or 1
+    biggest = max(t.ideas_now for t in topics) or 1
     return [
         {
-            "id": c.cluster.id,
-            "label": c.cluster.label,
-            "cx": MAP_PAD + (c.cluster.x - min(xs)) / span_x * (MAP_W - 2 * MAP_PAD),
-            "cy": MAP_PAD + (c.cluster.y - min(ys)) / span_y * (MAP_H - 2 * MAP_PAD),
-            "r": 6 + 22 * (c.ideas_now / biggest) ** 0.5,
-            "emerging": c.cluster.emerging,
+            "id": t.id,
+            "label": t.label,
+            "cx": MAP_PAD + (t.x - min(xs)) / span_x * (MAP_W - 2 * MAP_PAD),
+            "cy": MAP_PAD + (t.y - min(ys)) / span_y * (MAP_H - 2 * MAP_PAD),
+            "r": 6 + 22 * (t.ideas_now / biggest) ** 0.5,
+            "emerging": t.emerging,
         }
-        for c in clusters
+        for t in topics
     ]
 
 

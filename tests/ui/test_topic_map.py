@@ -109,3 +109,13 @@ def test_a_label_with_no_room_beside_its_circle_is_numbered_on_the_map_and_liste
         assert f'<li value="{n}" class="keyed">{circles[n - 1]["label"]}</li>' in html
     assert '<ol class="map-key keyed">' in html
     assert html.count('class="num keyed"') == len(keyed)
+
+
+def test_a_map_is_laid_out_once_for_the_same_topics():
+    # Every organizer's Jam Central draws the map again at each live update, and a crowded
+    # layout takes a tenth of a second: the same topics give back the map already made.
+    topics = crowded(24, seed=7)
+    first = topic_map(topics)
+    assert topic_map(crowded(24, seed=7)) is first
+    moved = [_on_map(t.cluster.x, t.cluster.y, t.cluster.label, t.ideas_now + 1) for t in topics]
+    assert topic_map(moved) is not first  # a topic grew: laid out again
