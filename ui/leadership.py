@@ -35,7 +35,7 @@ from ui.asof import refresh_as_of
 from ui.bootstrap import Services
 from ui.errors import NotCaughtUp
 from ui.page_errors import PAGE_EXCEPTION_HANDLERS
-from ui.reads import After, AsOf, caught_up, in_utc, page_time, require_role
+from ui.reads import After, AsOf, caught_up, in_utc, page_time, require_role, sees_hidden
 from ui.spreadsheets import (
     asked_for_json_file,
     csv_download,
@@ -340,7 +340,12 @@ def _ranked_to(services: Services, jam_id: str, position: int) -> bool:
 
 
 async def _read(
-    services: Services, jam_id: UUID, clean: bool, as_of: datetime | None, after: int | None
+    services: Services,
+    request: Request[Any, Any, Any],
+    jam_id: UUID,
+    clean: bool,
+    as_of: datetime | None,
+    after: int | None,
 ) -> Shortlist:
     if after is not None and as_of is None:
         await caught_up(services, after)
@@ -349,8 +354,35 @@ async def _read(
                 f"the ranking has not reached log position {after} yet; retry shortly"
             )
     if as_of is None:
-        return await sync_to_thread(current_shortlist, services, str(jam_id), clean)
-    return await sync_to_thread(shortlist_as_of, services, str(jam_id), in_utc(as_of), clean)
+        found = await sync_to_thread(current_shortlist, services, str(jam_id), clean)
+    else:
+        found = await sync_to_thread(shortlist_as_of, services, str(jam_id), in_utc(as_of), clean)
+    if await sees_hidden(services, request, str(jam_id)):
+        return found
+    return without_hidden_titles(found)
+
+
+def without_hidden_titles(shortlist: Shortlist) -> Shortlist:
+    """The shortlist for a reader who does not see hidden content (a leader): an idea an
+    organizer hid since keeps its place, untitled (its title is often what was hidden)."""
+
+    def ref(r: IdeaRef) -> IdeaRef:
+        return msgspec.structs.replace(r, title="") if r.hidden else r
+
+    return msgspec.structs.replace(
+        shortlist,
+        shortlist=[
+            msgspec.structs.replace(
+                e,
+                title="" if e.hidden else e.title,
+                duplicates=[ref(d) for d in e.duplicates],
+            )
+            for e in shortlist.shortlist
+        ],
+        themes=[
+            msgspec.structs.replace(t, ideas=[ref(i) for i in t.ideas]) for t in shortlist.themes
+        ],
+    )
 
 
 class LeadershipController(Controller):
@@ -384,7 +416,7 @@ class LeadershipController(Controller):
         jam, position = await sync_to_thread(info)
         if jam is None:
             raise NotFoundException(f"no jam with id {jam_id}")
-        shortlist = await _read(services, jam_id, clean, at, after)
+        shortlist = await _read(services, request, jam_id, clean, at, after)
         return Template(
             "leadership.html",
             context={
@@ -423,7 +455,7 @@ class LeadershipController(Controller):
     ) -> Response[Any]:
         services: Services = state.services
         await require_role(services, request, jam_id, {Role.LEADER, Role.ORGANIZER})
-        shortlist = await _read(services, jam_id, clean, as_of, after)
+        shortlist = await _read(services, request, jam_id, clean, as_of, after)
         every = () if clean else ("every-vote",)
         shows = shortlist.as_of or in_utc(as_of or services.jam.now())
         if format == "csv":
