@@ -876,6 +876,19 @@ def test_the_topic_maps_labels_stay_readable_on_a_phone(browser, quick_site):
     labels = page.locator("ol.map-key li").all_inner_texts()
     assert len(labels) == circles
     assert all(labels)
+    # A topic named at the length allowed: the forms choosing topics still fit the phone.
+    first = page.locator("#rename-id option").first.get_attribute("value")
+    long_name = "Health, care and families " * 3
+    app.handle(
+        c.RenameCluster(
+            actor=scene.organizer, jam_id=scene.jam_id, cluster_id=first, label=long_name[:80]
+        )
+    )
+    # Named at the next refresh, which the page follows live.
+    renamed = page.locator("#rename-id option", has_text="Health, care and families")
+    renamed.wait_for(state="attached", timeout=20_000)
+    wide = page.evaluate("document.scrollingElement.scrollWidth")
+    assert wide <= page.evaluate("window.innerWidth")  # no sideways scroll
     page.set_viewport_size({"width": 1024, "height": 800})  # room for the labels in the map
     assert page.locator("ol.map-key").is_hidden()
     assert page.locator("svg.map text.label").first.is_visible()
@@ -889,10 +902,12 @@ def test_the_shortlist_follows_the_ranking_without_reloading(browser, quick_site
     leader.goto(f"{base}/jams/{scene.jam_id}/leadership?after={app.position()}")
     leader.get_by_role("link", name="Rooftop gardens").first.wait_for(timeout=20_000)
     leader.evaluate("window.__same_page = true")
+    leader.get_by_text("How each idea's score is computed").click()  # a fold the reader opened
     scene.post_idea(ada, title="Bike sheds for all")
     # Ranked at the next refresh (every second here), which the page's stream announces.
     leader.get_by_role("link", name="Bike sheds for all").first.wait_for(timeout=20_000)
     assert leader.evaluate("window.__same_page") is True  # not reloaded
+    assert leader.locator("details.score-help").evaluate("d => d.open")  # still open
 
 
 def test_an_author_sees_their_idea_hidden_live_read_only_with_the_reason(browser, site):
