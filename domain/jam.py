@@ -78,6 +78,9 @@ class Jam(Aggregate):
         slugs = [f.slug for f in forums]
         if len(set(slugs)) != len(slugs):
             raise InvalidValue("forum slugs must be unique within a jam")
+        titles = [f.title.casefold() for f in forums]
+        if len(set(titles)) != len(titles):  # a forum chooser listing one title twice
+            raise InvalidValue("forum titles must be unique within a jam")
         return cls(
             id=jam_id,
             title=require_text("title", title, max_len=TITLE_MAX),
@@ -142,6 +145,8 @@ class Jam(Aggregate):
         by.require_organizer(self.id)
         if forum.slug in self.forums:
             raise ConflictingState(f"forum {quoted(forum.slug)} already exists")
+        if any(f.title.casefold() == forum.title.casefold() for f in self.forums.values()):
+            raise ConflictingState(f"a forum titled {quoted(forum.title)} already exists")
         if len(self.forums) >= MAX_FORUMS:
             raise InvalidValue(f"a jam may have at most {MAX_FORUMS} forums")
         if self.state_at(at) is JamState.CLOSED:

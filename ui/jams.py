@@ -18,7 +18,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from domain.text import quoted
-from domain.values import Role
+from domain.values import Role, slug_from
 from jam import commands as c
 from jam.application import JamApplication
 from jam.invites import invite_code_for, new_invite_code
@@ -48,9 +48,9 @@ from ui.reads import (
 )
 from ui.schemas import (
     Alert,
-    ForumIn,
     Invites,
     JamChange,
+    NewForum,
     NewIdea,
     NewInvites,
     NewJam,
@@ -162,10 +162,17 @@ class JamController(Controller):
         self,
         state: State,
         jam_id: FromPath[UUID],
-        data: JSONBody[ForumIn],
+        data: JSONBody[NewForum],
         request: Request[Any, Any, Any],
     ) -> Response[Written]:
-        forum = c.ForumSpec(data.slug, data.title, data.description)
+        slug = data.slug or slug_from(data.title)
+        if not slug:
+            raise refused_input(
+                "give a slug: the title has no letters or digits of a-z and 0-9 to make one of",
+                "slug",
+                "body",
+            )
+        forum = c.ForumSpec(slug, data.title, data.description)
         command = c.AddForum(**acting(request), jam_id=jam_id, forum=forum)
         return written(await handle(state, command))
 

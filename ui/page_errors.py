@@ -27,10 +27,7 @@ from ui.notices import notice_params
 SIGN_IN_NOTICE = "Sign in to see that page."
 # A form sent once signed out (elsewhere, or the session ended): nothing was done.
 SIGN_IN_TO_SEND = "You were signed out, so that was not sent. Sign in, then send it again."
-NOT_A_PAGE = (
-    "This address is where a form sends what it holds; it has no page to show. "
-    "Go back to the page the form was on."
-)
+NOT_A_PAGE = "This address is where a form sends what it holds; it has no page to show."
 FORM_UNREADABLE = (
     "The form sent something this page cannot read (a field twice, or a file where text "
     "belongs). Go back, reload the page and send it again."

@@ -196,6 +196,9 @@ def capped(comments: list[CommentNode], depth_max: int) -> list[CommentNode]:
     return cap(comments, 0)
 
 
+IDEA_REPEATED = "You posted this idea already: nothing new was posted."
+
+
 def _back(
     request: Request[Any, Any, Any],
     fallback: str,
@@ -598,10 +601,15 @@ class PagesController(Controller):
             body=data.get("body", ""),
         )
         try:
+            before = await sync_to_thread(app.position)
             done = await sync_to_thread(app.handle, command)
         except (DomainError, ApplicationError) as exc:
             return _back(request, f"/jams/{jam_id}", str(exc))
-        return Redirect(f"/ideas/{done.id}?after={done.position}")
+        thread = f"/ideas/{done.id}"
+        query = [("after", str(done.position))]
+        if done.position <= before:  # the same form sent again (Back, a second click)
+            query += notice_params(request, IDEA_REPEATED, thread, done=True)
+        return Redirect(f"{thread}?{urlencode(query)}")
 
     @get("/ideas/{idea_id:uuid}")
     async def thread_page(
@@ -921,7 +929,7 @@ class PagesController(Controller):
         said = "Decision recorded."
         if "as_of" in parse_qs(urlsplit(request.headers.get("referer", "")).query):
             # Sent from the shortlist as it was: a decision is made now, and shows there.
-            said = "Decision recorded. This is the shortlist now, where it shows."
+            said = "Decision recorded. This is the current shortlist, where the decision shows."
         # Back to the idea on the shortlist (#idea-...), a long page, not to its top.
         back, anchor = f"/ideas/{idea_id}", f"idea-{idea_id}"
         return await self._form_command(
@@ -972,7 +980,8 @@ class PagesController(Controller):
         forum = c.ForumSpec(slug, title, data.get("description", ""))
         command = c.AddForum(actor=actor, jam_id=jam_id, forum=forum)
         said = f"The forum “{normalise(title, multiline=False)[:120]}” is added: ?forum={slug}."
-        return await self._form_command(state, request, command, back, said, "forums")
+        # To the page's top, where the notice is (the forums' list shows it too).
+        return await self._form_command(state, request, command, back, said)
 
     @post("/jams/{jam_id:uuid}/alert")
     async def alert(

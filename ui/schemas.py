@@ -127,6 +127,14 @@ class ForumIn(msgspec.Struct, frozen=True):
     description: Body = ""
 
 
+class NewForum(msgspec.Struct, frozen=True):
+    """A forum added to a jam: its slug, if left out, is made from its title."""
+
+    title: Title
+    slug: Slug = ""
+    description: Body = ""
+
+
 class NewJam(msgspec.Struct, frozen=True):
     title: Title
     forums: Annotated[list[ForumIn], msgspec.Meta(min_length=1, max_length=24)]

@@ -109,6 +109,9 @@ def test_a_jam_needs_at_least_one_forum_with_unique_slugs() -> None:
         create_jam(forums=[])
     with pytest.raises(InvalidValue):
         create_jam(forums=[FORUMS[0], Forum.checked("future-of-work", "Again")])
+    # Nor two titles alike: a forum chooser would list one title twice.
+    with pytest.raises(InvalidValue, match="titles must be unique"):
+        create_jam(forums=[FORUMS[0], Forum.checked("again", FORUMS[0].title.upper())])
 
 
 def test_a_forum_slug_is_lowercase_letters_digits_and_inner_hyphens() -> None:
@@ -264,6 +267,8 @@ def test_a_forum_added_later_must_be_new_and_the_jam_not_closed() -> None:
     jam = create_jam(organizer)
     with pytest.raises(ConflictingState):
         jam.add_forum(FORUMS[0], by=organizer, at=DURING)
+    with pytest.raises(ConflictingState, match="a forum titled"):
+        jam.add_forum(Forum.checked("other", FORUMS[0].title.lower()), by=organizer, at=DURING)
     with pytest.raises(JamNotOpen):
         jam.add_forum(Forum.checked("travel", "Travel"), by=organizer, at=ENDS)
     add_forum(jam, organizer)

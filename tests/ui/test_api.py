@@ -318,6 +318,21 @@ def test_organizers_add_forums_through_the_api(world):
     assert (again.status_code, again.json()["detail"]) == (409, "forum “cities” already exists")
     for bad in ({**forum, "slug": "Not A Slug"}, {**forum, "slug": "x" * 41}, {"slug": "a"}):
         assert client.post(url, json=bad, headers=organizer).status_code == 422, bad
+    # Without a slug, one is made from the title; a title alike to another's is refused.
+    made = client.post(url, json={"title": "Water & oceans"}, headers=organizer)
+    assert made.status_code == 201, made.text
+    jam = client.get(
+        f"/api/jams/{scene.jam_id}", params={"after": made.json()["position"]}, headers=ada
+    ).json()
+    assert {"slug": "water-oceans", "title": "Water & oceans", "description": ""} in jam["forums"]
+    alike = client.post(url, json={"title": "CITIES", "slug": "towns"}, headers=organizer)
+    assert (alike.status_code, alike.json()["detail"]) == (
+        409,
+        "a forum titled “CITIES” already exists",
+    )
+    unmade = client.post(url, json={"title": "日本"}, headers=organizer)
+    assert unmade.status_code == 422
+    assert unmade.json()["fields"][0]["key"] == "slug"
 
 
 def test_flags_moderation_and_decisions_check_roles(world):

@@ -523,7 +523,7 @@ def test_a_view_of_the_past_says_which_ideas_were_hidden_since(site, clock):
     assert landed.startswith(f"/jams/{scene.jam_id}/leadership?"), landed
     assert "as_of" not in landed
     now = client.get(landed).text
-    assert "This is the shortlist now, where it shows." in _done_of(now)
+    assert "This is the current shortlist, where the decision shows." in _done_of(now)
     assert "funded on" in now.split(f'<li id="idea-{kept}">')[1].split("</li>")[0]
     url = f"/api/jams/{scene.jam_id}/shortlist"
     listed = client.get(url, params={"as_of": at}).json()["shortlist"]
@@ -1348,6 +1348,10 @@ def test_back_to_the_jam_page_and_the_same_idea_sent_again_posts_it_once(site):
         sent = client.post(f"{jam_page}/ideas", data=form, follow_redirects=False)
         places.add(sent.headers["location"].split("?")[0])
     assert len(places) == 1
+    # The second is said to have posted nothing new, on the idea's page.
+    assert "You posted this idea already: nothing new was posted." in _done_of(
+        client.get(sent.headers["location"]).text
+    )
     listed = client.get(f"/api/jams/{scene.jam_id}/ideas", params={"after": app.position()})
     assert [i["title"] for i in listed.json()].count("Standing desks") == 1
     # Another reader's form has a key of its own: the same words from them are their idea.
