@@ -33,10 +33,10 @@ from markupsafe import Markup
 
 from domain import Comment, Participant
 from domain.comment import REPLY_DEPTH_MAX
-from domain.errors import ConflictingState, DomainError, NotAuthor
+from domain.errors import ConflictingState, DomainError, InvalidValue, NotAuthor
 from domain.text import BODY_MAX, normalise, quoted, require_text
 from domain.topics import LABEL_MAX
-from domain.values import Role, slug_from, vote_id
+from domain.values import Role, require_slug, slug_from, vote_id
 from jam import commands as c
 from jam.application import JamApplication
 from jam.errors import ApplicationError, NotFound
@@ -197,6 +197,14 @@ def capped(comments: list[CommentNode], depth_max: int) -> list[CommentNode]:
 
 
 IDEA_REPEATED = "You posted this idea already: nothing new was posted."
+NO_ADDRESS_NAME = (
+    "the title has no letter a-z or digit to make the forum's address name of: "
+    "give its name in its address"
+)
+BAD_ADDRESS_NAME = (
+    "the name in its address takes 1 to 40 of a-z, 0-9 and hyphens, "
+    "starting and ending with a letter or digit"
+)
 
 
 def _back(
@@ -972,11 +980,16 @@ class PagesController(Controller):
         back = f"/jams/{jam_id}/central"
         title = data.get("title", "")
         # The address name is made from the title unless the organizer gave one.
-        slug = data.get("slug", "").strip().lower() or slug_from(title)
+        typed = data.get("slug", "").strip()
+        slug = typed or slug_from(title)
         if not normalise(title, multiline=False):  # spaces, or characters showing nothing
             return _back(request, back, "give the forum a title")
         if not slug:
-            return _back(request, back, "give the forum a short name for its address: a-z, 0-9, -")
+            return _back(request, back, NO_ADDRESS_NAME)
+        try:
+            require_slug(slug)
+        except InvalidValue:  # said in the form's words, not the rules'
+            return _back(request, back, BAD_ADDRESS_NAME)
         forum = c.ForumSpec(slug, title, data.get("description", ""))
         command = c.AddForum(actor=actor, jam_id=jam_id, forum=forum)
         said = f"The forum “{normalise(title, multiline=False)[:120]}” is added: ?forum={slug}."

@@ -264,7 +264,13 @@ def test_organizers_add_a_forum_from_jam_central(site):
         f"/jams/{scene.jam_id}/forums",
         data={**form, "title": "日本", "_csrf_token": _token(client, central)},
     )
-    assert "Give the forum a short name for its address" in _notice_of(unnamed.text)
+    assert "The title has no letter a-z or digit to make the forum" in _notice_of(unnamed.text)
+    badly = client.post(
+        f"/jams/{scene.jam_id}/forums",
+        data={**form, "slug": "Bad Name!", "_csrf_token": _token(client, central)},
+    )
+    # In the form's words ("name in its address"), not the rules' ("slug").
+    assert "The name in its address takes 1 to 40 of a-z" in _notice_of(badly.text)
     untitled = client.post(
         f"/jams/{scene.jam_id}/forums",
         data={**form, "title": " \u200b ", "_csrf_token": _token(client, central)},
