@@ -35,7 +35,7 @@ from ui.asof import refresh_as_of
 from ui.bootstrap import Services
 from ui.errors import NotCaughtUp
 from ui.page_errors import PAGE_EXCEPTION_HANDLERS
-from ui.reads import After, AsOf, caught_up, in_utc, page_time, require_role, sees_hidden
+from ui.reads import After, AsOf, caught_up, in_utc, page_time, require_role
 from ui.spreadsheets import (
     asked_for_json_file,
     csv_download,
@@ -341,12 +341,13 @@ def _ranked_to(services: Services, jam_id: str, position: int) -> bool:
 
 async def _read(
     services: Services,
-    request: Request[Any, Any, Any],
     jam_id: UUID,
     clean: bool,
     as_of: datetime | None,
     after: int | None,
+    hidden_too: bool,
 ) -> Shortlist:
+    """The shortlist now or as of a time; `hidden_too`: for a reader who sees hidden ideas."""
     if after is not None and as_of is None:
         await caught_up(services, after)
         if not await sync_to_thread(_ranked_to, services, str(jam_id), after):
@@ -357,9 +358,7 @@ async def _read(
         found = await sync_to_thread(current_shortlist, services, str(jam_id), clean)
     else:
         found = await sync_to_thread(shortlist_as_of, services, str(jam_id), in_utc(as_of), clean)
-    if await sees_hidden(services, request, str(jam_id)):
-        return found
-    return without_hidden_titles(found)
+    return found if hidden_too else without_hidden_titles(found)
 
 
 def without_hidden_titles(shortlist: Shortlist) -> Shortlist:
@@ -416,7 +415,8 @@ class LeadershipController(Controller):
         jam, position = await sync_to_thread(info)
         if jam is None:
             raise NotFoundException(f"no jam with id {jam_id}")
-        shortlist = await _read(services, request, jam_id, clean, at, after)
+        hidden_too = me.acts_as(Role.ORGANIZER, jam_id)  # an organizer reads hidden ideas
+        shortlist = await _read(services, jam_id, clean, at, after, hidden_too)
         return Template(
             "leadership.html",
             context={
@@ -454,8 +454,9 @@ class LeadershipController(Controller):
         after: After = None,
     ) -> Response[Any]:
         services: Services = state.services
-        await require_role(services, request, jam_id, {Role.LEADER, Role.ORGANIZER})
-        shortlist = await _read(services, request, jam_id, clean, as_of, after)
+        me = await require_role(services, request, jam_id, {Role.LEADER, Role.ORGANIZER})
+        hidden_too = me.acts_as(Role.ORGANIZER, jam_id)  # an organizer reads hidden ideas
+        shortlist = await _read(services, jam_id, clean, as_of, after, hidden_too)
         every = () if clean else ("every-vote",)
         shows = shortlist.as_of or in_utc(as_of or services.jam.now())
         if format == "csv":
