@@ -9,8 +9,12 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from eventsourcing.persistence import InterfaceError, OperationalError, Subscription
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresFactory,
+    PostgresSubscription,
+)
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
@@ -40,6 +44,30 @@ def _one_retry(method: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+class ListeningSubscription(PostgresSubscription):
+    """The library's subscription, without a window in which a write goes unheard.
+
+    The library reads what is recorded while, in another thread, it starts to LISTEN:
+    an event committed after that read but before the LISTEN took effect was neither
+    read nor notified, and waited for the next write (a follower that had caught up
+    sat on it). Reading once more as soon as the LISTEN is in place closes the window.
+    """
+
+    def _listen(self) -> None:
+        try:
+            with self._recorder.datastore.get_connection() as conn:
+                conn.execute(SQL("LISTEN {0}").format(Identifier(self._recorder.channel_name)))
+                self._has_been_notified.set()  # what was committed before the LISTEN
+                while not self._has_been_stopped and not self._thread_error:
+                    # Wait at most 0.1 s, so that a stop is seen without a notification.
+                    for _ in conn.notifies(timeout=0.1, stop_after=1):
+                        self._has_been_notified.set()
+        except BaseException as e:
+            if self._thread_error is None:
+                self._thread_error = e
+            self.stop()
+
+
 # Advisory lock key under which processes create the event store's tables in turn.
 SCHEMA_LOCK = 0x6F6A_6C6F_6773  # "ojlogs"
 
@@ -59,6 +87,9 @@ class ApplicationRecorder(PostgresApplicationRecorder):
     select_events = _one_retry(PostgresApplicationRecorder.select_events)
     select_notifications = _one_retry(PostgresApplicationRecorder.select_notifications)
     max_notification_id = _one_retry(PostgresApplicationRecorder.max_notification_id)
+
+    def subscribe(self, gt: int | None = None, topics: Sequence[str] = ()) -> Subscription[Any]:
+        return ListeningSubscription(recorder=self, gt=gt, topics=topics)
 
     @_one_retry
     def select_rows(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import queue
 import threading
+from uuid import uuid4
 
+from jam import commands as c
 from jam.application import JamApplication
 from jam.settings import Settings
+from jam.stores.postgres import ListeningSubscription
 from tests.services import drop_schema, fresh_schema
 
 STARTING = 6
@@ -61,6 +65,48 @@ def test_starting_waits_for_a_first_connection_as_long_as_the_connect_timeout(mo
         assert waits
         assert all(wait == 5 for wait in waits)  # POSTGRES_CONNECT_TIMEOUT
         assert app.recorder.datastore.pool.timeout == POOL_WAIT_S  # type: ignore[attr-defined]
+    finally:
+        app.close()
+        drop_schema(url, schema)
+
+
+def test_a_subscription_hears_a_write_committed_while_it_starts_to_listen(monkeypatch):
+    # A follower subscribes: it reads what is recorded, and another thread starts to
+    # LISTEN. A write committed between the two was once neither read nor notified, and
+    # a follower that had caught up sat on it until the next write came.
+    url, schema = fresh_schema()
+    app = JamApplication(Settings(database_url=url, database_schema=schema))
+    recorder = app.recorder
+    read_once, written = threading.Event(), threading.Event()
+    select = type(recorder).select_notifications
+
+    def noting_the_read(self, *args, **kwargs):
+        try:
+            return select(self, *args, **kwargs)
+        finally:
+            read_once.set()
+
+    listen = ListeningSubscription._listen
+
+    def listening_late(self) -> None:
+        written.wait(10)
+        listen(self)
+
+    monkeypatch.setattr(type(recorder), "select_notifications", noting_the_read)
+    monkeypatch.setattr(ListeningSubscription, "_listen", listening_late)
+    heard: queue.SimpleQueue[int] = queue.SimpleQueue()
+    try:
+        with recorder.subscribe(gt=app.position()) as subscription:
+            reader = threading.Thread(target=lambda: [heard.put(n.id) for n in subscription])
+            reader.start()
+            assert read_once.wait(10)
+            done = app.handle(c.IssueInvite(code=uuid4().hex, role="organizer"))
+            written.set()
+            try:
+                assert heard.get(timeout=10) == done.position
+            finally:
+                subscription.stop()
+                reader.join(10)
     finally:
         app.close()
         drop_schema(url, schema)
