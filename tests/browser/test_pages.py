@@ -873,6 +873,15 @@ def test_the_topic_maps_labels_stay_readable_on_a_phone(browser, quick_site):
     assert len(shown) == 2 * circles  # a number in each circle, and its label in the list
     small = [(text, round(px, 1)) for text, px in shown if px < 11]
     assert not small, small
+    # A number wider than its small circle keeps a rim of the page's colour around it.
+    rims = page.locator("svg.map text.num").evaluate_all(
+        "els => els.map(el => { const s = getComputedStyle(el);"
+        " return [s.paintOrder, s.stroke, parseFloat(s.strokeWidth)]; })"
+    )
+    assert all(
+        order.startswith("stroke") and colour == "rgb(255, 255, 255)" and width >= 2
+        for order, colour, width in rims
+    ), rims
     labels = page.locator("ol.map-key li").all_inner_texts()
     assert len(labels) == circles
     assert all(labels)
