@@ -46,7 +46,14 @@ from ui.auth import read_session, signed_in, token_of
 from ui.bootstrap import Services
 from ui.errors import refused_input
 from ui.metrics import SSE_CLIENTS
-from ui.reads import MAX_POSITION, caught_up, jam_of_idea, log_end_before, require_member
+from ui.reads import (
+    MAX_POSITION,
+    caught_up,
+    jam_of_idea,
+    log_end_before,
+    require_member,
+    sees_hidden,
+)
 
 log = logging.getLogger(__name__)
 KEEP_ALIVE_S = 15.0
@@ -670,6 +677,16 @@ async def _respond(
     if "jam_id" in feed:
         follow = [jam_channel(jam_id)]
     else:  # a thread shows its jam's schedule and alert too, and whether its reader may write
+        if not await sees_hidden(services, request, jam_id):
+            idea_id, reader_id = feed["idea_id"], str(reader)
+
+            def hidden_from_reader() -> bool:
+                with views.reading() as cur:
+                    return queries.hidden_from(cur, idea_id, reader_id)
+
+            # As its thread: a hidden idea's stream is for its author and the organizers.
+            if await sync_to_thread(hidden_from_reader):
+                raise NotFoundException(f"no idea with id {idea_id}")
         follow = [idea_channel(feed["idea_id"]), jam_wide_channel(jam_id)]
         feed = {**feed, "jam_wide": jam_id}
 

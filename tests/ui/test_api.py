@@ -424,6 +424,9 @@ def test_an_author_reads_their_own_hidden_idea_and_why_nobody_else_does(world):
     assert (comment["hidden"], comment["body"], comment["author_id"]) == (True, "", "")
     assert client.get(url, headers=bea).status_code == 404  # nothing of Ada's was kept for her
     assert client.get(url, headers=organizer).json()["hidden_reason"] == "off topic"
+    # Its live stream, as its thread: Bea hears nothing more of it, not even its ids.
+    refused = client.get(f"{url}/stream", params=after, headers=bea)
+    assert (refused.status_code, refused.json()["detail"]) == (404, f"no idea with id {idea['id']}")
 
 
 def test_an_author_cannot_rewrite_a_comment_an_organizer_hid_or_one_on_a_hidden_idea(world):

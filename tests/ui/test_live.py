@@ -197,6 +197,26 @@ def test_one_person_holds_a_few_live_streams_at_once_and_each_is_freed_when_clos
     app.close()
 
 
+def test_a_hidden_ideas_stream_is_for_its_author_and_the_organizers(tmp_path):
+    # As its thread: other members heard the ids of what went on in it.
+    app = JamApplication(Settings(data_dir=tmp_path / "var"))
+    scene = open_jam(app, Now())
+    ada, bea = scene.join(), scene.join(name="Bea")
+    idea = _idea(app, scene, ada)
+    hidden = app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea.id, reason="spam"))
+    var = tmp_path / "var"
+    with web_worker(tmp_path, {}) as base:
+        url = f"{base}/api/ideas/{idea.id}/stream?after={hidden.position}"
+        refused = _Opened(url, member_token(var, bea))
+        assert refused.status == 404
+        refused.close()
+        for reader in (ada, scene.organizer):
+            opened = _Opened(url, member_token(var, reader))
+            assert opened.status == 200
+            opened.close()
+    app.close()
+
+
 def test_reads_wait_for_a_position_so_writers_see_their_writes(tmp_path):
     app = JamApplication(Settings(data_dir=tmp_path / "var"))
     scene = open_jam(app, Now())
