@@ -74,7 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="seed a demo jam (open now, 72 hours) and serve it")
+    demo = sub.add_parser(
+        "demo", help="seed a demo jam (72 hours, begun two hours ago) and serve it"
+    )
     _add_server_args(demo)
     demo.add_argument("--no-serve", action="store_true", help="seed and print, but do not serve")
     demo.set_defaults(run=_demo)
@@ -91,8 +93,17 @@ def _parser() -> argparse.ArgumentParser:
 
     invite = sub.add_parser("invite", help="print new invite codes, one per line")
     invite.add_argument("--role", required=True, choices=[r.value for r in Role])
-    invite.add_argument("--jam", type=_uuid, help="the jam (not needed for organizers)")
-    invite.add_argument("--segment", default="employee", choices=[s.value for s in Segment])
+    invite.add_argument(
+        "--jam",
+        type=_uuid,
+        help="the jam (not needed for organizers, nor when the store holds one jam)",
+    )
+    invite.add_argument(
+        "--segment",
+        default="employee",
+        choices=[s.value for s in Segment],
+        help="the segment of whoever joins with the codes (default employee)",
+    )
     invite.add_argument(
         "--count",
         type=_invite_count,
@@ -143,8 +154,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_server_args(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(store=True)
-    parser.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=_port, help="port to listen on (default 8000)")
+    parser.add_argument(
+        "--host", help="interface to listen on (default: OPENJAM_HOST, else 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=_port, help="port to listen on (default: OPENJAM_PORT, else 8000)"
+    )
 
 
 def _uuid(value: str) -> UUID:
