@@ -997,3 +997,60 @@ def test_a_refused_extension_keeps_its_date_in_its_own_form_not_the_close_form(b
     assert organizer.get_by_label("New end").input_value() == "2000-01-01T10:00"
     close = organizer.locator("form", has=organizer.get_by_role("button", name="Close the jam now"))
     assert close.get_by_text("An extension must end later").count() == 0
+
+
+# The contrast of each element's own text as drawn: its colour's alpha and every
+# ancestor's opacity blend it towards the background it sits on (the nearest one painted).
+_LOW_CONTRAST = r"""() => {
+  const lum = ([r, g, b]) => {
+    const f = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const rgba = text => {
+    const [r, g, b, a = 1] = text.match(/[\d.]+/g).map(Number);
+    return [r, g, b, a];
+  };
+  const backdrop = el => {
+    for (let up = el; up; up = up.parentElement) {
+      const [r, g, b, a] = rgba(getComputedStyle(up).backgroundColor);
+      if (a > 0) return [r, g, b].map(c => c * a + 255 * (1 - a));
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const el of document.querySelectorAll("main *")) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own || el.getClientRects().length === 0 || el.closest(".visually-hidden")) continue;
+    const style = getComputedStyle(el);
+    if (el.matches(":disabled") || el.closest("fieldset:disabled")) continue;  // exempt
+    const [r, g, b, a] = rgba(style.color);
+    let alpha = a;
+    for (let up = el; up; up = up.parentElement) alpha *= Number(getComputedStyle(up).opacity);
+    const back = backdrop(el);
+    const drawn = [r, g, b].map((c, i) => c * alpha + back[i] * (1 - alpha));
+    const [hi, lo] = [lum(drawn), lum(back)].sort((x, y) => y - x);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    const large = parseFloat(style.fontSize) >= 24
+      || (parseFloat(style.fontSize) >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) low.push([el.textContent.trim().slice(0, 30), ratio.toFixed(2)]);
+  }
+  return low;
+}"""
+
+
+def test_an_organizer_reads_hidden_ideas_and_comments_at_full_contrast(browser, site):
+    base, app, scene = site
+    ada = scene.join(name="Ada")
+    shown = scene.post_idea(ada, title="Quiet rooms")
+    hidden = scene.post_idea(ada, title="Loud rooms")
+    app.handle(c.HideIdea(actor=scene.organizer, idea_id=hidden, reason="off topic"))
+    comment = uuid4()
+    app.handle(c.PostComment(actor=ada, comment_id=comment, idea_id=shown, body="Ugh"))
+    app.handle(c.HideComment(actor=scene.organizer, comment_id=comment, reason="rude"))
+    page = _sign_in(browser, base, _invite(app, scene, role="organizer"), "Olga")
+    page.goto(f"{base}/jams/{scene.jam_id}?after={app.position()}")
+    page.get_by_text("Loud rooms").wait_for()
+    assert page.evaluate(_LOW_CONTRAST) == []
+    page.goto(f"{base}/ideas/{shown}")
+    page.get_by_text("Ugh").wait_for()
+    assert page.evaluate(_LOW_CONTRAST) == []

@@ -697,6 +697,7 @@ def test_organizers_see_live_topics_and_rename_one_from_jam_central(site):
     assert "Live topics" in page
     assert 'class="map"' in page
     assert f'href="/api/jams/{scene.jam_id}/topics?format=csv"' in page  # export, as shown
+    assert '<span class="visually-hidden">the topics as </span>CSV</a>' in page  # not "CSV"
     hours = client.get(f"/api/jams/{scene.jam_id}/topics").json()["history"]
     assert hours, "each refresh is kept for its hour"
     assert "Shape the topics" in page
@@ -1472,6 +1473,34 @@ def test_a_thread_says_when_its_idea_and_each_comment_were_posted_and_in_which_f
     assert '· <time datetime="2030-05-01T10:02:03Z">2030-05-01 10:02 UTC</time>' in comment
     answer = shown.split(f'<li id="c-{reply.id}">')[1].split("</span>")[0]
     assert '<time datetime="2030-05-01T10:32:03Z">2030-05-01 10:32 UTC</time>' in answer
+
+
+def test_links_tallies_and_fields_say_what_they_are_out_of_context(site):
+    # A screen reader's list of links or fields reads each without the text around it.
+    client, app, scene = site
+    ada, bea = scene.join(name="Ada"), scene.join(name="Bea", segment="client")
+    idea = scene.post_idea(ada, title="Quiet rooms")
+    app.handle(c.CastVote(actor=bea, idea_id=idea, value=1))
+    sign_in = client.get("/").text
+    assert 'name="display_name" required maxlength="60" autocomplete="nickname"' in sign_in
+    _as(client, ada)
+    after = {"after": app.position()}
+    listed = client.get(f"/jams/{scene.jam_id}", params=after).text
+    assert '><span class="visually-hidden">sort by </span>hot</a>' in listed
+    thread = client.get(f"/ideas/{idea}").text
+    assert (
+        'client ▲1<span class="visually-hidden"> in support,</span> ▼0'
+        '<span class="visually-hidden"> opposed</span>'
+    ) in thread
+    mine = client.get("/me").text
+    assert '▲1<span class="visually-hidden"> in support,</span> ▼0' in mine
+    _as(client, scene.join(name="Lee", role="leader"))
+    shortlist = client.get(f"/jams/{scene.jam_id}/leadership", params=after).text
+    for what, kind in (("shortlist", "CSV"), ("shortlist", "JSON"), ("topics", "JSON")):
+        assert f'<span class="visually-hidden">the {what} as </span>{kind}</a>' in shortlist
+    note = f'<label for="n-{idea}">Note<span class="visually-hidden"> on the decision on'
+    assert note in shortlist  # seen while typing, not a placeholder that goes
+    assert 'placeholder="Note' not in shortlist
 
 
 def test_counts_are_in_the_right_number_and_a_page_past_the_end_leads_back(site):
