@@ -513,6 +513,17 @@ def test_what_was_typed_into_a_refused_form_comes_back_with_the_reason(browser, 
     assert "spaces alone do not count" in page.locator("form[data-keep] .notice").inner_text()
     top = page.evaluate("document.querySelector('form[data-keep]').getBoundingClientRect().top")
     assert 0 <= top < page.viewport_size["height"]
+    # The field it names is marked, tied to the reason and holds the focus (it was a
+    # hundred presses of Tab away); the page's title says a form was refused.
+    title = page.get_by_label("Title")
+    assert page.evaluate("document.activeElement.id") == title.get_attribute("id")
+    assert title.get_attribute("aria-invalid") == "true"
+    reason = page.locator("#" + title.get_attribute("aria-describedby"))
+    assert "spaces alone do not count" in reason.inner_text()
+    assert page.get_by_label("Your idea").get_attribute("aria-invalid") is None
+    assert page.title().startswith("Error: ")
+    title.press_sequentially("Q")
+    assert title.get_attribute("aria-invalid") is None  # being put right
     assert "notice=" not in page.url  # said once: a reload does not say it again
     page.reload()
     assert page.get_by_role("alert").count() == 0
@@ -764,6 +775,10 @@ def test_a_name_of_spaces_is_refused_once_on_the_sign_in_page(browser, site):
     said = page.get_by_role("alert").inner_text()
     assert page.locator("main").inner_text().count(said) == 1  # not again at the form below
     assert page.get_by_label("Your name").input_value() == "   "  # what was typed, back
+    named = page.get_by_label("Your name")  # said of the name: marked and tied to the notice
+    assert named.get_attribute("aria-invalid") == "true"
+    assert page.locator("#" + named.get_attribute("aria-describedby")).inner_text() == said
+    assert page.evaluate("document.activeElement.name") == "display_name"
 
 
 def test_an_author_edits_their_idea_and_a_refused_edit_keeps_what_was_typed(browser, site):

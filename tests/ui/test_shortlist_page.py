@@ -47,7 +47,8 @@ def test_each_ideas_decision_controls_are_named_by_the_idea(tmp_path, clock):
     for title in ("Rooftop gardens", "Quiet rooms"):
         said = f"“{title}”"
         assert f'<span class="visually-hidden"> on {said}</span></label>' in page
-        assert f">Note on the decision on {said}</label>" in page
+        note = f'>Note<span class="visually-hidden"> on the decision on {said}</span> (optional)<'
+        assert note in page
         assert f'Record<span class="visually-hidden"> the decision on {said}</span>' in page
     # Nothing decided yet: nothing chosen in advance (Record unchanged recorded the first).
     assert page.count('<option value="" selected disabled>choose…</option>') == 2

@@ -528,10 +528,43 @@
     if (refused && !form.hasAttribute("data-said-above")) {
       var reason = document.createElement("p");
       reason.className = "notice";
+      reason.id = "refused-reason";
       reason.textContent = refused.textContent;
       form.insertBefore(reason, form.firstChild);
     }
+    if (!refused) { form.scrollIntoView({ block: "center" }); return; }
+    if (!refused.id) { refused.id = "refused-notice"; }
+    // The field the reason names is marked, tied to the reason and given the focus, so a
+    // keyboard or screen-reader user is at it, not at the page's top.
+    var field = namedField(form, refused.textContent);
+    if (field) {
+      field.setAttribute("aria-invalid", "true");
+      field.setAttribute("aria-describedby", reason ? reason.id : refused.id);
+      field.addEventListener("input", function () { field.removeAttribute("aria-invalid"); },
+        { once: true });
+    }
+    var first = field || form.querySelector(
+      "input:not([type=hidden]):not(:disabled), textarea:not(:disabled), select:not(:disabled)");
+    if (first) { first.focus({ preventScroll: true }); }
     form.scrollIntoView({ block: "center" });
+  }
+
+  // The words by which a refusal names a form's field (ui/notices.py: a body is "the text").
+  var FIELD_WORDS = {
+    body: ["text"], ends_at: ["end"], display_name: ["name"], message: ["alert", "message"],
+    slug: ["address"], as_of: ["time"], cluster_id: ["topic"], into: ["topic"]
+  };
+  function namedField(form, said) {
+    var text = said.toLowerCase(), found = null;
+    Array.prototype.forEach.call(form.querySelectorAll("input[name], textarea[name], select[name]"),
+      function (field) {
+        if (found || field.type === "hidden" || field.disabled) { return; }
+        var words = FIELD_WORDS[field.name] || [field.name.replace(/_/g, " ")];
+        if (words.some(function (w) { return new RegExp("\\b" + w + "\\b").test(text); })) {
+          found = field;
+        }
+      });
+    return found;
   }
 
   function giveBack(refused, kept) {
