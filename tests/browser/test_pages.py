@@ -1069,3 +1069,22 @@ def test_an_organizer_reads_hidden_ideas_and_comments_at_full_contrast(browser, 
     page.goto(f"{base}/ideas/{shown}")
     page.get_by_text("Ugh").wait_for()
     assert page.evaluate(_LOW_CONTRAST) == []
+
+
+def test_right_to_left_text_reads_in_its_own_direction(browser, site):
+    base, app, scene = site
+    ada = scene.join(name="Ada")
+    arabic = "غرف هادئة للعمل"
+    idea = scene.post_idea(ada, title=arabic, body="نحتاج إلى غرف هادئة.\nQuiet rooms, please.")
+    app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="أوافق."))
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    direction = "el => getComputedStyle(el).direction"
+    page.goto(f"{base}/ideas/{idea}")
+    assert page.locator("h1", has_text=arabic).evaluate(direction) == "rtl"
+    [body, comment] = page.locator("p.body-text").all()
+    assert body.evaluate(direction) == "rtl"
+    assert comment.evaluate(direction) == "rtl"
+    assert page.get_by_label("Add a comment").evaluate(direction) == "ltr"  # empty: as the page
+    page.goto(f"{base}/jams/{scene.jam_id}?after={app.position()}")
+    assert page.get_by_role("link", name=arabic).evaluate(direction) == "rtl"
+    assert page.get_by_role("heading", level=1).evaluate(direction) == "ltr"  # the jam's title

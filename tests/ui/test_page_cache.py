@@ -47,7 +47,7 @@ def _listed(html: str) -> list[tuple[str, int]]:
     ol = html.split('<ol class="ideas">')[1].split("</ol>")[0]
     return [
         (title, int(up))
-        for title, up in re.findall(r'<a href="/ideas/[^"]+">([^<]*)</a>.*?▲(\d+)', ol, re.S)
+        for title, up in re.findall(r'<a href="/ideas/[^"]+"[^>]*>([^<]*)</a>.*?▲(\d+)', ol, re.S)
     ]
 
 
@@ -204,7 +204,7 @@ def test_a_comment_a_hidden_comment_and_a_new_name_reach_a_kept_thread(served, c
 
     said = uuid4()
     commented = app.handle(c.PostComment(actor=bob, comment_id=said, idea_id=idea, body="Yes"))
-    assert '<p class="body-text">Yes</p>' in _page(client, thread, commented.position)
+    assert '<p class="body-text" dir="auto">Yes</p>' in _page(client, thread, commented.position)
 
     renamed = app.handle(c.RenameParticipant(actor=bob, participant_id=bob, display_name="Rob"))
     assert "Rob (employee)" in _page(client, thread, renamed.position)
@@ -212,7 +212,7 @@ def test_a_comment_a_hidden_comment_and_a_new_name_reach_a_kept_thread(served, c
     hide = c.HideComment(actor=scene.organizer, comment_id=said, reason="rude")
     hidden = app.handle(hide).position
     html = _page(client, thread, hidden)
-    assert '<p class="body-text">Yes</p>' not in html
+    assert '<p class="body-text" dir="auto">Yes</p>' not in html
     assert "Hidden by an organizer." in html
 
 
@@ -244,7 +244,7 @@ def test_pages_answer_the_same_without_the_cache(tmp_path, clock):
         _as(client, ada)
         assert _listed(_page(client, f"/jams/{scene.jam_id}", at.position)) == [("Only", 0)]
         thread = _page(client, f"/ideas/{idea}", at.position)
-        assert '<p class="body-text">Mine</p>' in thread
+        assert '<p class="body-text" dir="auto">Mine</p>' in thread
         assert "Edit your comment" in thread
         assert f"stream?after={at.position}" in thread
         assert len(_cache(client)) == 0

@@ -308,15 +308,15 @@ def test_my_activity_page_lists_my_ideas(site):
     idea = scene.post_idea(ada, title="Mine")
     _as(client, ada)
     client.get(f"/ideas/{idea}?after={app.position()}")  # wait for the read models
-    assert f'<a href="/ideas/{idea}">Mine</a>' in client.get("/me").text
+    assert f'<a href="/ideas/{idea}" dir="auto">Mine</a>' in client.get("/me").text
     # An idea an organizer hid is still the author's: listed as hidden, and leading to its
     # page, which its author still reads (with the reason).
     app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea, reason="off topic"))
     client.get(f"/jams/{scene.jam_id}?after={app.position()}")
     mine = client.get("/me").text
     assert (
-        f'<a href="/ideas/{idea}">Mine</a> <span class="muted">· hidden by an organizer ·</span>'
-        in mine
+        f'<a href="/ideas/{idea}" dir="auto">Mine</a>'
+        ' <span class="muted">· hidden by an organizer ·</span>' in mine
     )
     assert "off topic" in client.get(f"/ideas/{idea}").text
     other = scene.post_idea(scene.join(name="Bea"))
@@ -331,9 +331,15 @@ def test_my_activity_page_lists_my_ideas(site):
     assert "3 comments (1 hidden by an organizer)" in mine
     # Each thread and each vote leads back to its idea.
     commented = mine.split("<h2>My comments</h2>")[1].split("<h2>")[0]
-    assert f'<a href="/ideas/{other}">Four-day week</a> <span class="muted">3 comments' in commented
+    assert (
+        f'<a href="/ideas/{other}" dir="auto">Four-day week</a> <span class="muted">3 comments'
+        in commented
+    )
     voted = mine.split("<h2>My votes</h2>")[1].split("<h2>")[0]
-    assert f'<a href="/ideas/{other}">Four-day week</a> <span class="muted">support' in voted
+    assert (
+        f'<a href="/ideas/{other}" dir="auto">Four-day week</a> <span class="muted">support'
+        in voted
+    )
     # Hidden since, another's idea is listed untitled (its title is often what was hidden);
     # one's own keeps its title and its link.
     own = scene.post_idea(ada, title="Also mine")
@@ -344,7 +350,10 @@ def test_my_activity_page_lists_my_ideas(site):
     assert "Four-day week" not in mine
     commented = mine.split("<h2>My comments</h2>")[1].split("<h2>")[0]
     assert commented.count('<span class="muted">an idea hidden by an organizer ·</span>') == 1
-    assert f'<a href="/ideas/{own}">Also mine</a> <span class="muted">· hidden by' in commented
+    assert (
+        f'<a href="/ideas/{own}" dir="auto">Also mine</a> <span class="muted">· hidden by'
+        in commented
+    )
 
 
 def test_an_organizer_alert_shows_on_every_jam_page_until_taken_down(site):
@@ -1265,7 +1274,7 @@ def test_replying_to_a_comment_and_flagging_an_idea_from_the_thread_page(site):
     )
     nested = replied.text.split(f'id="c-{first.id}"')[1]
     assert (
-        '<p class="body-text">Agreed</p>' in nested
+        '<p class="body-text" dir="auto">Agreed</p>' in nested
     )  # shown at once, after the comment it answers
     shown = client.get(f"/api/ideas/{idea}").json()
     assert shown["comments"][0]["replies"][0]["body"] == "Agreed"
@@ -1322,7 +1331,7 @@ def test_a_form_sent_twice_creates_one_idea_and_one_comment(site):
     }
     for _ in range(2):
         client.post(f"{idea_page}/comments", data=comment, headers={"referer": idea_page})
-    assert client.get(idea_page).text.count('<p class="body-text">Mine too</p>') == 1
+    assert client.get(idea_page).text.count('<p class="body-text" dir="auto">Mine too</p>') == 1
     # Back to the page as it was, with its key, and another idea or comment typed: a new
     # one, not a refusal about a reused key.
     other = client.post(
@@ -1335,7 +1344,7 @@ def test_a_form_sent_twice_creates_one_idea_and_one_comment(site):
     )
     assert "notice" not in replied.headers["location"], replied.headers["location"]
     assert (
-        '<p class="body-text">And mine</p>'
+        '<p class="body-text" dir="auto">And mine</p>'
         in client.get(idea_page, params={"after": app.position()}).text
     )
 
@@ -1463,7 +1472,7 @@ def test_a_thread_says_when_its_idea_and_each_comment_were_posted_and_in_which_f
     )
     _as(client, scene.join(name="Bea"))
     shown = client.get(f"/ideas/{idea}", params={"after": reply.position}).text
-    byline = shown.split("<h1>")[1].split("</p>")[0]
+    byline = shown.split('<h1 dir="auto">')[1].split("</p>")[0]
     # As the page gives times: to the minute, in UTC, in a <time> element each.
     assert (
         'by Ada (employee) · posted <time datetime="2030-05-01T09:00:00Z">2030-05-01 09:00 UTC'
@@ -1551,7 +1560,9 @@ def test_an_originals_thread_links_to_the_ideas_marked_as_its_duplicates(site):
     _as(client, ada)
     page = client.get(f"/ideas/{root}", params={"after": app.position()}).text
     listed = page.split("Marked as a duplicate of this idea: ")[1].split("</p>")[0]
-    assert listed.startswith(f'<a href="/ideas/{copy}">Its copy</a>. Its votes count toward')
+    assert listed.startswith(
+        f'<a href="/ideas/{copy}" dir="auto">Its copy</a>. Its votes count toward'
+    )
     # The tally is the idea's own: said so, so it is not read as counting the duplicates.
     assert "this idea's rank on the shortlist (once for anyone who voted on both)" in listed
     assert "the tally below is this idea's own votes." in listed
@@ -1559,7 +1570,7 @@ def test_an_originals_thread_links_to_the_ideas_marked_as_its_duplicates(site):
     app.handle(c.MarkDuplicate(actor=scene.organizer, idea_id=other, original_id=root))
     page = client.get(f"/ideas/{root}", params={"after": app.position()}).text
     listed = page.split("Marked as duplicates of this idea: ")[1].split("</p>")[0]
-    assert f'<a href="/ideas/{other}">Another copy</a>' in listed
+    assert f'<a href="/ideas/{other}" dir="auto">Another copy</a>' in listed
     assert "Its copy</a>, <a " in listed or "Another copy</a>, <a " in listed
     assert "</a>. Their votes count toward this idea's rank" in listed
     app.handle(c.HideIdea(actor=scene.organizer, idea_id=root, reason="rude"))
@@ -1775,13 +1786,13 @@ def test_back_to_a_thread_and_the_same_comment_sent_again_posts_it_once(site):
                 headers={"referer": thread},
             )
         page = client.get(thread, params={"after": app.position()}).text
-        assert page.count(f'<p class="body-text">{body}</p>') == 1, body
+        assert page.count(f'<p class="body-text" dir="auto">{body}</p>') == 1, body
     # Other words in the same place are another comment.
     shown = client.get(thread).text
     other = {"body": "And mine", "key": _comment_form_key(shown)}
     client.post(f"{thread}/comments", data={**other, "_csrf_token": _token(client, thread)})
     assert (
-        '<p class="body-text">And mine</p>'
+        '<p class="body-text" dir="auto">And mine</p>'
         in client.get(thread, params={"after": app.position()}).text
     )
     # Another reader's form has a key of its own.
@@ -1819,7 +1830,7 @@ def test_the_same_words_sent_again_in_one_place_are_said_to_be_there_already(sit
     assert anew.url.fragment not in ("", f"c-{comment}")
     assert "already" not in anew.text
     page = client.get(thread, params={"after": app.position()}).text
-    assert page.count('<p class="body-text">Agreed</p>') == 1
+    assert page.count('<p class="body-text" dir="auto">Agreed</p>') == 1
     assert send("Agreed").url.fragment == anew.url.fragment  # and that one is there now
 
 

@@ -61,8 +61,8 @@ def test_an_author_edits_their_idea_and_comment_and_the_thread_says_edited(site)
         headers={"referer": thread},
     )
     assert edited.status_code == 200
-    assert "<h1>Quiet rooms, bookable</h1>" in edited.text
-    assert '<p class="body-text">By the hour.</p>' in edited.text
+    assert '<h1 dir="auto">Quiet rooms, bookable</h1>' in edited.text
+    assert '<p class="body-text" dir="auto">By the hour.</p>' in edited.text
     assert "· edited " in edited.text
     again = client.post(
         f"/comments/{said.id}/edit",
@@ -72,7 +72,7 @@ def test_an_author_edits_their_idea_and_comment_and_the_thread_says_edited(site)
     )
     assert again.headers["location"].endswith(f"#c-{said.id}")  # back to the comment
     shown = client.get(again.headers["location"]).text
-    assert '<p class="body-text">Yes, please</p>' in shown
+    assert '<p class="body-text" dir="auto">Yes, please</p>' in shown
     assert "UTC</time> · edited <time" in shown  # after when it was posted
     api = client.get(f"/api/ideas/{idea}").json()
     assert (api["idea"]["title"], api["body"]) == ("Quiet rooms, bookable", "By the hour.")

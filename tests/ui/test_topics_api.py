@@ -506,7 +506,10 @@ def test_a_suggested_pair_says_who_posted_each_idea_when_and_which_becomes_the_d
     assert (pair["idea_up"], pair["original_up"]) == (0, 1)
     page = client.get(f"/jams/{scene.jam_id}/central", headers=organizer).text
     listed = page.split('<h2 id="duplicates">')[1]
-    item = listed.split(f'<a href="/ideas/{copy}">')[1].split("</li>")[0]
-    assert f"(by participant, {pair['idea_posted_at'][:16].replace('T', ' ')} UTC, ▲0)" in item
-    assert "▲1)" in item  # the original's vote
+    item = listed.split(f'<a href="/ideas/{copy}" dir="auto">')[1].split("</li>")[0]
+    when = pair["idea_posted_at"][:16].replace("T", " ")
+    assert (
+        f'(by participant, {when} UTC, ▲0<span class="visually-hidden"> in support</span>)' in item
+    )
+    assert '▲1<span class="visually-hidden"> in support</span>)' in item  # the original's vote
     assert "Mark the first as a duplicate of the second" in item

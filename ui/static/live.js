@@ -448,6 +448,7 @@
             var li = document.createElement("li"), a = document.createElement("a");
             a.href = "/ideas/" + idea.id;
             a.textContent = idea.title;  // text, never HTML: titles are user input
+            a.dir = "auto";  // a right-to-left title reads in its own direction
             li.appendChild(a);
             list.appendChild(li);
           });
