@@ -185,39 +185,9 @@ class JamController(Controller):
         request: Request[Any, Any, Any],
     ) -> Response[Invites]:
         actor, key = signed_in(request), idempotency_key(request)
-        codes, commands = [], []
-        for n in range(data.count):
-            code, client_key = new_invite_code(), None
-            if key is not None:
-                # A retry must issue the same codes, or its commands would differ from
-                # the first ones and be refused as a reused key. The count is part of
-                # them: the same key asking for another number of codes is another
-                # request, refused as such, not topped up or cut.
-                hashed = hashlib.sha256(key.encode()).hexdigest()
-                code = invite_code_for(state.secret, f"invite:{actor}:{hashed}:{data.count}:{n}")
-                client_key = f"invite:{hashed}:{n}"
-            codes.append(code)
-            commands.append(
-                c.IssueInvite(
-                    actor=actor,
-                    client_key=client_key,
-                    code=code,
-                    role=data.role,
-                    segment=data.segment,
-                    jam_id=jam_id,
-                    uses=data.uses,
-                )
-            )
-        # Sent together, they share the committer's batches (a thousand codes in a few
-        # transactions, not a thousand); with a key, a retry finishes whatever one missed.
-        # Without group commit each would hold a worker thread: one after another then.
-        if state.services.jam.committer is not None:
-            done = await asyncio.gather(*(handle(state, command) for command in commands))
-        else:
-            done = [await handle(state, command) for command in commands]
-        position = max(d.position for d in done)
         # Codes are keys to the jam.
-        return Response(Invites(codes, position), status_code=HTTP_201_CREATED, headers=NO_STORE)
+        invites = await issue_codes(state, actor, jam_id, data, key)
+        return Response(invites, status_code=HTTP_201_CREATED, headers=NO_STORE)
 
     @post(
         "/{jam_id:uuid}/alerts", summary="Show an alert banner to everyone in the jam (organizers)"
@@ -365,6 +335,44 @@ class JamController(Controller):
                 return queries.moderation_queue(cur, str(jam_id))
 
         return await sync_to_thread(read)
+
+
+async def issue_codes(
+    state: State, actor: UUID, jam_id: UUID, ask: NewInvites, key: str | None
+) -> Invites:
+    """New invite codes for a jam, each its own command, as the API and the page ask for
+    them. With `key`, asking again gives the same codes and records nothing new."""
+    codes, commands = [], []
+    for n in range(ask.count):
+        code, client_key = new_invite_code(), None
+        if key is not None:
+            # A retry must issue the same codes, or its commands would differ from
+            # the first ones and be refused as a reused key. The count is part of
+            # them: the same key asking for another number of codes is another
+            # request, refused as such, not topped up or cut.
+            hashed = hashlib.sha256(key.encode()).hexdigest()
+            code = invite_code_for(state.secret, f"invite:{actor}:{hashed}:{ask.count}:{n}")
+            client_key = f"invite:{hashed}:{n}"
+        codes.append(code)
+        commands.append(
+            c.IssueInvite(
+                actor=actor,
+                client_key=client_key,
+                code=code,
+                role=ask.role,
+                segment=ask.segment,
+                jam_id=jam_id,
+                uses=ask.uses,
+            )
+        )
+    # Sent together, they share the committer's batches (a thousand codes in a few
+    # transactions, not a thousand); with a key, a retry finishes whatever one missed.
+    # Without group commit each would hold a worker thread: one after another then.
+    if state.services.jam.committer is not None:
+        done = await asyncio.gather(*(handle(state, command) for command in commands))
+    else:
+        done = [await handle(state, command) for command in commands]
+    return Invites(codes, max(d.position for d in done))
 
 
 def _has_forum(cur: Any, jam_id: UUID, forum: str) -> bool:

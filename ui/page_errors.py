@@ -165,7 +165,10 @@ def _page_not_found(detail: str) -> str:
 _UUID = r"[0-9a-fA-F-]{36}"
 # The page each form of ours is on, by the address it sends to (None: the home page).
 _FORM_PAGES = (
-    (re.compile(rf"/jams/({_UUID})/(?:schedule|forums|alert|topics)/?"), "/jams/{}/central"),
+    (
+        re.compile(rf"/jams/({_UUID})/(?:schedule|forums|alert|topics|invites)/?"),
+        "/jams/{}/central",
+    ),
     (re.compile(rf"/jams/({_UUID})/ideas/?"), "/jams/{}"),
     (re.compile(rf"/ideas/({_UUID})/[a-z]+/?"), "/ideas/{}"),
     (re.compile(r"/me/personal-code/?"), "/me"),

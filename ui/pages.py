@@ -33,13 +33,15 @@ from markupsafe import Markup
 
 from domain import Comment, Participant
 from domain.comment import REPLY_DEPTH_MAX
-from domain.errors import ConflictingState, DomainError, InvalidValue, NotAuthor
+from domain.errors import ConflictingState, DomainError, InvalidValue, NotAuthor, NotPermitted
+from domain.participant import MAX_INVITE_USES
 from domain.text import BODY_MAX, normalise, quoted, require_text
 from domain.topics import LABEL_MAX
-from domain.values import Role, require_slug, slug_from, vote_id
+from domain.values import Role, Segment, require_slug, slug_from, vote_id
 from jam import commands as c
 from jam.application import JamApplication
 from jam.errors import ApplicationError, NotFound
+from jam.invites import MAX_INVITES
 from jam.sign_in_keys import holder_of
 from projections import queries
 from projections.db import Cursor
@@ -49,6 +51,7 @@ from ui.bootstrap import Services
 from ui.cache import Body as Kept
 from ui.cache import list_tags, names_in, thread_of
 from ui.headers import NO_STORE
+from ui.jams import issue_codes
 from ui.me import make_personal_code
 from ui.notices import key_of, notice_params, place_key
 from ui.page_errors import PAGE_EXCEPTION_HANDLERS, safe_next
@@ -62,7 +65,9 @@ from ui.reads import (
     in_utc,
     page_time,
     require_role,
+    require_role_of,
 )
+from ui.schemas import NewInvites
 from ui.sessions import end_this_session
 from ui.topics import TopicChange, change_topic, read_duplicates, read_topics, topic_map
 
@@ -205,6 +210,80 @@ BAD_ADDRESS_NAME = (
     "the name in its address takes 1 to 40 of a-z, 0-9 and hyphens, "
     "starting and ending with a letter or digit"
 )
+
+
+NO_FORUMS = "list the forums of the jam, one a line: it needs at least one"
+JAM_REPEATED = "You created this jam already: nothing new was created."
+CODES_REPEATED = "These are the codes this form made already: no new ones were made."
+
+
+def _typed_time(text: str, what: str, example: str) -> datetime:
+    """A time typed into a page's field: one without an offset means UTC, as the pages
+    say. ValueError in the page's words if it is not a time UTC holds."""
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"give {what} as {example} (UTC)") from None
+    try:
+        return in_utc(at if at.tzinfo else at.replace(tzinfo=UTC), what)
+    except ValidationException as exc:
+        raise ValueError(str(exc.detail)) from None
+
+
+def _forums_of(text: str) -> list[c.ForumSpec]:
+    """A new jam's forums as its form lists them, a title a line, each address name made
+    from its title as "Add a forum" makes it. ValueError in the page's words for a list
+    the jam cannot take; the domain judges the rest (titles' lengths, how many)."""
+    forums: dict[str, c.ForumSpec] = {}
+    for line in text.splitlines():
+        title = normalise(line, multiline=False)
+        if not title:  # an empty line between titles
+            continue
+        slug = slug_from(title)
+        if not slug:
+            raise ValueError(
+                f"the forum {quoted(title)} has no letter a-z or digit to make its address"
+                " name of: add it in Jam Central once the jam is made, naming its address there"
+            )
+        if slug in forums:
+            first = forums[slug].title
+            raise ValueError(
+                f"the forum {quoted(first)} is listed twice"
+                if first.casefold() == title.casefold()
+                else f"the forums {quoted(first)} and {quoted(title)} would share the address"
+                f" name {slug}: tell their titles apart by a letter a-z or digit"
+            )
+        forums[slug] = c.ForumSpec(slug, title)
+    if not forums:
+        raise ValueError(NO_FORUMS)
+    return list(forums.values())
+
+
+def _whole(text: str, most: int) -> int | None:
+    """A count typed into a page's field, from 1 to `most`; None for anything else."""
+    text = text.strip().replace(",", "")
+    if not re.fullmatch(r"[0-9]{1,7}", text) or not 1 <= int(text) <= most:
+        return None
+    return int(text)
+
+
+def _invites_asked(data: dict[str, str]) -> NewInvites:
+    """What the "Invite people" form asks for, within the API's limits; ValueError in the
+    page's words otherwise (never a guess: a mistyped role is not a participant's)."""
+    role, segment = data.get("role", ""), data.get("segment", "")
+    if role not in {r.value for r in Role}:
+        raise ValueError(
+            "choose the role of the people you invite: participant, leader or organizer"
+        )
+    if segment not in {s.value for s in Segment}:
+        raise ValueError("choose their segment: employee, client, family or partner")
+    count = _whole(data.get("count", ""), MAX_INVITES)
+    if count is None:
+        raise ValueError(f"give how many codes to make: 1 to {MAX_INVITES:,}")
+    uses = _whole(data.get("uses", ""), MAX_INVITE_USES)
+    if uses is None:
+        raise ValueError(f"give how many people may join with each code: 1 to {MAX_INVITE_USES:,}")
+    return NewInvites(role=Role(role), segment=Segment(segment), count=count, uses=uses)
 
 
 def _back(
@@ -414,11 +493,19 @@ class PagesController(Controller):
         jams, _ = await sync_to_thread(read)
         position = await sync_to_thread(services.jam.position)
         store = services.settings.store_name
+        now = services.jam.now().astimezone(UTC)
+        # Only an organizer of every jam creates jams (the domain's rule): offered to them.
+        creates = me is not None and me.acts_as(Role.ORGANIZER, None)
         return Template(
             "index.html",
             context={
                 "me": me,
-                "jams": jams if me else [],
+                # Each with its status as its own page words it ("Opens in 3 h 0 min.").
+                "jams": [(j, _status(j, now)[0]) for j in jams] if me else [],
+                "can_create": creates,
+                # The same at each rendering: the form sent twice creates one jam.
+                "jam_key": place_key(state.secret, me.id, "new jam") if creates and me else "",
+                "now": f"{now:%Y-%m-%dT%H:%M}",
                 "next": back,
                 "store": store,
                 "position": position,
@@ -996,6 +1083,87 @@ class PagesController(Controller):
         # To the page's top, where the notice is (the forums' list shows it too).
         return await self._form_command(state, request, command, back, said)
 
+    @post("/jams")
+    async def create_jam(
+        self, state: State, request: Request[Any, Any, Any], data: Form
+    ) -> Redirect:
+        actor = signed_in(request, form=True)
+        try:
+            starts_at = _typed_time(data.get("starts_at", ""), "the start", "2030-05-04T09:00")
+            ends_at = _typed_time(data.get("ends_at", ""), "the end", "2030-05-07T09:00")
+            forums = _forums_of(data.get("forums", ""))
+        except ValueError as exc:
+            return _back(request, "/", str(exc))
+        # Sent again as it was (a double click, Back and send), the same jam: nothing new.
+        key = key_of(data, "title", "description", "starts_at", "ends_at", "forums")
+        app: JamApplication = state.services.jam
+        command = c.CreateJam(
+            actor=actor,
+            client_key=key,
+            jam_id=app.new_id(actor, key),
+            title=data.get("title", ""),
+            description=data.get("description", ""),
+            forums=tuple(forums),
+            starts_at=starts_at,
+            ends_at=ends_at,
+        )
+        try:
+            before = await sync_to_thread(app.position)
+            done = await sync_to_thread(app.handle, command)
+        except NotPermitted:
+            raise  # offered to organizers of every jam alone: anyone else's post is forged
+        except (DomainError, ApplicationError) as exc:
+            return _back(request, "/", str(exc))
+        central = f"/jams/{done.id}/central"
+        said = (
+            JAM_REPEATED
+            if done.position <= before
+            else "The jam is created. Invite people to it under “Invite people” below."
+        )
+        query = [("after", str(done.position)), *notice_params(request, said, central, done=True)]
+        return Redirect(f"{central}?{urlencode(query)}")
+
+    @post("/jams/{jam_id:uuid}/invites")
+    async def invite(
+        self, state: State, request: Request[Any, Any, Any], jam_id: FromPath[UUID], data: Form
+    ) -> Template | Redirect:
+        services: Services = state.services
+        actor = signed_in(request, form=True)
+        # Offered in Jam Central alone: anyone else's post is forged, refused as the API
+        # refuses it (403) before each of up to a thousand commands is refused.
+        me = await require_role_of(services, actor, jam_id, {Role.ORGANIZER}, "invite people")
+        back = f"/jams/{jam_id}/central"
+        try:
+            ask = _invites_asked(data)
+        except ValueError as exc:
+            return _back(request, back, str(exc))
+        key = key_of(data, "role", "segment", "count", "uses")
+        before = await sync_to_thread(services.jam.position)
+        try:
+            invites = await issue_codes(state, actor, jam_id, ask, key)
+        except NotPermitted:
+            raise
+        except (DomainError, ApplicationError) as exc:
+            return _back(request, back, str(exc))
+
+        def read() -> JamInfo | None:
+            with services.views.reading() as cur:
+                return queries.jam_info(cur, str(jam_id))
+
+        # Secrets: shown in the answer to this POST alone, as a personal code is, never in
+        # an address or a notice, and kept in no cache.
+        context = {
+            "me": me,
+            "jam": await sync_to_thread(read),
+            "jam_id": jam_id,
+            "codes": invites.codes,
+            "ask": ask,
+            "repeated": invites.position <= before,
+            "repeated_text": CODES_REPEATED,
+            "post_answer": True,
+        }
+        return Template("invite_codes.html", context=context, headers=NO_STORE)
+
     @post("/jams/{jam_id:uuid}/alert")
     async def alert(
         self, state: State, request: Request[Any, Any, Any], jam_id: FromPath[UUID], data: Form
@@ -1116,6 +1284,12 @@ class PagesController(Controller):
                 # A jam closed early stays closed; one past its end can still be extended.
                 "can_extend": info.closed_at is None,
                 "can_close": info.closed_at is None and now < datetime.fromisoformat(info.ends_at),
+                # New at each rendering, unlike the keys of ideas and comments: a second
+                # batch of the same kind is more codes, while this form sent twice (a double
+                # click, a reload of its answer) shows the codes it made and makes none.
+                "invite_key": secrets.token_hex(16),
+                "max_invites": MAX_INVITES,
+                "max_uses": MAX_INVITE_USES,
             },
         )
 

@@ -149,7 +149,8 @@ def test_jam_central_is_for_organizers(site):
     assert "<svg" in page.text
     title = page.text.split("<title>")[1].split("</title>")[0]
     assert title == "Jam Central · InnovationJam"
-    assert page.text.count('action="/jams/') == 4  # alert, extend, close, add a forum: each once
+    # Alert, extend, close, add a forum, invite people: each once.
+    assert page.text.count('action="/jams/') == 5
 
 
 def test_jam_central_stays_readable_with_many_duplicates_and_a_wide_topic_table(site, monkeypatch):
@@ -284,6 +285,165 @@ def test_organizers_add_a_forum_from_jam_central(site):
     )
     assert "mine" not in app.load(Jam, scene.jam_id).forums
     assert refused.status_code == 403, refused.text[-500:]
+
+
+def _new_jam_form(client, **changes: str) -> dict[str, str]:
+    home = client.get("/").text
+    form = {
+        "title": "Cities <b>& towns</b>",
+        "description": "Where we live",
+        "starts_at": "2030-05-01T10:00",  # an hour after the clock's now
+        "ends_at": "2030-05-03T10:00",
+        "forums": "Health & care\n\n  The future of work  \n",
+        "key": _form_key(home),
+        "_csrf_token": _token(client, "/"),
+    }
+    return {**form, **changes}
+
+
+def test_organizers_create_a_jam_from_the_home_page(site):
+    client, app, scene = site
+    _as(client, scene.organizer)
+    home = client.get("/").text
+    assert '<form class="stack" method="post" action="/jams" data-keep>' in home
+    # The jams there, each with its status as its own page says it, and its dates.
+    assert (
+        "Open now: 72 h 0 min left. Starts 2030-05-01 09:00 UTC · ends 2030-05-04 09:00 UTC" in home
+    )
+    made = client.post("/jams", data=_new_jam_form(client))
+    assert made.status_code == 200
+    assert made.url.path.endswith("/central")
+    jam_id = UUID(made.url.path.split("/")[2])
+    assert "The jam is created." in _done_of(made.text)
+    assert "<h1>Jam Central: Cities &lt;b&gt;&amp; towns&lt;/b&gt;</h1>" in made.text
+    jam = app.load(Jam, jam_id)
+    assert (jam.title, jam.description) == ("Cities <b>& towns</b>", "Where we live")
+    assert (jam.starts_at, jam.ends_at) == (
+        datetime(2030, 5, 1, 10, tzinfo=UTC),
+        datetime(2030, 5, 3, 10, tzinfo=UTC),
+    )
+    # Address names made from the titles, as "Add a forum" makes them.
+    assert {s: f.title for s, f in jam.forums.items()} == {
+        "health-care": "Health & care",
+        "the-future-of-work": "The future of work",
+    }
+    home = client.get("/").text
+    assert "Cities &lt;b&gt;&amp; towns&lt;/b&gt;</a>" in home
+    assert "Opens in 1 h 0 min. Starts 2030-05-01 10:00 UTC · ends 2030-05-03 10:00 UTC" in home
+    # The same form sent again (a double click, Back and send) makes no second jam.
+    again = client.post("/jams", data=_new_jam_form(client))
+    assert again.url.path == f"/jams/{jam_id}/central"
+    assert "You created this jam already" in _done_of(again.text)
+    assert client.get("/").text.count("Cities &lt;b&gt;") == 1
+
+
+def test_a_jam_the_rules_refuse_comes_back_saying_why(site):
+    client, app, scene = site
+    others = (scene.join(), scene.join(role="organizer"))  # a participant, a jam's organizer
+    _as(client, scene.organizer)
+    before = app.position()
+    refusals = {
+        "A jam must end after it starts.": {"ends_at": "2030-05-01T08:00"},
+        "List the forums of the jam, one a line: it needs at least one.": {"forums": " \n \n"},
+        "Give the start as 2030-05-04T09:00 (UTC).": {"starts_at": "tomorrow"},
+        "The forum “日本” has no letter a-z or digit": {"forums": "Health\n日本"},
+        "The forum “Health” is listed twice.": {"forums": "Health\nhealth"},
+        "A new jam must end in the future.": {
+            "starts_at": "2030-04-01T09:00",
+            "ends_at": "2030-04-02T09:00",
+        },
+    }
+    for said, changes in refusals.items():
+        refused = client.post("/jams", data=_new_jam_form(client, **changes))
+        assert refused.status_code == 200
+        assert refused.url.path == "/"
+        assert said in _notice_of(refused.text), said
+    assert app.position() == before  # nothing recorded
+    # Only an organizer of every jam creates jams: anyone else's post was forged.
+    for who in others:
+        _as(client, who)
+        token = _token(client, f"/jams/{scene.jam_id}")
+        forged = client.post("/jams", data={**_new_jam_form(client), "_csrf_token": token})
+        assert forged.status_code == 403, forged.text[-300:]
+    assert app.position() == before
+
+
+def test_organizers_make_invite_codes_in_jam_central_shown_once(site):
+    client, app, scene = site
+    central = f"/jams/{scene.jam_id}/central"
+    _as(client, scene.organizer)
+    page = client.get(central).text
+    form = {
+        "role": "leader",
+        "segment": "client",
+        "count": "3",
+        "uses": "2",
+        "key": _form_key(page),
+        "_csrf_token": _token(client, central),
+    }
+    made = client.post(f"/jams/{scene.jam_id}/invites", data=form, follow_redirects=False)
+    # Answered to the POST itself: the codes are in no address, notice or cache.
+    assert made.status_code == 200
+    assert made.headers["cache-control"] == "no-store"
+    codes = made.text.split('<code id="invite-codes">')[1].split("</code>")[0].split("\n")
+    assert len(set(codes)) == len(codes) == 3
+    assert "3 codes for a leader of the client segment, each letting 2 people join" in made.text
+    assert "Share each code privately" in made.text
+    assert f'<a href="{central}#invite">Back to Jam Central</a>' in made.text
+    # Sent again (a reload of this answer), the same codes, and none made.
+    position = app.position()
+    again = client.post(f"/jams/{scene.jam_id}/invites", data=form)
+    assert all(code in again.text for code in codes)
+    assert "no new ones were made" in again.text
+    assert app.position() == position
+    # A code signs two people in, each a leader of the client segment of this jam.
+    for name in ("Lee", "Lou"):
+        client.cookies.clear()
+        signed = client.post(
+            "/signin",
+            data={
+                "invite_code": codes[0],
+                "display_name": name,
+                "_csrf_token": _token(client, "/"),
+            },
+        )
+        assert signed.url.path == f"/jams/{scene.jam_id}"
+        assert f"{name} · leader · client" in signed.text
+    # Beyond the API's limits, or a role it does not know: said why, nothing made.
+    _as(client, scene.organizer)
+    position = app.position()
+    for changes, said in (
+        ({"count": "1001"}, "Give how many codes to make: 1 to 1,000."),
+        ({"count": "0"}, "Give how many codes to make: 1 to 1,000."),
+        ({"uses": "100001"}, "Give how many people may join with each code: 1 to 100,000."),
+        ({"role": "admin"}, "Choose the role of the people you invite"),
+        ({"segment": "press"}, "Choose their segment"),
+    ):
+        refused = client.post(
+            f"/jams/{scene.jam_id}/invites",
+            data={**form, **changes, "_csrf_token": _token(client, central)},
+        )
+        assert refused.url.path == central
+        assert said in _notice_of(refused.text), said
+    assert app.position() == position
+
+
+def test_invite_codes_are_for_organizers_and_their_csrf_token(site):
+    client, app, scene = site
+    participant = scene.join()
+    before = app.position()
+    form = {"role": "organizer", "segment": "employee", "count": "1", "uses": "1"}
+    _as(client, participant)
+    token = _token(client, f"/jams/{scene.jam_id}")
+    refused = client.post(f"/jams/{scene.jam_id}/invites", data={**form, "_csrf_token": token})
+    assert refused.status_code == 403
+    assert "only organizers of this jam may invite people" in refused.text.lower()
+    # An organizer's form without its CSRF token (sent from another site): refused too.
+    _as(client, scene.organizer)
+    for path, data in ((f"/jams/{scene.jam_id}/invites", form), ("/jams", _new_jam_form(client))):
+        data = {k: v for k, v in data.items() if k != "_csrf_token"}
+        assert client.post(path, data=data).status_code == 403, path
+    assert app.position() == before
 
 
 def test_the_header_leads_to_the_same_places_on_every_page(site):

@@ -553,7 +553,8 @@
   // The words by which a refusal names a form's field (ui/notices.py: a body is "the text").
   var FIELD_WORDS = {
     body: ["text"], ends_at: ["end"], display_name: ["name"], message: ["alert", "message"],
-    slug: ["address"], as_of: ["time"], cluster_id: ["topic"], into: ["topic"]
+    slug: ["address"], as_of: ["time"], cluster_id: ["topic"], into: ["topic"],
+    starts_at: ["start"], forums: ["forum", "forums"], count: ["codes"], uses: ["people"]
   };
   function namedField(form, said) {
     var text = said.toLowerCase(), found = null;
