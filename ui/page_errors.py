@@ -129,6 +129,21 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     )
 
 
+def refused_with_text(
+    request: Request[Any, Any, Any], exc: Exception, typed: list[tuple[str, str]]
+) -> Response[Any]:
+    """A refused form's error page, with what was typed in it to copy.
+
+    For a browser that ran no script of ours: the script keeps a form's text and gives it
+    back after the redirect that says why; without it, that redirect lost the text (an idea
+    sent a minute after the jam closed)."""
+    answer = page_error(request, exc)
+    if isinstance(answer, Template):
+        given = [(name, text) for name, text in typed if text.strip()]
+        answer.context = {**answer.context, "given_back": given}
+    return answer
+
+
 # The validators' wording (msgspec's, for query parameters), as a reader would say it.
 _PLAIN = (
     (re.compile(r"Expected `int` >= (-?\d+)"), r"must be a whole number, \1 or more"),

@@ -54,7 +54,7 @@ from ui.headers import NO_STORE
 from ui.jams import issue_codes
 from ui.me import make_personal_code
 from ui.notices import key_of, notice_params, place_key
-from ui.page_errors import PAGE_EXCEPTION_HANDLERS, safe_next
+from ui.page_errors import PAGE_EXCEPTION_HANDLERS, refused_with_text, safe_next
 from ui.reads import (
     MAX_OFFSET,
     NOT_INVITED,
@@ -284,6 +284,14 @@ def _invites_asked(data: dict[str, str]) -> NewInvites:
     if uses is None:
         raise ValueError(f"give how many people may join with each code: 1 to {MAX_INVITE_USES:,}")
     return NewInvites(role=Role(role), segment=Segment(segment), count=count, uses=uses)
+
+
+def _typed_here(data: dict[str, str], fields: tuple[str, ...]) -> list[tuple[str, str]]:
+    """What was typed into a form's `fields`, to give back with its refusal, if the page's
+    script did not keep it (it says so with `kept`); else nothing."""
+    if data.get("kept") == "1":
+        return []
+    return [(name, data.get(name, "")) for name in fields]
 
 
 def _back(
@@ -683,7 +691,7 @@ class PagesController(Controller):
     @post("/jams/{jam_id:uuid}/ideas")
     async def post_idea(
         self, state: State, request: Request[Any, Any, Any], jam_id: FromPath[UUID], data: Form
-    ) -> Redirect:
+    ) -> Redirect | Response[Any]:
         actor, key = signed_in(request, form=True), key_of(data, "forum", "title", "body")
         app: JamApplication = state.services.jam
         command = c.PostIdea(
@@ -699,6 +707,8 @@ class PagesController(Controller):
             before = await sync_to_thread(app.position)
             done = await sync_to_thread(app.handle, command)
         except (DomainError, ApplicationError) as exc:
+            if typed := _typed_here(data, ("title", "body")):
+                return refused_with_text(request, exc, typed)
             return _back(request, f"/jams/{jam_id}", str(exc))
         thread = f"/ideas/{done.id}"
         query = [("after", str(done.position))]
@@ -873,24 +883,28 @@ class PagesController(Controller):
         passed_on: tuple[type[Exception], ...] = (),
         repeat: tuple[int, str] | None = None,
         drop: tuple[str, ...] = (),
-    ) -> Redirect:
+        typed: list[tuple[str, str]] | None = None,
+    ) -> Redirect | Response[Any]:
         """Handle a form's command; back to its page, with `said` if it was done (for what
         the page itself would not show), or with why not. `anchor`: where on the page the
         result is (a new comment), so a long thread does not open at its top. `passed_on`:
         refusals raised to the caller rather than said. `repeat`: the log's end before the
         command, and what to say if it recorded nothing after it (a form sent again).
-        `drop`: parameters of the page's address not to come back with."""
+        `drop`: parameters of the page's address not to come back with. `typed`: what was
+        typed, given back with a refusal on a page of its own (see `_typed_here`)."""
         try:
             done = await sync_to_thread(state.services.jam.handle, command)
         except passed_on:
             raise
-        except DomainError as exc:
+        except (DomainError, ApplicationError) as exc:
+            if typed:
+                return refused_with_text(request, exc, typed)
+            if isinstance(exc, ApplicationError):
+                return _back(request, fallback, str(exc), drop=drop)
             # Refused by what the log holds (the jam closed meanwhile): the page waits for
             # the read models to hold it too, so it offers no form that is refused again.
             seen = await sync_to_thread(state.services.jam.position)
             return _after(_back(request, fallback, str(exc), drop=drop), seen)
-        except ApplicationError as exc:
-            return _back(request, fallback, str(exc), drop=drop)
         if repeat is not None and done.position <= repeat[0]:
             said = repeat[1]
         back = _back(request, fallback, said, done=True, drop=drop)
@@ -908,7 +922,7 @@ class PagesController(Controller):
     @post("/ideas/{idea_id:uuid}/comments")
     async def comment(
         self, state: State, request: Request[Any, Any, Any], idea_id: FromPath[UUID], data: Form
-    ) -> Redirect:
+    ) -> Redirect | Response[Any]:
         parent = data.get("parent_id") or None
         try:
             parent_id = UUID(parent) if parent else None
@@ -931,25 +945,32 @@ class PagesController(Controller):
         before = await sync_to_thread(state.services.jam.position)
         again = "You posted these same words here already: nothing new was posted."
         return await self._form_command(
-            state, request, command, back, anchor=anchor, repeat=(before, again)
+            state,
+            request,
+            command,
+            back,
+            anchor=anchor,
+            repeat=(before, again),
+            typed=_typed_here(data, ("body",)),
         )
 
     @post("/ideas/{idea_id:uuid}/edit")
     async def edit_idea(
         self, state: State, request: Request[Any, Any, Any], idea_id: FromPath[UUID], data: Form
-    ) -> Redirect:
+    ) -> Redirect | Response[Any]:
         command = c.EditIdea(
             actor=signed_in(request, form=True),
             idea_id=idea_id,
             title=data.get("title", ""),
             body=data.get("body", ""),
         )
-        return await self._edit(state, request, command, f"/ideas/{idea_id}")
+        typed = _typed_here(data, ("title", "body"))
+        return await self._edit(state, request, command, f"/ideas/{idea_id}", typed=typed)
 
     @post("/comments/{comment_id:uuid}/edit")
     async def edit_comment(
         self, state: State, request: Request[Any, Any, Any], comment_id: FromPath[UUID], data: Form
-    ) -> Redirect:
+    ) -> Redirect | Response[Any]:
         command = c.EditComment(
             actor=signed_in(request, form=True), comment_id=comment_id, body=data.get("body", "")
         )
@@ -957,7 +978,8 @@ class PagesController(Controller):
             back = f"/ideas/{UUID(data.get('idea_id', ''))}"
         except ValueError:
             back = "/me"
-        return await self._edit(state, request, command, back, f"c-{comment_id}")
+        typed = _typed_here(data, ("body",))
+        return await self._edit(state, request, command, back, f"c-{comment_id}", typed)
 
     async def _edit(
         self,
@@ -966,7 +988,8 @@ class PagesController(Controller):
         command: c.EditIdea | c.EditComment,
         back: str,
         anchor: str = "",
-    ) -> Redirect:
+        typed: list[tuple[str, str]] | None = None,
+    ) -> Redirect | Response[Any]:
         """An author's edit, as the API's PATCH makes it. The form is offered to the author
         alone: anyone else's post was forged, so NotAuthor is the API's 403 (an error page),
         not a notice."""
@@ -978,11 +1001,14 @@ class PagesController(Controller):
                 back,
                 anchor=anchor,
                 passed_on=(NotAuthor, ConflictingState),
+                typed=typed,
             )
         except ConflictingState as exc:
             # Sent twice (a double click): the first went through, so the second changes
             # nothing. Said calmly, and the text is not handed back as if refused.
             if str(exc) != "the edit changes nothing":
+                if typed:
+                    return refused_with_text(request, exc, typed)
                 return _back(request, back, str(exc))
             return _back(request, back, "Nothing to change: it already reads so.", done=True)
 

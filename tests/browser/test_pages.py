@@ -1088,3 +1088,24 @@ def test_right_to_left_text_reads_in_its_own_direction(browser, site):
     page.goto(f"{base}/jams/{scene.jam_id}?after={app.position()}")
     assert page.get_by_role("link", name=arabic).evaluate(direction) == "rtl"
     assert page.get_by_role("heading", level=1).evaluate(direction) == "ltr"  # the jam's title
+
+
+def test_a_jam_opening_while_its_page_is_open_offers_its_post_form(browser, tmp_path):
+    # The page said "Open now: reload to take part", and a live update then took even that
+    # away, leaving a jam open with no way to post on its page.
+    with _served(tmp_path, browser, {}, starts_in=timedelta(hours=1)) as (base, app, scene):
+        page = _sign_in(browser, base, _invite(app, scene), "Ada")
+        page.get_by_text("Opens in").wait_for(timeout=10_000)
+        assert page.get_by_role("button", name="Post idea").count() == 0
+        soon = datetime.now(UTC) + timedelta(seconds=4)
+        app.handle(
+            c.RescheduleJam(
+                actor=scene.organizer,
+                jam_id=scene.jam_id,
+                starts_at=soon,
+                ends_at=soon + timedelta(hours=72),
+            )
+        )
+        page.get_by_role("button", name="Post idea").wait_for(timeout=30_000)
+        page.get_by_label("Title").fill("Quiet rooms")
+        assert page.get_by_label("Title").is_enabled()

@@ -446,6 +446,7 @@ def test_an_author_cannot_rewrite_a_comment_an_organizer_hid_or_one_on_a_hidden_
         "body": "Kind words",
         "idea_id": idea,
         "_csrf_token": page.split('name="_csrf_token" value="')[1].split('"')[0],
+        "kept": "1",  # sent from the page with its script, which gives the text back
     }
 
     def edit() -> str:

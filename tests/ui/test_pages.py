@@ -98,20 +98,20 @@ def test_a_form_post_with_its_token_posts_and_shows_the_thread(site):
     assert "Walking meetings" in posted.text
     refused = client.post(
         f"/jams/{scene.jam_id}/ideas",
-        data={"forum": "nope", "title": "T", "body": "B", "_csrf_token": token},
+        data={"forum": "nope", "title": "T", "body": "B", "_csrf_token": token, "kept": "1"},
     )
     assert "has no forum “nope”" in refused.text  # shown as a notice on the page
     # The rules' words as a sentence, naming the box as the page does (not "body").
     blank = client.post(
         f"/jams/{scene.jam_id}/ideas",
-        data={"forum": "health", "title": "T", "body": "  ", "_csrf_token": token},
+        data={"forum": "health", "title": "T", "body": "  ", "_csrf_token": token, "kept": "1"},
     )
     assert _notice_of(blank.text) == (">The text must not be empty (spaces alone do not count).")
     # A forum of 60,000 characters is refused without sending them all back in the
     # redirect's address (a proxy would refuse a header that long).
     huge = client.post(
         f"/jams/{scene.jam_id}/ideas",
-        data={"forum": "f" * 60_000, "title": "T", "body": "B", "_csrf_token": token},
+        data={"forum": "f" * 60_000, "title": "T", "body": "B", "_csrf_token": token, "kept": "1"},
         follow_redirects=False,
     )
     assert len(huge.headers["location"]) < 1_000
@@ -781,6 +781,49 @@ def test_pages_name_their_icon_so_browsers_do_not_ask_for_a_missing_one(site):
     assert icon.headers["content-type"].startswith("image/svg+xml")
 
 
+def test_a_refused_form_sent_without_the_pages_script_shows_what_was_typed(site):
+    # The script keeps a form's text and gives it back after the redirect that says why;
+    # without it (scripts off, or not loaded yet), that redirect lost an idea written for
+    # the last minutes of a jam that closed meanwhile.
+    client, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Quiet rooms")
+    _as(client, ada)
+    token = _token(client, f"/ideas/{idea}")
+    app.handle(c.CloseJam(actor=scene.organizer, jam_id=scene.jam_id, reason="done"))
+    sent = {"forum": "health", "title": "Late <b>idea</b>", "body": "Two\nlines", "key": "k1"}
+    late = client.post(
+        f"/jams/{scene.jam_id}/ideas", data={**sent, "_csrf_token": token}, follow_redirects=False
+    )
+    assert late.status_code == 409
+    assert "What you typed, to keep elsewhere:" in late.text
+    assert '(title)">Late &lt;b&gt;idea&lt;/b&gt;</textarea>' in late.text  # escaped
+    assert 'rows="3" aria-label="What you typed (body)">Two\nlines</textarea>' in late.text
+    assert "The jam is closed" in late.text
+    comment = client.post(
+        f"/ideas/{idea}/comments",
+        data={"body": "Agreed, late", "key": "k2", "_csrf_token": token},
+        follow_redirects=False,
+    )
+    assert comment.status_code == 409
+    assert 'aria-label="What you typed (body)">Agreed, late</textarea>' in comment.text
+    edit = client.post(
+        f"/ideas/{idea}/edit",
+        data={"title": "Quiet rooms, bookable", "body": "By the hour.", "_csrf_token": token},
+        follow_redirects=False,
+    )
+    assert edit.status_code == 409
+    assert "By the hour.</textarea>" in edit.text
+    # From a page whose script keeps the text: the redirect that says why, as before.
+    kept = client.post(
+        f"/ideas/{idea}/comments",
+        data={"body": "Agreed, late", "key": "k2", "_csrf_token": token, "kept": "1"},
+        follow_redirects=False,
+    )
+    assert kept.status_code in (302, 303)
+    assert "Agreed, late" not in client.get(f"/ideas/{idea}").text  # nothing was recorded
+
+
 def test_a_form_goes_back_only_to_a_page_of_this_site(site):
     client, _, scene = site
     _as(client, scene.join())
@@ -789,7 +832,7 @@ def test_a_form_goes_back_only_to_a_page_of_this_site(site):
     for referer in ("https://evil.example/phish", "//evil.example/phish", "javascript:alert(1)"):
         answer = client.post(
             f"/jams/{scene.jam_id}/ideas",
-            data={"forum": "nope", "title": "T", "body": "B", "_csrf_token": token},
+            data={"forum": "nope", "title": "T", "body": "B", "_csrf_token": token, "kept": "1"},
             headers={"Referer": referer},
             follow_redirects=False,
         )

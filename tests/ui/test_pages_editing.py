@@ -57,7 +57,12 @@ def test_an_author_edits_their_idea_and_comment_and_the_thread_says_edited(site)
     token = _token(page)
     edited = client.post(
         f"{thread}/edit",
-        data={"title": "Quiet rooms, bookable", "body": "By the hour.", "_csrf_token": token},
+        data={
+            "title": "Quiet rooms, bookable",
+            "body": "By the hour.",
+            "_csrf_token": token,
+            "kept": "1",
+        },
         headers={"referer": thread},
     )
     assert edited.status_code == 200
@@ -66,7 +71,12 @@ def test_an_author_edits_their_idea_and_comment_and_the_thread_says_edited(site)
     assert "· edited " in edited.text
     again = client.post(
         f"/comments/{said.id}/edit",
-        data={"body": "Yes, please", "idea_id": str(idea), "_csrf_token": _token(page)},
+        data={
+            "body": "Yes, please",
+            "idea_id": str(idea),
+            "_csrf_token": _token(page),
+            "kept": "1",
+        },
         headers={"referer": thread},
         follow_redirects=False,
     )
@@ -88,7 +98,7 @@ def test_a_refused_edit_says_why_on_the_thread_and_a_repeat_is_calm(site):
     token = _token(client.get(thread, params={"after": app.position()}).text)
     empty = client.post(
         f"{thread}/edit",
-        data={"title": "   ", "body": "Bookable.", "_csrf_token": token},
+        data={"title": "   ", "body": "Bookable.", "_csrf_token": token, "kept": "1"},
         headers={"referer": thread},
     )
     # The edit form is still on the page ([data-keep]: the script puts the text back).
@@ -96,13 +106,13 @@ def test_a_refused_edit_says_why_on_the_thread_and_a_repeat_is_calm(site):
     assert f'action="/ideas/{idea}/edit" data-keep data-open-only data-prefilled' in empty.text
     long = client.post(
         f"{thread}/edit",
-        data={"title": "Quiet rooms", "body": "x" * 5001, "_csrf_token": token},
+        data={"title": "Quiet rooms", "body": "x" * 5001, "_csrf_token": token, "kept": "1"},
         headers={"referer": thread},
     )
     assert "5000" in _alert(long.text).replace(",", "")
     same = client.post(
         f"{thread}/edit",
-        data={"title": "Quiet rooms", "body": "Bookable.", "_csrf_token": token},
+        data={"title": "Quiet rooms", "body": "Bookable.", "_csrf_token": token, "kept": "1"},
         headers={"referer": thread},
     )
     # Sent twice (a double click): the second finds nothing to change; not a refusal.
@@ -128,14 +138,14 @@ def test_only_the_author_is_offered_an_edit_and_a_forged_one_is_refused(site):
     assert f"/comments/{mine.id}/edit" in page  # her own
     forged = client.post(
         f"{thread}/edit",
-        data={"title": "Mine now", "body": "Ha", "_csrf_token": _token(page)},
+        data={"title": "Mine now", "body": "Ha", "_csrf_token": _token(page), "kept": "1"},
         headers={"referer": thread},
     )
     assert forged.status_code == 403
     assert "only the author may edit an idea" in forged.text.lower()
     forged = client.post(
         f"/comments/{said.id}/edit",
-        data={"body": "Ha", "idea_id": str(idea), "_csrf_token": _token(page)},
+        data={"body": "Ha", "idea_id": str(idea), "_csrf_token": _token(page), "kept": "1"},
         headers={"referer": thread},
     )
     assert forged.status_code == 403
@@ -159,14 +169,19 @@ def test_a_closed_jam_or_a_hidden_idea_offers_no_edit_and_refuses_one(site):
     assert "/edit" not in closed
     refused = client.post(
         f"{thread}/edit",
-        data={"title": "Quiet rooms, bookable", "body": "Try it.", "_csrf_token": token},
+        data={
+            "title": "Quiet rooms, bookable",
+            "body": "Try it.",
+            "_csrf_token": token,
+            "kept": "1",
+        },
         headers={"referer": thread},
     )
     assert refused.status_code == 200  # the thread, saying why
     assert "the jam is closed" in markup.unescape(_alert(refused.text)).lower()
     refused = client.post(
         f"/comments/{said.id}/edit",
-        data={"body": "Yes, please", "idea_id": str(idea), "_csrf_token": token},
+        data={"body": "Yes, please", "idea_id": str(idea), "_csrf_token": token, "kept": "1"},
         headers={"referer": thread},
     )
     assert "the jam is closed" in _alert(refused.text).lower()
@@ -175,7 +190,7 @@ def test_a_closed_jam_or_a_hidden_idea_offers_no_edit_and_refuses_one(site):
     # so it offers no form that the log would refuse again.
     refused = client.post(
         f"{thread}/comments",
-        data={"body": "Late", "_csrf_token": token},
+        data={"body": "Late", "_csrf_token": token, "kept": "1"},
         headers={"referer": thread},
         follow_redirects=False,
     )

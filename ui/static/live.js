@@ -247,6 +247,9 @@
         var doc = new DOMParser().parseFromString(page.html, "text/html");
         var fresh = doc.querySelector("[data-live]");
         if (!fresh) { return false; }
+        // The jam opened while its page was open: the page now offers forms it was drawn
+        // without (posting an idea). Drawn again whole, so the reader can take part.
+        if (formsOutside(doc) > formsOutside(document)) { window.location.reload(); return true; }
         var typing = keep(region);
         if (doc.title && document.title !== doc.title) { document.title = doc.title; }
         region.innerHTML = fresh.innerHTML;
@@ -262,6 +265,11 @@
         if (status) { status.textContent = status.getAttribute("data-said") || "Updated."; }
         return true;
       });
+  }
+
+  function formsOutside(doc) {
+    return Array.prototype.filter.call(doc.querySelectorAll("main form[data-open-only]"),
+      function (form) { return !form.closest("[data-live]"); }).length;
   }
 
   // The parts outside the region that show what it shows, as last rendered: compared with
@@ -475,6 +483,15 @@
       (named ? "@" + named : "");
   }
   function keepOnSubmit(form) {
+    // Told to the server: this page gives a refused form's text back after the redirect
+    // (without the script, the server's answer shows it instead).
+    if (!form.elements.namedItem("kept")) {
+      var marker = document.createElement("input");
+      marker.type = "hidden";
+      marker.name = "kept";
+      marker.value = "1";
+      form.appendChild(marker);
+    }
     var values = {}, texts = [];
     Array.prototype.forEach.call(form.querySelectorAll("input[name], textarea[name], select[name]"),
       function (field) {
