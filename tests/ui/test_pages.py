@@ -791,35 +791,30 @@ def test_a_refused_form_sent_without_the_pages_script_shows_what_was_typed(site)
     _as(client, ada)
     token = _token(client, f"/ideas/{idea}")
     app.handle(c.CloseJam(actor=scene.organizer, jam_id=scene.jam_id, reason="done"))
-    sent = {"forum": "health", "title": "Late <b>idea</b>", "body": "Two\nlines", "key": "k1"}
-    late = client.post(
-        f"/jams/{scene.jam_id}/ideas", data={**sent, "_csrf_token": token}, follow_redirects=False
+
+    def send(path: str, **data: str):
+        return client.post(path, data={**data, "_csrf_token": token}, follow_redirects=False)
+
+    late = send(
+        f"/jams/{scene.jam_id}/ideas",
+        forum="health",
+        title="Late <b>idea</b>",
+        body="Two\nlines",
+        key="k1",
     )
     assert late.status_code == 409
     assert "What you typed, to keep elsewhere:" in late.text
     assert '(title)">Late &lt;b&gt;idea&lt;/b&gt;</textarea>' in late.text  # escaped
     assert 'rows="3" aria-label="What you typed (body)">Two\nlines</textarea>' in late.text
     assert "The jam is closed" in late.text
-    comment = client.post(
-        f"/ideas/{idea}/comments",
-        data={"body": "Agreed, late", "key": "k2", "_csrf_token": token},
-        follow_redirects=False,
-    )
+    comment = send(f"/ideas/{idea}/comments", body="Agreed, late", key="k2")
     assert comment.status_code == 409
     assert 'aria-label="What you typed (body)">Agreed, late</textarea>' in comment.text
-    edit = client.post(
-        f"/ideas/{idea}/edit",
-        data={"title": "Quiet rooms, bookable", "body": "By the hour.", "_csrf_token": token},
-        follow_redirects=False,
-    )
+    edit = send(f"/ideas/{idea}/edit", title="Quiet rooms, bookable", body="By the hour.")
     assert edit.status_code == 409
     assert "By the hour.</textarea>" in edit.text
     # From a page whose script keeps the text: the redirect that says why, as before.
-    kept = client.post(
-        f"/ideas/{idea}/comments",
-        data={"body": "Agreed, late", "key": "k2", "_csrf_token": token, "kept": "1"},
-        follow_redirects=False,
-    )
+    kept = send(f"/ideas/{idea}/comments", body="Agreed, late", key="k2", kept="1")
     assert kept.status_code in (302, 303)
     assert "Agreed, late" not in client.get(f"/ideas/{idea}").text  # nothing was recorded
 
