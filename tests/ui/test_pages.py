@@ -851,6 +851,11 @@ def test_organizers_hide_a_comment_from_the_thread_page(site):
     app.handle(reply)
     _as(client, scene.organizer)
     page = f"/ideas/{idea}"
+    before = client.get(page, params={"after": app.position()}).text
+    # Folded under each comment, as Reply is, and named by the comment it acts on.
+    folded = '<details class="moderate">\n            <summary aria-label="Hide the comment by'
+    assert folded in before
+    assert 'UTC">Hide…</summary>' in before
     token = _token(client, f"{page}?after={done.position}")
     client.post(
         f"/comments/{done.id}/moderation",
@@ -1015,6 +1020,24 @@ def _notice_of(html: str) -> str:
 def _done_of(html: str) -> str:
     """What a page says was done (calmly, as a status rather than an alert)."""
     return html.split('<p class="notice done" role="status">')[1].split("</p>")[0]
+
+
+def test_a_thread_says_how_long_the_jam_stays_open(site, clock):
+    # Someone writing a comment in the last minutes was told only on the jam's page.
+    client, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Quiet rooms")
+    _as(client, ada)
+    thread = client.get(f"/ideas/{idea}", params={"after": app.position()}).text
+    jam = client.get(f"/api/jams/{scene.jam_id}").json()
+    assert (
+        f'<p class="muted" data-deadline="{jam["ends_at"]}" data-before="Open now: {{}} left."'
+        ' data-after="This jam is closed.">Open now: 72 h 0 min left.</p>'
+    ) in thread
+    app.handle(c.CloseJam(actor=scene.organizer, jam_id=scene.jam_id, reason="done"))
+    closed = client.get(f"/ideas/{idea}", params={"after": app.position()}).text
+    assert "data-deadline" not in closed
+    assert "left.</p>" not in closed
 
 
 def test_central_and_the_shortlist_show_what_a_form_sent_back_and_central_the_schedule(site):
