@@ -96,6 +96,9 @@ class JamCentral(msgspec.Struct, frozen=True):
     segments: list[SegmentTotals]
     forums: list[ForumTotals]
     minutes: list[MinuteActivity]
+    # The jam's own organizers and leaders who joined it: not among `participants`, nor
+    # among the segments' people (their ideas, comments and votes do count in those).
+    staff: int = 0
 
 
 class FlaggedIdea(msgspec.Struct, frozen=True):

@@ -336,7 +336,8 @@ class Projector:
         page.new_people.append((pid, jam_id, e.display_name, e.segment, e.role, at))
         if jam_id is not None:
             page.minutes[(jam_id, at[:16])][3] += 1
-            page.segments[(jam_id, e.segment)][0] += 1
+            if e.role == "participant":  # the segments' people: its organizers and leaders apart
+                page.segments[(jam_id, e.segment)][0] += 1
             page.notes.append((n[0], jam_id, "participant", pid, None))
 
     def _participant_renamed(

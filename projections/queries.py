@@ -275,11 +275,13 @@ def hidden_from(cur: Cursor, idea_id: str, reader_id: str) -> bool:
 def jam_central(cur: Cursor, jam_id: str, now: datetime) -> JamCentral:
     """Jam Central: who is here, how busy it is, by segment, forum and minute."""
     since = (now - timedelta(minutes=5)).isoformat(timespec="microseconds")
-    participants, active = cur.execute(
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN last_active_at >= ? THEN 1 ELSE 0 END), 0) "
+    participants, staff, active = cur.execute(
+        "SELECT COALESCE(SUM(CASE WHEN role = 'participant' THEN 1 ELSE 0 END), 0), "
+        "COALESCE(SUM(CASE WHEN role = 'participant' THEN 0 ELSE 1 END), 0), "
+        "COALESCE(SUM(CASE WHEN last_active_at >= ? THEN 1 ELSE 0 END), 0) "
         "FROM rm_participants WHERE jam_id = ?",
         (since, jam_id),
-    ).fetchone() or (0, 0)
+    ).fetchone() or (0, 0, 0)
     minutes = [
         MinuteActivity(*r)
         for r in cur.execute(
@@ -294,6 +296,7 @@ def jam_central(cur: Cursor, jam_id: str, now: datetime) -> JamCentral:
         jam_id=jam_id,
         position=position(cur),
         participants=int(participants),
+        staff=int(staff),
         active_last_5_minutes=int(active),
         ideas_per_minute=sum(m.ideas for m in recent) / 5,
         comments_per_minute=sum(m.comments for m in recent) / 5,

@@ -11,7 +11,7 @@ from projections.db import Cursor
 # 6: rm_updates names a vote by its idea, not the vote (a vote's id tells who voted)
 # 7: a rename of an organizer of every jam is noted in each jam they wrote in (rm_updates
 #    keyed by jam too)
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 TABLES: dict[str, str] = {
     "rm_tracking": "name TEXT PRIMARY KEY, position BIGINT NOT NULL",

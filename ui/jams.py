@@ -284,7 +284,13 @@ class JamController(Controller):
             raise NotFoundException(f"this jam has no forum {quoted(forum)}")
         return respond(body)
 
-    @get("/{jam_id:uuid}/stats", summary="Jam Central: activity, segments, forums, minutes")
+    @get(
+        "/{jam_id:uuid}/stats",
+        summary="Jam Central: activity, segments, forums, minutes",
+        description="`participants` and each segment's `participants` count the jam's"
+        " participants; its organizers and leaders who joined it are `staff`. Their ideas,"
+        " comments and votes count in their segment's activity.",
+    )
     async def jam_central(
         self,
         state: State,

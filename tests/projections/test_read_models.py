@@ -103,11 +103,12 @@ def test_jam_central_counts_people_activity_segments_forums_and_minutes(busy_vie
     with views.reading() as cur:
         central = queries.jam_central(cur, str(busy.scene.jam_id), now)
         later = queries.jam_central(cur, str(busy.scene.jam_id), now + timedelta(hours=1))
-    assert central.participants == 5
+    # Participants alone: the jam's leader is counted apart, with its organizers.
+    assert (central.participants, central.staff) == (4, 1)
     assert central.active_last_5_minutes >= 3
     assert later.active_last_5_minutes == 0
     segments = {s.segment: s for s in central.segments}
-    assert segments["employee"].participants == 2  # Ada and the leader
+    assert segments["employee"].participants == 1  # Ada: the leader is not a participant
     assert sum(s.ideas for s in central.segments) == 4
     assert sum(s.comments for s in central.segments) == 4
     assert sum(s.votes for s in central.segments) == 9  # casts; changes are not new votes

@@ -914,8 +914,14 @@ def test_organizers_see_live_topics_and_rename_one_from_jam_central(site):
     assert hours, "each refresh is kept for its hour"
     assert "Shape the topics" in page
     assert "Only a pinned topic also keeps its ideas together" in page  # what a refresh keeps
-    # Everyone who joined is counted (leaders too), so not called "participants".
-    assert "</strong>people joined</div>" in page
+    # Participants, and the jam's organizers and leaders apart (they were counted as people
+    # of their segment, "employee" unless their invite said otherwise).
+    scene.join(role="leader")
+    page = client.get(central, params={"after": app.position()}).text
+    assert (
+        '<strong>1</strong>participant joined <span class="muted">(and 1 organizer or leader)'
+    ) in page
+    assert "<td>employee</td><td>1</td>" in page
     # The hour under way is "now (live)": its kept refresh moves on at every refresh, so it is
     # not offered apart (an option changing under the reader at each refresh).
     assert f'<option value="{hours[0]}"' not in page
