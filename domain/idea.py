@@ -192,6 +192,12 @@ class Idea(Aggregate):
             )
         if previous is not None and previous.id != self.duplicate_of:
             raise ConflictingState("the idea is marked as a duplicate of another idea")
+        if self.decision is not None:
+            # A duplicate leaves the shortlist, and the leaders' decision on it with it.
+            raise ConflictingState(
+                f"the leaders decided on this idea ({self.decision}): mark the other idea"
+                " a duplicate of this one instead"
+            )
         self._marked_duplicate(original_id=original.id, marked_by=by.id, timestamp=at)
         original._duplicate_linked(duplicate_id=self.id, timestamp=at)
         self._forgotten_by(previous, at)

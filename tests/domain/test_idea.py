@@ -373,6 +373,18 @@ def test_an_idea_cannot_duplicate_an_idea_that_is_itself_a_duplicate() -> None:
         last.mark_duplicate(original=middle, by=organizer, at=DURING)
 
 
+def test_an_idea_the_leaders_decided_on_is_not_marked_a_duplicate() -> None:
+    # It would leave the shortlist, and its decision ("funded") with it, shown nowhere.
+    jam = create_jam()
+    organizer, ada = join("organizer", jam), join(jam=jam)
+    funded, other = post(jam, ada), post(jam, ada)
+    funded.decide(decision="funded", note="", by=join("leader", jam), at=DURING)
+    with pytest.raises(ConflictingState, match=r"decided on this idea \(funded\): mark the other"):
+        funded.mark_duplicate(original=other, by=organizer, at=DURING)
+    other.mark_duplicate(original=funded, by=organizer, at=DURING)  # the other way round
+    assert other.duplicate_of == funded.id
+
+
 def test_marking_the_same_duplicate_twice_or_unmarking_an_unlinked_idea_records_nothing() -> None:
     # Setting a link where it is, or removing one that is not there: idempotent, as PUT and
     # DELETE are, so a retry is not refused.

@@ -513,3 +513,7 @@ def test_a_suggested_pair_says_who_posted_each_idea_when_and_which_becomes_the_d
     )
     assert '▲1<span class="visually-hidden"> in support</span>)' in item  # the original's vote
     assert "Mark the first as a duplicate of the second" in item
+    # Or the other way round (the one to keep may be the later one, say one decided on).
+    reverse = f'action="/ideas/{ideas[title]}/duplicate">'
+    assert reverse in item
+    assert f'name="original_id" value="{copy}">' in item.split(reverse)[1]
