@@ -404,7 +404,12 @@ def test_an_open_thread_hears_of_its_jam_closing_an_alert_and_its_reader_blocked
     page.goto(f"{base}/ideas/{idea}")
     page.get_by_label("Add a comment").fill("Half a thought")
     app.handle(c.SendAlert(actor=scene.organizer, jam_id=scene.jam_id, message="Break at noon"))
-    page.get_by_text("Break at noon").wait_for(timeout=10_000)
+    page.locator("[data-alert]", has_text="Break at noon").wait_for(timeout=10_000)
+    # Said once, in the page's status; the banner, drawn again at each update, is not a
+    # live region of its own (a screen reader might read it out at every vote).
+    status = page.locator("[data-live-status]")
+    assert status.inner_text() == "Alert from the organizers: Break at noon"
+    assert page.locator("[data-alert]").get_attribute("role") is None
     app.handle(c.BlockParticipant(actor=scene.organizer, participant_id=UUID(bea), reason="x"))
     page.get_by_text("An organizer has blocked you").wait_for(timeout=10_000)
     assert page.get_by_label("Add a comment").evaluate("el => el.readOnly") is True

@@ -527,7 +527,7 @@ def test_an_organizer_alert_shows_on_every_jam_page_until_taken_down(site):
     )
     assert sent.status_code == 200
     seen = app.position()
-    banner = '<p class="alert" role="status">📣 Voting closes at &lt;b&gt;noon&lt;/b&gt;</p>'
+    banner = '<p class="alert" data-alert>📣 Voting closes at &lt;b&gt;noon&lt;/b&gt;</p>'
     # Organizers and leaders see it as everyone does, on their own pages too.
     for page in (central, f"/jams/{scene.jam_id}/leadership"):
         assert banner in client.get(page, params={"after": seen}).text, page

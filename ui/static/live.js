@@ -252,6 +252,7 @@
         if (formsOutside(doc) > formsOutside(document)) { window.location.reload(); return true; }
         var typing = keep(region);
         if (doc.title && document.title !== doc.title) { document.title = doc.title; }
+        var alertBefore = alertOf(region);
         region.innerHTML = fresh.innerHTML;
         var marker = region.querySelector("[data-writes-closed]");
         typing(marker);
@@ -262,9 +263,19 @@
         // The region is not a live region (a whole list read out at each change); a short
         // status says that something changed.
         var status = document.querySelector("[data-live-status]");
-        if (status) { status.textContent = status.getAttribute("data-said") || "Updated."; }
+        // The banner is drawn again at every update: not a live region of its own, which
+        // a screen reader might read out each time. A new alert is said in the status.
+        var alertNow = alertOf(region);
+        if (status && alertNow && alertNow !== alertBefore) {
+          status.textContent = "Alert from the organizers: " + alertNow;
+        } else if (status) { status.textContent = status.getAttribute("data-said") || "Updated."; }
         return true;
       });
+  }
+
+  function alertOf(region) {
+    var banner = region.querySelector("[data-alert]");
+    return banner ? banner.textContent.replace("📣", "").trim() : "";
   }
 
   function formsOutside(doc) {
