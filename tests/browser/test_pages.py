@@ -1114,3 +1114,36 @@ def test_a_jam_opening_while_its_page_is_open_offers_its_post_form(browser, tmp_
         page.get_by_role("button", name="Post idea").wait_for(timeout=30_000)
         page.get_by_label("Title").fill("Quiet rooms")
         assert page.get_by_label("Title").is_enabled()
+
+
+def test_a_reader_pauses_live_updates_and_resumes_them(browser, site):
+    # WCAG 2.2.2: a discussion growing, or a list reordering, while it is read waits.
+    base, app, scene = site
+    ada = scene.join(name="Ada")
+    idea = scene.post_idea(ada, title="Quiet rooms")
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    page.goto(f"{base}/ideas/{idea}")
+    switch = page.get_by_role("button", name="Pause live updates")
+    switch.click()
+    assert (
+        page.get_by_role("button", name="Resume live updates").get_attribute("aria-pressed")
+        == "true"
+    )
+    app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="While paused"))
+    page.get_by_role("button", name="Resume live updates (1 change waiting)").wait_for(
+        timeout=10_000
+    )
+    assert page.get_by_text("While paused").count() == 0
+    page.reload()  # remembered: still paused, and the page shows what it holds now
+    page.get_by_text("While paused").wait_for()
+    app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Second"))
+    resume = page.get_by_role("button", name="Resume live updates (1 change waiting)")
+    resume.wait_for(timeout=10_000)
+    resume.click()
+    page.get_by_text("Second").wait_for(timeout=10_000)  # shown once resumed
+    assert (
+        page.get_by_role("button", name="Pause live updates").get_attribute("aria-pressed")
+        == "false"
+    )
+    app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Live again"))
+    page.get_by_text("Live again").wait_for(timeout=10_000)

@@ -268,11 +268,17 @@
         var alertNow = alertOf(region);
         if (status && alertNow && alertNow !== alertBefore) {
           status.textContent = "Alert from the organizers: " + alertNow;
-        } else if (status) { status.textContent = status.getAttribute("data-said") || "Updated."; }
+        } else if (status && Date.now() - announcedAt > ANNOUNCE_GAP_MS) {
+          // At most every so often: said at each vote, it drowned what was being read.
+          status.textContent = "";
+          status.textContent = status.getAttribute("data-said") || "Updated.";
+          announcedAt = Date.now();
+        }
         return true;
       });
   }
 
+  var ANNOUNCE_GAP_MS = 30000, announcedAt = -Infinity;
   function alertOf(region) {
     var banner = region.querySelector("[data-alert]");
     return banner ? banner.textContent.replace("📣", "").trim() : "";
@@ -392,6 +398,12 @@
         return ignored.indexOf(u.kind) < 0;
       });
       if (!updates.length) { return; }
+      // Paused by the reader: what changes waits, counted on the switch; the jam's own
+      // changes (its schedule, an alert) are shown all the same.
+      if (pausing.paused() && !updates.some(function (u) { return u.kind === "jam"; })) {
+        pausing.wait(updates.length);
+        return;
+      }
       var fresh = updates.filter(function (u) { return u.kind === "idea" && banner; });
       if (fresh.length && fresh.length === updates.length) {
         waiting += fresh.length;
@@ -403,8 +415,39 @@
       }
       refresh(false);
     }
+    var pausing = pauseSwitch(region, function () { refresh(true); });
     open();
     document.addEventListener("openjam:deadline", function () { refresh(false); });
+  }
+
+  // A switch to pause live updates (WCAG 2.2.2): a list reordering under the reader, or a
+  // discussion growing while it is read, waits until they resume. Remembered across pages.
+  var PAUSED = "openjam:live-paused";
+  function pauseSwitch(region, resume) {
+    var button = document.createElement("button"), waiting = 0;
+    button.type = "button";
+    button.className = "plain live-pause";
+    function paused() {
+      try { return window.localStorage.getItem(PAUSED) === "1"; } catch (e) { return false; }
+    }
+    function show() {
+      button.setAttribute("aria-pressed", paused() ? "true" : "false");
+      button.textContent = !paused() ? "Pause live updates"
+        : waiting ? "Resume live updates (" + waiting + (waiting === 1 ? " change" : " changes") + " waiting)"
+        : "Resume live updates";
+    }
+    button.addEventListener("click", function () {
+      var now = !paused();
+      try { window.localStorage.setItem(PAUSED, now ? "1" : "0"); } catch (e) { return; }
+      if (!now && waiting) { waiting = 0; resume(); }
+      show();
+    });
+    show();
+    region.parentNode.insertBefore(button, region);
+    return {
+      paused: paused,
+      wait: function (n) { waiting += n; show(); }
+    };
   }
 
   var signalled = {};  // deadlines that have passed, by their time: how often, when last
