@@ -636,6 +636,8 @@ def test_the_shortlist_page_is_for_leaders_and_organizers(site):
     assert shown.status_code == 200
     assert "Rooftop gardens" in shown.text
     assert "Record" in shown.text  # leaders decide from here
+    # Why the order is not the scores' (a leader took it for a mistake).
+    assert "an idea much like one above it can come after a lower-scored idea" in shown.text
     at = app.clock().isoformat()
     earlier = client.get(page, params={"as_of": at}).text  # ranked again from the log
     assert "Rooftop gardens" in earlier
