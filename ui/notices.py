@@ -73,7 +73,7 @@ def key_of(data: dict[str, str], *fields: str) -> str | None:
 
 
 # The rules name a text by its field; on a page, the field's box is labelled otherwise
-# ("Your idea", "Add a comment"), so a body is "the text".
+# ("The text of your idea", "Add a comment"), so a body is "the text".
 _FIELD_WORDS = (("body ", "the text "),)
 
 

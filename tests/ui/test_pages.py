@@ -107,6 +107,7 @@ def test_a_form_post_with_its_token_posts_and_shows_the_thread(site):
         data={"forum": "health", "title": "T", "body": "  ", "_csrf_token": token, "kept": "1"},
     )
     assert _notice_of(blank.text) == (">The text must not be empty (spaces alone do not count).")
+    assert '<label for="body">The text of your idea</label>' in blank.text  # named alike
     # A forum of 60,000 characters is refused without sending them all back in the
     # redirect's address (a proxy would refuse a header that long).
     huge = client.post(

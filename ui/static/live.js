@@ -254,9 +254,13 @@
         if (doc.title && document.title !== doc.title) { document.title = doc.title; }
         var alertBefore = alertOf(region);
         region.innerHTML = fresh.innerHTML;
+        // Counted where a test (or a curious reader of the page) can see that it happened:
+        // the status that says so is said at most every so often.
+        region.setAttribute("data-swaps", String(Number(region.getAttribute("data-swaps") || 0) + 1));
         var marker = region.querySelector("[data-writes-closed]");
         typing(marker);
         swapParts(doc, marker);
+        addChoices(doc);
         back();
         closeForms(region, marker);
         Array.prototype.forEach.call(region.querySelectorAll("[data-deadline]"), countdown);
@@ -279,6 +283,20 @@
   }
 
   var ANNOUNCE_GAP_MS = 30000, announcedAt = -Infinity;
+  // A form's choices the fresh page has and this one lacks (a forum added meanwhile),
+  // added without touching what the reader chose or typed.
+  function addChoices(doc) {
+    Array.prototype.forEach.call(document.querySelectorAll("main form select[id]"), function (select) {
+      var fresh = doc.getElementById(select.id);
+      if (!fresh || fresh.tagName !== "SELECT") { return; }
+      var have = {};
+      Array.prototype.forEach.call(select.options, function (o) { have[o.value] = true; });
+      Array.prototype.forEach.call(fresh.options, function (o) {
+        if (!have[o.value]) { select.appendChild(document.importNode(o, true)).selected = false; }
+      });
+    });
+  }
+
   function alertOf(region) {
     var banner = region.querySelector("[data-alert]");
     return banner ? banner.textContent.replace("📣", "").trim() : "";
