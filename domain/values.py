@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TypeVar
@@ -89,6 +90,16 @@ def slug_from(title: str) -> str:
     title has no letter or digit of a-z and 0-9 (accents are dropped, other scripts too)."""
     plain = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:40].rstrip("-")
+
+
+def slug_for(title: str, taken: Collection[str]) -> str:
+    """The address name of a forum titled `title`: made from the title, or, for a title in
+    another script ("日本", "صحة"), the first of forum-1, forum-2, ... not `taken`."""
+    made = slug_from(title)
+    n = 1
+    while not made and f"forum-{n}" in taken:
+        n += 1
+    return made or f"forum-{n}"
 
 
 def require_aware(field: str, value: datetime) -> datetime:

@@ -17,8 +17,9 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from domain import Jam
 from domain.text import quoted
-from domain.values import Role, slug_from
+from domain.values import Role, slug_for
 from jam import commands as c
 from jam.application import JamApplication
 from jam.invites import invite_code_for, new_invite_code
@@ -165,13 +166,11 @@ class JamController(Controller):
         data: JSONBody[NewForum],
         request: Request[Any, Any, Any],
     ) -> Response[Written]:
-        slug = data.slug or slug_from(data.title)
-        if not slug:
-            raise refused_input(
-                "give a slug: the title has no letters or digits of a-z and 0-9 to make one of",
-                "slug",
-                "body",
-            )
+        if data.slug:
+            slug = data.slug
+        else:  # made from the title, or forum-N for a title in another script
+            jam = await sync_to_thread(state.services.jam.find, Jam, jam_id)
+            slug = slug_for(data.title, set(jam.forums) if jam is not None else set())
         forum = c.ForumSpec(slug, data.title, data.description)
         command = c.AddForum(**acting(request), jam_id=jam_id, forum=forum)
         return written(await handle(state, command))

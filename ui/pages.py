@@ -31,13 +31,13 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
-from domain import Comment, Participant
+from domain import Comment, Jam, Participant
 from domain.comment import REPLY_DEPTH_MAX
 from domain.errors import ConflictingState, DomainError, InvalidValue, NotAuthor, NotPermitted
 from domain.participant import MAX_INVITE_USES
 from domain.text import BODY_MAX, normalise, quoted, require_text
 from domain.topics import LABEL_MAX
-from domain.values import Role, Segment, require_slug, slug_from, vote_id
+from domain.values import Role, Segment, require_slug, slug_for, vote_id
 from jam import commands as c
 from jam.application import JamApplication
 from jam.errors import ApplicationError, NotFound
@@ -202,10 +202,6 @@ def capped(comments: list[CommentNode], depth_max: int) -> list[CommentNode]:
 
 
 IDEA_REPEATED = "You posted this idea already: nothing new was posted."
-NO_ADDRESS_NAME = (
-    "the title has no letter a-z or digit to make the forum's address name of: "
-    "give its name in its address"
-)
 BAD_ADDRESS_NAME = (
     "the name in its address takes 1 to 40 of a-z, 0-9 and hyphens, "
     "starting and ending with a letter or digit"
@@ -230,6 +226,13 @@ def _typed_time(text: str, what: str, example: str) -> datetime:
         raise ValueError(str(exc.detail)) from None
 
 
+async def _forum_slugs(services: Services, jam_id: UUID) -> set[str]:
+    """The address names a jam's forums hold now (none for a jam that is not: the
+    command then says so)."""
+    jam = await sync_to_thread(services.jam.find, Jam, jam_id)
+    return set(jam.forums) if jam is not None else set()
+
+
 def _forums_of(text: str) -> list[c.ForumSpec]:
     """A new jam's forums as its form lists them, a title a line, each address name made
     from its title as "Add a forum" makes it. ValueError in the page's words for a list
@@ -239,12 +242,7 @@ def _forums_of(text: str) -> list[c.ForumSpec]:
         title = normalise(line, multiline=False)
         if not title:  # an empty line between titles
             continue
-        slug = slug_from(title)
-        if not slug:
-            raise ValueError(
-                f"the forum {quoted(title)} has no letter a-z or digit to make its address"
-                " name of: add it in Jam Central once the jam is made, naming its address there"
-            )
+        slug = slug_for(title, forums.keys())
         if slug in forums:
             first = forums[slug].title
             raise ValueError(
@@ -1094,11 +1092,9 @@ class PagesController(Controller):
         title = data.get("title", "")
         # The address name is made from the title unless the organizer gave one.
         typed = data.get("slug", "").strip()
-        slug = typed or slug_from(title)
         if not normalise(title, multiline=False):  # spaces, or characters showing nothing
             return _back(request, back, "give the forum a title")
-        if not slug:
-            return _back(request, back, NO_ADDRESS_NAME)
+        slug = typed or slug_for(title, await _forum_slugs(state.services, jam_id))
         try:
             require_slug(slug)
         except InvalidValue:  # said in the form's words, not the rules'

@@ -128,7 +128,8 @@ class ForumIn(msgspec.Struct, frozen=True):
 
 
 class NewForum(msgspec.Struct, frozen=True):
-    """A forum added to a jam: its slug, if left out, is made from its title."""
+    """A forum added to a jam: its slug, if left out, is made from its title (forum-1,
+    forum-2, ... for a title with no letter or digit of a-z and 0-9)."""
 
     title: Title
     slug: Slug = ""
