@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, NamedTuple
 from urllib.parse import parse_qs, parse_qsl, quote, urlencode, urlsplit
 from uuid import UUID
@@ -46,6 +46,7 @@ from jam.sign_in_keys import holder_of
 from projections import queries
 from projections.db import Cursor
 from projections.models import CommentNode, JamCentral, JamInfo, Thread, Touched
+from ui.activity import activity_chart
 from ui.auth import SIGNS_IN, cookie_gone, mark_signed_in, session_cookie, signed_in, viewer
 from ui.bootstrap import Services
 from ui.cache import Body as Kept
@@ -389,59 +390,6 @@ def _span(delta: Any) -> str:
     minutes = int(delta.total_seconds() // 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
-
-
-def _chart(
-    central: JamCentral,
-    now: datetime,
-    width: int = 240,
-    starts_at: datetime | None = None,
-    least: int = 30,
-) -> dict[str, Any]:
-    """Ideas, comments and votes in each of the last `width` whole minutes, placed by time:
-    a quiet minute is a zero, not left out (the read model keeps only minutes with
-    activity). The minute under way is left out too: it is not over, so it would always
-    look like a drop. A jam quiet for longer than the chart shows its last busy stretch.
-
-    Never minutes before `starts_at` (the jam's start): they would be a flat line for a
-    time the jam did not exist. A jam younger than `least` minutes is drawn over `least`
-    minutes from its start, the line reaching as far as the last whole minute, so the
-    first minutes are not stretched across the whole chart."""
-    counts = {m.minute: m for m in central.minutes}
-    end = now.astimezone(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
-    if central.minutes:
-        last = datetime.fromisoformat(central.minutes[-1].minute).replace(tzinfo=UTC)
-        if end - last >= timedelta(minutes=width):
-            end = last
-    first = end - timedelta(minutes=width - 1)
-    from_start = False
-    if starts_at is not None:
-        start = starts_at.astimezone(UTC).replace(second=0, microsecond=0)
-        if start >= first:
-            first, from_start = start, True
-    shown = max(0, int((end - first).total_seconds() // 60) + 1)  # whole minutes drawn
-    slots = max(shown, min(least, width)) if from_start else width  # minutes across
-    stamps = [(first + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M") for i in range(shown)]
-    rows = [counts.get(stamp) for stamp in stamps]
-    peak = max([1, *(max(m.ideas, m.comments, m.votes) for m in rows if m)])
-    step = slots / max(slots - 1, 1)
-
-    def line(attr: str) -> str:
-        return " ".join(
-            f"{i * step:.1f},{100 - (getattr(m, attr) if m else 0) / peak * 95:.1f}"
-            for i, m in enumerate(rows)
-        )
-
-    return {
-        "width": slots,
-        "peak": peak,
-        "from": first.strftime("%Y-%m-%d %H:%M"),
-        "to": stamps[-1].replace("T", " ") if stamps else "",
-        "from_start": from_start,
-        "ideas": line("ideas"),
-        "comments": line("comments"),
-        "votes": line("votes"),
-    }
 
 
 def _fresh_key(app: JamApplication, actor: UUID, key: str, data: dict[str, str]) -> str:
@@ -1294,7 +1242,13 @@ class PagesController(Controller):
                 "jam": info,
                 "central": central,
                 "queue": queue,
-                "chart": _chart(central, now, starts_at=datetime.fromisoformat(info.starts_at)),
+                "chart": activity_chart(
+                    central,
+                    now,
+                    starts_at=datetime.fromisoformat(info.starts_at),
+                    ends_at=datetime.fromisoformat(info.ends_at),
+                    closed_at=datetime.fromisoformat(info.closed_at) if info.closed_at else None,
+                ),
                 "position": position,
                 "topics": topics,
                 # Laid out in a worker thread: many topics take a tenth of a second or more.

@@ -22,11 +22,13 @@ from jam.settings import Settings
 from projections import queries
 from projections.models import CommentNode, MinuteActivity
 from ranking.model import Cluster
+from tests.conftest import T0
 from tests.stories import open_jam
+from ui.activity import activity_chart
 from ui.app import create_app
 from ui.auth import SESSION_COOKIE, issue_token
 from ui.notices import signature as notice_signature
-from ui.pages import _chart, _past_hours, capped
+from ui.pages import _past_hours, capped
 from ui.topics import ClusterOut, DuplicateOut, TopicsOut
 
 XSS = '<script>alert("owned")</script><img src=x onerror=alert(1)>'
@@ -1922,18 +1924,18 @@ def test_the_activity_chart_places_minutes_by_time_and_leaves_out_the_one_under_
     busy = [minute("2030-05-02T10:00", 5), minute("2030-05-02T10:03", 5)]
     busy.append(minute("2030-05-02T10:05", 1))  # under way at 10:05:30
     now = datetime(2030, 5, 2, 10, 5, 30, tzinfo=UTC)
-    chart = _chart(SimpleNamespace(minutes=busy), now, width=5)
+    chart = activity_chart(SimpleNamespace(minutes=busy), now, width=5)
     heights = [float(p.split(",")[1]) for p in chart["votes"].split()]
     assert heights == [5.0, 100.0, 100.0, 5.0, 100.0]  # quiet minutes are zeros, in place
     assert (chart["from"], chart["to"]) == ("2030-05-02 10:00", "2030-05-02 10:04")
-    later = _chart(SimpleNamespace(minutes=busy), now + timedelta(days=3), width=5)
+    later = activity_chart(SimpleNamespace(minutes=busy), now + timedelta(days=3), width=5)
     assert later["to"] == "2030-05-02 10:05"  # a jam long quiet: its last busy stretch
 
 
 def test_the_activity_chart_starts_no_earlier_than_the_jam():
     start = datetime(2030, 5, 2, 10, 0, tzinfo=UTC)
     busy = [MinuteActivity("2030-05-02T10:03", 0, 0, 4, 0)]
-    young = _chart(
+    young = activity_chart(
         SimpleNamespace(minutes=busy), start + timedelta(minutes=10, seconds=30), 240, start
     )
     # Ten whole minutes since the start, drawn over the least width (30), not stretched.
@@ -1946,11 +1948,11 @@ def test_the_activity_chart_starts_no_earlier_than_the_jam():
     points = young["votes"].split()
     assert len(points) == 10
     assert points[3] == f"{3 * 30 / 29:.1f},5.0"
-    older = _chart(SimpleNamespace(minutes=[]), start + timedelta(hours=5), 240, start)
+    older = activity_chart(SimpleNamespace(minutes=[]), start + timedelta(hours=5), 240, start)
     assert (older["width"], older["from"], older["from_start"]) == (240, "2030-05-02 11:00", False)
-    grown = _chart(SimpleNamespace(minutes=busy), start + timedelta(minutes=90), 240, start)
+    grown = activity_chart(SimpleNamespace(minutes=busy), start + timedelta(minutes=90), 240, start)
     assert (grown["width"], len(grown["votes"].split())) == (90, 90)
-    soon = _chart(SimpleNamespace(minutes=[]), start - timedelta(minutes=5), 240, start)
+    soon = activity_chart(SimpleNamespace(minutes=[]), start - timedelta(minutes=5), 240, start)
     assert (soon["from"], soon["to"], soon["votes"]) == ("2030-05-02 10:00", "", "")
 
 
@@ -1966,6 +1968,104 @@ def test_jam_central_labels_its_chart_from_the_jams_start(site, clock):
     page = client.get(central).text
     assert f"{start} (the jam's start) to " in page
     assert 'viewBox="0 0 30 100"' in page
+
+
+def _chart_of(page: str) -> str:
+    return page.split("<h2>Activity per minute</h2>")[1].split("<h2>")[0]
+
+
+def test_jam_centrals_chart_gives_its_figures_in_text_and_its_lines_apart_without_colour(
+    site, clock
+):
+    client, app, scene = site
+    _as(client, scene.organizer)
+    ada, bea = scene.join(name="Ada"), scene.join(name="Bea")
+    clock.advance(timedelta(minutes=2, seconds=10))  # in 09:02
+    idea = scene.post_idea(ada)
+    for voter in (ada, bea, scene.join(name="Cy")):
+        app.handle(c.CastVote(actor=voter, idea_id=idea, value=1))
+    clock.advance(timedelta(minutes=1))  # in 09:03
+    app.handle(c.PostComment(actor=bea, comment_id=uuid4(), idea_id=idea, body="Yes"))
+    clock.advance(timedelta(minutes=2))  # 09:05:10: 09:00 to 09:04 are whole minutes
+    page = client.get(f"/jams/{scene.jam_id}/central", params={"after": app.position()}).text
+    chart = _chart_of(page)
+    said = (
+        "Votes, comments and ideas per minute, 2030-05-01 09:00 to 2030-05-01 09:04 UTC: "
+        "3 votes, 1 comment and 1 idea in all; the peak, 3 votes in a minute, at 09:02 UTC."
+    )
+    assert f'role="img" aria-label="{said}"' in chart.replace("&#39;", "'")
+    assert "blue" not in chart
+    assert "green" not in chart
+    # Solid, dashed and dotted, in the chart and in its key.
+    for dashes in ('class="comments"', 'class="ideas"'):
+        line = chart.split(dashes)[1].split("/>")[0]
+        assert "stroke-dasharray=" in line, dashes
+    assert chart.count("stroke-dasharray=") == 4
+    assert 'fill="none"' in chart
+    assert 'vector-effect="non-scaling-stroke"' in chart
+    figures = chart.split("<summary>The figures</summary>")[1].split("</details>")[0]
+    assert "3 votes, 1 comment and 1 idea" in figures
+    rows = re.findall(r'<tr><th scope="row">([\d:]+)</th>((?:<td>\d+</td>)+)</tr>', figures)
+    assert [(minute, re.findall(r"\d+", cells)) for minute, cells in rows] == [
+        ("09:04", ["0", "0", "0"]),  # newest first; votes, comments, ideas
+        ("09:03", ["0", "1", "0"]),
+        ("09:02", ["3", "0", "1"]),
+        ("09:01", ["0", "0", "0"]),
+        ("09:00", ["0", "0", "0"]),
+    ]
+    assert "Peak: 3 votes in a minute, at 09:02." in chart
+    assert 'id="chart-figures"' in figures  # kept open across live updates
+    clock.advance(timedelta(hours=2))  # at most the last 60 minutes listed
+    later = _chart_of(client.get(f"/jams/{scene.jam_id}/central").text)
+    assert later.count('<th scope="row">') == 60
+    assert "The last 60 minutes, newest first" in later
+
+
+def test_jam_centrals_chart_draws_a_jams_one_whole_minute(site, clock):
+    client, app, scene = site
+    _as(client, scene.organizer)
+    ada = scene.join()
+    idea = scene.post_idea(ada)
+    app.handle(c.CastVote(actor=ada, idea_id=idea, value=1))
+    clock.advance(timedelta(minutes=1, seconds=30))
+    chart = _chart_of(
+        client.get(f"/jams/{scene.jam_id}/central", params={"after": app.position()}).text
+    )
+    points = {
+        series: chart.split(f'class="{series}"')[1].split('points="')[1].split('"')[0].split()
+        for series in ("votes", "comments", "ideas")
+    }
+    # Each line a stroke across its one minute (a single point draws nothing).
+    assert points["votes"] == ["0.0,5.0", f"{30 / 29:.1f},5.0"]
+    assert points["ideas"] == ["0.0,5.0", f"{30 / 29:.1f},5.0"]
+    assert points["comments"] == ["0.0,100.0", f"{30 / 29:.1f},100.0"]
+    assert "Peak: 1 vote in a minute, at 09:00." in chart
+
+
+def test_jam_centrals_chart_ends_when_the_jam_closed(site, clock):
+    client, app, scene = site
+    _as(client, scene.organizer)
+    scene.post_idea(scene.join())
+    clock.advance(timedelta(minutes=47, seconds=20))
+    app.handle(c.CloseJam(actor=scene.organizer, jam_id=scene.jam_id, reason="done"))
+    clock.advance(timedelta(minutes=12))  # 09:59: long after the close, at 09:47:20
+    page = client.get(f"/jams/{scene.jam_id}/central", params={"after": app.position()}).text
+    chart = _chart_of(page)
+    assert "2030-05-01 09:00 (the jam's start) to 2030-05-01 09:47 (the jam's close) UTC" in chart
+    assert "09:58" not in chart
+    assert "09:50" not in chart
+    assert 'viewBox="0 0 48 100"' in chart  # 09:00 to 09:47, no padding past the end
+    votes = chart.split('class="votes"')[1].split('points="')[1].split('"')[0].split()
+    assert len(votes) == 48
+    assert votes[-1].startswith("48.0,")
+    # A jam past its end, never closed: up to the minute it ended in.
+    ended = activity_chart(
+        SimpleNamespace(minutes=[]),
+        T0 + timedelta(hours=80),
+        starts_at=T0,
+        ends_at=T0 + timedelta(hours=72),
+    )
+    assert (ended["to"], ended["to_end"]) == ("2030-05-04 08:59", "end")
 
 
 def test_a_chain_of_replies_deeper_than_the_limit_is_shown_flat_below_it():
