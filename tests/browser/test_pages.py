@@ -6,6 +6,7 @@ import os
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -924,6 +925,44 @@ def test_the_topic_maps_labels_stay_readable_on_a_phone(browser, quick_site):
     page.set_viewport_size({"width": 1024, "height": 800})  # room for the labels in the map
     assert page.locator("ol.map-key").is_hidden()
     assert page.locator("svg.map text.label").first.is_visible()
+
+
+def test_jam_centrals_topics_are_cards_on_a_phone_with_every_part_shown(browser, quick_site):
+    base, app, scene = quick_site
+    ada, bea = scene.join(name="Ada"), scene.join(name="Bea", segment="client")
+    for n, (title, body) in enumerate(TOPICS.items()):
+        scene.post_idea(bea if n % 3 == 0 else ada, title=title, body=body)
+    phone = {"viewport": {"width": 390, "height": 844}}
+    page = _sign_in(browser, base, _invite(app, scene, role="organizer"), "Olga", **phone)
+    page.goto(f"{base}/jams/{scene.jam_id}/central")
+    table = page.locator("table", has=page.get_by_role("columnheader", name="Key terms"))
+    rows = table.locator("tbody tr")
+    rows.first.wait_for(timeout=20_000)
+    width = page.evaluate("window.innerWidth")
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= width  # no sideways scroll
+    # Every part of each topic is on the screen's width, none scrolled off to the right.
+    parts = rows.first.locator("td").evaluate_all(
+        "tds => tds.map(td => { const r = td.getBoundingClientRect();"
+        " return [td.innerText.trim(), r.left, r.right, r.height]; })"
+    )
+    assert len(parts) == 6
+    assert all(left >= 0 and right <= width for _, left, right, _ in parts), parts
+    terms, ideas = parts[4][0], parts[5][0]
+    assert terms.startswith("Key terms:")
+    assert len(terms) > len("Key terms:")
+    assert ideas.startswith("Representative ideas:")
+    assert rows.first.get_by_text("Key terms:").is_visible()
+    assert table.evaluate("t => t.parentElement.scrollWidth - t.parentElement.clientWidth") <= 0
+    # The segment mix: its counts in words, and a white gap between neighbouring segments.
+    counts = table.locator(".mix-counts").all_inner_texts()
+    assert any("client" in c and "employee" in c for c in counts), counts
+    mixed = page.locator("svg.mix", has=page.locator("rect:nth-of-type(2)")).first
+    edges = mixed.locator("rect").evaluate_all(
+        "rs => rs.map(r => [r.x.baseVal.value, r.x.baseVal.value + r.width.baseVal.value])"
+    )
+    assert all(later[0] - earlier[1] >= 1.5 for earlier, later in pairwise(edges)), edges
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/central-phone.png", full_page=True)
 
 
 def test_the_shortlist_follows_the_ranking_without_reloading(browser, quick_site):

@@ -23,6 +23,7 @@ from jam.settings import Settings
 from tests.ops.processes import stop
 from ui.auth import SESSION_COOKIE, issue_token, secret_key
 
+ROOT = Path(__file__).resolve().parents[2]  # the checkout these tests belong to
 START_S = 90  # a busy machine can take this long to start a server and its workers
 PORT_TRIES = 3
 
@@ -55,6 +56,9 @@ def _start(
     """A started server and its URL, or None and what it said when its port was taken."""
     port = free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENJAM_")}
+    # The code under test, not whichever checkout the environment installed: a server started
+    # from a git worktree with the main checkout's venv would serve the main checkout.
+    clean["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), clean.get("PYTHONPATH"))))
     # The server logs every request: to a file, because a pipe nobody reads fills up and
     # then blocks the server in the middle of a test.
     log = Path(cwd) / f"jam-serve-{port}.log"
