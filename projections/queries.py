@@ -398,16 +398,20 @@ def vote_value(cur: Cursor, vote_id: str) -> int | None:
     return None if row is None or row[0] is None else int(row[0])
 
 
-def flag_open(cur: Cursor, idea_id: str, participant_id: str) -> bool:
-    """Whether `participant_id` has flagged the idea since an organizer last reviewed it
-    (restored it, or dismissed its flags): the idea takes no second flag from them."""
+def flag_state(cur: Cursor, idea_id: str, participant_id: str) -> str | None:
+    """Where the reader's flag of the idea stands: "open" if they flagged it since an
+    organizer last reviewed it (restored it, or dismissed its flags): the idea takes no
+    second flag from them; "reviewed" if their flag came before that review (they may flag
+    it again); None if they never flagged it."""
     row = cur.execute(
-        "SELECT 1 FROM rm_flags WHERE idea_id = ? AND flagged_by = ? AND position > "
-        "COALESCE((SELECT MAX(position) FROM rm_moderation WHERE target_kind = 'idea' "
-        "AND target_id = ? AND action IN ('restore', 'dismiss')), 0) LIMIT 1",
-        (idea_id, participant_id, idea_id),
+        "SELECT MAX(position) > COALESCE((SELECT MAX(position) FROM rm_moderation "
+        "WHERE target_kind = 'idea' AND target_id = ? AND action IN ('restore', 'dismiss')), 0) "
+        "FROM rm_flags WHERE idea_id = ? AND flagged_by = ?",
+        (idea_id, idea_id, participant_id),
     ).fetchone()
-    return row is not None
+    if row is None or row[0] is None:
+        return None
+    return "open" if row[0] else "reviewed"
 
 
 def is_blocked(cur: Cursor, participant_id: str) -> bool:

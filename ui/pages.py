@@ -133,7 +133,7 @@ class _Mine(NamedTuple):
     jam_id: str | None
     jam: JamInfo | None
     my_vote: int | None
-    flagged: bool
+    flagged: str | None  # "open", "reviewed" (by an organizer since) or None
     position: int
 
 
@@ -687,7 +687,7 @@ class PagesController(Controller):
                     jam_id,
                     queries.jam_info(cur, jam_id) if jam_id else None,
                     queries.vote_value(cur, str(vote_id(idea_id, who))),
-                    queries.flag_open(cur, str(idea_id), str(who)),
+                    queries.flag_state(cur, str(idea_id), str(who)),
                     queries.position(cur),
                 )
 
@@ -807,7 +807,9 @@ class PagesController(Controller):
                 "can_withdraw": writes and thread.idea.hidden and not own_hidden,
                 "can_flag": member and not organizer and not mine and not thread.idea.hidden,
                 "is_author": mine,  # edits their idea (and their comments) while they may write
-                "flagged": flagged and not thread.idea.hidden,  # said instead of the form
+                "flagged": flagged == "open" and not thread.idea.hidden,  # said, not the form
+                # Their flag was looked at, and the idea kept: said, with the form again.
+                "flag_reviewed": flagged == "reviewed" and not thread.idea.hidden,
                 # Rendered hidden for a blocked reader: shown if they are unblocked meanwhile.
                 "flag_shut": blocked and not organizer and not mine and not thread.idea.hidden,
                 "comment_key": comment_key,

@@ -214,7 +214,7 @@ def test_a_participants_own_page_reads_by_index_not_by_scanning_every_comment():
     queries.activity(cur, "p1")
     queries.commented_on(cur, "p1")
     queries.voted_on(cur, "p1")
-    queries.flag_open(cur, "i1", "p1")  # on every thread a participant reads
+    queries.flag_state(cur, "i1", "p1")  # on every thread a participant reads
     db.set_trace_callback(None)
     # (Queries may come wrapped, to be read in one step: every statement is checked.)
     plans = [

@@ -613,9 +613,13 @@ def test_jam_central_names_forums_by_title_and_its_tables_scroll_on_a_phone(site
 
 def test_an_organizer_dismisses_the_flags_of_an_idea_kept_as_it_is(site):
     client, app, scene = site
-    ada = scene.join()
+    ada, bea = scene.join(), scene.join(name="Bea")
     idea = scene.post_idea(ada, title="Bold but fine")
-    app.handle(c.FlagIdea(actor=scene.join(), idea_id=idea, reason="rude"))
+    app.handle(c.FlagIdea(actor=bea, idea_id=idea, reason="rude"))
+    _as(client, bea)
+    flagged = client.get(f"/ideas/{idea}", params={"after": app.position()}).text
+    assert "You have flagged this idea; the organizers will look at it." in flagged
+    assert "Flag this idea for the organizers" not in flagged
     _as(client, scene.organizer)
     central = f"/jams/{scene.jam_id}/central"
     page = client.get(central, params={"after": app.position()}).text
@@ -628,6 +632,12 @@ def test_an_organizer_dismisses_the_flags_of_an_idea_kept_as_it_is(site):
     after = client.get(central, params={"after": app.position()}).text
     assert "Bold but fine" not in after.split("<h2>Moderation queue</h2>")[1].split("</ul>")[0]
     assert "Bold but fine" in client.get(f"/ideas/{idea}").text  # kept, not hidden
+    # The flagger is told their flag was looked at (it had said "will look at it" for ever,
+    # or, once the form came back, nothing), and may flag it again.
+    _as(client, bea)
+    reviewed = client.get(f"/ideas/{idea}").text
+    assert "The organizers looked at your flag and kept the idea as it is." in reviewed
+    assert "Flag this idea for the organizers" in reviewed
 
 
 def test_the_shortlist_page_is_for_leaders_and_organizers(site):
