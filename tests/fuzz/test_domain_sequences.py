@@ -232,6 +232,8 @@ class JamSequences(RuleBasedStateMachine):
             refusals.append(ConflictingState)
         if idea in self.duplicate_of.values():  # an original stays one while it has duplicates
             refusals.append(ConflictingState)
+        if idea in self.decisions:  # it would leave the shortlist with the leaders' decision
+            refusals.append(ConflictingState)
         if self.duplicate_of.get(idea) == root:
             refusals = []  # linked there already: nothing to do, nothing refused
         command = c.MarkDuplicate(actor=self.scene.organizer, idea_id=idea, original_id=original)
