@@ -214,15 +214,16 @@ JAM_REPEATED = "You created this jam already: nothing new was created."
 CODES_REPEATED = "These are the codes this form made already: no new ones were made."
 
 
-def _typed_time(text: str, what: str, example: str) -> datetime:
+def _typed_time(text: str, what: str, example: str, field: str = "") -> datetime:
     """A time typed into a page's field: one without an offset means UTC, as the pages
-    say. ValueError in the page's words if it is not a time UTC holds."""
+    say. ValueError in the page's words if it is not a time UTC holds (named `field`, if
+    given, where it is out of range)."""
     try:
-        at = datetime.fromisoformat(text.strip())
+        at = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"give {what} as {example} (UTC)") from None
     try:
-        return in_utc(at if at.tzinfo else at.replace(tzinfo=UTC), what)
+        return in_utc(at if at.tzinfo else at.replace(tzinfo=UTC), field or what)
     except ValidationException as exc:
         raise ValueError(str(exc.detail)) from None
 
@@ -1018,17 +1019,11 @@ class PagesController(Controller):
             command = c.CloseJam(actor=actor, jam_id=jam_id, reason=data.get("reason", ""))
             said = "The jam is closed."
         else:
-            try:
-                ends_at = datetime.fromisoformat(data.get("ends_at", ""))
-            except ValueError:
-                return _back(request, back, "give the new end as 2030-05-04T18:00 (UTC)")
-            # The form's own field gives no offset and means UTC; a time with one keeps it.
-            if ends_at.tzinfo is None:
-                ends_at = ends_at.replace(tzinfo=UTC)
-            try:
-                ends_at = in_utc(ends_at, "ends_at")
-            except ValidationException as exc:  # a time no calendar holds in UTC
-                return _back(request, back, str(exc.detail))
+            try:  # the form's own field gives no offset and means UTC
+                typed = data.get("ends_at", "")
+                ends_at = _typed_time(typed, "the new end", "2030-05-04T18:00", "ends_at")
+            except ValueError as exc:
+                return _back(request, back, str(exc))
             command = c.ExtendJam(actor=actor, jam_id=jam_id, ends_at=ends_at)
             said = f"The jam now ends {ends_at:%Y-%m-%d %H:%M} UTC."
         return await self._form_command(state, request, command, back, said)
@@ -1061,8 +1056,9 @@ class PagesController(Controller):
     ) -> Redirect:
         actor = signed_in(request, form=True)
         try:
-            starts_at = _typed_time(data.get("starts_at", ""), "the start", "2030-05-04T09:00")
-            ends_at = _typed_time(data.get("ends_at", ""), "the end", "2030-05-07T09:00")
+            starts = data.get("starts_at", "").strip()
+            starts_at = _typed_time(starts, "the start", "2030-05-04T09:00")
+            ends_at = _typed_time(data.get("ends_at", "").strip(), "the end", "2030-05-07T09:00")
             forums = _forums_of(data.get("forums", ""))
         except ValueError as exc:
             return _back(request, "/", str(exc))
