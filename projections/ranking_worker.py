@@ -281,10 +281,7 @@ class RankingWorker:
 
     @staticmethod
     def _notice(position: int, jam_id: str, what: str) -> Update:
-        # Streams send an update once per (position, kind, id). A refresh may follow an
-        # assignment at the same log position, so each names what it announces; and two
-        # web workers' rankers announcing the same thing at the same position make one.
-        return Update(position, jam_id, TOPICS, f"{jam_id}:{what}")
+        return topics_notice(position, jam_id, what)
 
     def _pairs(
         self,
@@ -360,6 +357,17 @@ class RankingWorker:
         except BaseException as exc:  # pragma: no cover - kept for the status endpoint
             self.error = exc
             raise
+
+
+def topics_notice(position: int, jam_id: str, what: str = "refreshed") -> Update:
+    """The live update announcing the jam's topics (and ranking) refreshed, or new ideas
+    assigned to them, at `position`.
+
+    Streams send an update once per (position, kind, id). A refresh may follow an
+    assignment at the same log position, so each names what it announces; and two web
+    workers' rankers (or a stream starting) announcing the same thing make one.
+    """
+    return Update(position, jam_id, TOPICS, f"{jam_id}:{what}")
 
 
 def _not_built(exc: Exception) -> bool:

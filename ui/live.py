@@ -41,7 +41,8 @@ from projections.models import LiveUpdate
 from projections.pipeline import feed_between
 from projections.pipeline import tracked as tracked_position
 from projections.projector import Update
-from projections.ranking_worker import TOPICS
+from projections.ranking_views import ranking_position
+from projections.ranking_worker import TOPICS, topics_notice
 from ui.auth import read_session, signed_in, token_of
 from ui.bootstrap import Services
 from ui.errors import refused_input
@@ -546,6 +547,8 @@ async def _follow(
                 yield _message(batch, resume_point(last[0], batch))
             if again:  # live updates sent before may still come late: told apart by key
                 sent.remember(page)
+            else:  # a refresh announced from here may come live too: sent once
+                sent.remember([u for u in page if u.kind == TOPICS])
             if page:
                 last[0] = max(last[0], page[-1].position)
             if len(page) < queries.UPDATES_PAGE:
@@ -649,11 +652,16 @@ async def _respond(
     state: State,
     request: Request[Any, Any, Any],
     after: int | None,
+    shown_topics: int | None = None,
     **feed: str,
 ) -> ServerSentEvent:
     """An SSE response for a jam (its channel) or a thread (its idea's channel and its
     jam's jam-wide one), catching up from the feed rows matching `feed`; 404 for a jam or
-    idea the read models do not hold (once they include `after`)."""
+    idea the read models do not hold (once they include `after`).
+
+    `shown_topics`: the topics' refresh (its log position, 0 for none) the client shows.
+    A refresh is announced live only, not kept in the feed: one that landed between the
+    page's rendering and this stream is announced as the stream starts."""
     services: Services = state.services
     views = services.views
     resumed = "last-event-id" in request.headers
@@ -690,9 +698,18 @@ async def _respond(
         follow = [idea_channel(feed["idea_id"]), jam_wide_channel(jam_id)]
         feed = {**feed, "jam_wide": jam_id}
 
+    first = [shown_topics is not None]
+
     def missed(position: int) -> list[LiveUpdate]:
         with views.reading() as cur:
-            return queries.updates_after(cur, position, **feed)
+            found = queries.updates_after(cur, position, **feed)
+            if first[0]:  # read after subscribing: a later refresh comes live
+                first[0] = False
+                refreshed = ranking_position(cur, feed["jam_id"])
+                if refreshed > (shown_topics or 0):
+                    u = topics_notice(refreshed, feed["jam_id"])
+                    found.append(LiveUpdate(u.position, u.jam_id, u.kind, u.item_id, u.idea_id))
+            return found
 
     stale = False
     if sent is None:  # from the log's end now: what was written before is not news
@@ -733,8 +750,17 @@ async def jam_stream(
     channels: NamedDependency[ChannelsPlugin],
     request: Request[Any, Any, Any],
     after: Annotated[int | None, QueryParameter(ge=0, le=MAX_POSITION)] = None,
+    topics: Annotated[
+        int | None,
+        QueryParameter(
+            ge=0,
+            le=MAX_POSITION,
+            description="The topics' refresh the client shows (its log position, 0 for"
+            " none): a later one is announced as the stream starts",
+        ),
+    ] = None,
 ) -> ServerSentEvent:
-    return await _respond(channels, state, request, after, jam_id=str(jam_id))
+    return await _respond(channels, state, request, after, topics, jam_id=str(jam_id))
 
 
 @get(

@@ -217,6 +217,39 @@ def test_a_hidden_ideas_stream_is_for_its_author_and_the_organizers(tmp_path):
     app.close()
 
 
+def test_a_jam_stream_announces_a_topic_refresh_its_page_did_not_show(tmp_path):
+    # A refresh is announced live only: one landing between a page's rendering and its
+    # stream's start reached no stream, and the page waited for the next change.
+    app = JamApplication(Settings(data_dir=tmp_path / "var"))
+    scene = open_jam(app, Now())
+    ada = scene.join()
+    for title in ("Solar roofs", "Wind power", "Bike sheds"):
+        _idea(app, scene, ada, title=title)
+    var = tmp_path / "var"
+    with web_worker(tmp_path, {"OPENJAM_READ_WAIT_MS": "30000"}) as base:
+        organizer = {"Authorization": f"Bearer {member_token(var, scene.organizer)}"}
+        shortlist = httpx.get(
+            f"{base}/api/jams/{scene.jam_id}/shortlist",
+            params={"after": app.position()},
+            headers=organizer,
+            timeout=35,
+        ).json()
+        ranked, at = shortlist["position"], app.position()
+        assert shortlist["ready"]
+        assert ranked > 0
+        url = f"{base}/api/jams/{scene.jam_id}/stream?after={at}&topics="
+        behind = SSEClient(url + "0", token=member_token(var, ada))
+        notice = behind.next(topics=True)
+        assert (notice.kind, notice.id, notice.data["position"]) == ("topics", at, ranked)
+        shown = SSEClient(url + str(ranked), token=member_token(var, ada))
+        posted = _idea(app, scene, ada, title="Rain gardens")
+        first = shown.next(topics=True)  # the new idea, not a notice of what the page shows
+        assert (first.kind, first.id) == ("idea", posted.position)
+        behind.close()
+        shown.close()
+    app.close()
+
+
 def test_reads_wait_for_a_position_so_writers_see_their_writes(tmp_path):
     app = JamApplication(Settings(data_dir=tmp_path / "var"))
     scene = open_jam(app, Now())
