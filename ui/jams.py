@@ -89,6 +89,13 @@ def _read_cursor(cursor: str, sort: str) -> int | tuple[str, str]:
     raise refused_input("this cursor is not one we gave out", "cursor", "query")
 
 
+async def forum_slugs(services: Services, jam_id: UUID) -> set[str]:
+    """The address names a jam's forums hold now (none for a jam that is not: the
+    command then says so)."""
+    jam = await sync_to_thread(services.jam.find, Jam, jam_id)
+    return set(jam.forums) if jam is not None else set()
+
+
 class JamController(Controller):
     path = "/api/jams"
     tags: ClassVar[list[str]] = ["jams"]
@@ -166,11 +173,8 @@ class JamController(Controller):
         data: JSONBody[NewForum],
         request: Request[Any, Any, Any],
     ) -> Response[Written]:
-        if data.slug:
-            slug = data.slug
-        else:  # made from the title, or forum-N for a title in another script
-            jam = await sync_to_thread(state.services.jam.find, Jam, jam_id)
-            slug = slug_for(data.title, set(jam.forums) if jam is not None else set())
+        # Made from the title when not given, or forum-N for a title in another script.
+        slug = data.slug or slug_for(data.title, await forum_slugs(state.services, jam_id))
         forum = c.ForumSpec(slug, data.title, data.description)
         command = c.AddForum(**acting(request), jam_id=jam_id, forum=forum)
         return written(await handle(state, command))

@@ -31,7 +31,7 @@ from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 
-from domain import Comment, Jam, Participant
+from domain import Comment, Participant
 from domain.comment import REPLY_DEPTH_MAX
 from domain.errors import ConflictingState, DomainError, InvalidValue, NotAuthor, NotPermitted
 from domain.participant import MAX_INVITE_USES
@@ -52,7 +52,7 @@ from ui.bootstrap import Services
 from ui.cache import Body as Kept
 from ui.cache import list_tags, names_in, thread_of
 from ui.headers import NO_STORE
-from ui.jams import issue_codes
+from ui.jams import forum_slugs, issue_codes
 from ui.me import make_personal_code
 from ui.notices import key_of, notice_params, place_key
 from ui.page_errors import PAGE_EXCEPTION_HANDLERS, refused_with_text, safe_next
@@ -226,13 +226,6 @@ def _typed_time(text: str, what: str, example: str, field: str = "") -> datetime
         return in_utc(at if at.tzinfo else at.replace(tzinfo=UTC), field or what)
     except ValidationException as exc:
         raise ValueError(str(exc.detail)) from None
-
-
-async def _forum_slugs(services: Services, jam_id: UUID) -> set[str]:
-    """The address names a jam's forums hold now (none for a jam that is not: the
-    command then says so)."""
-    jam = await sync_to_thread(services.jam.find, Jam, jam_id)
-    return set(jam.forums) if jam is not None else set()
 
 
 def _forums_of(text: str) -> list[c.ForumSpec]:
@@ -1039,7 +1032,7 @@ class PagesController(Controller):
         typed = data.get("slug", "").strip()
         if not normalise(title, multiline=False):  # spaces, or characters showing nothing
             return _back(request, back, "give the forum a title")
-        slug = typed or slug_for(title, await _forum_slugs(state.services, jam_id))
+        slug = typed or slug_for(title, await forum_slugs(state.services, jam_id))
         try:
             require_slug(slug)
         except InvalidValue:  # said in the form's words, not the rules'
