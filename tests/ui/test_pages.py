@@ -686,6 +686,24 @@ def test_the_shortlist_page_is_for_leaders_and_organizers(site):
     assert "/me" in client.get("/me").text
 
 
+def test_a_past_shortlist_names_the_last_change_it_shows_as_its_files_do(site, clock):
+    # The page said the time asked for, its files the ranking's: two times for one view.
+    client, app, scene = site
+    scene.post_idea(scene.join(), title="Rooftop gardens")
+    _as(client, scene.join(role="leader"))
+    posted = app.clock()
+    clock.advance(timedelta(minutes=30))
+    at = app.clock().isoformat()
+    page = client.get(f"/jams/{scene.jam_id}/leadership", params={"as_of": at}).text
+    shown = f"{posted:%Y-%m-%d %H:%M} UTC (the time its exports are named by)"
+    assert f"as of {at[:16].replace('T', ' ')} UTC, which shows the jam as it was" in page
+    assert f"at its last change before then, {shown}" in page
+    export = client.get(
+        f"/api/jams/{scene.jam_id}/shortlist", params={"format": "csv", "as_of": at}
+    )
+    assert f"as-of-{posted:%Y-%m-%dT%H%M%SZ}" in export.headers["content-disposition"]
+
+
 def test_a_view_of_the_past_says_which_ideas_were_hidden_since(site, clock):
     client, app, scene = site
     ada = scene.join()
