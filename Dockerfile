@@ -2,8 +2,10 @@ FROM python:3.11-slim
 WORKDIR /app
 # Logs reach `docker logs` line by line, as they are written.
 ENV PYTHONUNBUFFERED=1
-COPY requirements.lock pyproject.toml README.md ./
-RUN pip install --no-cache-dir --require-hashes -r requirements.lock
+# What the app needs at run time (and its build backend), at the versions and hashes of
+# requirements.lock: requirements.lock itself also holds the development tools.
+COPY requirements-runtime.lock pyproject.toml README.md ./
+RUN pip install --no-cache-dir --require-hashes -r requirements-runtime.lock
 COPY domain ./domain
 COPY jam ./jam
 COPY projections ./projections

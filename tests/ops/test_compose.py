@@ -1,12 +1,18 @@
-"""compose.yaml describes the topology the process tests run, with settings that exist."""
+"""compose.yaml describes the topology the process tests run, with settings that exist; the
+image it runs holds what the app needs at the locked versions, and no development tool."""
 
 from __future__ import annotations
 
 import re
+import shlex
+import tomllib
+from importlib import metadata
 from pathlib import Path
 
 import msgspec
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from jam.cli import _parser
 from jam.settings import PREFIX, Settings
@@ -15,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())
 SERVICES = COMPOSE["services"]
 KNOWN = {PREFIX + f.name.upper() for f in msgspec.structs.fields(Settings)}
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
 def resolved(value: str) -> str:
@@ -50,3 +58,81 @@ def test_web_workers_are_probed_for_readiness_and_workers_expose_metrics():
     for name in ("projections", "ranking"):
         port = SERVICES[name]["environment"]["OPENJAM_METRICS_PORT"]
         assert f":{port}/metrics" in " ".join(SERVICES[name]["healthcheck"]["test"])
+
+
+def pip_installs(dockerfile: str) -> list[list[str]]:
+    """The arguments of every `pip install` in the Dockerfile's RUN instructions."""
+    lines = dockerfile.replace("\\\n", " ").splitlines()
+    installs = []
+    for run in (line.removeprefix("RUN ") for line in lines if line.startswith("RUN ")):
+        for command in re.split(r"&&|\|\||;", run):
+            words = shlex.split(command)
+            for i, word in enumerate(words[:-1]):
+                if word.rsplit("/", 1)[-1] in ("pip", "pip3") and words[i + 1] == "install":
+                    installs.append(words[i + 2 :])
+    return installs
+
+
+def lock_entries(path: Path) -> dict[str, list[str]]:
+    """Each pinned package of a lock (`name==version ; marker`) with its sorted hashes."""
+    entries = {}
+    for line in path.read_text().replace("\\\n", " ").splitlines():
+        if line.strip() and not line.startswith((" ", "#")):
+            pin, *hashes = line.split("--hash=")
+            entries[pin.strip()] = sorted(h.strip() for h in hashes)
+    return entries
+
+
+def installed_closure(requirements: list[str]) -> set[str]:
+    """The packages `requirements` bring in on this interpreter, read from the installed
+    packages' metadata (the test environment holds the whole lock)."""
+    names: set[str] = set()
+    done: set[tuple[str, frozenset[str]]] = set()
+    todo = [Requirement(r) for r in requirements]
+    while todo:
+        req = todo.pop()
+        name, extras = canonicalize_name(req.name), frozenset(req.extras)
+        if (name, extras) in done:
+            continue
+        done.add((name, extras))
+        names.add(name)
+        for text in metadata.requires(name) or []:
+            dep = Requirement(text)
+            wanted = dep.marker is None or any(
+                dep.marker.evaluate({"extra": extra}) for extra in {"", *extras}
+            )
+            if wanted:
+                todo.append(dep)
+    return names
+
+
+LISTS = ("-r", "--requirement", "-c", "--constraint")
+
+
+def test_the_image_installs_the_runtime_lock_and_nothing_past_it():
+    installs = pip_installs(DOCKERFILE)
+    files = [args[i + 1] for args in installs for i, a in enumerate(args[:-1]) if a in LISTS]
+    # requirements.lock also pins the dev extra's tools (pytest, playwright, ruff...).
+    assert files == ["requirements-runtime.lock"]
+    for args in installs:
+        assert "--require-hashes" in args or "--no-deps" in args, args
+        assert not any("[" in a for a in args), args  # no extra, the dev one least of all
+        assert not {"-e", "--editable"} & set(args), args
+
+
+def test_the_runtime_lock_pins_what_the_app_needs_as_requirements_lock_does_and_no_dev_tool():
+    full = lock_entries(ROOT / "requirements.lock")
+    runtime = lock_entries(ROOT / "requirements-runtime.lock")
+    # The same versions, markers and hashes as the lock the tests run on.
+    assert {pin: full.get(pin) for pin in runtime} == runtime
+    locked = {canonicalize_name(Requirement(pin).name) for pin in runtime}
+    project = PYPROJECT["project"]
+    needed = installed_closure(
+        project["dependencies"]
+        + project["optional-dependencies"]["embeddings"]
+        + PYPROJECT["build-system"]["requires"]  # the image builds the project without isolation
+    )
+    dev_only = installed_closure(project["optional-dependencies"]["dev"]) - needed
+    assert {"pytest", "playwright", "schemathesis", "ruff", "hypothesis"} <= dev_only
+    assert needed <= locked, f"missing from requirements-runtime.lock: {needed - locked}"
+    assert not locked & dev_only, f"development tools in the image: {locked & dev_only}"
