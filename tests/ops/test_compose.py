@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 import tomllib
+import zipfile
 from importlib import metadata
 from pathlib import Path
 
 import msgspec
+import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -136,3 +141,38 @@ def test_the_runtime_lock_pins_what_the_app_needs_as_requirements_lock_does_and_
     assert {"pytest", "playwright", "schemathesis", "ruff", "hypothesis"} <= dev_only
     assert needed <= locked, f"missing from requirements-runtime.lock: {needed - locked}"
     assert not locked & dev_only, f"development tools in the image: {locked & dev_only}"
+
+
+PACKAGES = ("domain", "jam", "projections", "ranking", "ui")
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
+@pytest.mark.slow
+def test_the_installed_project_carries_its_templates_and_static_files(tmp_path):
+    """The image installs the project (not its source folders): pages need their files."""
+    source = tmp_path / "source"  # a copy: building leaves its folders beside the sources
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, source / name)
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, source / package, ignore=IGNORED)
+    wheels = tmp_path / "wheels"
+    build = ["wheel", "--no-deps", "--no-build-isolation", "-q", "--wheel-dir", str(wheels)]
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", *build, str(source)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = wheels.glob("openjam-*.whl")
+    packaged = set(zipfile.ZipFile(wheel).namelist())
+    data = {
+        path.relative_to(source).as_posix()
+        for package in PACKAGES
+        for path in (source / package).rglob("*")
+        if path.is_file() and path.suffix != ".py"
+    }
+    assert {"ui/templates/base.html", "ui/static/live.js"} <= data
+    assert data <= packaged, f"left out of the installed project: {sorted(data - packaged)}"
