@@ -58,6 +58,11 @@ def test_the_app_services_set_only_settings_that_exist_and_that_parse():
         assert settings.log_format == "json"
 
 
+def test_the_web_sends_secure_cookies_and_hsts_as_production_behind_https_must():
+    env = {k: resolved(str(v)) for k, v in SERVICES["web"]["environment"].items()}
+    assert Settings.from_env({k: v for k, v in env.items() if "${" not in v}).secure_cookies
+
+
 def test_web_workers_are_probed_for_readiness_and_workers_expose_metrics():
     assert "/ready" in " ".join(SERVICES["web"]["healthcheck"]["test"])
     for name in ("projections", "ranking"):
