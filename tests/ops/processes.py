@@ -14,12 +14,15 @@ from typing import Any
 import httpx
 
 START_S = 90.0  # a busy machine can take this long to start a server and its workers
+ROOT = Path(__file__).resolve().parents[2]  # the checkout these tests belong to
 
 
 def start(cwd: Path, env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
-    """`python -m jam.cli *args`, seeing only the OPENJAM_* variables in `env`."""
+    """`python -m jam.cli *args` on this checkout, seeing only the OPENJAM_* variables in `env`."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENJAM_")}
     clean.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    # This checkout's code, not whichever one the environment installed.
+    clean["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), clean.get("PYTHONPATH"))))
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "jam.cli", *args],

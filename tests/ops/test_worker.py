@@ -23,7 +23,7 @@ from jam.settings import Settings
 from projections import queries
 from projections.db import open_views
 from projections.watch import ProjectionWatch, projected_channel
-from tests.ops.processes import json_lines, start, stop, wait_answering
+from tests.ops.processes import ROOT, json_lines, start, stop, wait_answering
 from tests.services import require_redis
 from tests.stories import open_jam
 from tests.ui.harness import free_port
@@ -141,6 +141,7 @@ def received(listener, until) -> dict[str, list[bytes]]:
 
 def run_cli(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENJAM_")}
+    clean["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), clean.get("PYTHONPATH"))))
     return subprocess.run(
         [sys.executable, "-m", "jam.cli", *args],
         cwd=tmp_path,
