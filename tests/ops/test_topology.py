@@ -1,7 +1,8 @@
 """The production topology as processes on one machine, against the real PostgreSQL and Redis:
-`jam serve --workers 2`, `jam worker projections` and `jam worker ranking` (when this build
-has one). An idea posted through one web worker is read through the other and arrives on a
-live stream; the probes and the metrics answer for the whole server."""
+`jam serve --workers 2`, `jam worker projections` and `jam worker ranking`. An idea posted
+through one web worker is read through the other and arrives on a live stream, and the
+ranking worker ranks it; the probes and the metrics answer for the whole server, each worker
+serves its own metrics, and every process logs JSON lines."""
 
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ def test_the_topology_serves_reads_writes_streams_probes_and_metrics(tmp_path, d
         c.IssueInvite(code=code, role="participant", segment="employee", jam_id=scene.jam_id)
     )
     logs = {name: tmp_path / f"{name}.log" for name in ("web", "projections", "ranking")}
-    metrics_port, port = free_port(), free_port()
+    metrics_port, ranking_port, port = free_port(), free_port(), free_port()
     with ExitStack() as cleanup:
         cleanup.callback(app.close)
         projector = start(
@@ -77,13 +78,20 @@ def test_the_topology_serves_reads_writes_streams_probes_and_metrics(tmp_path, d
             "projections",
         )
         cleanup.callback(stop, projector)
-        ranking = start(tmp_path, env, logs["ranking"], "worker", "ranking")
+        ranking = start(
+            tmp_path,
+            {**env, "OPENJAM_METRICS_PORT": str(ranking_port)},
+            logs["ranking"],
+            "worker",
+            "ranking",
+        )
         cleanup.callback(stop, ranking)
         web = start(tmp_path, env, logs["web"], "serve", "--workers", "2", "--port", str(port))
         cleanup.callback(stop, web)
         base = f"http://127.0.0.1:{port}"
         wait_answering(f"{base}/health", web, logs["web"])
         wait_answering(f"http://127.0.0.1:{metrics_port}/metrics", projector, logs["projections"])
+        wait_answering(f"http://127.0.0.1:{ranking_port}/metrics", ranking, logs["ranking"])
 
         (writer, writer_pid), (reader, reader_pid) = clients_on_two_workers(base)
         for client in (writer, reader):
@@ -124,9 +132,12 @@ def test_the_topology_serves_reads_writes_streams_probes_and_metrics(tmp_path, d
         assert thread.json()["idea"]["title"] == "Across workers"
         assert reader.get("/ready").json()["pid"] == reader_pid != writer_pid
 
-        event = stream.next()
-        while event.id < position:  # the sign-in's own updates come first
-            event = stream.next()
+        notices = []  # the ranking worker's announcements, kept for below
+        event = stream.next(topics=True)
+        while event.kind == "topics" or event.id < position:  # the sign-in's updates come first
+            if event.kind == "topics":
+                notices.append(event)
+            event = stream.next(topics=True)
         assert (event.id, event.kind, event.data["item_id"]) == (position, "idea", idea_id)
 
         # Scraped through the worker that did not take the write: the server's sums.
@@ -157,7 +168,18 @@ def test_the_topology_serves_reads_writes_streams_probes_and_metrics(tmp_path, d
         assert [e["idea_id"] for e in shortlist.json()["shortlist"]] == [idea_id]
         assert ranking.poll() is None, logs["ranking"].read_text()
 
+        # It announces a refresh once it has measured it: then its own metrics count it.
+        refreshed = (f"{scene.jam_id}:refreshed", "topics")
+        while not any(
+            (n.data["item_id"], n.kind) == refreshed and n.id >= position for n in notices
+        ):
+            notices.append(stream.next(topics=True))
+        ranked = metric_samples(httpx.get(f"http://127.0.0.1:{ranking_port}/metrics").text)
+        assert ranked["openjam_cluster_refresh_seconds_count"] >= 1
+        assert ranked["openjam_cluster_refresh_last_seconds"] > 0
+
     assert projector.returncode == 0  # stopped by SIGTERM, cleanly
+    assert ranking.returncode == 0
     assert web.returncode == 0
     requests = [x for x in json_lines(logs["web"]) if x["logger"] == "openjam.access"]
     write = next(
@@ -168,6 +190,12 @@ def test_the_topology_serves_reads_writes_streams_probes_and_metrics(tmp_path, d
     assert len(write["request_id"]) == 32
     assert write["duration_ms"] >= 0
     json_lines(logs["projections"])  # every line JSON
+    ranking_lines = json_lines(logs["ranking"])  # every line JSON too
+    said = [(x["logger"], x["message"]) for x in ranking_lines]
+    assert ("openjam.worker", "the ranking worker is starting") in said
+    assert said[-1] == ("openjam.worker", "the ranking worker stopped")
+    stopping = next(x for x in ranking_lines if x["message"] == "stopping the ranking worker")
+    assert stopping["signal"] == "SIGTERM"
 
 
 def views_of(settings: Settings) -> ViewDatabase:
