@@ -1,8 +1,12 @@
 """Memory and CPU of the processes a simulation starts, read from /proc.
 
-A sampler thread reads every watched process's resident set (and its children's,
-for servers that fork workers) a few times a second, keeping each one's peak and
-the peak of their sum. A finished child's exact peak comes from `wait4`.
+A sampler thread reads every watched process tree (a server and the workers it
+forks) a few times a second: each process's resident set and CPU time, keeping
+each one's peak, each tree's peak sum and the peak of all of them together. A
+finished child's exact peak comes from `wait4`. Trees are reported process by
+process, or as one row for a server of many short-lived processes (PostgreSQL's
+backends come and go with connections), whose memory is then the proportional set
+(PSS), since its processes share one buffer pool.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +44,18 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
+def pss_bytes(pid: int) -> int:
+    """Proportional set: resident pages, each shared one divided among its sharers (what a
+    server of many processes sharing one buffer pool really holds); RSS if unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return rss_bytes(pid)
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of a live process."""
     try:
@@ -49,17 +65,91 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        return ""
+
+
+def role(cmdline: str) -> str:
+    """What a process below a watched one is, from its command line."""
+    if "multiprocessing.spawn" in cmdline:
+        return "worker"  # uvicorn's --workers: each a web server of its own
+    if "multiprocessing.resource_tracker" in cmdline:
+        return "resource tracker"
+    return Path(cmdline.split(" ", 1)[0]).name or "process"
+
+
+def listening_pid(port: int) -> int | None:
+    """The process listening on TCP `port` on this machine, if /proc lets us see it."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                cols = line.split()
+                if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{cols[9]}]")
+    if not inodes:
+        return None
+    owners = set()
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        with contextlib.suppress(OSError):
+            for fd in fd_dir.iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) in inodes:
+                        owners.add(int(fd_dir.parent.name))
+                        break
+    # Forked servers share the listening socket: the one at the top is the server.
+    tops = [p for p in owners if _parent(p) not in owners]
+    return min(tops) if tops else None
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+@dataclass
+class Proc:
+    """One process of a watched tree, as sampled."""
+
+    pid: int
+    role: str
+    cpu_first: float  # CPU seconds when first seen (0 for one started while watched)
+    cpu_last: float = 0.0
+    peak_rss: int = 0
+    rss: int = 0  # at the latest sample
+
+
 @dataclass
 class Watched:
     name: str
     pid: int
-    peak_rss: int = 0
+    grouped: bool = False  # reported as one row for the whole tree, memory as PSS
+    keep: Callable[[str], bool] | None = None  # which processes below the top count
+    skipped: set[int] = field(default_factory=set)
+    peak_rss: int = 0  # of the tree's sum
     started: float = field(default_factory=time.monotonic)
-    cpu_at_start: float = 0.0
+    sampled: float = 0.0
+    procs: dict[int, Proc] = field(default_factory=dict)
+
+
+@dataclass
+class Usage:
+    """One row of a report: a process (or a grouped tree) over the time it was watched."""
+
+    name: str
+    pids: list[int]
+    cpu_s: float
+    cpu_percent: float  # of one core
+    peak_rss: int
 
 
 class Sampler:
-    """Samples the resident memory of named processes until stopped."""
+    """Samples the resident memory and CPU time of named process trees until stopped."""
 
     def __init__(self, interval_s: float = 0.25) -> None:
         self._interval = interval_s
@@ -77,10 +167,21 @@ class Sampler:
         self._stop.set()
         self._thread.join()
 
-    def watch(self, name: str, pid: int) -> Watched:
-        w = Watched(name, pid, cpu_at_start=sum(cpu_seconds(p) for p in descendants(pid)))
+    def watch(
+        self,
+        name: str,
+        pid: int,
+        *,
+        grouped: bool = False,
+        keep: Callable[[str], bool] | None = None,
+    ) -> Watched:
+        """Watch `pid` and the processes below it (those `keep` accepts, by command line)."""
+        w = Watched(name, pid, grouped, keep)
+        for p in self._tree(w):  # what they used before counts for nothing
+            w.procs[p] = Proc(p, self._role(w, p), cpu_first=cpu_seconds(p))
         with self._lock:
             self.watched[name] = w
+        self.sample()
         return w
 
     def forget(self, name: str) -> None:
@@ -89,17 +190,73 @@ class Sampler:
 
     def cpu_percent(self, name: str) -> float:
         """Share of one core used by the process tree since it was watched."""
+        self.sample()
+        return sum(u.cpu_percent for u in self.usage(name))
+
+    def usage(self, name: str) -> list[Usage]:
+        """The tree's processes (one row if grouped), as of the latest sample."""
         w = self.watched[name]
-        used = sum(cpu_seconds(p) for p in descendants(w.pid)) - w.cpu_at_start
-        return 100 * used / max(time.monotonic() - w.started, 1e-9)
+        seconds = max(w.sampled - w.started, 1e-9)
+        with self._lock:
+            procs = sorted(w.procs.values(), key=lambda p: p.pid)
+        if w.grouped:
+            cpu = sum(p.cpu_last - p.cpu_first for p in procs)
+            pids = [p.pid for p in procs]
+            return [Usage(name, pids, cpu, 100 * cpu / seconds, w.peak_rss)]
+        rows, count = [], {"worker": 0}
+        workers = sum(p.role == "worker" for p in procs)
+        for p in procs:
+            if p.pid == w.pid:
+                label = f"{name} (supervisor)" if workers else name
+            elif p.role == "worker":
+                count["worker"] += 1
+                label = f"{name} worker {count['worker']}"
+            else:
+                label = f"{name}: {p.role}"
+            cpu = p.cpu_last - p.cpu_first
+            rows.append(Usage(label, [p.pid], cpu, 100 * cpu / seconds, p.peak_rss))
+        return rows
+
+    @staticmethod
+    def _role(w: Watched, pid: int) -> str:
+        return w.name if pid == w.pid else role(command_line(pid))
+
+    @staticmethod
+    def _tree(w: Watched) -> set[int]:
+        found = set()
+        for pid in descendants(w.pid):
+            if pid in w.skipped:
+                continue
+            new = pid != w.pid and pid not in w.procs
+            if new and w.keep is not None and not w.keep(command_line(pid)):
+                w.skipped.add(pid)
+                continue
+            found.add(pid)
+        return found
 
     def sample(self) -> None:
         with self._lock:
             total = 0
+            now = time.monotonic()
             for w in self.watched.values():
-                rss = sum(rss_bytes(p) for p in descendants(w.pid))
-                w.peak_rss = max(w.peak_rss, rss)
-                total += rss
+                tree = 0
+                live = self._tree(w)
+                for pid in live:
+                    proc = w.procs.get(pid)
+                    if proc is None:  # started since: all its CPU time is the phase's
+                        proc = w.procs[pid] = Proc(pid, self._role(w, pid), cpu_first=0.0)
+                    rss = pss_bytes(pid) if w.grouped else rss_bytes(pid)
+                    cpu = cpu_seconds(pid)
+                    if rss or cpu:  # still there (an exited one keeps its last figures)
+                        proc.rss, proc.cpu_last = rss, max(proc.cpu_last, cpu)
+                        proc.peak_rss = max(proc.peak_rss, rss)
+                        tree += rss
+                for pid, proc in w.procs.items():
+                    if pid not in live:
+                        proc.rss = 0
+                w.peak_rss = max(w.peak_rss, tree)
+                w.sampled = now
+                total += tree
             self.peak_total = max(self.peak_total, total)
 
     def _run(self) -> None:
