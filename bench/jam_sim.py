@@ -9,6 +9,13 @@
 
        .venv/bin/python -m bench.jam_sim realtime --clients 200 --seconds 60
 
+   With --topology, production's processes instead of the embedded default:
+   `jam serve --workers N` with projections and ranking external, `jam worker
+   projections` and `jam worker ranking`, against PostgreSQL and Redis.
+
+       .venv/bin/python -m bench.jam_sim realtime --topology --workers 2 \
+           --database-url postgresql://... --redis-url redis://...
+
 2. replay: a whole jam, accelerated, into a fresh store through the write path
    (commands -> aggregates -> events, group commit, many submitters), then
    projected (`jam projections rebuild`), then clustered. Each phase is its own
@@ -173,6 +180,25 @@ def main() -> None:
     t.add_argument("--port", type=int, default=8400)
     t.add_argument("--redis-url", help="Redis, for several workers")
     t.add_argument("--database-url", help="PostgreSQL instead of the embedded SQLite")
+    t.add_argument(
+        "--topology",
+        action="store_true",
+        help="production's processes: `jam serve --workers N` with projections and ranking "
+        "external, `jam worker projections` and `jam worker ranking` (needs --database-url "
+        "and --redis-url)",
+    )
+    t.add_argument(
+        "--topic-refresh",
+        type=float,
+        help="least seconds between two cluster refreshes of the jam "
+        "(OPENJAM_TOPIC_REFRESH_S; default 10)",
+    )
+    t.add_argument(
+        "--seed-scale",
+        type=float,
+        default=1.0,
+        help="size of the seeded jam (1: 400 people, 400 ideas, 1,200 comments, 6,000 votes)",
+    )
     t.set_defaults(run=_realtime)
     i = sub.add_parser("_ingest")
     i.add_argument("spec")

@@ -11,8 +11,9 @@ Two ways to load a server, both on the same client machinery:
   ideas, with an exponential think time between actions (0: as fast as answers come).
 
 Prints one JSON object: per-endpoint counts, statuses and latencies, and for the
-jam: writes acknowledged, live freshness (write ack -> SSE arrival), projection
-lag (log end -> newest position seen on the streams) and events/s.
+jam: writes acknowledged, live freshness (write ack -> SSE arrival), the read
+models' lag behind the log in events and seconds (from /ready), the streams' lag
+(log end -> newest position seen on the streams) and events/s.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from bench.sim_http import Connection, HttpError, follow_stream
 from bench.sim_plan import ArrivalCurve, Writer
 
 FRESHNESS_CLIENTS = 25  # deliveries are recorded for this many streams (enough for p99)
+LAG_INTERVAL_S = 0.5  # between two looks at the log's end and the read models' lag
 ACTIONS = {  # a participant's next action, by weight
     "list": 35,
     "thread": 33,
@@ -125,7 +127,8 @@ class Jam:
         self.newest_seen = 0
         self.stop = asyncio.Event()
         self.signed_in = 0
-        self.lag: list[int] = []
+        self.lag: list[int] = []  # log end - newest position the streams showed
+        self.read_lag: list[tuple[int, float]] = []  # read models behind: events, seconds
 
     def newest_known(self) -> int:
         return max(self.newest_seen, max(self.acks, default=0), self.spec["position"])
@@ -222,17 +225,25 @@ async def write(jam, conn, rng, text, kind: str, idea: str, comments: list[str])
 
 
 async def watch_lag(jam: Jam, end: float) -> tuple[int, int]:
-    """Sample the log's end (from /health) against the newest position the streams showed."""
+    """Sample, twice a second, the log's end and the read models' lag (from /ready), and the
+    log's end against the newest position the streams showed."""
     conn = Connection(jam.spec["host"], jam.spec["port"])
     first = last = 0
     while time.monotonic() < end:
-        status, data = await conn.request("GET", "/health")
-        if status == 200:
-            last = msgspec.json.decode(data)["position"]
+        status, data = await conn.request("GET", "/ready")
+        lag = msgspec.json.decode(data).get("lag") if status in (200, 503) else None
+        if lag is not None:
+            last = lag["log_position"]
+            jam.read_lag.append((lag["events"], lag["seconds"]))
+        else:  # the read models could not be read: the log's end alone
+            status, data = await conn.request("GET", "/health")
+            if status == 200:
+                last = msgspec.json.decode(data)["position"]
+        if last:
             first = first or last
             if jam.newest_seen:
                 jam.lag.append(max(0, last - jam.newest_seen))
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(LAG_INTERVAL_S)
     conn.close()
     return first, last
 
@@ -270,6 +281,13 @@ async def jam_run(spec: dict) -> dict:
             "samples": len(jam.lag),
             "p50": percentile([float(x) for x in jam.lag], 50),
             "max": max(jam.lag, default=0),
+        },
+        "read_models_lag": {
+            "samples": len(jam.read_lag),
+            "events_p50": percentile([float(e) for e, _ in jam.read_lag], 50),
+            "events_max": max((e for e, _ in jam.read_lag), default=0),
+            "seconds_p50": percentile([s for _, s in jam.read_lag], 50),
+            "seconds_max": max((s for _, s in jam.read_lag), default=0.0),
         },
     }
 
