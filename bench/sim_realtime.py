@@ -508,7 +508,10 @@ def _report(args: argparse.Namespace, run: Run) -> None:
     print(
         f"projection lag (read models behind the log, /ready, {behind['samples']} samples): "
         f"p50 {behind['events_p50']:.0f}, max {behind['events_max']} events; "
-        f"p50 {behind['seconds_p50']:.2f} s, max {behind['seconds_max']:.2f} s"
+        f"p50 {behind['seconds_p50']:.2f} s, max {behind['seconds_max']:.2f} s since the oldest "
+        f"write they lacked was acknowledged; as the app reports it "
+        f"(openjam_projection_lag_seconds, measured between its looks at the log): "
+        f"p50 {behind['reported_p50']:.2f} s, max {behind['reported_max']:.2f} s"
     )
     print(
         f"stream lag (log end - newest streamed position, {lag['samples']} samples): "
