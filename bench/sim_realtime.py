@@ -523,10 +523,12 @@ def _report(args: argparse.Namespace, run: Run) -> None:
     if refreshes is None:
         print("cluster refresh: not measured (no metrics)")
     else:
+        count = refreshes["count"]
         print(
             f"cluster refresh ({source}, openjam_cluster_refresh_seconds): first after start "
-            f"{_ms(first)} (the phase began after it); in the jam phase {refreshes['count']} "
-            f"refreshes, mean {_ms(refreshes['mean'])}, max {_ms(refreshes['max'])}; "
+            f"{_ms(first)} (the phase began after it); in the jam phase {count} "
+            f"refresh{'' if count == 1 else 'es'}, mean {_ms(refreshes['mean'])}, "
+            f"max {_ms(refreshes['max'])}; "
             f"p50 {_within(refreshes['p50'])}, p99 {_within(refreshes['p99'])} "
             "(the histogram's buckets)"
         )
