@@ -47,6 +47,7 @@ from jam.application import JamApplication
 from jam.demo import seed
 from jam.invites import new_invite_code
 from jam.settings import Settings
+from projections.watch import projected_channel
 
 START_S = 120.0  # the longest a start-up step may take on a busy machine
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -383,8 +384,20 @@ def realtime(args: argparse.Namespace) -> int:
             return run.phase("jam", server, live, fresh=True)
 
         run.with_server(run.openjam, jam_phase)
+        if args.topology:  # the projection worker's mark of what it published, for this schema
+            _forget_mark(args.redis_url, store["OPENJAM_DATABASE_SCHEMA"])
     _report(args, run)
     return 0
+
+
+def _forget_mark(redis_url: str, schema: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.delete(f"{projected_channel(schema)}:published")
+    finally:
+        client.close()
 
 
 def _reads_and_mix(run: Run, server: subprocess.Popen, jam: dict) -> dict:
