@@ -1,8 +1,9 @@
 """Fuzz the JSON API from its own OpenAPI schema (schemathesis) on a real `jam serve`.
 
-Requests are signed in as an organizer of a real, open jam and aimed at its real jam and
-idea, so they get past authentication and lookups to the commands and reads behind
-them. No answer may be a server error, and every answer, refusals included, must be one
+Requests are signed in, as an organizer, a leader and a participant in turn, to a real,
+open jam and aimed at its real jam and idea, so they get past authentication and lookups
+to the commands and reads behind them (each role reaches the ones it may use, and the
+others' refusals). No answer may be a server error, and every answer, refusals included, must be one
 the schema documents for its operation, in status and body.
 OPENJAM_FUZZ_EXAMPLES sets the examples per operation (default 10).
 """
@@ -33,9 +34,12 @@ pytestmark = pytest.mark.slow
 EXAMPLES = int(os.environ.get("OPENJAM_FUZZ_EXAMPLES", "10"))
 
 
+ROLES = ("organizer", "leader", "participant")
+
+
 class Target:
-    def __init__(self, base: str, token: str, jam_id: str, idea_id: str) -> None:
-        self.base, self.token, self.jam_id, self.idea_id = base, token, jam_id, idea_id
+    def __init__(self, base: str, tokens: dict[str, str], jam_id: str, idea_id: str) -> None:
+        self.base, self.tokens, self.jam_id, self.idea_id = base, tokens, jam_id, idea_id
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +49,13 @@ def target(tmp_path_factory) -> Iterator[Target]:
     scene = open_jam(app, Now())  # type: ignore[arg-type]
     ada = scene.join()
     idea = scene.post_idea(ada)
-    app.handle(c.IssueInvite(code="fuzz-organizer", role="organizer", jam_id=scene.jam_id))
+    for role in ROLES:
+        app.handle(c.IssueInvite(code=f"fuzz-{role}", role=role, jam_id=scene.jam_id))
     app.close()
     env = {"OPENJAM_WRITES_PER_MINUTE": "100000", "OPENJAM_READ_WAIT_MS": "50"}
     with web_worker(root, env) as base:
-        yield Target(base, sign_in(base, "fuzz-organizer"), str(scene.jam_id), str(idea))
+        tokens = {role: sign_in(base, f"fuzz-{role}") for role in ROLES}
+        yield Target(base, tokens, str(scene.jam_id), str(idea))
 
 
 def _not_caught_up(response) -> bool:
@@ -57,17 +63,22 @@ def _not_caught_up(response) -> bool:
     return response.status_code == 503 and "not reached log position" in response.text
 
 
-def _fuzz(operation, target: Target) -> None:
+def _fuzz(operation, target: Target, role: str) -> None:
+    # The organizer, who may use nearly every operation, gets the most examples.
+    examples = EXAMPLES if role == "organizer" else max(1, EXAMPLES // 2)
+
     @given(case=operation.as_strategy())
-    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))
     def check(case) -> None:
         for name, real in (("jam_id", target.jam_id), ("idea_id", target.idea_id)):
             if case.path_parameters and name in case.path_parameters:
                 case.path_parameters[name] = real
-        headers = {"Authorization": f"Bearer {target.token}", "Idempotency-Key": uuid4().hex}
+        token = target.tokens[role]
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid4().hex}
         response = case.call(base_url=target.base, headers=headers)
         assert response.status_code < 500 or _not_caught_up(response), (
-            f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:500]}"
+            f"as {role}: {case.method} {case.formatted_path} -> {response.status_code}:"
+            f" {response.text[:500]}"
         )
         case.validate_response(
             response, checks=[response_schema_conformance, status_code_conformance]
@@ -76,10 +87,11 @@ def _fuzz(operation, target: Target) -> None:
     check()
 
 
-def test_no_request_gets_a_server_error_or_an_answer_outside_the_schema(target):
+@pytest.mark.parametrize("role", ROLES)
+def test_no_request_gets_a_server_error_or_an_answer_outside_the_schema(target, role):
     schema = schemathesis.openapi.from_url(f"{target.base}/schema/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     fuzzed = [op for op in operations if not op.path.endswith("/stream")]  # streams never end
     assert len(fuzzed) > 20
     for operation in fuzzed:
-        _fuzz(operation, target)
+        _fuzz(operation, target, role)
