@@ -12,18 +12,22 @@ Commands in a batch see each other's changes, so two commands on one aggregate
 (two first votes by one person on one idea, say) are simply decided in order.
 A batch that conflicts with another process's writes is decided again on fresh
 state; if saving it together still fails, its commands are decided and saved
-one by one, so one command never fails its neighbours.
+one by one, so one command never fails its neighbours. A command that keeps
+meeting other processes' writes (everyone joining through one invite code, say)
+is tried again after a short random pause, as long as its caller has waited
+less than `retry_s`: contention alone does not refuse it.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import random
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -42,6 +46,10 @@ from jam.receipts import Receipt
 log = logging.getLogger(__name__)
 _STOP = object()
 STALE_ROUNDS = 3
+# Pauses between one command's tries on fresh state: random (so that two processes
+# do not keep meeting), up to twice as long each time, up to a cap.
+FIRST_PAUSE_S = 0.002
+LONGEST_PAUSE_S = 0.05
 BATCH_SIZES = Histogram(
     "openjam_commit_batch_commands",
     "Commands saved together in one group-commit transaction",
@@ -83,6 +91,7 @@ class Host(Protocol):
 class _Item:
     command: Command
     future: Future[Done] | LoopAnswer
+    since: float = field(default_factory=time.monotonic)  # when its caller handed it over
 
 
 @dataclass
@@ -102,12 +111,14 @@ class GroupCommitter:
         window_s: float = 0.002,
         max_batch: int = 500,
         max_retries: int = 5,
+        retry_s: float = 5.0,
         cache_size: int = 100_000,
     ) -> None:
         self._host = host
         self._window_s = window_s
         self._max_batch = max_batch
         self._max_retries = max_retries
+        self._retry_s = retry_s
         # Votes are written, seldom read again: they must not push out what commands read.
         self.cache = AggregateCache(cache_size, write_mostly=(Vote,))
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
@@ -282,11 +293,20 @@ class GroupCommitter:
         return True
 
     def _one_by_one(self, item: _Item) -> None:
-        """Decide and save one command alone, on fresh state, until it sticks."""
+        """Decide and save one command alone, on fresh state, until it sticks: at least
+        `max_retries` tries, and more while its caller has waited less than `retry_s`."""
         self.stats.retried += 1
-        for _ in range(self._max_retries):
+        deadline = item.since + self._retry_s
+        pause = FIRST_PAUSE_S
+        tries = 0
+        while True:
             if self._round([item]):
                 return
+            tries += 1
+            if tries >= self._max_retries and time.monotonic() >= deadline:
+                break
+            time.sleep(random.uniform(0, pause))
+            pause = min(2 * pause, LONGEST_PAUSE_S)
         item.future.set_exception(
             ConcurrentUpdate("the same items kept changing concurrently; please retry")
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from uuid import uuid4
 
@@ -46,11 +47,13 @@ class _Interposed:
         return getattr(self._app, name)
 
 
-def _slow_committer(app: JamApplication, record=None, window_s: float = 0.3) -> GroupCommitter:
+def _slow_committer(
+    app: JamApplication, record=None, window_s: float = 0.3, retry_s: float = 5.0
+) -> GroupCommitter:
     """A committer with a wide window, so commands sent together share a batch."""
     app.committer.stop()
     host = _Interposed(app, record) if record else app
-    app.committer = GroupCommitter(host, window_s=window_s)
+    app.committer = GroupCommitter(host, window_s=window_s, retry_s=retry_s)
     return app.committer
 
 
@@ -209,9 +212,13 @@ def test_endless_conflicts_give_up_with_a_clear_error(app, clock):
     def always_conflicting(events):
         raise IntegrityError("duplicate key")
 
-    _slow_committer(app, record=always_conflicting, window_s=0)
+    committer = _slow_committer(app, record=always_conflicting, window_s=0, retry_s=0.5)
+    started = time.monotonic()
     with pytest.raises(ConcurrentUpdate, match="retry"):
         app.handle(_ideas(scene, [ada], 1)[0])
+    # Not at once: tried again, pausing, for as long as a caller is kept waiting.
+    assert 0.5 <= time.monotonic() - started < 5
+    assert committer.stats.retried == 1
 
 
 def test_a_store_failure_fails_the_batch_and_writes_nothing(app, clock):

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import queue
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from uuid import uuid4
 
+from domain import Invite
+from domain.values import invite_id
 from jam import commands as c
 from jam.application import JamApplication
+from jam.clock import ManualClock
 from jam.settings import Settings
 from jam.stores.postgres import ListeningSubscription
 from tests.services import drop_schema, fresh_schema
+from tests.stories import open_jam
 
 STARTING = 6
 
@@ -109,4 +114,41 @@ def test_a_subscription_hears_a_write_committed_while_it_starts_to_listen(monkey
                 reader.join(10)
     finally:
         app.close()
+        drop_schema(url, schema)
+
+
+SHARED_JOINS = 300  # people signing in at a jam's opening with one code, per process
+
+
+def test_many_joining_through_one_invite_code_from_two_processes_are_all_let_in():
+    # Everyone of a segment signs in with one code: every join redeems the same invite, and
+    # two web workers' committers keep changing it under each other. Contention is no
+    # reason to refuse anyone: each join gets in, and the invite counts every use.
+    url, schema = fresh_schema()
+    settings = Settings(database_url=url, database_schema=schema)
+    apps = [JamApplication(settings), JamApplication(settings)]
+    try:
+        scene = open_jam(apps[0], ManualClock(apps[0].now()))
+        code = uuid4().hex
+        apps[0].handle(c.IssueInvite(code=code, role="participant", jam_id=scene.jam_id, uses=1000))
+        joins = [
+            (apps[i % 2], c.JoinJam(invite_code=code, participant_id=uuid4(), display_name="P"))
+            for i in range(2 * SHARED_JOINS)
+        ]
+
+        def join(pair: tuple[JamApplication, c.JoinJam]) -> object:
+            app, command = pair
+            try:
+                return app.handle(command)
+            except Exception as exc:
+                return exc
+
+        with ThreadPoolExecutor(64) as pool:
+            results = list(pool.map(join, joins))
+        refused = [r for r in results if not isinstance(r, c.Done)]
+        assert refused == []
+        assert apps[1].load(Invite, invite_id(code)).redeemed == 2 * SHARED_JOINS
+    finally:
+        for app in apps:
+            app.close()
         drop_schema(url, schema)
