@@ -35,6 +35,10 @@ def store_env(database_url: str, schema: str, redis_url: str | None = None) -> d
 
 def _clean_env(env: dict[str, str]) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENJAM_")}
+    # The code under test, not whichever checkout the environment installed: `jam serve`
+    # runs from a temporary directory, where a git worktree using the main checkout's venv
+    # would otherwise serve the main checkout (as tests/ui/harness.py does).
+    clean["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), clean.get("PYTHONPATH"))))
     return {**clean, **env}
 
 
