@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 from uuid import UUID, uuid4
@@ -11,7 +12,10 @@ import httpx
 from jam import commands as c
 from jam.application import JamApplication
 from jam.clock import system_clock
-from tests.reliability.load import Ack, Follower, Load, Writer
+from jam.settings import Settings
+from projections import queries
+from projections.db import PostgresViews
+from tests.reliability.load import Ack, Follower, Key, Load, Writer
 from tests.stories import open_jam
 
 
@@ -94,3 +98,24 @@ def assert_nothing_lost(app: JamApplication, load: Load, acks: list[Ack]) -> Non
     assert report.duplicated == []
     assert report.ideas + report.comments == len(acks) == report.receipts
     assert load.unfinished() == []
+
+
+def jam_feed(database_url: str, schema: str, jam_id: UUID, after: int) -> set[Key]:
+    """The jam's live updates past `after` in the read models' feed (what a stream that
+    resumes from `after` must bring), once the read models include the whole log."""
+    views = PostgresViews(database_url, schema)
+    try:
+        with JamApplication(Settings(database_url=database_url, database_schema=schema)) as app:
+            end = app.position()
+        deadline = time.monotonic() + 60
+        while True:
+            with views.reading() as cur:
+                projected = queries.position(cur)
+                if projected >= end:
+                    feed = queries.updates_after(cur, after, jam_id=str(jam_id), limit=2**31 - 1)
+                    break
+            assert time.monotonic() < deadline, f"the read models stayed at {projected} < {end}"
+            time.sleep(0.1)
+    finally:
+        views.close()
+    return {(u.position, u.kind, u.item_id) for u in feed}

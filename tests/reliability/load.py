@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import threading
 import time
 from collections import Counter
@@ -28,6 +29,7 @@ class Ack:
     id: UUID
     position: int
     at: float  # time.monotonic() when acknowledged
+    sent: float  # time.monotonic() when the request that was acknowledged was sent
 
 
 @dataclass
@@ -36,6 +38,11 @@ class Refusal:
     error: str
     detail: str
     seconds: float
+    at: float  # time.monotonic() when refused
+
+    @property
+    def sent(self) -> float:
+        return self.at - self.seconds
 
 
 class Writer(threading.Thread):
@@ -83,11 +90,12 @@ class Writer(threading.Thread):
                 self.outcomes[type(exc).__name__] += 1
                 time.sleep(RETRY_PAUSE_S)  # a client backing off before it reconnects
                 continue
+            answered = time.monotonic()
             self.outcomes[str(response.status_code)] += 1
             if response.status_code == 201:
                 written = response.json()
                 self.acks.append(
-                    Ack(kind, UUID(written["id"]), written["position"], time.monotonic())
+                    Ack(kind, UUID(written["id"]), written["position"], answered, started)
                 )
                 return
             answer = _json(response)
@@ -96,7 +104,8 @@ class Writer(threading.Thread):
                     response.status_code,
                     str(answer.get("error", "")),
                     str(answer.get("detail", response.text[:200])),
-                    time.monotonic() - started,
+                    answered - started,
+                    answered,
                 )
             )
             if response.status_code != 503:
@@ -113,8 +122,24 @@ def _json(response: httpx.Response) -> dict:
     return found if isinstance(found, dict) else {}
 
 
+Key = tuple[int, str, str]  # a live update: its log position, kind and item id
+
+
+@dataclass
+class Connection:
+    """One connection of a follower to its stream."""
+
+    last_event_id: int  # the Last-Event-ID it sent
+    received: set[Key] = field(default_factory=set)  # the updates it brought
+
+
 class Follower(threading.Thread):
-    """Follows a jam's live stream; reconnects with Last-Event-ID whenever it drops."""
+    """Follows a jam's live stream; reconnects with Last-Event-ID whenever it drops.
+
+    `cut` closes its connection, as a network cut would, and holds it off until `resume`:
+    what reaches the client after the cut is not taken, so it can only come again through
+    the stream it resumes with its Last-Event-ID.
+    """
 
     def __init__(
         self, url: str, last_event_id: int, stop: threading.Event, token: str | None = None
@@ -125,20 +150,32 @@ class Follower(threading.Thread):
         self.last_id = last_event_id
         self.stop_event = stop
         self.seen: set[str] = set()
+        self.received: set[Key] = set()
+        self.connections: list[Connection] = []
+        self._current: Connection | None = None  # None: cut (or not connected yet)
         self.reconnects = 0
         self.resets = 0
         self._changed = threading.Condition()
+        self._may_connect = threading.Event()
+        self._may_connect.set()
+        self._socket: socket.socket | None = None
 
     def run(self) -> None:
         while not self.stop_event.is_set():
-            with contextlib.suppress(httpx.HTTPError, ValueError):
+            with contextlib.suppress(httpx.HTTPError, ValueError, OSError):
                 self._read()
             if not self.stop_event.is_set():
                 self.reconnects += 1
                 time.sleep(RETRY_PAUSE_S)  # back off before reconnecting, as browsers do
+                while not (self._may_connect.wait(0.1) or self.stop_event.is_set()):
+                    pass
 
     def _read(self) -> None:
-        headers = {"Last-Event-ID": str(self.last_id)}
+        if self.stop_event.is_set():
+            return
+        with self._changed:
+            connection = Connection(self.last_id)
+        headers = {"Last-Event-ID": str(connection.last_event_id)}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         # A read timeout longer than the server's keep-alive: a silent stream is a dead one.
@@ -149,33 +186,73 @@ class Follower(threading.Thread):
         ):
             if response.status_code != 200:
                 return
+            with self._changed:
+                if not self._may_connect.is_set():  # cut while connecting
+                    return
+                self.connections.append(connection)
+                self._current = connection
+                stream = response.extensions.get("network_stream")
+                self._socket = stream.get_extra_info("socket") if stream else None
+                self._changed.notify_all()
             fields: dict[str, str] = {}
             for line in response.iter_lines():
                 if self.stop_event.is_set():
                     return
                 if line == "":
-                    self._take(fields)
+                    self._take(connection, fields)
                     fields = {}
                 elif not line.startswith(":"):
                     name, _, value = line.partition(":")
                     fields[name] = value.strip()
 
-    def _take(self, fields: dict[str, str]) -> None:
+    def _take(self, connection: Connection, fields: dict[str, str]) -> None:
         if "id" not in fields:
             return
         with self._changed:
+            if connection is not self._current:
+                return  # arrived after the connection was cut: never reached the client
             if fields.get("event") == "reset":
                 self.resets += 1
             elif "data" in fields:
-                self.seen.update(u["item_id"] for u in json.loads(fields["data"]))
+                updates = json.loads(fields["data"])
+                self.seen.update(u["item_id"] for u in updates)
+                keys = {(u["position"], u["kind"], u["item_id"]) for u in updates}
+                self.received |= keys
+                connection.received |= keys
             self.last_id = int(fields["id"])
             self._changed.notify_all()
+
+    def wait_connected(self, timeout_s: float = 30) -> None:
+        with self._changed:
+            if not self._changed.wait_for(lambda: bool(self.connections), timeout_s):
+                raise AssertionError(f"{self.url} never answered")
+
+    def cut(self) -> int:
+        """Close the connection (the client's side) and reconnect only once resumed: the
+        Last-Event-ID it will resume with."""
+        with self._changed:
+            assert self._current is not None, "not connected"
+            assert self._socket is not None, "no socket to close"
+            self._may_connect.clear()
+            self._current = None  # nothing more is taken from it
+            with contextlib.suppress(OSError):  # the server may have closed it already
+                self._socket.shutdown(socket.SHUT_RDWR)
+            return self.last_id
+
+    def resume(self) -> None:
+        self._may_connect.set()
 
     def wait_to_see(self, ids: set[str], timeout_s: float = 60) -> set[str]:
         """Wait until every id has arrived; return those that never did."""
         with self._changed:
             self._changed.wait_for(lambda: ids <= self.seen, timeout_s)
             return ids - self.seen
+
+    def wait_to_receive(self, updates: set[Key], timeout_s: float = 60) -> set[Key]:
+        """Wait until every update has arrived; return those that never did."""
+        with self._changed:
+            self._changed.wait_for(lambda: updates <= self.received, timeout_s)
+            return updates - self.received
 
 
 @dataclass

@@ -3,20 +3,63 @@ half-written, and the service resumes by itself."""
 
 from __future__ import annotations
 
+import threading
 import time
+from dataclasses import dataclass
 
+import httpx
 import pytest
 
 from jam.application import JamApplication
 from jam.settings import Settings
+from jam.stores.postgres import POOL_WAIT_S
 from tests.reliability.checks import Now, assert_nothing_lost, jam_for_load, load_on
-from tests.reliability.processes import serve, store_env
+from tests.reliability.processes import serve, store_env, wait_until
 from tests.stories import open_jam
 
 pytestmark = pytest.mark.slow
 
 WRITERS = 4
 FOLLOWERS = 2
+# Refused fast: while PostgreSQL is down a store call waits at most POOL_WAIT_S for a
+# connection and is tried twice (see the test below), and a write waits for at most the
+# batch ahead of it to be refused before its own is. Twice that, for a busy machine: a
+# bound on waiting for a dead database, not a benchmark.
+STORE_TRIES = 2
+REFUSAL_BOUND_S = 2 * (2 * STORE_TRIES * POOL_WAIT_S)
+
+
+@dataclass
+class Probe:
+    sent: float
+    answered: float
+    status: int
+    reason: str
+    pid: int
+
+
+class Readiness(threading.Thread):
+    """Asks `/ready` again and again, each time on a new connection (so any worker may
+    answer), until `stop` is set."""
+
+    def __init__(self, base: str, stop: threading.Event) -> None:
+        super().__init__(name="readiness", daemon=True)
+        self.url = f"{base}/ready"
+        self.probes: list[Probe] = []
+        self.stop = stop
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            sent = time.monotonic()
+            try:
+                response = httpx.get(self.url, timeout=30)
+                body = response.json()
+            except (httpx.HTTPError, ValueError):
+                pass  # an answer that is no readiness says nothing: asked again
+            else:
+                status, reason = response.status_code, body["reason"] or ""
+                self.probes.append(Probe(sent, time.monotonic(), status, reason, body["pid"]))
+            self.stop.wait(0.1)
 
 
 def test_writes_are_refused_with_503_while_postgres_is_down_and_resume_after(
@@ -28,19 +71,32 @@ def test_writes_are_refused_with_503_while_postgres_is_down_and_resume_after(
     try:
         with serve(tmp_path, store_env(url, "public", redis_server.url), workers=2) as server:
             load = load_on(server.base, jam, app.position(), FOLLOWERS)
+            # Two at a time: a probe waits for the store as a write does.
+            asking = [Readiness(server.base, load.closed) for _ in range(2)]
             load.start()
+            for readiness in asking:
+                readiness.start()
             try:
                 load.wait_for_acks(30)
                 postgres_server.stop()  # immediate: every session is cut, as in a crash
                 down = time.monotonic()
                 # The load runs through the outage: its length is the point of the test.
                 time.sleep(outage_s)
+                restarting = time.monotonic()
                 postgres_server.start()
                 up = time.monotonic()
                 acks, missing = load.settle(timeout_s=120)
+                workers = set(server.workers())
+
+                def ready_workers() -> set[int]:
+                    probes = [p for r in asking for p in r.probes]
+                    return {p.pid for p in probes if p.sent > up and p.status == 200}
+
+                wait_until(lambda: ready_workers() >= workers, "every worker to be ready again")
             finally:
                 load.close()
-            health = server.healthy()
+                for readiness in asking:
+                    readiness.join()
     finally:
         app.close()  # its pooled connections died with the server
     with JamApplication(app.settings) as reader:
@@ -50,13 +106,34 @@ def test_writes_are_refused_with_503_while_postgres_is_down_and_resume_after(
     assert refusals, "no write was refused while PostgreSQL was down"
     assert {(r.status, r.error) for r in refusals} == {(503, "store_unavailable")}
     assert all("event store is unavailable" in r.detail for r in refusals)
+    # Refused while PostgreSQL was down, not held until it was back: every writer was
+    # told so before the outage ended...
+    first_refusals = []
+    for writer in load.writers:
+        refused = [r.at - down for r in writer.refusals if down < r.at < up]
+        assert refused, f"{writer.label} had no write refused before PostgreSQL was back"
+        first_refusals.append(round(min(refused), 2))
+    # ...and no write waited long for its answer, refused or not, while it was down.
+    answers = [(a.sent, a.at) for a in acks] + [(r.sent, r.at) for r in refusals]
+    waits = [at - sent for sent, at in answers if sent <= up and at >= down]
+    assert waits, "no write was under way while PostgreSQL was down"
+    assert max(waits) < REFUSAL_BOUND_S
+    assert max(r.seconds for r in refusals) < REFUSAL_BOUND_S
+    # /ready said not ready while PostgreSQL was down, and each worker ready once it was back.
+    probes = [p for r in asking for p in r.probes]
+    while_down = [p for p in probes if p.sent > down and p.answered < restarting]
+    assert while_down, "/ready was not asked while PostgreSQL was down"
+    assert {p.status for p in while_down} == {503}
+    assert all("event store unavailable" in p.reason for p in while_down)
+    assert len(workers) == 2
     assert [m for m in missing if m] == []  # the projections resumed; streams caught up
-    assert health
-    slowest = max(r.seconds for r in refusals)
     print(
         f"\npostgres restart: {outage_s:.0f} s down ({up - down:.1f} s with restart), "
         f"{len(acks)} writes acknowledged, 0 lost, {len(refusals)} refused with 503 "
-        f"(slowest refusal {slowest:.2f} s); outcomes {dict(load.outcomes())}"
+        f"(slowest refusal {max(r.seconds for r in refusals):.2f} s, bound "
+        f"{REFUSAL_BOUND_S:.0f} s; each writer's first refusal {first_refusals} s after "
+        f"the stop); /ready 503 {len(while_down)} times while down, 200 from every worker "
+        f"after; outcomes {dict(load.outcomes())}"
     )
 
 

@@ -17,7 +17,8 @@ from jam.settings import Settings
 from projections.db import SQLiteViews
 from projections.projector import Update
 from tests.projections.conftest import runner_for
-from tests.reliability.checks import Now, assert_nothing_lost, jam_for_load, load_on
+from tests.reliability.checks import Now, assert_nothing_lost, jam_feed, jam_for_load, load_on
+from tests.reliability.load import Follower
 from tests.reliability.processes import serve, store_env
 from tests.stories import open_jam
 from tests.ui.harness import SSEClient, member_token, web_worker
@@ -33,32 +34,71 @@ FOLLOWERS = 4
 def test_writes_go_on_while_redis_is_down_and_live_updates_resume_after(
     tmp_path, shared_store, writer_app, redis_server, outage_s
 ):
+    """Followers that stay connected get every update through the server's resync; one
+    cut off during the outage gets what it missed by resuming with its Last-Event-ID."""
     url, schema = shared_store
     jam = jam_for_load(writer_app, WRITERS)
+    start = writer_app.position()
     with serve(tmp_path, store_env(url, schema, redis_server.url), workers=2) as server:
-        load = load_on(server.base, jam, writer_app.position(), FOLLOWERS)
+        load = load_on(server.base, jam, start, FOLLOWERS)
+        cut_off = Follower(load.followers[0].url, start, load.closed, load.followers[0].token)
         load.start()
+        cut_off.start()
         try:
+            cut_off.wait_connected()
             load.wait_for_acks(30)
             redis_server.stop()
             down = time.monotonic()
             # Load keeps running through the outage: its length is the point of the test.
-            time.sleep(outage_s)
+            time.sleep(outage_s / 2)
+            resumes_from = cut_off.cut()  # its connection closed, as by a network cut
+            cut_at = time.monotonic()
+            time.sleep(outage_s / 2)
             redis_server.start()
             up = time.monotonic()
+            cut_off.resume()  # reconnects with its Last-Event-ID
             acks, missing = load.settle()
+            feed = jam_feed(url, schema, jam.jam_id, start)
+            deadline = time.monotonic() + 60  # for them all: each has had time already
+            unreceived = [
+                f.wait_to_receive(feed, deadline - time.monotonic())
+                for f in [*load.followers, cut_off]
+            ]
         finally:
             load.close()
 
     assert_nothing_lost(writer_app, load, acks)
     during = [a for a in acks if down <= a.at <= up]
+    after = [a for a in acks if a.at > up]
     assert during, "no write was acknowledged while Redis was down"
+    assert after, "no write was acknowledged after Redis was back"
     assert {r.status for r in load.refusals()} <= {503}
-    assert [m for m in missing if m] == []  # live updates resumed; every follower caught up
+    # Every write acknowledged, and every update of the read models' feed, reached every
+    # follower: live updates resumed and caught up with what was written meanwhile.
+    assert {str(a.id) for a in acks} <= {item for _, _, item in feed}
+    assert [m for m in missing if m] == []
+    assert [sorted(u) for u in unreceived[:FOLLOWERS] if u] == []
+    # They stayed connected: the server resynced them, not a reconnect of theirs.
+    assert [f.reconnects for f in load.followers] == [0] * FOLLOWERS
+
+    # The client cut off reconnected once, with its Last-Event-ID, after Redis was back,
+    # and that connection brought everything past it: what was written before the cut
+    # and held for Redis, what was written while it was away, and what came after.
+    missed = {u for u in feed if u[0] > resumes_from}
+    away = {str(a.id) for a in acks if cut_at < a.sent and a.at <= up}
+    assert away, "no write was acknowledged while the client was cut off and Redis was down"
+    assert cut_off.reconnects == 1
+    assert [c.last_event_id for c in cut_off.connections] == [start, resumes_from]
+    assert sorted(missed - cut_off.connections[-1].received) == []
+    assert away <= {item for _, _, item in cut_off.connections[-1].received}
+    assert sorted(unreceived[FOLLOWERS]) == []
     print(
         f"\nredis outage: {outage_s:.0f} s down, {len(acks)} writes acknowledged "
-        f"({len(during)} while down), 0 lost; outcomes {dict(load.outcomes())}; "
-        f"follower reconnects {[f.reconnects for f in load.followers]}"
+        f"({len(during)} while down, {len(after)} after), 0 lost; outcomes "
+        f"{dict(load.outcomes())}; {len(feed)} feed updates received by each of "
+        f"{FOLLOWERS} followers (reconnects {[f.reconnects for f in load.followers]}); "
+        f"the client cut off mid-outage resumed from {resumes_from} and received the "
+        f"{len(missed)} it missed ({len(away)} writes acknowledged while it was away)"
     )
 
 
