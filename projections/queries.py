@@ -480,18 +480,23 @@ def updates_after(
     limit: int = UPDATES_PAGE,
 ) -> list[LiveUpdate]:
     """The live feed after a position, for a jam or a thread (with `jam_wide`, its jam's
-    updates of the JAM_WIDE kinds too): what a reconnecting client missed."""
+    updates of the JAM_WIDE kinds too): what a reconnecting client missed.
+
+    About `limit` updates: a page ends with the whole of its last position (one event can
+    change several things), since whoever reads on asks for what is after it."""
     column, value = ("idea_id", idea_id) if idea_id else ("jam_id", jam_id)
     where, params = f"{column} = ?", [value]
     if jam_wide is not None:
         kinds = ", ".join("?" * len(JAM_WIDE))
         where = f"({where} OR (jam_id = ? AND idea_id IS NULL AND kind IN ({kinds})))"
         params += [jam_wide, *JAM_WIDE]
-    return [
-        LiveUpdate(*r)
-        for r in cur.execute(
-            f"SELECT position, jam_id, kind, item_id, idea_id FROM rm_updates "
-            f"WHERE {where} AND position > ? ORDER BY position, item_id LIMIT ?",
-            (*params, after, limit),
+    select = f"SELECT position, jam_id, kind, item_id, idea_id FROM rm_updates WHERE {where}"
+    rows = cur.execute(
+        f"{select} AND position > ? ORDER BY position, item_id LIMIT ?", (*params, after, limit)
+    ).fetchall()
+    if rows and len(rows) == limit:
+        last = rows[-1][0]
+        rows = [r for r in rows if r[0] != last] + cur.execute(
+            f"{select} AND position = ? ORDER BY item_id", (*params, last)
         ).fetchall()
-    ]
+    return [LiveUpdate(*r) for r in rows]

@@ -196,6 +196,32 @@ def test_the_live_feed_is_in_log_order_per_jam_and_per_thread(busy_views):
     assert [u.position for u in tail] == positions[-2:]
 
 
+def test_the_live_feed_read_a_page_at_a_time_skips_no_update_sharing_a_position(
+    app, clock, make_views
+):
+    # A stream catching up resumes after its page's last position: a page ending among
+    # the updates of one position (an original hidden: it and each duplicate) skipped
+    # the rest.
+    scene = open_jam(app, clock)
+    busy = play(scene)
+    original = busy.ideas["week"]
+    app.handle(c.HideIdea(actor=scene.organizer, idea_id=original, reason="checking"))
+    app.handle(c.RestoreIdea(actor=scene.organizer, idea_id=original, reason="fine"))
+    views = make_views()
+    runner_for(app, views).catch_up()
+    jam = str(scene.jam_id)
+    with views.reading() as cur:
+        feed = queries.updates_after(cur, 0, jam_id=jam)
+        positions = [u.position for u in feed]
+        assert len(set(positions)) < len(positions)  # some position has several updates
+        for limit in range(1, 6):
+            walked, after = [], 0
+            while page := queries.updates_after(cur, after, jam_id=jam, limit=limit):
+                walked += page
+                after = page[-1].position
+            assert walked == feed, f"pages of {limit}"
+
+
 def test_a_participants_own_page_reads_by_index_not_by_scanning_every_comment():
     # My activity filters ideas and comments by their author: without an index on it,
     # each view scanned every comment of every jam.
