@@ -707,8 +707,7 @@ async def _respond(
                 first[0] = False
                 refreshed = ranking_position(cur, feed["jam_id"])
                 if refreshed > (shown_topics or 0):
-                    u = topics_notice(refreshed, feed["jam_id"])
-                    found.append(LiveUpdate(u.position, u.jam_id, u.kind, u.item_id, u.idea_id))
+                    found.append(LiveUpdate(*topics_notice(refreshed, feed["jam_id"])))
             return found
 
     stale = False

@@ -6,6 +6,7 @@ serves its own metrics, and every process logs JSON lines."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from contextlib import ExitStack
 
@@ -70,22 +71,16 @@ def test_the_topology_serves_reads_writes_streams_probes_and_metrics(tmp_path, d
     metrics_port, ranking_port, port = free_port(), free_port(), free_port()
     with ExitStack() as cleanup:
         cleanup.callback(app.close)
-        projector = start(
-            tmp_path,
-            {**env, "OPENJAM_METRICS_PORT": str(metrics_port)},
-            logs["projections"],
-            "worker",
-            "projections",
-        )
-        cleanup.callback(stop, projector)
-        ranking = start(
-            tmp_path,
-            {**env, "OPENJAM_METRICS_PORT": str(ranking_port)},
-            logs["ranking"],
-            "worker",
-            "ranking",
-        )
-        cleanup.callback(stop, ranking)
+
+        def worker(name: str, metrics: int) -> subprocess.Popen[bytes]:
+            """`jam worker <name>`, serving its metrics on port `metrics`."""
+            env_with = {**env, "OPENJAM_METRICS_PORT": str(metrics)}
+            process = start(tmp_path, env_with, logs[name], "worker", name)
+            cleanup.callback(stop, process)
+            return process
+
+        projector = worker("projections", metrics_port)
+        ranking = worker("ranking", ranking_port)
         web = start(tmp_path, env, logs["web"], "serve", "--workers", "2", "--port", str(port))
         cleanup.callback(stop, web)
         base = f"http://127.0.0.1:{port}"
