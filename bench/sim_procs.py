@@ -72,6 +72,9 @@ def command_line(pid: int) -> str:
         return ""
 
 
+KEPT = ("worker", "resource tracker")  # roles reported even after they exit
+
+
 def role(cmdline: str) -> str:
     """What a process below a watched one is, from its command line."""
     if "multiprocessing.spawn" in cmdline:
@@ -119,6 +122,7 @@ class Proc:
     pid: int
     role: str
     cpu_first: float  # CPU seconds when first seen (0 for one started while watched)
+    parent: int = 0
     cpu_last: float = 0.0
     peak_rss: int = 0
     rss: int = 0  # at the latest sample
@@ -178,7 +182,7 @@ class Sampler:
         """Watch `pid` and the processes below it (those `keep` accepts, by command line)."""
         w = Watched(name, pid, grouped, keep)
         for p in self._tree(w):  # what they used before counts for nothing
-            w.procs[p] = Proc(p, self._role(w, p), cpu_first=cpu_seconds(p))
+            w.procs[p] = Proc(p, self._role(w, p), cpu_first=cpu_seconds(p), parent=_parent(p))
         with self._lock:
             self.watched[name] = w
         self.sample()
@@ -203,6 +207,14 @@ class Sampler:
             cpu = sum(p.cpu_last - p.cpu_first for p in procs)
             pids = [p.pid for p in procs]
             return [Usage(name, pids, cpu, 100 * cpu / seconds, w.peak_rss)]
+        # A helper that came and went (scikit-learn's `lscpu` to count cores) is its
+        # parent's work, not a process of the topology: its CPU goes to its parent's row.
+        helpers = [p for p in procs if p.pid != w.pid and p.role not in KEPT and not p.rss]
+        procs = [p for p in procs if p not in helpers]
+        cpu = {p.pid: p.cpu_last - p.cpu_first for p in procs}
+        for h in helpers:
+            owner = h.parent if h.parent in cpu else w.pid
+            cpu[owner] = cpu.get(owner, 0.0) + h.cpu_last - h.cpu_first
         rows, count = [], {"worker": 0}
         workers = sum(p.role == "worker" for p in procs)
         for p in procs:
@@ -213,8 +225,8 @@ class Sampler:
                 label = f"{name} worker {count['worker']}"
             else:
                 label = f"{name}: {p.role}"
-            cpu = p.cpu_last - p.cpu_first
-            rows.append(Usage(label, [p.pid], cpu, 100 * cpu / seconds, p.peak_rss))
+            used = cpu[p.pid]
+            rows.append(Usage(label, [p.pid], used, 100 * used / seconds, p.peak_rss))
         return rows
 
     @staticmethod
@@ -244,7 +256,9 @@ class Sampler:
                 for pid in live:
                     proc = w.procs.get(pid)
                     if proc is None:  # started since: all its CPU time is the phase's
-                        proc = w.procs[pid] = Proc(pid, self._role(w, pid), cpu_first=0.0)
+                        proc = w.procs[pid] = Proc(
+                            pid, self._role(w, pid), cpu_first=0.0, parent=_parent(pid)
+                        )
                     rss = pss_bytes(pid) if w.grouped else rss_bytes(pid)
                     cpu = cpu_seconds(pid)
                     if rss or cpu:  # still there (an exited one keeps its last figures)

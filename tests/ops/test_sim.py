@@ -85,3 +85,29 @@ def test_the_realtime_mode_reports_every_figure():
     assert refresh, report
     assert int(refresh[2]) >= 1, report  # a refresh a second while the participants write
     assert float(refresh[4].replace(",", "")) >= float(refresh[3].replace(",", "")) > 0
+
+
+def test_a_helper_that_came_and_went_counts_as_its_parents_work():
+    """A server that runs a short command (scikit-learn runs `lscpu` to count cores) has no
+    extra process in the report: the helper's CPU time is its parent's."""
+    from bench.sim_procs import Sampler
+
+    script = (
+        "import subprocess, sys, time\n"
+        "subprocess.run([sys.executable, '-c', 'sum(range(10**7))'])\n"
+        "print('done', flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        with Sampler(interval_s=0.02) as sampler:
+            sampler.watch("server", server.pid)
+            assert server.stdout is not None
+            assert server.stdout.readline() == "done\n"
+            sampler.sample()
+            rows = sampler.usage("server")
+    finally:
+        server.kill()
+        server.wait()
+    assert [row.name for row in rows] == ["server"]
+    assert rows[0].cpu_s > 0.1  # the helper's sum, which the parent only waited for
