@@ -15,19 +15,24 @@ state; if saving it together still fails, its commands are decided and saved
 one by one, so one command never fails its neighbours. A command that keeps
 meeting other processes' writes (everyone joining through one invite code, say)
 is tried again after a short random pause, as long as its caller has waited
-less than `retry_s`: contention alone does not refuse it.
+less than `retry_s`: contention alone does not refuse it. While it pauses, the
+committer goes on with the other commands: the pause is a time it is due again,
+not a sleep of the committer's thread.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import queue
 import random
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -94,6 +99,17 @@ class _Item:
     since: float = field(default_factory=time.monotonic)  # when its caller handed it over
 
 
+@dataclass(order=True)
+class _Later:
+    """A command that met other processes' writes, due to be tried alone again."""
+
+    due: float
+    seq: int  # keeps the heap's order total: items do not compare
+    item: _Item = field(compare=False)
+    tries: int = field(compare=False)
+    pause: float = field(compare=False)
+
+
 @dataclass
 class BatchStats:
     batches: int = 0
@@ -122,6 +138,8 @@ class GroupCommitter:
         # Votes are written, seldom read again: they must not push out what commands read.
         self.cache = AggregateCache(cache_size, write_mostly=(Vote,))
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._later: list[_Later] = []  # a heap by due time; the committer thread's own
+        self._seq = itertools.count()
         self.stats = BatchStats()
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
@@ -153,20 +171,40 @@ class GroupCommitter:
     # The committer thread.
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            batch: list[_Item] = [first]  # type: ignore[list-item]
-            stopping = self._gather(batch)
             try:
-                self._commit(batch)
-            except BaseException as exc:  # never leave a caller waiting
-                log.exception("group commit failed")
-                for item in batch:
-                    if not item.future.done():
-                        item.future.set_exception(exc)
+                first = self._queue.get(timeout=self._until_due())
+            except queue.Empty:
+                first = None
+            stopping = first is _STOP
+            batch: list[_Item] = [] if first is None or stopping else [first]  # type: ignore[list-item]
+            if batch:
+                stopping = self._gather(batch)
+                self._guarded(batch, partial(self._commit, batch))
+            self._retry_due(wait=stopping)
             if stopping:
                 return
+
+    @staticmethod
+    def _guarded(batch: list[_Item], step: Callable[[], None]) -> None:
+        try:
+            step()
+        except BaseException as exc:  # never leave a caller waiting
+            log.exception("group commit failed")
+            for item in batch:
+                if not item.future.done():
+                    item.future.set_exception(exc)
+
+    def _until_due(self) -> float | None:
+        """How long the thread may wait for new commands before a retry is due."""
+        return max(0.0, self._later[0].due - time.monotonic()) if self._later else None
+
+    def _retry_due(self, *, wait: bool = False) -> None:
+        """Try again, each alone, the commands whose pause is over (all of them, waiting for
+        each, when the committer stops: its callers are owed an answer)."""
+        while self._later and (wait or self._later[0].due <= time.monotonic()):
+            later = heapq.heappop(self._later)
+            time.sleep(max(0.0, later.due - time.monotonic()))
+            self._guarded([later.item], partial(self._try_alone, later))
 
     def _gather(self, batch: list[_Item]) -> bool:
         deadline = time.monotonic() + self._window_s
@@ -296,17 +334,18 @@ class GroupCommitter:
         """Decide and save one command alone, on fresh state, until it sticks: at least
         `max_retries` tries, and more while its caller has waited less than `retry_s`."""
         self.stats.retried += 1
-        deadline = item.since + self._retry_s
-        pause = FIRST_PAUSE_S
-        tries = 0
-        while True:
-            if self._round([item]):
-                return
-            tries += 1
-            if tries >= self._max_retries and time.monotonic() >= deadline:
-                break
-            time.sleep(random.uniform(0, pause))
-            pause = min(2 * pause, LONGEST_PAUSE_S)
-        item.future.set_exception(
-            ConcurrentUpdate("the same items kept changing concurrently; please retry")
-        )
+        self._try_alone(_Later(0.0, 0, item, tries=0, pause=FIRST_PAUSE_S))
+
+    def _try_alone(self, later: _Later) -> None:
+        item = later.item
+        if self._round([item]):
+            return
+        tries = later.tries + 1
+        if tries >= self._max_retries and time.monotonic() >= item.since + self._retry_s:
+            item.future.set_exception(
+                ConcurrentUpdate("the same items kept changing concurrently; please retry")
+            )
+            return
+        due = time.monotonic() + random.uniform(0, later.pause)
+        pause = min(2 * later.pause, LONGEST_PAUSE_S)
+        heapq.heappush(self._later, _Later(due, next(self._seq), item, tries, pause))

@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from uuid import uuid4
 
 import msgspec
@@ -16,6 +17,7 @@ from domain import Idea, Invite, Vote
 from domain.errors import IdeaHidden, InvalidText
 from domain.values import invite_id, vote_id
 from jam import commands as c
+from jam import committer as committer_module
 from jam.application import JamApplication
 from jam.committer import GroupCommitter
 from jam.errors import ConcurrentUpdate, StoreUnavailable
@@ -219,6 +221,53 @@ def test_endless_conflicts_give_up_with_a_clear_error(app, clock):
     # Not at once: tried again, pausing, for as long as a caller is kept waiting.
     assert 0.5 <= time.monotonic() - started < 5
     assert committer.stats.retried == 1
+
+
+def test_a_command_pausing_between_tries_does_not_hold_up_the_others(app, clock):
+    # Ada's idea meets other processes' writes until released; meanwhile Bob's goes through.
+    scene = open_jam(app, clock)
+    ada, bob = scene.join(name="Ada"), scene.join(name="Bob")
+    first, second = _ideas(scene, [ada, bob], 2)
+    conflicted, released = threading.Event(), threading.Event()
+
+    def conflicting_for_ada(events):
+        if events[0].originator_id == first.idea_id and not released.is_set():
+            conflicted.set()
+            raise IntegrityError("duplicate key")
+        return app.record(events)
+
+    _slow_committer(app, record=conflicting_for_ada, window_s=0, retry_s=30)
+    with ThreadPoolExecutor(1) as pool:
+        ada_waits = pool.submit(app.handle, first)
+        assert conflicted.wait(5)
+        assert isinstance(app.handle(second), c.Done)  # not after Ada's 30 s of tries
+        assert not ada_waits.done()
+        released.set()
+        assert isinstance(ada_waits.result(timeout=5), c.Done)
+    assert app.find(Idea, first.idea_id)
+    assert app.find(Idea, second.idea_id)
+
+
+def test_stopping_answers_the_commands_still_due_again(app, clock, monkeypatch):
+    # The pause after a conflict is its longest, so the command is still due when stopped.
+    monkeypatch.setattr(committer_module, "FIRST_PAUSE_S", 0.5)
+    monkeypatch.setattr(committer_module, "random", SimpleNamespace(uniform=lambda a, b: b))
+    scene = open_jam(app, clock)
+    ada = scene.join()
+    conflicted, conflicts = threading.Event(), iter(range(2))
+
+    def conflicting_twice(events):  # in its batch, then on its first try alone
+        if next(conflicts, None) is not None:
+            conflicted.set()
+            raise IntegrityError("duplicate key")
+        return app.record(events)
+
+    committer = _slow_committer(app, record=conflicting_twice, window_s=0)
+    idea = _ideas(scene, [ada], 1)[0]
+    answer = committer.enqueue(idea)
+    assert conflicted.wait(5)
+    committer.stop()
+    assert isinstance(answer.result(timeout=0), c.Done)
 
 
 def test_a_store_failure_fails_the_batch_and_writes_nothing(app, clock):
