@@ -34,6 +34,7 @@ from ui.limits import limit_writes, write_counter
 from ui.live import Publisher, channels_plugin, idea_stream, jam_stream, publish_feed
 from ui.me import MeController
 from ui.metrics import forget_this_process, metrics, observe
+from ui.navigate import form_answers
 from ui.notices import shown_notice
 from ui.openapi import DescribedJson, DescribedYaml
 from ui.page_errors import APP_EXCEPTION_HANDLERS, NOT_PAGES
@@ -130,7 +131,7 @@ def create_app(settings: Settings | None = None, jam: JamApplication | None = No
         ],
         lifespan=[lifespan],
         plugins=[channels],
-        middleware=[observe, security_headers, rate_limit],
+        middleware=[form_answers, observe, security_headers, rate_limit],
         # Forms on our pages carry a token; the JSON API authenticates differently.
         csrf_config=CSRFConfig(
             secret=hashlib.sha256(b"csrf:" + key).hexdigest(),

@@ -745,6 +745,50 @@ def test_a_comment_being_typed_survives_a_vote_and_is_not_brought_back_once_post
     assert box.input_value() == ""
 
 
+def test_back_leaves_a_thread_however_many_forms_were_sent_from_it(browser, site):
+    # Each vote and comment comes back to the thread; none is a step of the tab's history.
+    base, app, scene = site
+    idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    jam = page.url
+    page.get_by_role("link", name="Quiet rooms").click()
+    page.wait_for_url(f"{base}/ideas/{idea}")
+    page.get_by_role("button", name="Support").click()
+    page.get_by_text("Your vote: support it.").wait_for()
+    for said in ("First thought", "Second thought"):
+        page.get_by_label("Add a comment").fill(said)
+        page.get_by_role("button", name="Comment").click()
+        page.locator("ul.comments p", has_text=said).wait_for(timeout=10_000)
+    page.get_by_role("button", name="Oppose").click()
+    page.get_by_text("Your vote: oppose it.").wait_for()
+    assert page.evaluate("history.length") == 3  # the sign-in page, the jam, the thread
+    page.go_back()
+    page.wait_for_url(jam)
+    # A refusal as an error page shows at the form's address, and Back from it is the
+    # thread again, with what was typed given back.
+    page.go_forward()
+    page.wait_for_url(f"{base}/ideas/{idea}**")
+    thread = page.url
+    error_page = (
+        '<!doctype html><html><head><script src="/static/live.js" defer></script></head>'
+        '<body><main><p class="notice" role="alert" data-error="429">Too many writes</p>'
+        "</main></body></html>"
+    )
+    page.route(
+        f"{base}/ideas/{idea}/comments",
+        lambda route: route.fulfill(status=429, body=error_page, content_type="text/html"),
+        times=1,
+    )
+    page.get_by_label("Add a comment").fill("Third thought")
+    page.get_by_role("button", name="Comment").click()
+    page.get_by_text("Too many writes").wait_for(timeout=10_000)
+    assert page.url == f"{base}/ideas/{idea}/comments"
+    page.go_back()
+    page.wait_for_url(thread)  # at once (the address); the thread is then loaded again
+    page.wait_for_function("(document.querySelector('textarea[name=body]') || {}).value")
+    assert page.get_by_label("Add a comment").input_value() == "Third thought"
+
+
 def test_a_comments_line_breaks_are_kept(browser, site):
     base, app, scene = site
     ada = scene.join(name="Ada")

@@ -142,6 +142,33 @@ def test_signing_in_shows_the_jam_page_once_it_holds_the_join(site):
     assert shown >= joined
 
 
+def test_a_form_sent_by_the_pages_script_is_told_where_its_redirect_leads(site):
+    # The script follows it itself (location.replace keeps the tab's history one step per
+    # page), so it must see it: a 200 with OpenJam-Location, its cookies kept.
+    client, app, scene = site
+    code = uuid4().hex[:12].upper()
+    app.handle(c.IssueInvite(code=code, role="participant", segment="client", jam_id=scene.jam_id))
+    form = {"invite_code": code, "display_name": "Bea", "_csrf_token": _token(client, "/")}
+    signed_in = client.post(
+        "/signin", data=form, headers={"OpenJam-Navigate": "1"}, follow_redirects=False
+    )
+    assert signed_in.status_code == 200
+    assert "location" not in signed_in.headers
+    assert signed_in.headers["openjam-location"] == f"/?after={app.position()}"
+    assert "openjam_session" in signed_in.cookies
+    idea = scene.post_idea(scene.join())
+    page = f"/ideas/{idea}"
+    vote = {"value": "1", "_csrf_token": _token(client, page)}
+    voted = client.post(f"{page}/vote", data=vote, follow_redirects=False)  # no script
+    assert voted.is_redirect
+    assert voted.headers["location"].startswith(page)
+    # A refusal that is a page of its own (no CSRF token) is answered as it is.
+    forged = client.post(f"{page}/vote", data={"value": "1"}, headers={"OpenJam-Navigate": "1"})
+    assert forged.status_code == 403
+    assert "openjam-location" not in forged.headers
+    assert "<html" in forged.text
+
+
 def test_jam_central_is_for_organizers(site):
     client, _, scene = site
     _as(client, scene.join())

@@ -743,14 +743,57 @@
       .catch(function () { form.submit(); });
   }
 
+  // A form that comes back to its page (a vote, a comment, a flag, a moderation) replaces
+  // the page in the tab's history instead of adding a step: Back then leaves the page, not
+  // walks back through each form sent from it. Sent with fetch, whose redirect the server
+  // answers with OpenJam-Location (ui/navigate.py); one to another page is followed as a
+  // link is. Any other answer (an error page) is shown as the browser would show it, at
+  // the form's address; Back from there loads the page before again (it was written over).
+  // Not forms whose answer is a page made for that POST ([data-navigates]: a personal code,
+  // shown once). Without the script, or if the fetch fails, the form is sent as usual.
+  function sendComingBack(form, submitter) {
+    var body = new URLSearchParams(new FormData(form));
+    if (submitter && submitter.name) { body.append(submitter.name, submitter.value); }
+    // Its "action" attribute: a field named "action" (Jam Central's topic buttons) hides
+    // the form's own property.
+    var action = form.getAttribute("action");
+    form.setAttribute("aria-busy", "true");
+    fetch(action, {
+      method: "POST", credentials: "same-origin", body: body,
+      headers: { "OpenJam-Navigate": "1" }
+    }).then(function (r) {
+      var to = r.headers.get("OpenJam-Location");
+      if (to) {
+        var here = window.location.pathname;
+        if (new URL(to, window.location.href).pathname === here) { window.location.replace(to); }
+        else { window.location.assign(to); }
+        return null;
+      }
+      return r.text().then(function (html) {
+        window.history.pushState({ openjamAnswer: true }, "", action);
+        document.open();
+        document.write(html);
+        document.close();
+      });
+    }).catch(function () { form.submit(); });
+  }
+  if (window.history.state && window.history.state.openjamAnswer) {
+    window.addEventListener("popstate", function () { window.location.reload(); });
+  }
+
   // Listened for on the document: a live update replaces the forms it holds.
   document.addEventListener("submit", function (event) {
-    if (!event.target.matches) { return; }
-    if (event.target.matches("form[data-keep]")) { keepOnSubmit(event.target); }
-    keepDrafts(event.target);
-    if (event.target.matches("form[data-replace]") && window.fetch && window.URLSearchParams) {
+    var form = event.target;
+    if (!form.matches) { return; }
+    if (form.matches("form[data-keep]")) { keepOnSubmit(form); }
+    keepDrafts(form);
+    if (!window.fetch || !window.URLSearchParams) { return; }
+    if (form.matches("form[data-replace]")) {
       event.preventDefault();
-      sendReplacing(event.target);
+      sendReplacing(form);
+    } else if (form.matches("main form[method=post]:not([data-navigates]):not([target])")) {
+      event.preventDefault();
+      if (form.getAttribute("aria-busy") !== "true") { sendComingBack(form, event.submitter); }
     }
   });
   noteParts();  // as the server rendered them, before a refusal's reason is put in a form
