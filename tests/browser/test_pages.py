@@ -610,6 +610,35 @@ def test_a_burst_of_votes_refreshes_an_open_list_a_bounded_number_of_times(brows
     assert len(refetches) <= 1 + burst + 1.25, (len(refetches), burst)
 
 
+def test_a_top_list_keeps_its_order_under_the_reader_until_asked(browser, site):
+    # Votes change the order of "top": the ideas stay where the reader saw them, with their
+    # fresh counts, and a banner offers the new order.
+    base, app, scene = site
+    ada = scene.join(name="Ada")
+    first = scene.post_idea(ada, title="Quiet rooms")
+    second = scene.post_idea(ada, title="Bike racks")
+    app.handle(c.CastVote(actor=ada, idea_id=first, value=1))
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    page.goto(f"{base}/jams/{scene.jam_id}?sort=top&after={app.position()}")
+    titles = "Array.from(document.querySelectorAll('ol.ideas li a')).map(a => a.textContent)"
+    assert page.evaluate(titles) == ["Quiet rooms", "Bike racks"]
+    banner = page.get_by_role("button", name="The order has changed: show the new order")
+    assert banner.is_hidden()
+    for voter in (scene.join(name="Cy"), scene.join(name="Di")):
+        app.handle(c.CastVote(actor=voter, idea_id=second, value=1))
+    page.locator("ol.ideas li", has_text="Bike racks").filter(has_text="▲2").wait_for(
+        timeout=15_000
+    )
+    assert page.evaluate(titles) == ["Quiet rooms", "Bike racks"]  # where they were
+    banner.wait_for()
+    banner.click()
+    page.wait_for_function(f"{titles}[0] === 'Bike racks'")
+    assert banner.is_hidden()
+    # The newest ideas have no such order: no banner.
+    page.goto(f"{base}/jams/{scene.jam_id}?sort=new")
+    assert page.locator("[data-order-banner]").count() == 0
+
+
 def test_a_reply_refused_after_a_live_update_comes_back_with_the_reason(browser, site):
     base, app, scene = site
     ada = scene.join(name="Ada")

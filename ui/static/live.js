@@ -236,7 +236,31 @@
                     shut: Array.prototype.slice.call(document.querySelectorAll("main [data-shut]")) };
   }
 
-  function swap(region) {
+  // On an order that votes and comments change (top, hot, discussed), a live update leaves
+  // each idea where the reader saw it, with its fresh counts, and puts the ideas new to the
+  // page after them: a list reordering under the reader loses their place. The server's
+  // order waits behind a banner ([data-order-banner]). True if the two orders differ.
+  function hrefOf(li) { var a = li.querySelector("a[href]"); return a && a.getAttribute("href"); }
+  function ideasShown(region) {
+    var list = region.querySelector("ol.ideas");
+    return list ? Array.prototype.filter.call(list.children, hrefOf) : [];
+  }
+  function keepOrder(region, before) {
+    var items = ideasShown(region), rank = {};
+    if (!items.length) { return false; }
+    before.forEach(function (href, i) { rank[href] = i; });
+    var kept = items.filter(function (li) { return hrefOf(li) in rank; });
+    kept.sort(function (a, b) { return rank[hrefOf(a)] - rank[hrefOf(b)]; });
+    var held = kept.concat(items.filter(function (li) { return !(hrefOf(li) in rank); }));
+    var list = items[0].parentNode;
+    held.forEach(function (li) { list.appendChild(li); });
+    return held.some(function (li, i) { return li !== items[i]; });
+  }
+
+  // `order`, on a list whose order is held: its banner, and whether to hold it this time
+  // (not when the reader asked for the server's order).
+  function swap(region, order) {
+    var before = order && order.held ? ideasShown(region).map(hrefOf) : null;
     return fetch(window.location.href, { credentials: "same-origin" })
       .then(function (r) {
         return r.text().then(function (html) { return { status: r.status, html: html }; });
@@ -254,6 +278,7 @@
         if (doc.title && document.title !== doc.title) { document.title = doc.title; }
         var alertBefore = alertOf(region);
         region.innerHTML = fresh.innerHTML;
+        if (order) { order.banner.hidden = !(before && keepOrder(region, before)); }
         // Counted where a test (or a curious reader of the page) can see that it happened:
         // the status that says so is said at most every so often.
         region.setAttribute("data-swaps", String(Number(region.getAttribute("data-swaps") || 0) + 1));
@@ -341,6 +366,14 @@
     // Updates meanwhile wait for that fetch, which shows them all; one after a quiet spell
     // is shown at once, and so is what the reader asks for (the banner, now = true).
     var busy = false, queued = false, urgent = false, timer = 0, readyAt = 0;
+    // Pressed, the order banner has the next fetch show the server's order.
+    var orderBanner = document.querySelector("[data-order-banner]"), asServed = false;
+    if (orderBanner) {
+      orderBanner.addEventListener("click", function () {
+        asServed = true;
+        refresh(true);
+      });
+    }
     function clock() { return window.performance ? window.performance.now() : Date.now(); }
     function refresh(now) {
       // The page being fetched may be older than this update: fetched again after it.
@@ -354,7 +387,10 @@
       timer = 0;
       busy = true;
       var started = clock(), asked = seen;  // a press after this fetch began waits for the next
-      swap(region).then(function (shown) {
+      var served = asServed;
+      asServed = false;
+      var order = orderBanner && { banner: orderBanner, held: !served };
+      swap(region, order).then(function (shown) {
         if (shown && !elsewhere && banner) { waiting = 0; banner.hidden = true; }  // shown now
         if (shown && asked && seen === asked) { focusNew(asked); seen = null; }
       }).finally(function () {
