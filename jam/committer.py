@@ -17,7 +17,9 @@ meeting other processes' writes (everyone joining through one invite code, say)
 is tried again after a short random pause, as long as its caller has waited
 less than `retry_s`: contention alone does not refuse it. While it pauses, the
 committer goes on with the other commands: the pause is a time it is due again,
-not a sleep of the committer's thread.
+not a sleep of the committer's thread. (So a later command, from another tab
+say, may be saved before one that is pausing: commands sent at once never had
+an order.)
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from jam.receipts import Receipt
 
 log = logging.getLogger(__name__)
 _STOP = object()
+STOPPED = "the committer has stopped"
 STALE_ROUNDS = 3
 # Pauses between one command's tries on fresh state: random (so that two processes
 # do not keep meeting), up to twice as long each time, up to a cap.
@@ -139,6 +142,8 @@ class GroupCommitter:
         self.cache = AggregateCache(cache_size, write_mostly=(Vote,))
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._later: list[_Later] = []  # a heap by due time; the committer thread's own
+        self._closing = False
+        self._closing_lock = threading.Lock()
         self._seq = itertools.count()
         self.stats = BatchStats()
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
@@ -158,15 +163,24 @@ class GroupCommitter:
         self._put(_Item(command, answer))
 
     def _put(self, item: _Item) -> None:
-        if not self._thread.is_alive():
-            msg = "the committer has stopped"
-            raise RuntimeError(msg)
-        self._queue.put(item)
+        with self._closing_lock:  # nothing is queued behind the stop, where none would answer it
+            if self._closing or not self._thread.is_alive():
+                raise RuntimeError(STOPPED)
+            self._queue.put(item)
 
     def stop(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(_STOP)
-            self._thread.join()
+        with self._closing_lock:
+            closing, self._closing = self._closing, True
+            if not closing and self._thread.is_alive():
+                self._queue.put(_STOP)
+        self._thread.join()
+        while True:  # what the thread left behind when it stopped (it fails loudly instead)
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, _Item) and not item.future.done():
+                item.future.set_exception(RuntimeError(STOPPED))
 
     # The committer thread.
     def _run(self) -> None:
@@ -201,7 +215,10 @@ class GroupCommitter:
     def _retry_due(self, *, wait: bool = False) -> None:
         """Try again, each alone, the commands whose pause is over (all of them, waiting for
         each, when the committer stops: its callers are owed an answer)."""
-        while self._later and (wait or self._later[0].due <= time.monotonic()):
+        # Only those due when this pass began: one put back with a short pause is due again
+        # before long, and would keep the commands waiting in the queue from their turn.
+        now = time.monotonic()
+        while self._later and (wait or self._later[0].due <= now):
             later = heapq.heappop(self._later)
             time.sleep(max(0.0, later.due - time.monotonic()))
             self._guarded([later.item], partial(self._try_alone, later))
@@ -338,6 +355,8 @@ class GroupCommitter:
 
     def _try_alone(self, later: _Later) -> None:
         item = later.item
+        if item.future.done():  # failed meanwhile with its batch (the store unreachable)
+            return
         if self._round([item]):
             return
         tries = later.tries + 1

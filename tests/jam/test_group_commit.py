@@ -270,6 +270,90 @@ def test_stopping_answers_the_commands_still_due_again(app, clock, monkeypatch):
     assert isinstance(answer.result(timeout=0), c.Done)
 
 
+def test_many_commands_pausing_do_not_hold_up_a_new_one(app, clock):
+    # Each pass tries only those due when it began: a short pause put them back in the
+    # heap, due again before the pass ended, and the new command waited until they gave up.
+    scene = open_jam(app, clock)
+    people = [scene.join(name=f"P{i}") for i in range(21)]
+    *stuck, free = _ideas(scene, people, 21)
+    stuck_ids = {i.idea_id for i in stuck}
+
+    def conflicting_for_the_stuck(events):
+        time.sleep(0.005)  # a round costs a few milliseconds, as against a real store
+        if any(e.originator_id in stuck_ids for e in events):
+            raise IntegrityError("duplicate key")
+        return app.record(events)
+
+    committer = _slow_committer(app, record=conflicting_for_the_stuck, window_s=0.002, retry_s=5)
+    pausing = [committer.enqueue(i) for i in stuck]
+    time.sleep(0.3)  # all of them tried, failed and put back
+    assert isinstance(committer.enqueue(free).result(timeout=2.5), c.Done)
+    assert not any(f.done() for f in pausing)  # still trying, until their callers waited 5 s
+    committer.stop()
+    assert all(isinstance(f.exception(timeout=0), ConcurrentUpdate) for f in pausing)
+
+
+def test_a_command_failed_with_its_batch_is_not_saved_by_a_later_try(app, clock, monkeypatch):
+    # Ada's idea pauses after a conflict; Bob's, tried next, finds the store unreachable,
+    # which fails the batch: Ada is told so, and must not be saved by her next try.
+    monkeypatch.setattr(committer_module, "random", SimpleNamespace(uniform=lambda a, b: 0.1))
+    scene = open_jam(app, clock)
+    ada, bob = scene.join(name="Ada"), scene.join(name="Bob")
+    first, second = _ideas(scene, [ada, bob], 2)
+    tries = {first.idea_id: 0}
+
+    def record(events):
+        ids = {e.originator_id for e in events}
+        if first.idea_id in ids and tries[first.idea_id] < 2:  # together, then alone
+            tries[first.idea_id] += 1
+            raise IntegrityError("duplicate key")
+        return app.record(events)
+
+    committer = _slow_committer(app, record=record)
+    host = committer._host
+    prepare = host.prepare
+
+    def unreachable_for_bob(command, loader):
+        if command is second and tries[first.idea_id] == 2:
+            raise OperationalError("connection refused")
+        return prepare(command, loader)
+
+    host.prepare = unreachable_for_bob
+    answers = [committer.enqueue(first), committer.enqueue(second)]
+    assert all(
+        isinstance(a.exception(timeout=5), StoreUnavailable | OperationalError) for a in answers
+    )
+    committer.stop()  # tries what is still due
+    assert app.find(Idea, first.idea_id) is None
+
+
+def test_a_command_sent_while_the_committer_stops_is_refused_not_left_waiting(
+    app, clock, monkeypatch
+):
+    monkeypatch.setattr(committer_module, "FIRST_PAUSE_S", 0.5)
+    monkeypatch.setattr(committer_module, "random", SimpleNamespace(uniform=lambda a, b: b))
+    scene = open_jam(app, clock)
+    ada, bob = scene.join(name="Ada"), scene.join(name="Bob")
+    first, second = _ideas(scene, [ada, bob], 2)
+    conflicts = iter(range(2))
+
+    def conflicting_twice(events):
+        if events[0].originator_id == first.idea_id and next(conflicts, None) is not None:
+            raise IntegrityError("duplicate key")
+        return app.record(events)
+
+    committer = _slow_committer(app, record=conflicting_twice, window_s=0)
+    pausing = committer.enqueue(first)
+    time.sleep(0.1)
+    stopping = threading.Thread(target=committer.stop)
+    stopping.start()
+    time.sleep(0.1)  # the thread is still alive: it owes the first command its next try
+    with pytest.raises(RuntimeError, match="stopped"):
+        committer.enqueue(second)
+    stopping.join()
+    assert isinstance(pausing.result(timeout=0), c.Done)
+
+
 def test_a_store_failure_fails_the_batch_and_writes_nothing(app, clock):
     scene = open_jam(app, clock)
     ada = scene.join()
