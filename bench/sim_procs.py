@@ -212,8 +212,12 @@ class Sampler:
         helpers = [p for p in procs if p.pid != w.pid and p.role not in KEPT and not p.rss]
         procs = [p for p in procs if p not in helpers]
         cpu = {p.pid: p.cpu_last - p.cpu_first for p in procs}
+        parents = {h.pid: h.parent for h in helpers}
         for h in helpers:
-            owner = h.parent if h.parent in cpu else w.pid
+            owner = h.parent
+            while owner in parents:  # `sh -c lscpu`: up to the process that ran the shell
+                owner = parents[owner]
+            owner = owner if owner in cpu else w.pid
             cpu[owner] = cpu.get(owner, 0.0) + h.cpu_last - h.cpu_first
         rows, count = [], {"worker": 0}
         workers = sum(p.role == "worker" for p in procs)

@@ -14,17 +14,22 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 ASKED = b"openjam-navigate"
 LOCATION = b"openjam-location"
+REDIRECTS = frozenset({301, 302, 303, 307, 308})  # not 304, which leads nowhere
 
 
 def form_answers(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        asked = scope["type"] == "http" and any(k == ASKED for k, _ in scope["headers"])
+        asked = (
+            scope["type"] == "http"
+            and scope["method"] not in ("GET", "HEAD")  # a form's, never a page being read
+            and any(k == ASKED for k, _ in scope["headers"])
+        )
         if not asked:
             await app(scope, receive, send)
             return
 
         async def send_answer(message: Message) -> None:
-            if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
+            if message["type"] == "http.response.start" and message["status"] in REDIRECTS:
                 headers = [
                     (LOCATION if k.lower() == b"location" else k, v)
                     for k, v in message.get("headers", [])

@@ -634,6 +634,8 @@ def test_a_top_list_keeps_its_order_under_the_reader_until_asked(browser, site):
     banner.click()
     page.wait_for_function(f"{titles}[0] === 'Bike racks'")
     assert banner.is_hidden()
+    # It had the focus: now the list's first idea has it, not the page as a whole.
+    assert page.evaluate("document.activeElement.matches('ol.ideas li')")
     # The newest ideas have no such order: no banner.
     page.goto(f"{base}/jams/{scene.jam_id}?sort=new")
     assert page.locator("[data-order-banner]").count() == 0
@@ -790,18 +792,23 @@ def test_back_leaves_a_thread_however_many_forms_were_sent_from_it(browser, site
         page.locator("ul.comments p", has_text=said).wait_for(timeout=10_000)
     page.get_by_role("button", name="Oppose").click()
     page.get_by_text("Your vote: oppose it.").wait_for()
+    # The same vote again comes back to the very address shown: loaded again all the same
+    # (going there would only scroll), not a form left waiting.
+    with page.expect_event("load"):
+        page.get_by_role("button", name="Oppose").click()
+    assert page.locator("form[aria-busy]").count() == 0
     assert page.evaluate("history.length") == 3  # the sign-in page, the jam, the thread
     page.go_back()
     page.wait_for_url(jam)
-    # A refusal as an error page shows at the form's address, and Back from it is the
-    # thread again, with what was typed given back.
-    page.go_forward()
-    page.wait_for_url(f"{base}/ideas/{idea}**")
-    thread = page.url
+    # A refusal as an error page is written over the thread, a step of the history at the
+    # thread's address (a reload reads the thread, not the form's address, which has no
+    # page), and Back from it is the thread again, with what was typed given back.
+    thread = f"{base}/ideas/{idea}"
+    page.goto(thread)  # a step again: the history holds the sign-in page, the jam, the thread
     error_page = (
         '<!doctype html><html><head><script src="/static/live.js" defer></script></head>'
-        '<body><main><p class="notice" role="alert" data-error="429">Too many writes</p>'
-        "</main></body></html>"
+        '<body><a href="#main">Skip to the content</a><main id="main">'
+        '<p class="notice" role="alert" data-error="429">Too many writes</p></main></body></html>'
     )
     page.route(
         f"{base}/ideas/{idea}/comments",
@@ -811,7 +818,20 @@ def test_back_leaves_a_thread_however_many_forms_were_sent_from_it(browser, site
     page.get_by_label("Add a comment").fill("Third thought")
     page.get_by_role("button", name="Comment").click()
     page.get_by_text("Too many writes").wait_for(timeout=10_000)
-    assert page.url == f"{base}/ideas/{idea}/comments"
+    assert page.url == thread
+    assert page.evaluate("history.length") == 4
+    # The thread written over neither hears its stream nor fetches itself again, and a link
+    # to a part of the answer is not a step to go back from.
+    fetched = []
+    page.on("request", lambda r: r.method == "GET" and fetched.append(r.url))
+    app.handle(c.PostComment(actor=scene.join(), comment_id=uuid4(), idea_id=idea, body="Hi"))
+    page.evaluate("window.stillTheAnswer = true")
+    page.get_by_role("link", name="Skip to the content").click()
+    page.wait_for_timeout(2_000)
+    assert page.evaluate("window.stillTheAnswer")
+    assert page.evaluate("history.length") == 4
+    assert page.get_by_text("Too many writes").is_visible()
+    assert fetched == [], fetched
     page.go_back()
     page.wait_for_url(thread)  # at once (the address); the thread is then loaded again
     page.wait_for_function("(document.querySelector('textarea[name=body]') || {}).value")
@@ -1149,6 +1169,13 @@ def test_a_refused_extension_keeps_its_date_in_its_own_form_not_the_close_form(b
     close = organizer.locator("form", has=organizer.get_by_role("button", name="Close the jam now"))
     assert close.get_by_text("An extension must end later").count() == 0
 
+    # The alert's form too: a refused message comes back, not the banner as it stands.
+    organizer.evaluate("document.getElementById('message').removeAttribute('maxlength')")
+    organizer.get_by_label("Message to everyone").fill("A" * 600)
+    organizer.get_by_role("button", name="Show to everyone").click()
+    organizer.get_by_text("Alert must be at most 500 characters").first.wait_for()
+    assert organizer.get_by_label("Message to everyone").input_value() == "A" * 600
+
 
 # The contrast of each element's own text as drawn: its colour's alpha and every
 # ancestor's opacity blend it towards the background it sits on (the nearest one painted).
@@ -1278,6 +1305,16 @@ def test_a_reader_pauses_live_updates_and_resumes_them(browser, site):
     )
     app.handle(c.PostComment(actor=ada, comment_id=uuid4(), idea_id=idea, body="Live again"))
     page.get_by_text("Live again").wait_for(timeout=10_000)
+    # Counted by what happened, not by what it changed: hiding an original changes it and
+    # each idea marked as its duplicate, and is one change waiting.
+    copy = scene.post_idea(ada, title="Quiet rooms again")
+    app.handle(c.MarkDuplicate(actor=scene.organizer, idea_id=copy, original_id=idea))
+    page.goto(f"{base}/jams/{scene.jam_id}?after={app.position()}")
+    page.get_by_role("button", name="Pause live updates").click()
+    app.handle(c.HideIdea(actor=scene.organizer, idea_id=idea, reason="Off topic"))
+    page.get_by_role("button", name="Resume live updates (1 change waiting)").wait_for(
+        timeout=10_000
+    )
 
 
 def test_a_forum_added_while_the_jam_page_is_open_shows_without_reloading(browser, site):

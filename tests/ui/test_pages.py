@@ -156,6 +156,8 @@ def test_a_form_sent_by_the_pages_script_is_told_where_its_redirect_leads(site):
     assert "location" not in signed_in.headers
     assert signed_in.headers["openjam-location"] == f"/?after={app.position()}"
     assert "openjam_session" in signed_in.cookies
+    home = client.get("/", headers={"OpenJam-Navigate": "1"}, follow_redirects=False)
+    assert home.is_redirect  # a page being read is never answered so
     idea = scene.post_idea(scene.join())
     page = f"/ideas/{idea}"
     vote = {"value": "1", "_csrf_token": _token(client, page)}

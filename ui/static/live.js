@@ -30,6 +30,9 @@
   // The page is gone (an idea hidden by an organizer while it was open): say so, with the
   // server's message. Its forms could only be refused now: what was typed in them stays,
   // readable and copyable (as when the jam closes), the rest of them is disabled.
+  // The page is being written over by a form's answer (sendComingBack): its streams are
+  // closed and nothing more of it is fetched.
+  var leaving = false, streams = [];
   var wentAway = null;  // the notices and the fields gone() changed, while the page is gone
   function gone(region, html) {
     if (wentAway) { return; }
@@ -260,6 +263,7 @@
   // `order`, on a list whose order is held: its banner, and whether to hold it this time
   // (not when the reader asked for the server's order).
   function swap(region, order) {
+    if (leaving) { return Promise.resolve(false); }
     var before = order && order.held ? ideasShown(region).map(hrefOf) : null;
     return fetch(window.location.href, { credentials: "same-origin" })
       .then(function (r) {
@@ -393,6 +397,7 @@
       swap(region, order).then(function (shown) {
         if (shown && !elsewhere && banner) { waiting = 0; banner.hidden = true; }  // shown now
         if (shown && asked && seen === asked) { focusNew(asked); seen = null; }
+        if (shown && served) { focusNew([]); }  // the banner had the focus: the list's first
       }).finally(function () {
         var ended = clock(), gap = Math.min(60000, Math.max(1000, 4 * (ended - started)));
         readyAt = ended + gap * (1 + Math.random() / 4);
@@ -432,6 +437,7 @@
     function open() {
       var url = lastId ? source.replace(/([?&]after=)\d*/, "$1" + lastId) : source;
       var stream = new EventSource(url);
+      streams.push(stream);
       stream.addEventListener("open", function () { pause = 5000; });
       stream.addEventListener("error", function () {
         if (stream.readyState !== EventSource.CLOSED) { return; }
@@ -455,7 +461,11 @@
       // Paused by the reader: what changes waits, counted on the switch; the jam's own
       // changes (its schedule, an alert) are shown all the same.
       if (pausing.paused() && !updates.some(function (u) { return u.kind === "jam"; })) {
-        pausing.wait(updates.length);
+        // Counted by what happened, not by what it changed (a vote changes the vote and
+        // its idea's tally): each position of the log is one change.
+        var positions = {};
+        updates.forEach(function (u) { positions[u.position] = true; });
+        pausing.wait(Object.keys(positions).length);
         return;
       }
       var fresh = updates.filter(function (u) { return u.kind === "idea" && banner; });
@@ -783,10 +793,11 @@
   // the page in the tab's history instead of adding a step: Back then leaves the page, not
   // walks back through each form sent from it. Sent with fetch, whose redirect the server
   // answers with OpenJam-Location (ui/navigate.py); one to another page is followed as a
-  // link is. Any other answer (an error page) is shown as the browser would show it, at
-  // the form's address; Back from there loads the page before again (it was written over).
+  // link is. Any other answer (an error page) is written over the page, as a step of the
+  // history at the page's own address: Back, or a reload, loads the page again.
   // Not forms whose answer is a page made for that POST ([data-navigates]: a personal code,
-  // shown once). Without the script, or if the fetch fails, the form is sent as usual.
+  // shown once). Without the script, or if the request could not be sent, the form is sent
+  // as usual.
   function sendComingBack(form, submitter) {
     var body = new URLSearchParams(new FormData(form));
     if (submitter && submitter.name) { body.append(submitter.name, submitter.value); }
@@ -799,23 +810,64 @@
       headers: { "OpenJam-Navigate": "1" }
     }).then(function (r) {
       var to = r.headers.get("OpenJam-Location");
-      if (to) {
-        var here = window.location.pathname;
-        if (new URL(to, window.location.href).pathname === here) { window.location.replace(to); }
-        else { window.location.assign(to); }
-        return null;
-      }
-      return r.text().then(function (html) {
-        window.history.pushState({ openjamAnswer: true }, "", action);
-        document.open();
-        document.write(html);
-        document.close();
-      });
-    }).catch(function () { form.submit(); });
+      if (to) { goTo(to); return null; }
+      return r.text().then(writeAnswer);
+    }, function () {
+      form.removeAttribute("aria-busy");
+      sendNatively(form, submitter);
+    }).catch(function () { form.removeAttribute("aria-busy"); });  // answered, not shown
   }
+  function goTo(to) {
+    var target = new URL(to, window.location.href), here = new URL(window.location.href);
+    if (target.pathname !== here.pathname) { window.location.assign(target.href); return; }
+    // The page's own address but for its #part: replace() would only scroll to the part.
+    if (target.href.split("#")[0] === here.href.split("#")[0]) {
+      window.history.replaceState(null, "", target.href);
+      window.location.reload();
+    } else {
+      window.location.replace(target.href);
+    }
+  }
+  function writeAnswer(html) {
+    leaving = true;
+    streams.forEach(function (stream) { stream.close(); });
+    window.history.pushState({ openjamAnswer: true }, "", window.location.href);
+    document.open();
+    document.write(html);
+    document.close();
+  }
+  function sendNatively(form, submitter) {
+    if (submitter && submitter.name) {  // form.submit() sends no button: the one pressed
+      var pressed = document.createElement("input");
+      pressed.type = "hidden";
+      pressed.name = submitter.name;
+      pressed.value = submitter.value;
+      form.appendChild(pressed);
+    }
+    form.submit();  // no submit event: sent once, as the browser sends it
+  }
+  // An answer written over the page: any step of the history away from it loads the page
+  // stepped to, since the document shown is the answer's. So a link to a part of it (skip
+  // to the content) scrolls there without being a step.
   if (window.history.state && window.history.state.openjamAnswer) {
     window.addEventListener("popstate", function () { window.location.reload(); });
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest && event.target.closest("a[href^='#']");
+      var part = link && document.getElementById(link.getAttribute("href").slice(1));
+      if (!part) { return; }
+      event.preventDefault();
+      if (!part.hasAttribute("tabindex")) { part.setAttribute("tabindex", "-1"); }
+      part.focus();
+      part.scrollIntoView();
+    });
   }
+  // Back to a page kept whole by the browser: no form of it is being sent any more.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) { return; }
+    Array.prototype.forEach.call(document.querySelectorAll("form[aria-busy]"), function (form) {
+      form.removeAttribute("aria-busy");
+    });
+  });
 
   // Listened for on the document: a live update replaces the forms it holds.
   document.addEventListener("submit", function (event) {
