@@ -641,6 +641,26 @@ def test_a_top_list_keeps_its_order_under_the_reader_until_asked(browser, site):
     assert page.locator("[data-order-banner]").count() == 0
 
 
+def test_people_joining_do_not_have_an_open_list_fetch_itself_again(browser, site):
+    # At a big jam's opening thousands join a minute, and a join changes no idea listed.
+    base, app, scene = site
+    idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
+    page = _sign_in(browser, base, _invite(app, scene), "Bea")
+    page.goto(f"{base}/jams/{scene.jam_id}?after={app.position()}")
+    refetches = []
+    page.on(
+        "request",
+        lambda r: r.resource_type == "fetch" and r.url == page.url and refetches.append(r.url),
+    )
+    newcomers = [scene.join(name=f"Newcomer {n}") for n in range(3)]
+    page.wait_for_timeout(1_500)  # a refetch for them would have begun by now
+    app.handle(c.CastVote(actor=newcomers[0], idea_id=idea, value=1))
+    page.locator("ol.ideas li", has_text="Quiet rooms").filter(has_text="▲1").wait_for(
+        timeout=15_000
+    )
+    assert len(refetches) == 1, refetches  # the vote's
+
+
 def test_a_reply_refused_after_a_live_update_comes_back_with_the_reason(browser, site):
     base, app, scene = site
     ada = scene.join(name="Ada")
