@@ -152,11 +152,18 @@ class Participant(Aggregate):
 
     def require_organizer(self, jam_id: UUID | None) -> None:
         if not self.acts_as(Role.ORGANIZER, jam_id):
-            raise NotOrganizer("only an organizer of this jam may do that")
+            raise NotOrganizer(self._refusal(Role.ORGANIZER, jam_id, "an organizer"))
 
     def require_leader(self, jam_id: UUID) -> None:
         if not self.acts_as(Role.LEADER, jam_id):
-            raise NotLeader("only a leader of this jam may do that")
+            raise NotLeader(self._refusal(Role.LEADER, jam_id, "a leader"))
+
+    def _refusal(self, role: Role, jam_id: UUID | None, named: str) -> str:
+        # Blocking an organizer or a leader takes their powers away: said as such, or
+        # they would read that the role they hold is not theirs.
+        if self.blocked and self.role is role and self.belongs_to(jam_id):
+            return f"you are blocked in this jam, so you can no longer act as {named} of it"
+        return f"only {named} of this jam may do that"
 
     def rename(self, *, display_name: str, by: Participant, at: datetime) -> None:
         if by.id != self.id:

@@ -273,8 +273,17 @@ def hidden_from(cur: Cursor, idea_id: str, reader_id: str) -> bool:
 
 
 def jam_central(cur: Cursor, jam_id: str, now: datetime) -> JamCentral:
-    """Jam Central: who is here, how busy it is, by segment, forum and minute."""
-    since = (now - timedelta(minutes=5)).isoformat(timespec="microseconds")
+    """Jam Central: who is here, how busy it is, by segment, forum and minute.
+
+    "Recent" is five minutes as activity is counted, a minute at a time: the four before
+    this one and this one so far. The rates divide by that span (the whole of six
+    minutes' counts divided by five came out up to a fifth too high), and the people
+    active are those active within it, so that both figures speak of one span of time.
+    """
+    this_minute = now.replace(second=0, microsecond=0)
+    window = this_minute - timedelta(minutes=4)
+    span = (now - window).total_seconds() / 60  # 4 to 5 minutes
+    since = window.isoformat(timespec="microseconds")
     participants, staff, active = cur.execute(
         "SELECT COALESCE(SUM(CASE WHEN role = 'participant' THEN 1 ELSE 0 END), 0), "
         "COALESCE(SUM(CASE WHEN role = 'participant' THEN 0 ELSE 1 END), 0), "
@@ -290,17 +299,22 @@ def jam_central(cur: Cursor, jam_id: str, now: datetime) -> JamCentral:
             (jam_id,),
         ).fetchall()
     ]
-    recent_from = (now - timedelta(minutes=5)).isoformat()[:16]
-    recent = [m for m in minutes if recent_from <= m.minute <= now.isoformat()[:16]]
+    first, end = window.isoformat()[:16], this_minute.isoformat()[:16]
+    recent = [m for m in minutes if first <= m.minute <= end]
+    busy = active or any(m.ideas or m.comments or m.votes for m in recent)
+    # The figures change by themselves as time passes, a minute leaving the span at the
+    # next one: an open page reads them again then (with nothing recent, they stay nought).
+    changes_at = (this_minute + timedelta(minutes=1)).isoformat() if busy else None
     return JamCentral(
         jam_id=jam_id,
         position=position(cur),
         participants=int(participants),
         staff=int(staff),
         active_last_5_minutes=int(active),
-        ideas_per_minute=sum(m.ideas for m in recent) / 5,
-        comments_per_minute=sum(m.comments for m in recent) / 5,
-        votes_per_minute=sum(m.votes for m in recent) / 5,
+        figures_change_at=changes_at,
+        ideas_per_minute=sum(m.ideas for m in recent) / span,
+        comments_per_minute=sum(m.comments for m in recent) / span,
+        votes_per_minute=sum(m.votes for m in recent) / span,
         segments=[
             SegmentTotals(*r)
             for r in cur.execute(

@@ -177,14 +177,17 @@ def _unavailable(
 
 
 class JamRequest(Request[Any, Any, Any]):
-    """litestar's request, but a JSON body that is not UTF-8 (or is compressed) is the
-    client's invalid input, not a UnicodeDecodeError of ours: any other one stays a fault."""
+    """litestar's request, but a JSON body that is not UTF-8 (or is compressed), or nested
+    deeper than the decoder goes, is the client's invalid input, not a UnicodeDecodeError
+    or RecursionError of ours: any other one stays a fault."""
 
     async def json(self) -> Any:
         try:
             return await super().json()
         except UnicodeDecodeError:
             raise ValidationException("the body is not UTF-8 text") from None
+        except RecursionError:
+            raise ValidationException("the JSON is nested too deeply") from None
 
 
 EXCEPTION_HANDLERS: dict[type[Exception], Any] = {

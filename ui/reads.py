@@ -73,12 +73,18 @@ AsOf = Annotated[
 
 
 async def role_of(services: Services, participant_id: UUID | None) -> Participant | None:
+    """The participant, unless blocked (a blocked one holds no role's powers)."""
+    person = await _person(services, participant_id)
+    return None if person is None or person.blocked else person
+
+
+async def _person(services: Services, participant_id: UUID | None) -> Participant | None:
     if participant_id is None:
         return None
     person = await sync_to_thread(services.jam.find, Participant, participant_id)
     if person is not None:
         services.roles.learn(person)
-    return None if person is None or person.blocked else person
+    return person
 
 
 def never_sees_hidden(services: Services, participant_id: UUID | None) -> bool:
@@ -117,8 +123,17 @@ async def require_role_of(
     doing: str = "see this",
 ) -> Participant:
     """`participant_id` if they hold one of `roles` in this jam; else 403 (404: no such jam)."""
-    person = await role_of(services, participant_id)
+    person = await _person(services, participant_id)
     if person is None or not any(person.acts_as(role, jam_id) for role in roles):
+        if (
+            person is not None
+            and person.blocked
+            and person.role in roles
+            and person.belongs_to(jam_id)
+        ):
+            # Their role is theirs; being blocked took its powers (domain/participant.py).
+            msg = f"you are blocked in this jam, so you can no longer {doing} here"
+            raise PermissionDeniedException(msg)
         allowed = " or ".join(sorted(r.value + "s" for r in roles))
         raise PermissionDeniedException(f"only {allowed} of this jam may {doing}")
     if person.jam_id is None:  # an organizer of every jam: of this one only if it exists

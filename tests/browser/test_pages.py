@@ -661,6 +661,21 @@ def test_people_joining_do_not_have_an_open_list_fetch_itself_again(browser, sit
     assert len(refetches) == 1, refetches  # the vote's
 
 
+def test_jam_central_follows_the_schedule_another_organizer_changes(browser, site):
+    base, app, scene = site
+    page = _sign_in(browser, base, _invite(app, scene, role="organizer"), "Olga")
+    page.goto(f"{base}/jams/{scene.jam_id}/central")
+    page.get_by_label("Why close it now?").fill("Half a reason")
+    later = app.repository.get(scene.jam_id).ends_at + timedelta(days=2)
+    app.handle(c.ExtendJam(actor=scene.organizer, jam_id=scene.jam_id, ends_at=later))
+    page.get_by_text(f"ends {later:%Y-%m-%d %H:%M} UTC").wait_for(timeout=15_000)
+    assert page.get_by_label("Why close it now?").input_value() == "Half a reason"  # typed
+    app.handle(c.CloseJam(actor=scene.organizer, jam_id=scene.jam_id, reason="Done"))
+    page.get_by_text("Closed early: a jam closed early cannot be").wait_for(timeout=15_000)
+    assert page.get_by_role("button", name="Close the jam now").count() == 0
+    assert page.get_by_role("button", name="Extend the jam").count() == 0
+
+
 def test_a_reply_refused_after_a_live_update_comes_back_with_the_reason(browser, site):
     base, app, scene = site
     ada = scene.join(name="Ada")

@@ -11,6 +11,7 @@ from domain.errors import (
     ConflictingState,
     InvalidValue,
     InviteUsedUp,
+    NotLeader,
     NotOrganizer,
     NotPermitted,
 )
@@ -132,6 +133,20 @@ def test_only_organizers_block_or_unblock(role: str) -> None:
     ada.block(reason="Spam", by=join("organizer"), at=DURING)
     with pytest.raises(NotOrganizer):
         ada.unblock(reason="", by=someone, at=DURING)
+
+
+def test_a_blocked_organizer_or_leader_is_told_they_are_blocked() -> None:
+    jam = create_jam()
+    organizer, leader, ada = join("organizer", jam), join("leader", jam), join(jam=jam)
+    for staff in (organizer, leader):
+        staff.block(reason="Left the team", by=join("organizer", jam), at=DURING)
+    with pytest.raises(NotOrganizer, match="you are blocked in this jam") as refused:
+        ada.block(reason="Spam", by=organizer, at=DURING)
+    assert "an organizer" in str(refused.value)
+    with pytest.raises(NotLeader, match="you are blocked in this jam, so you can no longer act"):
+        leader.require_leader(jam.id)
+    with pytest.raises(NotOrganizer, match="only an organizer of this jam"):  # not blocked
+        ada.block(reason="Spam", by=join(jam=jam), at=DURING)
 
 
 def test_an_organizer_of_another_jam_cannot_block() -> None:

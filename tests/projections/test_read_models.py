@@ -90,6 +90,34 @@ def test_a_thread_nests_comments_and_hides_hidden_text_from_participants(busy_vi
     assert clinic_for_organizer.comments[0].body == "Rude words"
 
 
+def test_jam_centrals_recent_rates_and_active_people_speak_of_one_span(app, clock, make_views):
+    # Twelve votes in one minute, read 5 min 12 s later: the rates counted that minute
+    # (divided by five, over six minutes' counts) while nobody was active any more.
+    scene = open_jam(app, clock)
+    clock.advance(timedelta(seconds=60 - clock.now.second))  # a minute's first second
+    voted = clock.now
+    ada = scene.join()
+    ideas = [scene.post_idea(ada, title=f"Idea {n}") for n in range(12)]
+    for idea in ideas:
+        app.handle(c.CastVote(actor=ada, idea_id=idea, value=1))
+    views = make_views()
+    assert runner_for(app, views).catch_up() == app.position()
+    jam = str(scene.jam_id)
+    with views.reading() as cur:
+        within = queries.jam_central(cur, jam, voted + timedelta(minutes=4, seconds=30))
+        after = queries.jam_central(cur, jam, voted + timedelta(minutes=5, seconds=12))
+        quiet = queries.jam_central(cur, jam, voted + timedelta(minutes=30))
+    assert within.active_last_5_minutes == 1
+    assert within.votes_per_minute == pytest.approx(12 / 4.5)  # over 4.5 minutes, not 5
+    assert (after.active_last_5_minutes, after.votes_per_minute, after.ideas_per_minute) == (
+        0, 0, 0,
+    )  # fmt: skip
+    # The figures age with time alone: an open page reads them again at the next minute.
+    next_minute = (voted.replace(second=0, microsecond=0) + timedelta(minutes=5)).isoformat()
+    assert within.figures_change_at == next_minute
+    assert quiet.figures_change_at is None
+
+
 def test_duplicates_are_marked_in_lists(busy_views):
     busy, views = busy_views
     with views.reading() as cur:

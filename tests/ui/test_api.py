@@ -87,6 +87,20 @@ def test_a_body_that_is_not_utf8_is_refused_as_invalid_not_a_fault(world):
         assert response.json() == {"error": "invalid", "detail": "the body is not UTF-8 text"}
 
 
+def test_json_nested_too_deeply_is_refused_as_invalid_not_a_fault(world, caplog):
+    # Two kilobytes of brackets, and no sign-in needed: a 500 and a traceback each.
+    client, _, scene, enter = world
+    json_type = {"content-type": "application/json"}
+    for url, headers, body in (
+        ("/api/session", json_type, "[" * 1000 + "]" * 1000),
+        (f"/api/jams/{scene.jam_id}/ideas", enter(), '{"a":' * 10_000 + "1" + "}" * 10_000),
+    ):
+        response = client.post(url, content=body, headers={**headers, **json_type})
+        assert response.status_code == 422, response.text
+        assert response.json() == {"error": "invalid", "detail": "the JSON is nested too deeply"}
+    assert "Traceback" not in caplog.text
+
+
 def test_a_decoding_fault_of_ours_stays_a_fault_not_the_clients_invalid_input(world, monkeypatch):
     client, app, scene, enter = world
     ada = enter()
@@ -1082,6 +1096,20 @@ def test_signing_in_takes_json_only_so_another_site_cannot_sign_a_visitor_in(wor
         "/api/session", content=body, headers={"content-type": "application/json; charset=utf-8"}
     )
     assert signed.status_code == 201
+
+
+def test_a_blocked_organizer_or_leader_is_told_they_are_blocked(world):
+    # Not "only organizers of this jam may see this": the role is theirs, blocked.
+    client, app, scene, enter = world
+    jam = f"/api/jams/{scene.jam_id}"
+    for role, path in (("organizer", f"{jam}/stats"), ("leader", f"{jam}/shortlist")):
+        staff = enter(role)
+        assert client.get(path, headers=staff).status_code == 200
+        who = UUID(_participant_of(staff))
+        app.handle(c.BlockParticipant(actor=scene.organizer, participant_id=who, reason="Left"))
+        refused = client.get(path, headers=staff)
+        assert refused.status_code == 403
+        assert refused.json()["detail"].startswith("you are blocked in this jam, so you can no")
 
 
 def test_every_unreadable_query_or_header_is_named_in_fields(world):

@@ -48,6 +48,18 @@ def _as(client, participant) -> None:
     client.cookies.set(SESSION_COOKIE, issue_token(client.app.state.secret, participant))
 
 
+def test_jam_central_reads_its_recent_figures_again_as_they_age(site):
+    # Votes a minute ago count in "votes cast/min" until they leave the last five minutes:
+    # an open page is told when, and reads the page again then (live.js, data-deadline).
+    client, app, scene = site
+    _as(client, scene.organizer)
+    central = f"/jams/{scene.jam_id}/central"
+    assert "<span hidden data-deadline=" not in client.get(central).text  # nothing recent
+    scene.post_idea(scene.join())
+    page = client.get(central, params={"after": app.position()}).text
+    assert "<span hidden data-deadline=" in page
+
+
 def test_script_in_user_text_is_inert_on_every_page(site):
     client, app, scene = site
     ada = scene.join(name=XSS[:60])
