@@ -163,6 +163,8 @@ class Participant(Aggregate):
         # they would read that the role they hold is not theirs.
         if self.blocked and self.role is role and self.belongs_to(jam_id):
             return f"you are blocked in this jam, so you can no longer act as {named} of it"
+        if jam_id is None:  # making a jam: there is no "this jam" yet
+            return f"only {named} may do that"
         return f"only {named} of this jam may do that"
 
     def rename(self, *, display_name: str, by: Participant, at: datetime) -> None:

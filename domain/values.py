@@ -85,10 +85,20 @@ def require_slug(slug: str) -> str:
     return slug
 
 
+# Latin letters that are not a plain letter and an accent, so that decomposing them
+# leaves nothing of a-z ("Förum" keeps its o by decomposing; "Ørsted" would lose its Ø).
+_LATIN = str.maketrans(
+    {"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss", "ẞ": "SS",
+     "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH",
+     "ı": "i", "ħ": "h", "Ħ": "H", "ŋ": "ng", "Ŋ": "NG"}
+)  # fmt: skip
+
+
 def slug_from(title: str) -> str:
     """A forum slug made from its title ("Health & care" -> "health-care"); empty if the
     title has no letter or digit of a-z and 0-9 (accents are dropped, other scripts too)."""
-    plain = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    latin = title.translate(_LATIN)
+    plain = unicodedata.normalize("NFKD", latin).encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:40].rstrip("-")
 
 

@@ -147,6 +147,8 @@ def test_a_blocked_organizer_or_leader_is_told_they_are_blocked() -> None:
         leader.require_leader(jam.id)
     with pytest.raises(NotOrganizer, match="only an organizer of this jam"):  # not blocked
         ada.block(reason="Spam", by=join(jam=jam), at=DURING)
+    with pytest.raises(NotOrganizer, match=r"^only an organizer may do that$"):  # no jam yet
+        ada.require_organizer(None)
 
 
 def test_an_organizer_of_another_jam_cannot_block() -> None:
