@@ -34,6 +34,8 @@ def topic_board_id(jam_id: UUID) -> UUID:
 
 
 def require_cluster_id(cluster_id: str) -> str:
+    if cluster_id == "":  # nothing chosen (a form's "choose…")
+        raise InvalidValue("choose a topic")
     if not isinstance(cluster_id, str) or not _CLUSTER_ID.match(cluster_id):
         raise InvalidValue(f"{quoted(cluster_id)} is not a topic cluster id")
     return cluster_id

@@ -74,6 +74,8 @@ def parse_enum(kind: type[E], value: str, field: str) -> E:
         return kind(value)
     except ValueError:
         allowed = ", ".join(m.value for m in kind)
+        if value == "":  # nothing chosen (a form's "choose…"): no "got “”" to puzzle over
+            raise InvalidValue(f"choose a {field}: one of {allowed}") from None
         raise InvalidValue(f"{field} must be one of: {allowed} (got {quoted(value)})") from None
 
 

@@ -446,6 +446,15 @@ def test_only_leaders_decide_not_even_organizers(role: str) -> None:
         idea.decide(decision="funded", note="", by=join("organizer"), at=ENDS)
 
 
+def test_a_decision_left_unchosen_is_asked_for_by_name() -> None:
+    jam = create_jam()
+    idea, leader = post(jam, join(jam=jam)), join("leader", jam)
+    with pytest.raises(InvalidValue, match=r"^choose a decision: one of shortlisted, funded"):
+        idea.decide(decision="", note="", by=leader, at=ENDS)
+    with pytest.raises(InvalidValue, match=r"decision must be one of: .* \(got “maybe”\)"):
+        idea.decide(decision="maybe", note="", by=leader, at=ENDS)
+
+
 def test_a_leader_of_another_jam_or_a_blocked_leader_cannot_decide() -> None:
     jam = create_jam()
     idea, leader = post(jam, join(jam=jam)), join("leader", jam)

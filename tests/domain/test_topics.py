@@ -53,6 +53,12 @@ def test_cluster_ids_are_checked(bad: str) -> None:
         require_cluster_id(bad)
 
 
+def test_a_topic_left_unchosen_is_asked_for() -> None:
+    # A merge sent without choosing the topic to merge into said: “” is not a topic cluster id.
+    with pytest.raises(InvalidValue, match=r"^choose a topic$"):
+        require_cluster_id("")
+
+
 def test_pin_records_the_ideas_and_unpin_reverses_it() -> None:
     board, organizer = a_board()
     a, b = uuid4(), uuid4()
