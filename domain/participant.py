@@ -158,10 +158,13 @@ class Participant(Aggregate):
         if not self.acts_as(Role.LEADER, jam_id):
             raise NotLeader(self._refusal(Role.LEADER, jam_id, "a leader"))
 
+    def blocked_as(self, role: Role, jam_id: UUID | None) -> bool:
+        """Holds `role` for this jam but is blocked: the role is theirs, its powers are not.
+        Said as such when refused, or they would read that the role is not theirs."""
+        return self.blocked and self.role is role and self.belongs_to(jam_id)
+
     def _refusal(self, role: Role, jam_id: UUID | None, named: str) -> str:
-        # Blocking an organizer or a leader takes their powers away: said as such, or
-        # they would read that the role they hold is not theirs.
-        if self.blocked and self.role is role and self.belongs_to(jam_id):
+        if self.blocked_as(role, jam_id):
             return f"you are blocked in this jam, so you can no longer act as {named} of it"
         if jam_id is None:  # making a jam: there is no "this jam" yet
             return f"only {named} may do that"

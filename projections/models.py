@@ -99,8 +99,8 @@ class JamCentral(msgspec.Struct, frozen=True):
     # The jam's own organizers and leaders who joined it: not among `participants`, nor
     # among the segments' people (their ideas, comments and votes do count in those).
     staff: int = 0
-    # When the recent figures (the last five whole minutes) change with time alone: the
-    # next minute, or None when there is nothing recent to age.
+    # When the recent figures (the four minutes before this one and this one so far)
+    # change with time alone: the next minute, or None when there is nothing recent to age.
     figures_change_at: str | None = None
 
 

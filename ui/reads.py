@@ -125,13 +125,7 @@ async def require_role_of(
     """`participant_id` if they hold one of `roles` in this jam; else 403 (404: no such jam)."""
     person = await _person(services, participant_id)
     if person is None or not any(person.acts_as(role, jam_id) for role in roles):
-        if (
-            person is not None
-            and person.blocked
-            and person.role in roles
-            and person.belongs_to(jam_id)
-        ):
-            # Their role is theirs; being blocked took its powers (domain/participant.py).
+        if person is not None and any(person.blocked_as(role, jam_id) for role in roles):
             msg = f"you are blocked in this jam, so you can no longer {doing} here"
             raise PermissionDeniedException(msg)
         allowed = " or ".join(sorted(r.value + "s" for r in roles))

@@ -583,6 +583,17 @@ def test_the_new_ideas_banner_leads_to_them_from_another_view_and_goes_once_they
     banner.wait_for(state="hidden", timeout=10_000)
 
 
+def _refetches(page) -> list[str]:
+    """The addresses of the page's live refreshes (its script fetching the page again), as
+    they are asked for from now on."""
+    refetches: list[str] = []
+    page.on(
+        "request",
+        lambda r: r.resource_type == "fetch" and r.url == page.url and refetches.append(r.url),
+    )
+    return refetches
+
+
 def test_a_burst_of_votes_refreshes_an_open_list_a_bounded_number_of_times(browser, site):
     # Thousands of pages are open on a busy jam: each refetching at every vote would keep
     # the server rendering them back to back. The page refetches a bounded number of times,
@@ -592,11 +603,7 @@ def test_a_burst_of_votes_refreshes_an_open_list_a_bounded_number_of_times(brows
     voters = [scene.join(name=f"Voter {n}") for n in range(30)]
     page = _sign_in(browser, base, _invite(app, scene), "Bea")
     page.goto(f"{base}/jams/{scene.jam_id}?after={app.position()}")
-    refetches = []
-    page.on(
-        "request",
-        lambda r: r.resource_type == "fetch" and r.url == page.url and refetches.append(r.url),
-    )
+    refetches = _refetches(page)
     began = time.monotonic()
     for voter in voters:  # 30 votes over about 3 s (spaced to make the burst, not a wait)
         app.handle(c.CastVote(actor=voter, idea_id=idea, value=1))
@@ -647,11 +654,7 @@ def test_people_joining_do_not_have_an_open_list_fetch_itself_again(browser, sit
     idea = scene.post_idea(scene.join(name="Ada"), title="Quiet rooms")
     page = _sign_in(browser, base, _invite(app, scene), "Bea")
     page.goto(f"{base}/jams/{scene.jam_id}?after={app.position()}")
-    refetches = []
-    page.on(
-        "request",
-        lambda r: r.resource_type == "fetch" and r.url == page.url and refetches.append(r.url),
-    )
+    refetches = _refetches(page)
     newcomers = [scene.join(name=f"Newcomer {n}") for n in range(3)]
     page.wait_for_timeout(1_500)  # a refetch for them would have begun by now
     app.handle(c.CastVote(actor=newcomers[0], idea_id=idea, value=1))
